@@ -1,0 +1,146 @@
+//! A small blocking client over `wasi:http/outgoing-handler`.
+//!
+//! It replaces waki (DESIGN.md): waki reported `StreamError::Closed` for 1–4 % of POSTs
+//! the server had in fact received, and it hid why a request failed. Here a write error
+//! never decides the outcome on its own: the response future does. A request that got
+//! an answer is a success whatever the body stream said; a failure is classified as
+//! not sent (`network`, `egress-denied`, safe to retry) or possibly sent (`ambiguous`).
+
+use super::bindings::wasi::http::outgoing_handler;
+use super::bindings::wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use super::bindings::wasi::io::streams::StreamError;
+use crate::core::Error;
+use crate::core::graph::{Method, Request};
+
+/// Largest write the output stream accepts in one blocking call.
+const WRITE_CHUNK: usize = 4096;
+/// Largest response body read into memory (Graph JSON answers are far smaller).
+const MAX_RESPONSE: usize = 16 << 20;
+const SECOND_NS: u64 = 1_000_000_000;
+const CONNECT_TIMEOUT_NS: u64 = 10 * SECOND_NS;
+const FIRST_BYTE_TIMEOUT_NS: u64 = 30 * SECOND_NS;
+const BETWEEN_BYTES_TIMEOUT_NS: u64 = 30 * SECOND_NS;
+
+struct Url<'a> {
+    scheme: Scheme,
+    authority: &'a str,
+    path_and_query: &'a str,
+}
+
+fn split_url(url: &str) -> Result<Url<'_>, Error> {
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (Scheme::Https, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (Scheme::Http, r)
+    } else {
+        return Err(Error::Other(format!("unsupported URL scheme in {url}")));
+    };
+    let (authority, path_and_query) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    Ok(Url { scheme, authority, path_and_query })
+}
+
+/// Send `req` with `Authorization: Bearer {token}`; the status and body of the answer.
+pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
+    let url = split_url(&req.url)?;
+    let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), format!("Bearer {token}").into_bytes())];
+    if req.json.is_some() {
+        headers.push(("content-type".into(), b"application/json".to_vec()));
+    }
+    let fields = Fields::from_list(&headers).map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
+    let request = OutgoingRequest::new(fields);
+    let method = match req.method {
+        Method::Get => WasiMethod::Get,
+        Method::Post => WasiMethod::Post,
+        Method::Delete => WasiMethod::Delete,
+    };
+    let ok = request.set_method(&method).is_ok()
+        && request.set_scheme(Some(&url.scheme)).is_ok()
+        && request.set_authority(Some(url.authority)).is_ok()
+        && request.set_path_with_query(Some(url.path_and_query)).is_ok();
+    if !ok {
+        return Err(Error::Other(format!("the host refused the request line for {}", req.url)));
+    }
+    let body = request.body().map_err(|_| Error::Other("request body unavailable".into()))?;
+    let options = RequestOptions::new();
+    // Hosts may not support every timeout; the defaults then apply.
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
+    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_NS));
+    let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT_NS));
+    let future = outgoing_handler::handle(request, Some(options)).map_err(|e| classify(&e))?;
+
+    // Write the body. A failure here is not the outcome: the response future decides.
+    let written = write_body(&body, req.json.as_deref().unwrap_or_default());
+    if written {
+        let _ = OutgoingBody::finish(body, None);
+    } else {
+        drop(body); // not finished: the host aborts the request rather than send a truncated body
+    }
+
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(r))) => r,
+        Some(Ok(Err(code))) => return Err(classify(&code)),
+        Some(Err(())) | None => return Err(Error::Ambiguous("the response was lost by the host".into())),
+    };
+    read_response(response)
+}
+
+fn write_body(body: &OutgoingBody, bytes: &[u8]) -> bool {
+    let Ok(stream) = body.write() else { return false };
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        if stream.blocking_write_and_flush(chunk).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn read_response(response: IncomingResponse) -> Result<(u16, Vec<u8>), Error> {
+    let status = response.status();
+    let incoming = response.consume().map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
+    let stream = incoming.stream().map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                if out.len() + chunk.len() > MAX_RESPONSE {
+                    return Err(Error::Other(format!("the response exceeds {MAX_RESPONSE} bytes")));
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(Error::Ambiguous(format!("the response broke off: {}", e.to_debug_string())));
+            }
+        }
+    }
+    Ok((status, out))
+}
+
+/// Whether an error code means the request cannot have reached the server.
+fn classify(code: &ErrorCode) -> Error {
+    match code {
+        ErrorCode::HttpRequestDenied => Error::EgressDenied("the host's egress policy does not allow this destination".into()),
+        ErrorCode::DnsTimeout
+        | ErrorCode::DnsError(_)
+        | ErrorCode::DestinationNotFound
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpProhibited
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionLimitReached
+        | ErrorCode::TlsProtocolError
+        | ErrorCode::TlsCertificateError
+        | ErrorCode::TlsAlertReceived(_)
+        | ErrorCode::HttpRequestMethodInvalid
+        | ErrorCode::HttpRequestUriInvalid
+        | ErrorCode::HttpRequestUriTooLong => Error::Network(format!("not sent: {code:?}")),
+        other => Error::Ambiguous(format!("no answer after the request left: {other:?}")),
+    }
+}

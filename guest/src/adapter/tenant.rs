@@ -1,0 +1,81 @@
+//! The bound tenant: its settings (`wasi:config`), its sealed secrets (`wasi:keyvalue`
+//! plus the host's `crypto`), and Graph calls made with its token.
+
+use super::bindings::wasi::config::store as config;
+use super::bindings::wasi::keyvalue::store as kv;
+use super::bindings::whatsapp::cloud_api::crypto;
+use super::bindings::whatsapp::cloud_api::types::Error;
+use super::convert::err;
+use super::http;
+use crate::core::graph::{Credential, Request, Settings};
+use crate::core::{self, webhook};
+
+/// The bucket that holds the tenant's sealed secrets.
+pub const SECRETS_BUCKET: &str = "secrets";
+/// The key of the sealed WhatsApp access token.
+pub const ACCESS_TOKEN: &str = "access-token";
+/// The key of the sealed catalog token.
+pub const CATALOG_TOKEN: &str = "catalog-token";
+
+pub struct Tenant {
+    pub settings: Settings,
+}
+
+impl Tenant {
+    /// Read the settings the host bound into this instance. A config store that fails
+    /// leaves the defaults, and every operation that needs a setting says which.
+    pub fn bind() -> Self {
+        let pairs = config::get_all().unwrap_or_default();
+        Tenant { settings: Settings::from_pairs(pairs) }
+    }
+
+    fn secret(&self, key: &str) -> Result<Option<String>, Error> {
+        let bucket = kv::open(SECRETS_BUCKET).map_err(storage)?;
+        let Some(sealed) = bucket.get(key).map_err(storage)? else {
+            return Ok(None);
+        };
+        let plain = crypto::open(&sealed).map_err(|e| {
+            Error::Storage(format!("the stored {key} does not open ({e:?}); store it again"))
+        })?;
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(|_| Error::Storage(format!("the stored {key} is not text")))
+    }
+
+    pub fn has_secret(&self, key: &str) -> Result<bool, Error> {
+        kv::open(SECRETS_BUCKET).and_then(|b| b.exists(key)).map_err(storage)
+    }
+
+    fn token(&self, credential: Credential) -> Result<String, Error> {
+        if credential == Credential::Catalog {
+            if let Some(t) = self.secret(CATALOG_TOKEN)? {
+                return Ok(t);
+            }
+        }
+        self.secret(ACCESS_TOKEN)?
+            .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))
+    }
+
+    /// Make a Graph request with the tenant's token: the status and body of the answer.
+    pub fn call(&self, req: &Request) -> Result<(u16, Vec<u8>), Error> {
+        let token = self.token(req.credential)?;
+        http::send(req, &token).map_err(err)
+    }
+
+    pub fn verify_signature(&self, body: &[u8], header: Option<&str>) -> Result<(), Error> {
+        let secret = self
+            .settings
+            .app_secret
+            .as_deref()
+            .ok_or_else(|| err(core::Error::NotConfigured("the tenant has no app-secret".into())))?;
+        webhook::verify_signature(secret.as_bytes(), body, header).map_err(err)
+    }
+}
+
+fn storage(e: kv::Error) -> Error {
+    Error::Storage(match e {
+        kv::Error::NoSuchStore => "no such key-value store".into(),
+        kv::Error::AccessDenied => "key-value access denied".into(),
+        kv::Error::Other(s) => s,
+    })
+}

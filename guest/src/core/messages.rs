@@ -1,0 +1,299 @@
+//! Outgoing messages: validation against Meta's limits, then the Graph request.
+
+use super::error::Error;
+use super::graph::{Request, Settings, read_json};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Meta's limits, each with its source, in one place.
+pub mod limits {
+    /// Text body, characters ("text.body: maximum 4096 characters", Cloud API messages reference).
+    pub const TEXT_BODY_MAX: usize = 4096;
+    /// `biz_opaque_callback_data`, characters (messages reference: "maximum 512 characters").
+    pub const CALLBACK_DATA_MAX: usize = 512;
+    /// Digits in an E.164 number (ITU-T E.164: at most 15 digits).
+    pub const PHONE_DIGITS_MAX: usize = 15;
+    /// Fewest digits we accept as a number (shortest national numbers plus country code).
+    pub const PHONE_DIGITS_MIN: usize = 7;
+    /// A `wamid` we accept as a reference (Meta's are about 60 characters).
+    pub const WAMID_MAX: usize = 256;
+}
+
+/// A text message's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// The text.
+    pub body: String,
+    /// Render a link preview.
+    pub preview_url: bool,
+}
+
+/// What a message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// Text.
+    Text(Text),
+}
+
+/// One message to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// E.164 number or `wa_id`.
+    pub to: String,
+    /// The content.
+    pub content: Content,
+    /// The `wamid` replied to.
+    pub reply_to: Option<String>,
+    /// Data Meta echoes in status webhooks.
+    pub biz_opaque_callback_data: Option<String>,
+}
+
+/// Meta's answer to an accepted send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendResult {
+    /// The `wamid`.
+    pub message_id: String,
+    /// The canonical `wa_id`.
+    pub wa_id: String,
+    /// The recipient as given.
+    pub input: String,
+    /// `message_status`, when present.
+    pub message_status: Option<String>,
+}
+
+/// The recipient in the form Meta wants: digits only (a leading `+` is dropped).
+pub fn normalize_recipient(to: &str) -> Result<String, Error> {
+    let digits = to.strip_prefix('+').unwrap_or(to);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid("to", "must be an E.164 number (+ and digits only) or a wa_id"));
+    }
+    if !(limits::PHONE_DIGITS_MIN..=limits::PHONE_DIGITS_MAX).contains(&digits.len()) {
+        return Err(Error::invalid(
+            "to",
+            format!(
+                "must have {} to {} digits including the country code",
+                limits::PHONE_DIGITS_MIN,
+                limits::PHONE_DIGITS_MAX
+            ),
+        ));
+    }
+    if digits.starts_with('0') {
+        return Err(Error::invalid("to", "must start with a country code, not 0"));
+    }
+    Ok(digits.to_string())
+}
+
+fn check_wamid(field: &str, id: &str) -> Result<(), Error> {
+    if id.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if id.len() > limits::WAMID_MAX {
+        return Err(Error::invalid(field, format!("must be at most {} bytes", limits::WAMID_MAX)));
+    }
+    Ok(())
+}
+
+fn check_text(t: &Text) -> Result<(), Error> {
+    if t.body.trim().is_empty() {
+        return Err(Error::invalid("content.text.body", "must not be empty"));
+    }
+    let n = t.body.chars().count();
+    if n > limits::TEXT_BODY_MAX {
+        return Err(Error::invalid(
+            "content.text.body",
+            format!("is {n} characters; at most {} are allowed", limits::TEXT_BODY_MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Validate a message and build its `POST /{phone-number-id}/messages` request.
+pub fn send_request(settings: &Settings, msg: &Outgoing) -> Result<Request, Error> {
+    let to = normalize_recipient(&msg.to)?;
+    let mut body = json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+    });
+    match &msg.content {
+        Content::Text(t) => {
+            check_text(t)?;
+            body["type"] = "text".into();
+            body["text"] = json!({ "body": t.body, "preview_url": t.preview_url });
+        }
+    }
+    if let Some(id) = &msg.reply_to {
+        check_wamid("reply-to", id)?;
+        body["context"] = json!({ "message_id": id });
+    }
+    if let Some(data) = &msg.biz_opaque_callback_data {
+        if data.chars().count() > limits::CALLBACK_DATA_MAX {
+            return Err(Error::invalid(
+                "biz-opaque-callback-data",
+                format!("must be at most {} characters", limits::CALLBACK_DATA_MAX),
+            ));
+        }
+        body["biz_opaque_callback_data"] = data.as_str().into();
+    }
+    let url = settings.url(&format!("{}/messages", settings.phone_number_id()?));
+    Ok(Request::post_json(url, &body))
+}
+
+/// Build the mark-as-read request, with the typing indicator when asked.
+pub fn mark_read_request(settings: &Settings, message_id: &str, typing: bool) -> Result<Request, Error> {
+    check_wamid("message-id", message_id)?;
+    let mut body = json!({
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": message_id,
+    });
+    if typing {
+        body["typing_indicator"] = json!({ "type": "text" });
+    }
+    let url = settings.url(&format!("{}/messages", settings.phone_number_id()?));
+    Ok(Request::post_json(url, &body))
+}
+
+#[derive(Deserialize)]
+struct SendResponse {
+    #[serde(default)]
+    contacts: Vec<SendContact>,
+    #[serde(default)]
+    messages: Vec<SendMessage>,
+}
+
+#[derive(Deserialize)]
+struct SendContact {
+    input: Option<String>,
+    wa_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SendMessage {
+    id: String,
+    message_status: Option<String>,
+}
+
+/// Read Meta's answer to a send.
+pub fn read_send_response(status: u16, body: &[u8]) -> Result<SendResult, Error> {
+    let r: SendResponse = read_json(status, body)?;
+    let m = r.messages.into_iter().next().ok_or_else(|| {
+        Error::Ambiguous("Meta answered 2xx without a message id; the message may have been sent".into())
+    })?;
+    let c = r.contacts.into_iter().next();
+    Ok(SendResult {
+        message_id: m.id,
+        wa_id: c.as_ref().and_then(|c| c.wa_id.clone()).unwrap_or_default(),
+        input: c.and_then(|c| c.input).unwrap_or_default(),
+        message_status: m.message_status,
+    })
+}
+
+/// Read Meta's answer to mark-read (`{"success": true}`).
+pub fn read_success(status: u16, body: &[u8]) -> Result<(), Error> {
+    let v: Value = read_json(status, body)?;
+    if v.get("success").and_then(Value::as_bool) == Some(true) {
+        Ok(())
+    } else {
+        Err(Error::Other(format!("Meta did not confirm: {}", super::error::excerpt(body))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::from_pairs([("phone-number-id".to_string(), "106540352242922".to_string())])
+    }
+
+    fn text(to: &str, body: &str) -> Outgoing {
+        Outgoing {
+            to: to.into(),
+            content: Content::Text(Text { body: body.into(), preview_url: false }),
+            reply_to: None,
+            biz_opaque_callback_data: None,
+        }
+    }
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::InvalidInput { field, .. } => field,
+            other => panic!("expected invalid-input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_text_with_preview_context_and_callback_data_builds_meta_shape() {
+        let mut m = text("+15551234567", "see https://example.com");
+        m.content = Content::Text(Text { body: "see https://example.com".into(), preview_url: true });
+        m.reply_to = Some("wamid.ABC".into());
+        m.biz_opaque_callback_data = Some("campaign-7".into());
+        let r = send_request(&settings(), &m).unwrap();
+        assert_eq!(r.url, "https://graph.facebook.com/v23.0/106540352242922/messages");
+        let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            v,
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                   "to": "15551234567", "type": "text",
+                   "text": {"body": "see https://example.com", "preview_url": true},
+                   "context": {"message_id": "wamid.ABC"},
+                   "biz_opaque_callback_data": "campaign-7"})
+        );
+    }
+
+    #[test]
+    fn text_length_is_counted_in_characters_at_the_limit() {
+        let at = "é".repeat(limits::TEXT_BODY_MAX);
+        assert!(send_request(&settings(), &text("15551234567", &at)).is_ok());
+        let over = "é".repeat(limits::TEXT_BODY_MAX + 1);
+        assert_eq!(field_of(send_request(&settings(), &text("15551234567", &over)).unwrap_err()), "content.text.body");
+        assert_eq!(field_of(send_request(&settings(), &text("15551234567", "  ")).unwrap_err()), "content.text.body");
+    }
+
+    #[test]
+    fn recipients_must_be_e164_digits() {
+        for bad in ["", "+", "12345", "+1 555 123", "0155512345", "+1555123456789012", "abc1234567"] {
+            assert_eq!(field_of(normalize_recipient(bad).unwrap_err()), "to", "{bad:?}");
+        }
+        assert_eq!(normalize_recipient("+972987654321").unwrap(), "972987654321");
+    }
+
+    #[test]
+    fn callback_data_and_reply_ids_are_bounded() {
+        let mut m = text("15551234567", "hi");
+        m.biz_opaque_callback_data = Some("x".repeat(513));
+        assert_eq!(field_of(send_request(&settings(), &m).unwrap_err()), "biz-opaque-callback-data");
+        let mut m = text("15551234567", "hi");
+        m.reply_to = Some(" ".into());
+        assert_eq!(field_of(send_request(&settings(), &m).unwrap_err()), "reply-to");
+    }
+
+    #[test]
+    fn sending_needs_a_phone_number_id() {
+        let e = send_request(&Settings::from_pairs([]), &text("15551234567", "hi")).unwrap_err();
+        assert!(matches!(e, Error::NotConfigured(_)));
+    }
+
+    #[test]
+    fn mark_read_carries_the_typing_indicator_when_asked() {
+        let r = mark_read_request(&settings(), "wamid.X", true).unwrap();
+        let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
+        assert_eq!(v, json!({"messaging_product": "whatsapp", "status": "read",
+            "message_id": "wamid.X", "typing_indicator": {"type": "text"}}));
+        let r = mark_read_request(&settings(), "wamid.X", false).unwrap();
+        let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
+        assert!(v.get("typing_indicator").is_none());
+    }
+
+    #[test]
+    fn send_responses_give_the_wamid_and_wa_id() {
+        let body = br#"{"messaging_product":"whatsapp","contacts":[{"input":"+15551234567","wa_id":"15551234567"}],"messages":[{"id":"wamid.HBgL","message_status":"accepted"}]}"#;
+        let r = read_send_response(200, body).unwrap();
+        assert_eq!((r.message_id.as_str(), r.wa_id.as_str(), r.input.as_str()), ("wamid.HBgL", "15551234567", "+15551234567"));
+        assert_eq!(r.message_status.as_deref(), Some("accepted"));
+        assert!(matches!(read_send_response(200, b"{}"), Err(Error::Ambiguous(_))));
+        let err = br#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190,"fbtrace_id":"Az"}}"#;
+        assert!(matches!(read_send_response(401, err), Err(Error::Unauthorized(_))));
+    }
+}

@@ -1,0 +1,9 @@
+//! The sans-IO core: no sockets, clocks or globals; values in, values out.
+
+pub mod error;
+pub mod graph;
+pub mod listing;
+pub mod messages;
+pub mod webhook;
+
+pub use error::{Error, GraphError};

@@ -1,0 +1,13 @@
+//! The WhatsApp Cloud API component.
+//!
+//! [`core`] is the whole of the Meta logic as plain functions over values (sans-IO):
+//! request builders and validators, Graph response and error classification, webhook
+//! signature checks and parsing. It compiles natively and is unit-tested with
+//! `cargo test`. The `adapter` module (wasm32 only) maps the WIT exports onto the core
+//! and performs the I/O through the component's imports.
+#![deny(missing_docs)]
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;
