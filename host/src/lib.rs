@@ -1,0 +1,42 @@
+//! The reference wasmtime host for the WhatsApp Cloud API component.
+//!
+//! It loads the component once ([`Runtime`]), gives each tenant a fresh instance bound to
+//! its identity ([`TenantBinding`]) with HTTP behind an egress allow-list, key-value
+//! storage namespaced per tenant, settings and sealing with a per-tenant key, serves the
+//! shared webhook endpoint ([`server`]) and ships a Graph API sandbox ([`sandbox`]).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use whatsapp_host::{Runtime, RuntimeConfig, Services, TenantBinding, api};
+//! use whatsapp_host::capabilities::{crypto::Vault, http::EgressPolicy};
+//! use whatsapp_host::storage::Database;
+//!
+//! # async fn run() -> wasmtime::Result<()> {
+//! let services = Services {
+//!     kv: Arc::new(Database::open_in_memory()?),
+//!     vault: Arc::new(Vault::ephemeral()),
+//!     egress: Arc::new(EgressPolicy::default()),
+//!     recorder: None,
+//! };
+//! let runtime = Runtime::new(whatsapp_host::COMPONENT, RuntimeConfig::default(), services)?;
+//! let binding = TenantBinding::new("acme", [("phone-number-id".into(), "106540352242922".into())]);
+//! let mut instance = runtime.instantiate(&binding).await?;
+//! let info = instance.info().await??;
+//! println!("{} sends from {:?}", info.tenant_id, info.phone_number_id);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+#[allow(missing_docs)]
+mod bindings;
+pub mod app;
+pub mod capabilities;
+pub mod demo;
+pub mod events;
+pub mod runtime;
+pub mod sandbox;
+pub mod server;
+pub mod storage;
+pub mod tenants;
+
+pub use runtime::{COMPONENT, CallResult, Instance, Runtime, RuntimeConfig, Services, TenantBinding, api};

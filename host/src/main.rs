@@ -1,1 +1,365 @@
-fn main() {}
+//! `wa-host`: the reference host's command line.
+
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use whatsapp_host::app::{DataDir, default_data_dir, now_secs};
+use whatsapp_host::capabilities::crypto::Vault;
+use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
+use whatsapp_host::runtime::api::{Content, OutgoingMessage, Text};
+use whatsapp_host::sandbox::{self, SandboxConfig};
+use whatsapp_host::server::{self, ServerState};
+use whatsapp_host::storage::Database;
+use whatsapp_host::tenants::{self, Defaults, NewTenant};
+use whatsapp_host::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, events};
+use zeroize::Zeroizing;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Parser)]
+#[command(name = "wa-host", version, about = "The reference host of the WhatsApp Cloud API component")]
+struct Cli {
+    /// Where the database, the master key file and the compiled component live
+    /// [default: $XDG_DATA_HOME/wa-host or ~/.local/share/wa-host].
+    #[arg(long, global = true, env = "WA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Load this component instead of the one built into the binary.
+    #[arg(long, global = true, env = "WA_COMPONENT")]
+    component: Option<PathBuf>,
+    /// Another origin tenant instances may call besides https://graph.facebook.com
+    /// (repeatable, or comma-separated), e.g. the sandbox's http://127.0.0.1:8090.
+    #[arg(long = "allow-egress", global = true, env = "WA_ALLOW_EGRESS", value_delimiter = ',')]
+    allow_egress: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The round trip on loopback: sandbox, webhook server, a demo tenant, a text, its
+    /// statuses and a reply, printed as JSON lines.
+    Demo {
+        /// Give up (exit 1) after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+    },
+    /// Serve the shared webhook endpoint (`/webhook`) for all tenants.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Largest body accepted (bytes); larger ones get 413.
+        #[arg(long, default_value_t = server::DEFAULT_MAX_BODY)]
+        max_body: usize,
+    },
+    /// Run the Graph API sandbox.
+    Sandbox {
+        /// Address to listen on (loopback).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// Where to post the signed webhooks (e.g. http://127.0.0.1:8080/webhook).
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// The bearer token the sandbox accepts.
+        #[arg(long, env = "WA_SANDBOX_TOKEN", default_value = "sandbox-access-token", hide_env_values = true)]
+        access_token: String,
+        /// Answer every text with an inbound reply after it is read.
+        #[arg(long)]
+        auto_reply: bool,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// The recorded webhook events.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Webhook tools.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// Send a text message as a tenant.
+    Send {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The recipient (E.164 or wa_id).
+        #[arg(long)]
+        to: String,
+        /// The text.
+        #[arg(long)]
+        text: String,
+        /// Render a link preview.
+        #[arg(long)]
+        preview_url: bool,
+        /// The wamid this replies to.
+        #[arg(long)]
+        reply_to: Option<String>,
+        /// Data echoed back in status webhooks.
+        #[arg(long)]
+        callback_data: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Add a tenant. Secrets are read from stdin, one per line, and sealed.
+    Add {
+        /// The tenant id ([a-z0-9_-]).
+        name: String,
+        #[arg(long)]
+        phone_number_id: String,
+        #[arg(long)]
+        waba_id: String,
+        #[arg(long)]
+        display_phone_number: Option<String>,
+        /// A Graph origin other than Meta's (a sandbox).
+        #[arg(long)]
+        graph_origin: Option<String>,
+        /// Read the access token from the first line of stdin.
+        #[arg(long)]
+        token_stdin: bool,
+        /// Read the tenant's own app secret from the next line of stdin.
+        #[arg(long)]
+        app_secret_stdin: bool,
+        /// The tenant's own webhook verify token.
+        #[arg(long)]
+        verify_token: Option<String>,
+    },
+    /// List tenants (never their secrets).
+    List,
+    /// Show one tenant (never its secrets).
+    Show { name: String },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print recorded events as JSON lines, oldest first.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 10_000)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Read a raw webhook body from stdin, verify its signature when given, parse it with
+    /// the component and print one JSON object per event.
+    Parse {
+        /// The Meta app secret.
+        #[arg(long, env = "WA_APP_SECRET", hide_env_values = true)]
+        app_secret: String,
+        /// The X-Hub-Signature-256 header value (`sha256=<hex>`).
+        #[arg(long)]
+        signature: Option<String>,
+    },
+}
+
+fn secret_env(name: &str) -> Option<Zeroizing<String>> {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).map(Zeroizing::new)
+}
+
+fn defaults() -> Defaults {
+    Defaults { app_secret: secret_env("WA_APP_SECRET"), verify_token: secret_env("WA_VERIFY_TOKEN"), graph_origin: None }
+}
+
+fn egress(cli: &Cli) -> Result<EgressPolicy, BoxError> {
+    let mut p = EgressPolicy::default();
+    for o in cli.allow_egress.iter().filter(|o| !o.is_empty()) {
+        p.allow(o)?;
+    }
+    Ok(p)
+}
+
+fn component(cli: &Cli) -> Result<Option<Vec<u8>>, BoxError> {
+    match &cli.component {
+        Some(p) => Ok(Some(std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?)),
+        None => Ok(None),
+    }
+}
+
+fn data_dir(cli: &Cli) -> Result<DataDir, BoxError> {
+    DataDir::open(&cli.data_dir.clone().unwrap_or_else(default_data_dir))
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn run(cli: Cli) -> Result<(), BoxError> {
+    match &cli.command {
+        Command::Demo { timeout_secs } => {
+            let wasm = component(&cli)?;
+            let mut out = std::io::stdout();
+            whatsapp_host::demo::run(Duration::from_secs(*timeout_secs), wasm.as_deref(), &mut out).await
+        }
+        Command::Serve { listen, max_body } => {
+            let data = data_dir(&cli)?;
+            let runtime = Arc::new(data.runtime(component(&cli)?.as_deref(), egress(&cli)?)?);
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            eprintln!("wa-host: webhook endpoint at http://{}/webhook", listener.local_addr()?);
+            let state = Arc::new(ServerState { runtime, db: data.db.clone(), defaults: defaults(), max_body: *max_body, events: None });
+            server::serve(listener, state, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Sandbox { listen, webhook_url, access_token, auto_reply } => {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            let app_secret = secret_env("WA_APP_SECRET").map(|s| s.to_string()).unwrap_or_else(|| SandboxConfig::default().app_secret);
+            eprintln!("wa-host: Graph sandbox at http://{}", listener.local_addr()?);
+            let config = SandboxConfig {
+                app_secret,
+                access_token: access_token.clone(),
+                webhook_url: webhook_url.clone(),
+                auto_reply: *auto_reply,
+                ..SandboxConfig::default()
+            };
+            sandbox::serve(listener, config, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Tenant { command } => tenant(&cli, command),
+        Command::Events { command: EventsCommand::List { tenant, after, limit } } => {
+            let data = data_dir(&cli)?;
+            let mut out = std::io::stdout().lock();
+            for row in data.db.events(tenant.as_deref(), *after, *limit)? {
+                let mut v: serde_json::Value = serde_json::from_str(&row.json)?;
+                v["seq"] = row.seq.into();
+                v["received_at_ms"] = row.received_at_ms.into();
+                writeln!(out, "{v}")?;
+            }
+            Ok(())
+        }
+        Command::Webhook { command: WebhookCommand::Parse { app_secret, signature } } => {
+            let mut body = Vec::new();
+            std::io::stdin().read_to_end(&mut body)?;
+            let services = Services {
+                kv: Arc::new(Database::open_in_memory()?),
+                vault: Arc::new(Vault::ephemeral()),
+                egress: Arc::new(EgressPolicy::default()),
+                recorder: Recorder::from_env()?.map(Arc::new),
+            };
+            let cache_dir = cli.data_dir.clone().map(|d| d.join("cache"));
+            let wasm = component(&cli)?;
+            let runtime = Runtime::new(wasm.as_deref().unwrap_or(COMPONENT), RuntimeConfig { cache_dir, ..RuntimeConfig::default() }, services)
+                .map_err(|e| format!("loading the component: {e}"))?;
+            let binding = TenantBinding::new("cli", [("app-secret".to_string(), app_secret.clone())]);
+            let mut instance = runtime.instantiate(&binding).await.map_err(|e| e.to_string())?;
+            let result = match signature {
+                Some(sig) => instance.receive(&body, Some(sig)).await,
+                None => instance.parse(&body).await,
+            }
+            .map_err(|e| format!("the component failed: {e}"))?;
+            let evs = result.map_err(|e| events::describe_error(&e))?;
+            let mut out = std::io::stdout().lock();
+            for e in &evs {
+                writeln!(out, "{}", events::to_json(e, None))?;
+            }
+            Ok(())
+        }
+        Command::Send { tenant, to, text, preview_url, reply_to, callback_data } => {
+            let data = data_dir(&cli)?;
+            let record = data.db.tenant(tenant)?.ok_or_else(|| format!("no tenant named {tenant}"))?;
+            let mut egress = egress(&cli)?;
+            if let Some(o) = &record.graph_origin {
+                if !egress.origins().iter().any(|x| x.to_string().starts_with(o.as_str())) {
+                    egress.allow(o)?;
+                }
+            }
+            let runtime = data.runtime(component(&cli)?.as_deref(), egress)?;
+            let mut instance = runtime.instantiate(&record.binding(&data.vault, &defaults())?).await.map_err(|e| e.to_string())?;
+            let message = OutgoingMessage {
+                to: to.clone(),
+                content: Content::Text(Text { body: text.clone(), preview_url: *preview_url }),
+                reply_to: reply_to.clone(),
+                biz_opaque_callback_data: callback_data.clone(),
+            };
+            match instance.send(&message).await.map_err(|e| format!("the component failed: {e}"))? {
+                Ok(r) => {
+                    println!("{}", serde_json::json!({ "message_id": r.message_id, "wa_id": r.wa_id, "input": r.input, "message_status": r.message_status }));
+                    Ok(())
+                }
+                Err(e) => {
+                    println!("{}", events::error_json(&e));
+                    Err(events::describe_error(&e).into())
+                }
+            }
+        }
+    }
+}
+
+fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
+    let data = data_dir(cli)?;
+    match command {
+        TenantCommand::Add { name, phone_number_id, waba_id, display_phone_number, graph_origin, token_stdin, app_secret_stdin, verify_token } => {
+            let mut lines = std::io::stdin().lock().lines();
+            let mut next_secret = |what: &str| -> Result<Zeroizing<String>, BoxError> {
+                let line = lines.next().ok_or_else(|| format!("expected the {what} on stdin"))??;
+                Ok(Zeroizing::new(line.trim().to_string()))
+            };
+            let access_token = if *token_stdin { Some(next_secret("access token")?) } else { None };
+            let app_secret = if *app_secret_stdin { Some(next_secret("app secret")?) } else { None };
+            let record = tenants::add(
+                &data.db,
+                &data.vault,
+                NewTenant {
+                    id: name.clone(),
+                    phone_number_id: phone_number_id.clone(),
+                    waba_id: waba_id.clone(),
+                    display_phone_number: display_phone_number.clone(),
+                    graph_origin: graph_origin.clone(),
+                    access_token,
+                    app_secret,
+                    verify_token: verify_token.clone().map(Zeroizing::new),
+                },
+                now_secs(),
+            )?;
+            println!("{}", record.describe(&data.db)?);
+        }
+        TenantCommand::List => {
+            for t in data.db.tenants()? {
+                println!("{}", t.describe(&data.db)?);
+            }
+        }
+        TenantCommand::Show { name } => {
+            let t = data.db.tenant(name)?.ok_or_else(|| format!("no tenant named {name}"))?;
+            println!("{}", serde_json::to_string_pretty(&t.describe(&data.db)?)?);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let level = match std::env::var("WA_LOG").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("info") => tracing::Level::INFO,
+        Ok("error") => tracing::Level::ERROR,
+        _ => tracing::Level::WARN,
+    };
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wa-host: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wa-host: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! What the `wa-host` commands share: the data directory, the database, the master key,
+//! and a runtime built from them.
+
+use crate::capabilities::crypto::Vault;
+use crate::capabilities::http::{EgressPolicy, Recorder};
+use crate::runtime::{COMPONENT, Runtime, RuntimeConfig, Services};
+use crate::storage::Database;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The default data directory: `$XDG_DATA_HOME/wa-host`, else `~/.local/share/wa-host`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("wa-host");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/wa-host"),
+        None => PathBuf::from(".wa-host"),
+    }
+}
+
+/// A data directory opened: the database and the master key.
+pub struct DataDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// `wa-host.sqlite3` in it.
+    pub db: Arc<Database>,
+    /// From `WA_MASTER_KEY` or `master.key` in it.
+    pub vault: Arc<Vault>,
+}
+
+impl DataDir {
+    /// Open (creating) the data directory.
+    pub fn open(path: &Path) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        std::fs::create_dir_all(path).map_err(|e| format!("cannot create the data directory {}: {e}", path.display()))?;
+        let db = Database::open(&path.join("wa-host.sqlite3"))?;
+        let vault = Vault::from_env_or_file(&path.join("master.key"))?;
+        Ok(DataDir { path: path.to_path_buf(), db: Arc::new(db), vault: Arc::new(vault) })
+    }
+
+    /// A runtime over this data directory, with the precompiled component cached in it.
+    pub fn runtime(&self, wasm: Option<&[u8]>, egress: EgressPolicy) -> Result<Runtime, Box<dyn std::error::Error + Send + Sync>> {
+        let services = Services {
+            kv: self.db.clone(),
+            vault: self.vault.clone(),
+            egress: Arc::new(egress),
+            recorder: Recorder::from_env()?.map(Arc::new),
+        };
+        let config = RuntimeConfig { cache_dir: Some(self.path.join("cache")), ..RuntimeConfig::default() };
+        Ok(Runtime::new(wasm.unwrap_or(COMPONENT), config, services).map_err(|e| format!("loading the component: {e}"))?)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

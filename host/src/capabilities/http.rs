@@ -1,0 +1,225 @@
+//! Outbound HTTP: wasmtime-wasi-http with an egress allow-list and request recording.
+//!
+//! Every request a tenant instance makes passes [`EgressHooks::send_request`]: a
+//! destination not on the allow-list is refused with `HttpRequestDenied` (a typed error
+//! in the guest, not a trap); an allowed one is appended to the `WA_RECORD_REQUESTS`
+//! file when set, with tokens left out, then sent.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// Largest request body a guest may send (media uploads included).
+pub const MAX_REQUEST_BODY: usize = 128 << 20;
+/// The environment variable naming the request recording file.
+pub const RECORD_ENV: &str = "WA_RECORD_REQUESTS";
+
+/// One allowed destination: scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Parse `https://graph.facebook.com` or `http://127.0.0.1:8080`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let uri: http::Uri = s.parse().map_err(|e| format!("{s}: {e}"))?;
+        let scheme = uri.scheme_str().ok_or_else(|| format!("{s}: an origin needs a scheme"))?.to_string();
+        let host = uri.host().ok_or_else(|| format!("{s}: an origin needs a host"))?.to_ascii_lowercase();
+        let port = match (uri.port_u16(), scheme.as_str()) {
+            (Some(p), _) => p,
+            (None, "https") => 443,
+            (None, "http") => 80,
+            _ => return Err(format!("{s}: only http and https origins")),
+        };
+        if uri.path() != "/" && !uri.path().is_empty() {
+            return Err(format!("{s}: an origin has no path"));
+        }
+        Ok(Origin { scheme, host, port })
+    }
+
+    fn matches(&self, uri: &http::Uri) -> bool {
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let default_port = if scheme == "http" { 80 } else { 443 };
+        scheme == self.scheme
+            && uri.host().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && uri.port_u16().unwrap_or(default_port) == self.port
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// Where tenant instances may send requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressPolicy {
+    allowed: Vec<Origin>,
+}
+
+impl Default for EgressPolicy {
+    /// Only Meta's Graph API.
+    fn default() -> Self {
+        EgressPolicy { allowed: vec![Origin::parse("https://graph.facebook.com").expect("a valid origin")] }
+    }
+}
+
+impl EgressPolicy {
+    /// Also allow `origin` (for example the sandbox's loopback origin).
+    pub fn allow(&mut self, origin: &str) -> Result<(), String> {
+        self.allowed.push(Origin::parse(origin)?);
+        Ok(())
+    }
+
+    /// Whether a request to `uri` may leave.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        self.allowed.iter().any(|o| o.matches(uri))
+    }
+
+    /// The allowed origins.
+    pub fn origins(&self) -> &[Origin] {
+        &self.allowed
+    }
+}
+
+/// Appends every outgoing request to a file as one JSON line `{"method","url","body"}`.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+}
+
+/// Query parameters whose values are secrets and are never written.
+const SECRET_PARAMS: &[&str] = &["access_token", "input_token", "client_secret", "code", "appsecret_proof"];
+
+impl Recorder {
+    /// A recorder appending to `path`.
+    pub fn open(path: PathBuf) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(Recorder { path, file: Mutex::new(file) })
+    }
+
+    /// A recorder for `WA_RECORD_REQUESTS`, when set.
+    pub fn from_env() -> std::io::Result<Option<Self>> {
+        match std::env::var_os(RECORD_ENV) {
+            Some(p) if !p.is_empty() => Self::open(PathBuf::from(p)).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The file it appends to.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Append one request. Headers (and so the bearer token) are never written.
+    pub fn record(&self, method: &str, uri: &http::Uri, body: &[u8]) {
+        let body = if body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(body)
+                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
+        };
+        let line = serde_json::json!({ "method": method, "url": redact_url(uri), "body": body });
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // One write per line so that concurrent processes appending to the file interleave whole lines.
+        let mut bytes = serde_json::to_vec(&line).expect("a JSON value serializes");
+        bytes.push(b'\n');
+        if let Err(e) = f.write_all(&bytes) {
+            tracing::warn!("cannot record a request to {}: {e}", self.path.display());
+        }
+    }
+}
+
+/// The URL with the values of secret query parameters replaced.
+pub fn redact_url(uri: &http::Uri) -> String {
+    let s = uri.to_string();
+    let Some((base, query)) = s.split_once('?') else { return s };
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.contains(&k) => format!("{k}=REDACTED"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", redacted.join("&"))
+}
+
+/// The wasi:http hooks of one tenant instance.
+#[derive(Clone)]
+pub struct EgressHooks {
+    /// The allow-list.
+    pub policy: Arc<EgressPolicy>,
+    /// The recorder, when recording.
+    pub recorder: Option<Arc<Recorder>>,
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: IoFuture,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), Error>> + Send> {
+        drop(fut);
+        let policy = self.policy.clone();
+        let recorder = self.recorder.clone();
+        Box::new(async move {
+            if !policy.allows(request.uri()) {
+                tracing::info!("egress denied: {}", redact_url(request.uri()));
+                return Err(Error::HttpRequestDenied);
+            }
+            let (parts, body) = request.into_parts();
+            // The guest writes the whole body before it waits for the answer; holding it
+            // lets the recorder see it and lets a retry-free resend carry a length.
+            let bytes: Bytes = Limited::new(body, MAX_REQUEST_BODY)
+                .collect()
+                .await
+                .map_err(|_| Error::HttpRequestBodySize(None))?
+                .to_bytes();
+            if let Some(r) = &recorder {
+                r.record(parts.method.as_str(), &parts.uri, &bytes);
+            }
+            let request = http::Request::from_parts(parts, Full::new(bytes).map_err(|never| match never {}));
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_origins_are_allowed() {
+        let mut p = EgressPolicy::default();
+        assert!(p.allows(&"https://graph.facebook.com/v23.0/1/messages".parse().unwrap()));
+        assert!(p.allows(&"https://GRAPH.facebook.com:443/x".parse().unwrap()));
+        for denied in ["http://graph.facebook.com/x", "https://graph.facebook.com:8443/x", "https://evil.example/x", "http://127.0.0.1:9/x"] {
+            assert!(!p.allows(&denied.parse().unwrap()), "{denied}");
+        }
+        p.allow("http://127.0.0.1:9").unwrap();
+        assert!(p.allows(&"http://127.0.0.1:9/x".parse().unwrap()));
+        assert!(!p.allows(&"http://127.0.0.1:10/x".parse().unwrap()));
+        assert!(p.allow("ftp://x").is_err());
+        assert!(p.allow("http://x/path").is_err());
+    }
+
+    #[test]
+    fn secret_query_values_are_redacted() {
+        let u: http::Uri = "https://graph.facebook.com/v23.0/oauth/access_token?client_id=1&client_secret=s3&code=c0de".parse().unwrap();
+        let r = redact_url(&u);
+        assert!(!r.contains("s3") && !r.contains("c0de"), "{r}");
+        assert!(r.contains("client_id=1"));
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per capability the host gives a tenant instance. Each has its state, a
+//! borrowed view that implements the generated `Host` traits, and an `add_to_linker`.
+
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod keyvalue;

@@ -1,0 +1,331 @@
+//! A loopback emulation of the Graph API endpoints the component uses, so that anything
+//! can be tried with no Meta account. It checks the bearer token and the body, answers
+//! with Meta's shapes and Graph error objects, and posts webhooks signed with the app
+//! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
+//! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use whatsapp_guest::core::webhook::{SIGNATURE_HEADER, sign};
+
+/// How the sandbox behaves.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// The app secret webhooks are signed with.
+    pub app_secret: String,
+    /// The only bearer token accepted.
+    pub access_token: String,
+    /// Where webhooks go (`http://127.0.0.1:PORT/webhook`); none sends none.
+    pub webhook_url: Option<String>,
+    /// The WABA id in webhooks.
+    pub waba_id: String,
+    /// The business's display number in webhooks.
+    pub display_phone_number: String,
+    /// After `read`, the recipient answers each text with an inbound reply.
+    pub auto_reply: bool,
+    /// The pause between a message's status webhooks.
+    pub status_delay: Duration,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig").field("webhook_url", &self.webhook_url).field("waba_id", &self.waba_id).finish_non_exhaustive()
+    }
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            app_secret: "sandbox-app-secret".into(),
+            access_token: "sandbox-access-token".into(),
+            webhook_url: None,
+            waba_id: "102290129340398".into(),
+            display_phone_number: "15550783881".into(),
+            auto_reply: false,
+            status_delay: Duration::from_millis(20),
+        }
+    }
+}
+
+/// Largest request body the sandbox reads.
+const MAX_BODY: usize = 8 << 20;
+/// Meta's text limit.
+const TEXT_MAX: usize = 4096;
+
+type Client = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+struct State {
+    config: SandboxConfig,
+    client: Client,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn json_response(status: StatusCode, v: &Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the OS random source");
+    b
+}
+
+/// An `fbtrace_id` shaped like Meta's.
+fn fbtrace_id() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<9>())
+}
+
+/// A `wamid.` id shaped like Meta's (base64 of the recipient and random bytes).
+pub fn new_wamid(wa_id: &str) -> String {
+    let mut raw = vec![0x1c, 0x18, wa_id.len() as u8];
+    raw.extend_from_slice(wa_id.as_bytes());
+    raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, 0x12]);
+    raw.extend(hex::encode_upper(random_bytes::<9>()).into_bytes());
+    raw.push(0);
+    format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(raw))
+}
+
+/// A Graph error response.
+pub fn graph_error(status: StatusCode, code: i32, subcode: Option<i32>, message: &str) -> Resp {
+    let mut e = json!({ "message": message, "type": "OAuthException", "code": code, "fbtrace_id": fbtrace_id() });
+    if let Some(s) = subcode {
+        e["error_subcode"] = s.into();
+    }
+    json_response(status, &json!({ "error": e }))
+}
+
+fn invalid(message: &str) -> Resp {
+    graph_error(StatusCode::BAD_REQUEST, 100, None, &format!("(#100) {message}"))
+}
+
+/// Serve the sandbox on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, config: SandboxConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let state = Arc::new(State { config, client });
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => r?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(state, req).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await {
+                tracing::debug!("sandbox connection: {e}");
+            }
+        });
+    }
+}
+
+fn is_version(s: &str) -> bool {
+    s.strip_prefix('v').and_then(|r| r.split_once('.')).is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+    })
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let authorized = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t == state.config.access_token);
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return graph_error(StatusCode::PAYLOAD_TOO_LARGE, 100, None, "(#100) Request body too large"),
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if method == hyper::Method::POST && segments == ["sandbox", "inbound"] {
+        return control_inbound(&state, &body).await;
+    }
+    let Some((version, rest)) = segments.split_first().filter(|(v, _)| is_version(v)) else {
+        return graph_error(StatusCode::BAD_REQUEST, 2500, None, &format!("Unknown path components: {path}"));
+    };
+    let _ = version;
+    if !authorized {
+        return graph_error(StatusCode::UNAUTHORIZED, 190, None, "Invalid OAuth access token - Cannot parse access token");
+    }
+    match (method.as_str(), rest) {
+        ("POST", [pnid, "messages"]) => messages(&state, pnid, &body),
+        ("GET", [_waba, "message_templates"]) => templates(&query),
+        ("GET", [_waba, "flows"]) => json_response(StatusCode::OK, &json!({ "data": [] })),
+        ("GET", [_catalog, "products"]) => json_response(StatusCode::OK, &json!({ "data": [] })),
+        ("GET", [id]) => graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            Some(33),
+            &format!("Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
+        ),
+        _ => graph_error(StatusCode::BAD_REQUEST, 2500, None, &format!("Unknown path components: {path}")),
+    }
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+}
+
+fn templates(query: &str) -> Resp {
+    let all = [
+        json!({"id": "1407680676729941", "name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY"}),
+        json!({"id": "1192339204654487", "name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY"}),
+        json!({"id": "956473842910234", "name": "spring_sale", "language": "en_US", "status": "PENDING", "category": "MARKETING"}),
+    ];
+    let name = query_param(query, "name");
+    let status = query_param(query, "status");
+    let data: Vec<&Value> = all
+        .iter()
+        .filter(|t| name.is_none_or(|n| t["name"] == n) && status.is_none_or(|s| t["status"] == s))
+        .collect();
+    json_response(StatusCode::OK, &json!({ "data": data, "paging": { "cursors": { "before": "QVFIUm", "after": "QVFIUn" } } }))
+}
+
+fn digits_of(to: &str) -> Option<String> {
+    let d = to.strip_prefix('+').unwrap_or(to);
+    (d.len() >= 7 && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')).then(|| d.to_string())
+}
+
+fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return invalid("The request body is not valid JSON");
+    };
+    if v["messaging_product"] != "whatsapp" {
+        return invalid("The parameter messaging_product is required.");
+    }
+    if v["status"] == "read" {
+        return match v["message_id"].as_str() {
+            Some(id) if !id.is_empty() => json_response(StatusCode::OK, &json!({ "success": true })),
+            _ => invalid("The parameter message_id is required."),
+        };
+    }
+    let Some(to) = v["to"].as_str() else { return invalid("The parameter to is required.") };
+    let Some(wa_id) = digits_of(to) else {
+        return graph_error(StatusCode::BAD_REQUEST, 131009, None, "(#131009) Parameter value is not valid: to");
+    };
+    match v["type"].as_str() {
+        Some("text") => {
+            let Some(text) = v["text"]["body"].as_str() else { return invalid("The parameter text['body'] is required.") };
+            let n = text.chars().count();
+            if n == 0 || n > TEXT_MAX {
+                return invalid(&format!("Param text['body'] must be between 1 and {TEXT_MAX} characters long."));
+            }
+        }
+        Some(other) => return invalid(&format!("Param type '{other}' is not supported by this sandbox yet.")),
+        None => return invalid("The parameter type is required."),
+    }
+    let wamid = new_wamid(&wa_id);
+    if let Some(url) = state.config.webhook_url.clone() {
+        let state = state.clone();
+        let (pnid, wamid, wa_id, cb) = (pnid.to_string(), wamid.clone(), wa_id.clone(), v["biz_opaque_callback_data"].as_str().map(str::to_string));
+        tokio::spawn(async move { deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb).await });
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({ "messaging_product": "whatsapp", "contacts": [{ "input": to, "wa_id": wa_id }], "messages": [{ "id": wamid }] }),
+    )
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn envelope(config: &SandboxConfig, pnid: &str, value: Value) -> Value {
+    let mut value = value;
+    value["messaging_product"] = "whatsapp".into();
+    value["metadata"] = json!({ "display_phone_number": config.display_phone_number, "phone_number_id": pnid });
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": config.waba_id, "changes": [{ "value": value, "field": "messages" }] }] })
+}
+
+async fn deliver_statuses(state: &State, url: &str, pnid: &str, wamid: &str, wa_id: &str, callback: Option<String>) {
+    let conversation = hex::encode(random_bytes::<16>());
+    for status in ["sent", "delivered", "read"] {
+        tokio::time::sleep(state.config.status_delay).await;
+        let mut s = json!({ "id": wamid, "status": status, "timestamp": now_secs().to_string(), "recipient_id": wa_id });
+        if status != "read" {
+            s["conversation"] = json!({ "id": conversation, "origin": { "type": "service" } });
+            s["pricing"] = json!({ "billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service" });
+        }
+        if let Some(cb) = &callback {
+            s["biz_opaque_callback_data"] = cb.as_str().into();
+        }
+        let payload = envelope(&state.config, pnid, json!({ "statuses": [s] }));
+        if !post_webhook(state, url, &payload).await {
+            return;
+        }
+    }
+    if state.config.auto_reply {
+        tokio::time::sleep(state.config.status_delay).await;
+        inbound(state, url, pnid, wa_id, "Thanks, got it!", Some(wamid)).await;
+    }
+}
+
+async fn inbound(state: &State, url: &str, pnid: &str, from: &str, text: &str, reply_to: Option<&str>) -> (String, bool) {
+    let id = new_wamid(from);
+    let mut m = json!({ "from": from, "id": id, "timestamp": now_secs().to_string(), "type": "text", "text": { "body": text } });
+    if let Some(r) = reply_to {
+        m["context"] = json!({ "from": state.config.display_phone_number, "id": r });
+    }
+    let payload = envelope(
+        &state.config,
+        pnid,
+        json!({ "contacts": [{ "profile": { "name": "Sandbox Customer" }, "wa_id": from }], "messages": [m] }),
+    );
+    let ok = post_webhook(state, url, &payload).await;
+    (id, ok)
+}
+
+async fn control_inbound(state: &Arc<State>, body: &[u8]) -> Resp {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return invalid("The request body is not valid JSON") };
+    let (Some(pnid), Some(from), Some(text)) = (v["phone_number_id"].as_str(), v["from"].as_str(), v["text"].as_str()) else {
+        return invalid("phone_number_id, from and text are required");
+    };
+    let Some(url) = state.config.webhook_url.clone() else {
+        return invalid("the sandbox has no webhook URL");
+    };
+    let (id, delivered) = inbound(state, &url, pnid, from, text, v["reply_to"].as_str()).await;
+    json_response(StatusCode::OK, &json!({ "message_id": id, "delivered": delivered }))
+}
+
+/// POST a signed webhook; retried with backoff like Meta, up to 5 times. True when 2xx.
+async fn post_webhook(state: &State, url: &str, payload: &Value) -> bool {
+    let body = Bytes::from(payload.to_string());
+    let signature = sign(state.config.app_secret.as_bytes(), &body);
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        let req = Request::post(url)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, &signature)
+            .body(Full::new(body.clone()));
+        let Ok(req) = req else {
+            tracing::error!("sandbox: bad webhook URL {url}");
+            return false;
+        };
+        match state.client.request(req).await {
+            Ok(r) if r.status().is_success() => return true,
+            Ok(r) => tracing::warn!("sandbox: webhook attempt {attempt} got {}", r.status()),
+            Err(e) => tracing::warn!("sandbox: webhook attempt {attempt} failed: {e}"),
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+    }
+    false
+}

@@ -1,0 +1,370 @@
+//! The shared webhook endpoint: `GET /webhook` answers Meta's handshake, `POST /webhook`
+//! checks `X-Hub-Signature-256` over the raw body, routes each change to its tenant by
+//! `phone_number_id` (or WABA id), runs the tenant's component to parse it, and commits
+//! the events to the database before it answers 200.
+
+use crate::events;
+use crate::runtime::Runtime;
+use crate::runtime::api::{Error as PluginError, Event};
+use crate::storage::{Database, NewEvent, TenantRecord};
+use crate::tenants::Defaults;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use whatsapp_guest::core::webhook::{SIGNATURE_HEADER, verify_signature};
+
+/// The largest webhook body accepted; larger ones get 413.
+pub const DEFAULT_MAX_BODY: usize = 4 << 20;
+
+/// What the server needs.
+pub struct ServerState {
+    /// The component.
+    pub runtime: Arc<Runtime>,
+    /// Tenants and the event log.
+    pub db: Arc<Database>,
+    /// Host-wide app secret and verify token.
+    pub defaults: Defaults,
+    /// Body limit.
+    pub max_body: usize,
+    /// Each recorded event, after the commit, for in-process listeners (the demo).
+    pub events: Option<broadcast::Sender<serde_json::Value>>,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+/// Serve on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, state: Arc<ServerState>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => r?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await {
+                tracing::debug!("webhook connection: {e}");
+            }
+        });
+    }
+}
+
+/// Answer one request.
+pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
+    match (req.method().as_str(), req.uri().path()) {
+        ("GET", "/webhook") => handshake(state, req.uri().query().unwrap_or("")),
+        ("POST", "/webhook") => match receive(state, req).await {
+            Ok(n) => text(StatusCode::OK, format!("recorded {n} events\n")),
+            Err((status, msg)) => {
+                tracing::warn!("webhook refused ({status}): {msg}");
+                text(status, format!("{msg}\n"))
+            }
+        },
+        ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
+        (_, "/webhook") => text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n"),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// Decode one `application/x-www-form-urlencoded` component.
+pub fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn same(a: &str, b: &str) -> bool {
+    // Digests first, so the comparison takes the same time wherever the two differ.
+    Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
+}
+
+fn handshake(state: &ServerState, query: &str) -> Resp {
+    let mut params: HashMap<String, String> = HashMap::new();
+    for pair in query.split('&') {
+        if let Some((k, v)) = pair.split_once('=') {
+            params.insert(form_decode(k), form_decode(v));
+        }
+    }
+    let (Some(mode), Some(token), Some(challenge)) =
+        (params.get("hub.mode"), params.get("hub.verify_token"), params.get("hub.challenge"))
+    else {
+        return text(StatusCode::BAD_REQUEST, "hub.mode, hub.verify_token and hub.challenge are required\n");
+    };
+    if mode != "subscribe" {
+        return text(StatusCode::BAD_REQUEST, "hub.mode must be subscribe\n");
+    }
+    let mut candidates: Vec<zeroize::Zeroizing<String>> = state.defaults.verify_token.iter().cloned().collect();
+    if let Ok(tenants) = state.db.tenants() {
+        for t in tenants {
+            if t.verify_token_sealed.is_some() {
+                if let Ok(Some(v)) = t.verify_token(&state.runtime.services().vault, &Defaults::default()) {
+                    candidates.push(v);
+                }
+            }
+        }
+    }
+    if candidates.iter().any(|c| same(c, token)) {
+        text(StatusCode::OK, challenge.clone())
+    } else {
+        text(StatusCode::FORBIDDEN, "verify token does not match\n")
+    }
+}
+
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    entry: Vec<PeekEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekEntry<'a> {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    changes: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct PeekChange {
+    value: Option<PeekValue>,
+}
+
+#[derive(Deserialize)]
+struct PeekValue {
+    metadata: Option<PeekMetadata>,
+}
+
+#[derive(Deserialize)]
+struct PeekMetadata {
+    phone_number_id: Option<String>,
+}
+
+/// Where one change of a POST goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutedChange {
+    /// `entry[].id`.
+    pub waba_id: String,
+    /// `value.metadata.phone_number_id`, when present.
+    pub phone_number_id: Option<String>,
+    /// The change's raw JSON.
+    pub raw: String,
+}
+
+/// The routing keys of every change of a body, without parsing anything else.
+pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
+    let p: Peek<'_> = serde_json::from_slice(body).map_err(|e| format!("not a WhatsApp webhook payload: {e}"))?;
+    let mut out = Vec::new();
+    for e in p.entry {
+        let waba_id = match e.id {
+            Some(serde_json::Value::String(s)) => s,
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        for c in e.changes {
+            let pnid = serde_json::from_str::<PeekChange>(c.get())
+                .ok()
+                .and_then(|c| c.value)
+                .and_then(|v| v.metadata)
+                .and_then(|m| m.phone_number_id);
+            out.push(RoutedChange { waba_id: waba_id.clone(), phone_number_id: pnid, raw: c.get().to_string() });
+        }
+    }
+    Ok(out)
+}
+
+/// The tenant a change (or event) with these keys belongs to: by phone number id, else
+/// by WABA id (the first tenant of that WABA).
+fn route(db: &Database, cache: &mut HashMap<(String, Option<String>), Option<TenantRecord>>, waba: &str, pnid: Option<&str>) -> Option<TenantRecord> {
+    cache
+        .entry((waba.to_string(), pnid.map(str::to_string)))
+        .or_insert_with(|| match pnid {
+            Some(p) => db.tenant_by_phone_number_id(p).ok().flatten(),
+            None => db.tenants().ok()?.into_iter().find(|t| t.waba_id == waba),
+        })
+        .clone()
+}
+
+async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (StatusCode, String)> {
+    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, format!("the body exceeds {} bytes", state.max_body));
+    if let Some(len) = req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+        if len > state.max_body as u64 {
+            return Err(too_large());
+        }
+    }
+    let signature = req.headers().get(SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or("").to_string());
+    let body = Limited::new(req.into_body(), state.max_body).collect().await.map_err(|_| too_large())?.to_bytes();
+    let Some(signature) = signature else {
+        return Err((StatusCode::UNAUTHORIZED, "the X-Hub-Signature-256 header is missing".into()));
+    };
+    let routes = peek_routes(&body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+
+    // Who each change belongs to, and whether the signature holds under that party's secret.
+    let vault = &state.runtime.services().vault;
+    let mut cache = HashMap::new();
+    let mut tenants: Vec<TenantRecord> = Vec::new();
+    let mut unroutable: Vec<&RoutedChange> = Vec::new();
+    for r in &routes {
+        match route(&state.db, &mut cache, &r.waba_id, r.phone_number_id.as_deref()) {
+            Some(t) => {
+                if !tenants.iter().any(|x| x.id == t.id) {
+                    tenants.push(t);
+                }
+            }
+            None => unroutable.push(r),
+        }
+    }
+    let holds = |secret: &Option<zeroize::Zeroizing<String>>| {
+        secret.as_ref().is_some_and(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok())
+    };
+    let mut verified: Vec<TenantRecord> = Vec::new();
+    let mut refused = 0;
+    for t in tenants {
+        match t.app_secret(vault, &state.defaults) {
+            Ok(secret) if holds(&secret) => verified.push(t),
+            Ok(_) => refused += 1,
+            Err(e) => {
+                tracing::error!("tenant {}: {e}", t.id);
+                refused += 1;
+            }
+        }
+    }
+    // Changes no tenant owns (and bodies with no change at all) answer to the host's secret.
+    let host_ok = (routes.is_empty() || !unroutable.is_empty()) && holds(&state.defaults.app_secret);
+    if verified.is_empty() && !host_ok {
+        return Err((StatusCode::UNAUTHORIZED, "the signature does not match the body under any applicable app secret".into()));
+    }
+    if refused > 0 {
+        tracing::warn!("{refused} tenant(s) of this POST did not verify under their own app secret; their changes were not recorded");
+    }
+
+    // Parse with each verified tenant's own instance; keep the events routed to it.
+    let mut rows: Vec<NewEvent> = Vec::new();
+    let mut broadcast_rows = Vec::new();
+    for t in &verified {
+        let binding = t.binding(vault, &state.defaults).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let parsed = async {
+            let mut inst = state.runtime.instantiate(&binding).await?;
+            inst.parse(&body).await
+        }
+        .await;
+        let events: Vec<Event> = match parsed {
+            Ok(Ok(ev)) => ev,
+            Ok(Err(PluginError::InvalidInput(i))) => return Err((StatusCode::BAD_REQUEST, format!("invalid {}: {}", i.field, i.reason))),
+            Ok(Err(e)) => return Err((StatusCode::INTERNAL_SERVER_ERROR, format!("the component failed: {e:?}"))),
+            Err(trap) => {
+                tracing::error!("tenant {}: component trapped: {trap}", t.id);
+                return Err((StatusCode::INTERNAL_SERVER_ERROR, "the component failed; Meta will retry".into()));
+            }
+        };
+        for e in events {
+            let owner = route(&state.db, &mut cache, &e.routing.waba_id, e.routing.phone_number_id.as_deref());
+            if owner.as_ref().map(|o| &o.id) != Some(&t.id) {
+                continue;
+            }
+            let json = events::to_json(&e, Some(&t.id));
+            rows.push(NewEvent {
+                tenant: Some(t.id.clone()),
+                kind: events::kind(&e).into(),
+                idempotency_key: e.idempotency_key.clone(),
+                json: json.to_string(),
+            });
+            broadcast_rows.push(json);
+        }
+    }
+    if host_ok {
+        for r in unroutable {
+            let json = serde_json::json!({
+                "type": "unroutable",
+                "waba_id": r.waba_id,
+                "phone_number_id": r.phone_number_id,
+                "raw": serde_json::from_str::<serde_json::Value>(&r.raw).unwrap_or(serde_json::Value::Null),
+            });
+            rows.push(NewEvent {
+                tenant: None,
+                kind: "unroutable".into(),
+                idempotency_key: format!("unroutable:{}", hex::encode(&Sha256::digest(r.raw.as_bytes())[..16])),
+                json: json.to_string(),
+            });
+            broadcast_rows.push(json);
+        }
+    }
+    let n = rows.len();
+    let db = state.db.clone();
+    let now = now_ms();
+    tokio::task::spawn_blocking(move || db.record_events(&rows, now))
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("recording failed: {e}")))?
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("recording failed: {e}")))?;
+    if let Some(tx) = &state.events {
+        for j in broadcast_rows {
+            let _ = tx.send(j);
+        }
+    }
+    Ok(n)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_components_decode() {
+        assert_eq!(form_decode("a+b%20c%2F"), "a b c/");
+        assert_eq!(form_decode("100%"), "100%");
+        assert_eq!(form_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn routes_are_peeked_per_change() {
+        let body = br#"{"entry":[{"id":"W1","changes":[{"value":{"metadata":{"phone_number_id":"P1"}}},{"value":{}}]},{"id":7,"changes":[1]}]}"#;
+        let r = peek_routes(body).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].waba_id.as_str(), r[0].phone_number_id.as_deref()), ("W1", Some("P1")));
+        assert_eq!(r[1].phone_number_id, None);
+        assert_eq!(r[2].waba_id, "7");
+        assert!(peek_routes(b"nope").is_err());
+    }
+}

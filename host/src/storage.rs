@@ -1,0 +1,365 @@
+//! The embedded database: one SQLite file in the data directory holding tenants, the
+//! tenants' key-value namespaces and the recorded webhook events.
+//!
+//! Key-value access goes through [`KvBackend`] so that a shared network store can take
+//! the embedded one's place; every key is namespaced by the tenant the host bound, never
+//! by anything the guest says.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// A storage failure, described for a human (never with a value in it).
+#[derive(Debug)]
+pub struct StorageError(pub String);
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "storage: {}", self.0)
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+/// The tenant-namespaced key-value operations `wasi:keyvalue` needs.
+pub trait KvBackend: Send + Sync {
+    /// The value under `key`.
+    fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Store `value` under `key`.
+    fn set(&self, tenant: &str, bucket: &str, key: &str, value: &[u8]) -> Result<()>;
+    /// Remove `key` (absent is fine).
+    fn delete(&self, tenant: &str, bucket: &str, key: &str) -> Result<()>;
+    /// Whether `key` is present.
+    fn exists(&self, tenant: &str, bucket: &str, key: &str) -> Result<bool>;
+    /// Up to `limit` keys in order, starting at position `offset`.
+    fn list_keys(&self, tenant: &str, bucket: &str, offset: u64, limit: u32) -> Result<Vec<String>>;
+    /// Add `delta` to the counter under `key` (absent counts as 0), atomically; the new value.
+    fn increment(&self, tenant: &str, bucket: &str, key: &str, delta: u64) -> Result<u64>;
+}
+
+/// A tenant as stored. Secrets are sealed by the [`crate::capabilities::crypto::Vault`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    /// The tenant id (the name given at `tenant add`).
+    pub id: String,
+    /// The sending number's id: webhooks are routed by it.
+    pub phone_number_id: String,
+    /// The WABA id.
+    pub waba_id: String,
+    /// The display number.
+    pub display_phone_number: Option<String>,
+    /// The Graph origin, when not Meta's (the sandbox).
+    pub graph_origin: Option<String>,
+    /// The sealed app secret, when the tenant has its own.
+    pub app_secret_sealed: Option<Vec<u8>>,
+    /// The sealed webhook verify token, when the tenant has its own.
+    pub verify_token_sealed: Option<Vec<u8>>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A recorded webhook event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Position in the log.
+    pub seq: i64,
+    /// The tenant, or none when unroutable.
+    pub tenant: Option<String>,
+    /// `message`, `status`, `unknown`, `unroutable`.
+    pub kind: String,
+    /// The event's idempotency key.
+    pub idempotency_key: String,
+    /// Unix milliseconds when it was recorded.
+    pub received_at_ms: i64,
+    /// The event as JSON.
+    pub json: String,
+}
+
+/// A new event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The tenant, or none when unroutable.
+    pub tenant: Option<String>,
+    /// The kind.
+    pub kind: String,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The JSON.
+    pub json: String,
+}
+
+/// The SQLite database.
+pub struct Database {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    phone_number_id TEXT NOT NULL UNIQUE,
+    waba_id TEXT NOT NULL,
+    display_phone_number TEXT,
+    graph_origin TEXT,
+    app_secret BLOB,
+    verify_token BLOB,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (
+    tenant TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (tenant, bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT,
+    kind TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant, seq);
+";
+
+impl Database {
+    /// Open (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        // WAL for concurrent readers; FULL so that a commit survives power loss too.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::init(conn)
+    }
+
+    /// A database that lives in memory only (for one-shot commands and tests).
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Database { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (statements are atomic).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Insert a tenant; its id and phone number id must be new.
+    pub fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO tenants (id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![t.id, t.phone_number_id, t.waba_id, t.display_phone_number, t.graph_origin, t.app_secret_sealed, t.verify_token_sealed, t.created_at],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    StorageError(format!("a tenant with id {} or phone number id {} already exists", t.id, t.phone_number_id))
+                }
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    fn tenant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenantRecord> {
+        Ok(TenantRecord {
+            id: r.get(0)?,
+            phone_number_id: r.get(1)?,
+            waba_id: r.get(2)?,
+            display_phone_number: r.get(3)?,
+            graph_origin: r.get(4)?,
+            app_secret_sealed: r.get(5)?,
+            verify_token_sealed: r.get(6)?,
+            created_at: r.get(7)?,
+        })
+    }
+
+    const TENANT_COLUMNS: &'static str =
+        "id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at";
+
+    /// The tenant with this id.
+    pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
+        let sql = format!("SELECT {} FROM tenants WHERE id = ?1", Self::TENANT_COLUMNS);
+        Ok(self.conn().query_row(&sql, [id], Self::tenant_from_row).optional()?)
+    }
+
+    /// The tenant that owns this phone number id.
+    pub fn tenant_by_phone_number_id(&self, phone_number_id: &str) -> Result<Option<TenantRecord>> {
+        let sql = format!("SELECT {} FROM tenants WHERE phone_number_id = ?1", Self::TENANT_COLUMNS);
+        Ok(self.conn().query_row(&sql, [phone_number_id], Self::tenant_from_row).optional()?)
+    }
+
+    /// Every tenant, by id.
+    pub fn tenants(&self) -> Result<Vec<TenantRecord>> {
+        let sql = format!("SELECT {} FROM tenants ORDER BY id", Self::TENANT_COLUMNS);
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([], Self::tenant_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Record events in one transaction: all of them are durable when this returns, or none.
+    pub fn record_events(&self, events: &[NewEvent], now_ms: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO events (tenant, kind, idempotency_key, received_at_ms, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for e in events {
+                stmt.execute(params![e.tenant, e.kind, e.idempotency_key, now_ms, e.json])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Events after `after_seq`, oldest first, optionally of one tenant.
+    pub fn events(&self, tenant: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<EventRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
+             WHERE seq > ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![after_seq, tenant, limit], |r| {
+            Ok(EventRow {
+                seq: r.get(0)?,
+                tenant: r.get(1)?,
+                kind: r.get(2)?,
+                idempotency_key: r.get(3)?,
+                received_at_ms: r.get(4)?,
+                json: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl KvBackend for Database {
+    fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
+        Ok(stmt.query_row(params![tenant, bucket, key], |r| r.get(0)).optional()?)
+    }
+
+    fn set(&self, tenant: &str, bucket: &str, key: &str, value: &[u8]) -> Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO kv (tenant, bucket, key, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value",
+        )?;
+        stmt.execute(params![tenant, bucket, key, value])?;
+        Ok(())
+    }
+
+    fn delete(&self, tenant: &str, bucket: &str, key: &str) -> Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
+        stmt.execute(params![tenant, bucket, key])?;
+        Ok(())
+    }
+
+    fn exists(&self, tenant: &str, bucket: &str, key: &str) -> Result<bool> {
+        Ok(self.get(tenant, bucket, key)?.is_some())
+    }
+
+    fn list_keys(&self, tenant: &str, bucket: &str, offset: u64, limit: u32) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT key FROM kv WHERE tenant = ?1 AND bucket = ?2 ORDER BY key LIMIT ?3 OFFSET ?4",
+        )?;
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![tenant, bucket, limit, offset], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn increment(&self, tenant: &str, bucket: &str, key: &str, delta: u64) -> Result<u64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let current: Option<Vec<u8>> = tx
+            .query_row("SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3", params![tenant, bucket, key], |r| r.get(0))
+            .optional()?;
+        let current = match current {
+            None => 0,
+            Some(v) => std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| StorageError(format!("the value under {key} is not a counter")))?,
+        };
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| StorageError(format!("the counter under {key} would overflow")))?;
+        tx.execute(
+            "INSERT INTO kv (tenant, bucket, key, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value",
+            params![tenant, bucket, key, next.to_string().into_bytes()],
+        )?;
+        tx.commit()?;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_do_not_leak_between_tenants_or_buckets() {
+        let db = Database::open_in_memory().unwrap();
+        db.set("a", "b", "k", b"1").unwrap();
+        assert_eq!(db.get("a", "b", "k").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(db.get("z", "b", "k").unwrap(), None);
+        assert_eq!(db.get("a", "c", "k").unwrap(), None);
+        assert!(db.list_keys("z", "b", 0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn increment_counts_from_zero_and_refuses_non_counters() {
+        let db = Database::open_in_memory().unwrap();
+        assert_eq!(db.increment("a", "b", "n", 1).unwrap(), 1);
+        assert_eq!(db.increment("a", "b", "n", 5).unwrap(), 6);
+        db.set("a", "b", "s", b"text").unwrap();
+        assert!(db.increment("a", "b", "s", 1).is_err());
+        assert!(db.increment("a", "b", "n", u64::MAX).is_err());
+    }
+
+    #[test]
+    fn list_keys_pages_in_order() {
+        let db = Database::open_in_memory().unwrap();
+        for k in ["c", "a", "b"] {
+            db.set("t", "b", k, b"").unwrap();
+        }
+        assert_eq!(db.list_keys("t", "b", 0, 2).unwrap(), vec!["a", "b"]);
+        assert_eq!(db.list_keys("t", "b", 2, 2).unwrap(), vec!["c"]);
+        assert!(db.list_keys("t", "b", u64::MAX, 2).unwrap().is_empty());
+    }
+
+    #[test]
+    fn events_are_recorded_in_order_and_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("wa-storage-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let db = Database::open(&path).unwrap();
+            let ev = |k: &str| NewEvent { tenant: Some("t".into()), kind: "status".into(), idempotency_key: k.into(), json: "{}".into() };
+            db.record_events(&[ev("1"), ev("2")], 5).unwrap();
+        }
+        let db = Database::open(&path).unwrap();
+        let rows = db.events(Some("t"), 0, 10).unwrap();
+        assert_eq!(rows.iter().map(|r| r.idempotency_key.as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
+        assert!(db.events(Some("other"), 0, 10).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
