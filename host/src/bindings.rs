@@ -6,6 +6,7 @@ wasmtime::component::bindgen!({
     world: "plugin-core",
     imports: { default: trappable },
     exports: { default: async },
+    additional_derives: [PartialEq],
     with: {
         "wasi:keyvalue/store.bucket": crate::capabilities::keyvalue::Bucket,
     },

@@ -209,7 +209,9 @@ fn engine_config(config: &RuntimeConfig) -> EngineConfig {
     let n = config.max_instances;
     pool.total_component_instances(n);
     pool.total_core_instances(n.saturating_mul(8));
-    pool.total_memories(n.saturating_mul(2));
+    // The component has one linear memory; each slot reserves address space (4 GiB plus
+    // guard) so that bounds checks can be elided, hence one slot per instance, no more.
+    pool.total_memories(n);
     pool.total_tables(n.saturating_mul(8));
     pool.max_memory_size(config.memory_limit_bytes);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -237,7 +239,10 @@ fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Pa
     let component = Component::new(engine, wasm)?;
     let bytes = component.serialize()?;
     std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| wasmtime::format_err!("random: {e}"))?;
+    // Unique per writer: several processes (or tests in one process) may compile at once.
+    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), hex::encode(nonce)));
     std::fs::write(&tmp, &bytes)?;
     std::fs::rename(&tmp, &path)?;
     Ok(component)

@@ -1,0 +1,223 @@
+//! Shared test support: pywa's fixtures, and a harness running the real component in the
+//! real host against the sandbox and the webhook server, all on 127.0.0.1:0.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use whatsapp_host::capabilities::crypto::Vault;
+use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
+use whatsapp_host::sandbox::{self, SandboxConfig};
+use whatsapp_host::server::{self, ServerState};
+use whatsapp_host::storage::{Database, TenantRecord};
+use whatsapp_host::tenants::{self, Defaults, NewTenant};
+use whatsapp_host::{COMPONENT, Instance, Runtime, RuntimeConfig, Services, TenantBinding};
+use zeroize::Zeroizing;
+
+/// `../shared/fixtures/pywa` beside the repository.
+pub fn fixtures_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/pywa");
+    assert!(d.is_dir(), "the shared fixtures are missing: expected {}", d.display());
+    d
+}
+
+/// Every named payload of one `updates/*.json` file, serialized as Meta would send it.
+pub fn fixture_file(file: &str) -> Vec<(String, Vec<u8>)> {
+    let path = fixtures_dir().join("updates").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    v.into_iter().map(|(k, p)| (k, serde_json::to_vec(&p).unwrap())).collect()
+}
+
+/// One named payload.
+pub fn fixture(file: &str, name: &str) -> Vec<u8> {
+    fixture_file(file).into_iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("{file} has no {name}")).1
+}
+
+/// Every payload of every file: (file, name, body).
+pub fn all_fixtures() -> Vec<(String, String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join("updates"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    files.into_iter().flat_map(|f| fixture_file(&f).into_iter().map(move |(n, b)| (f.clone(), n, b))).collect()
+}
+
+/// Where precompiled components are cached across tests.
+pub fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("whatsapp-component-cache")
+}
+
+/// Services over an in-memory database, recording requests when `WA_RECORD_REQUESTS` is set.
+pub fn services(egress: EgressPolicy) -> (Services, Arc<Database>, Arc<Vault>) {
+    let db = Arc::new(Database::open_in_memory().unwrap());
+    let vault = Arc::new(Vault::ephemeral());
+    let services = Services {
+        kv: db.clone(),
+        vault: vault.clone(),
+        egress: Arc::new(egress),
+        recorder: Recorder::from_env().unwrap().map(Arc::new),
+    };
+    (services, db, vault)
+}
+
+/// A runtime over `services`, with the shared compile cache.
+pub fn runtime(services: Services) -> Runtime {
+    // A small pool: every test process holds several runtimes, each reserving address space per slot.
+    let config = RuntimeConfig { cache_dir: Some(cache_dir()), max_instances: 32, ..RuntimeConfig::default() };
+    Runtime::new(COMPONENT, config, services).expect("load the component")
+}
+
+/// A runtime with no network and a tenant bound only to an app secret: for parsing.
+pub async fn parser(app_secret: &str) -> Instance {
+    static PARSER: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    let rt = PARSER.get_or_init(|| runtime(services(EgressPolicy::default()).0));
+    rt.instantiate(&TenantBinding::new("parser", [("app-secret".to_string(), app_secret.to_string())])).await.unwrap()
+}
+
+/// The app secret the harness's sandbox signs with.
+pub const APP_SECRET: &str = "harness-app-secret";
+/// The token the harness's sandbox accepts.
+pub const TOKEN: &str = "harness-token";
+/// The harness tenant's phone number id.
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+/// The harness tenant's WABA id (the sandbox's default).
+pub const WABA_ID: &str = "102290129340398";
+
+/// What to start.
+pub struct Options {
+    /// The sandbox posts webhooks to the server.
+    pub webhooks: bool,
+    /// The sandbox answers every text with a reply.
+    pub auto_reply: bool,
+}
+
+/// Sandbox + webhook server + runtime + one tenant, torn down on drop.
+pub struct Harness {
+    /// The component runtime.
+    pub runtime: Arc<Runtime>,
+    /// The database (in memory).
+    pub db: Arc<Database>,
+    /// The vault.
+    pub vault: Arc<Vault>,
+    /// `http://127.0.0.1:PORT` of the sandbox.
+    pub sandbox_origin: String,
+    /// `http://127.0.0.1:PORT/webhook` of the server.
+    pub webhook_url: String,
+    /// The tenant.
+    pub tenant: TenantRecord,
+    /// Events as the server records them.
+    pub events: broadcast::Receiver<Value>,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Harness {
+    /// Start everything on free loopback ports.
+    pub async fn start(opts: Options) -> Harness {
+        let sandbox_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sandbox_origin = format!("http://{}", sandbox_listener.local_addr().unwrap());
+        let webhook_url = format!("http://{}/webhook", server_listener.local_addr().unwrap());
+        let mut egress = EgressPolicy::default();
+        egress.allow(&sandbox_origin).unwrap();
+        let (services, db, vault) = services(egress);
+        let runtime = Arc::new(runtime(services));
+        let tenant = tenants::add(
+            &db,
+            &vault,
+            NewTenant {
+                id: "acme".into(),
+                phone_number_id: PHONE_NUMBER_ID.into(),
+                waba_id: WABA_ID.into(),
+                display_phone_number: Some("15550783881".into()),
+                graph_origin: Some(sandbox_origin.clone()),
+                access_token: Some(Zeroizing::new(TOKEN.into())),
+                app_secret: Some(Zeroizing::new(APP_SECRET.into())),
+                verify_token: Some(Zeroizing::new("harness-verify".into())),
+            },
+            0,
+        )
+        .unwrap();
+        let (tx, events) = broadcast::channel(16384);
+        let (stop, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let state = Arc::new(ServerState {
+            runtime: runtime.clone(),
+            db: db.clone(),
+            // The host-wide secret equals the sandbox's, so changes of unknown numbers verify.
+            defaults: Defaults { app_secret: Some(Zeroizing::new(APP_SECRET.into())), ..Defaults::default() },
+            max_body: server::DEFAULT_MAX_BODY,
+            events: Some(tx),
+        });
+        tokio::spawn(server::serve(server_listener, state, stopped(stop_rx.clone())));
+        let config = SandboxConfig {
+            app_secret: APP_SECRET.into(),
+            access_token: TOKEN.into(),
+            webhook_url: opts.webhooks.then(|| webhook_url.clone()),
+            auto_reply: opts.auto_reply,
+            status_delay: Duration::from_millis(1),
+            ..SandboxConfig::default()
+        };
+        tokio::spawn(sandbox::serve(sandbox_listener, config, stopped(stop_rx)));
+        Harness { runtime, db, vault, sandbox_origin, webhook_url, tenant, events, stop }
+    }
+
+    /// A fresh instance of the harness tenant.
+    pub async fn instance(&self) -> Instance {
+        self.instance_of(&self.tenant).await
+    }
+
+    /// A fresh instance of any tenant.
+    pub async fn instance_of(&self, t: &TenantRecord) -> Instance {
+        self.runtime.instantiate(&t.binding(&self.vault, &Defaults::default()).unwrap()).await.unwrap()
+    }
+
+    /// Wait for events until `done` says enough, or panic after `timeout`.
+    pub async fn wait_for(&mut self, timeout: Duration, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+        let mut seen = Vec::new();
+        let r = tokio::time::timeout(timeout, async {
+            while !done(&seen) {
+                match self.events.recv().await {
+                    Ok(v) => seen.push(v),
+                    Err(broadcast::error::RecvError::Lagged(n)) => panic!("lagged by {n} events"),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+        .await;
+        assert!(r.is_ok(), "timed out; events so far: {seen:#?}");
+        seen
+    }
+}
+
+/// A plain HTTP request; the status and body of the answer.
+pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = hyper::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `sha256=<hex>` as Meta signs.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    whatsapp_guest::core::webhook::sign(secret.as_bytes(), body)
+}
