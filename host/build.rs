@@ -24,16 +24,36 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "-p", "whatsapp-guest", "--target", "wasm32-wasip2", "--profile", "guest"])
+        .args([
+            "build",
+            "-p",
+            "whatsapp-guest",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "guest",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's flags are for the host target, not for wasm.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "CARGO_BUILD_RUSTFLAGS", "CARGO_MAKEFLAGS", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_MAKEFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("run cargo to build the guest component");
+    let status = cmd
+        .status()
+        .expect("run cargo to build the guest component");
     if !status.success() {
-        panic!("building the guest component failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)");
+        panic!(
+            "building the guest component failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)"
+        );
     }
     let wasm = target_dir.join("wasm32-wasip2/guest/whatsapp_guest.wasm");
     assert!(wasm.exists(), "{} was not produced", wasm.display());

@@ -12,34 +12,62 @@ use zeroize::Zeroizing;
 fn text(to: &str, body: &str) -> OutgoingMessage {
     OutgoingMessage {
         to: to.into(),
-        content: Content::Text(Text { body: body.into(), preview_url: false }),
+        content: Content::Text(Text {
+            body: body.into(),
+            preview_url: false,
+        }),
         reply_to: None,
         biz_opaque_callback_data: None,
     }
 }
 
 fn quiet() -> Options {
-    Options { webhooks: false, auto_reply: false }
+    Options {
+        webhooks: false,
+        auto_reply: false,
+    }
 }
 
 #[tokio::test]
 async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {
-    let mut h = Harness::start(Options { webhooks: true, auto_reply: true }).await;
+    let mut h = Harness::start(Options {
+        webhooks: true,
+        auto_reply: true,
+    })
+    .await;
     let mut msg = text("+15551234567", "Hello https://example.com");
-    msg.content = Content::Text(Text { body: "Hello https://example.com".into(), preview_url: true });
+    msg.content = Content::Text(Text {
+        body: "Hello https://example.com".into(),
+        preview_url: true,
+    });
     msg.biz_opaque_callback_data = Some("cb-1".into());
     let sent = h.instance().await.send(&msg).await.unwrap().unwrap();
     assert!(sent.message_id.starts_with("wamid."), "{sent:?}");
     // The component sends the number normalized to digits; Meta echoes what it got.
-    assert_eq!((sent.wa_id.as_str(), sent.input.as_str()), ("15551234567", "15551234567"));
+    assert_eq!(
+        (sent.wa_id.as_str(), sent.input.as_str()),
+        ("15551234567", "15551234567")
+    );
 
     let wamid = sent.message_id.clone();
     let events = h
-        .wait_for(Duration::from_secs(20), |seen| seen.iter().any(|e| e["type"] == "message" && e["context"]["message_id"] == wamid.as_str()))
+        .wait_for(Duration::from_secs(20), |seen| {
+            seen.iter()
+                .any(|e| e["type"] == "message" && e["context"]["message_id"] == wamid.as_str())
+        })
         .await;
-    let statuses: Vec<&str> = events.iter().filter(|e| e["message_id"] == wamid.as_str()).filter_map(|e| e["status"].as_str()).collect();
+    let statuses: Vec<&str> = events
+        .iter()
+        .filter(|e| e["message_id"] == wamid.as_str())
+        .filter_map(|e| e["status"].as_str())
+        .collect();
     assert_eq!(statuses, ["sent", "delivered", "read"]);
-    assert!(events.iter().filter(|e| e["type"] == "status").all(|e| e["biz_opaque_callback_data"] == "cb-1" && e["tenant"] == "acme"));
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "status")
+            .all(|e| e["biz_opaque_callback_data"] == "cb-1" && e["tenant"] == "acme")
+    );
 
     // Recorded durably, in the order they arrived.
     let rows = h.db.events(Some("acme"), 0, 100).unwrap();
@@ -53,20 +81,42 @@ async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {
     let mut answer = text("15551234567", "You're welcome");
     answer.reply_to = Some(reply_id.into());
     h.instance().await.send(&answer).await.unwrap().unwrap();
-    h.instance().await.mark_read(reply_id, true).await.unwrap().unwrap();
-    h.instance().await.mark_read(reply_id, false).await.unwrap().unwrap();
+    h.instance()
+        .await
+        .mark_read(reply_id, true)
+        .await
+        .unwrap()
+        .unwrap();
+    h.instance()
+        .await
+        .mark_read(reply_id, false)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
 async fn invalid_input_is_refused_before_any_request() {
     let h = Harness::start(quiet()).await;
     let mut i = h.instance().await;
-    let r = i.send(&text("15551234567", &"x".repeat(4097))).await.unwrap();
-    assert!(matches!(r, Err(Error::InvalidInput(ref f)) if f.field == "content.text.body"), "{r:?}");
+    let r = i
+        .send(&text("15551234567", &"x".repeat(4097)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref f)) if f.field == "content.text.body"),
+        "{r:?}"
+    );
     let r = i.send(&text("+1 555 123", "hi")).await.unwrap();
-    assert!(matches!(r, Err(Error::InvalidInput(ref f)) if f.field == "to"), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref f)) if f.field == "to"),
+        "{r:?}"
+    );
     let r = i.mark_read("", true).await.unwrap();
-    assert!(matches!(r, Err(Error::InvalidInput(ref f)) if f.field == "message-id"), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref f)) if f.field == "message-id"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -86,8 +136,15 @@ async fn a_lapsed_token_is_unauthorized_with_metas_details() {
         0,
     )
     .unwrap();
-    let r = h.instance_of(&other).await.send(&text("15551234567", "hi")).await.unwrap();
-    let Err(Error::Unauthorized(g)) = r else { panic!("{r:?}") };
+    let r = h
+        .instance_of(&other)
+        .await
+        .send(&text("15551234567", "hi"))
+        .await
+        .unwrap();
+    let Err(Error::Unauthorized(g)) = r else {
+        panic!("{r:?}")
+    };
     assert_eq!((g.code, g.http_status), (190, 401));
     assert!(g.fbtrace_id.is_some());
 }
@@ -141,7 +198,10 @@ async fn a_refused_connection_is_a_network_error_safe_to_retry() {
         0,
     )
     .unwrap();
-    let mut i = rt.instantiate(&t.binding(&vault, &Default::default()).unwrap()).await.unwrap();
+    let mut i = rt
+        .instantiate(&t.binding(&vault, &Default::default()).unwrap())
+        .await
+        .unwrap();
     let r = i.send(&text("15551234567", "hi")).await.unwrap();
     assert!(matches!(r, Err(Error::Network(_))), "{r:?}");
 }
@@ -152,12 +212,21 @@ async fn no_token_is_not_configured() {
     let t = tenants::add(
         &h.db,
         &h.vault,
-        NewTenant { id: "tokenless".into(), phone_number_id: "3".into(), waba_id: "4".into(), graph_origin: Some(h.sandbox_origin.clone()), ..NewTenant::default() },
+        NewTenant {
+            id: "tokenless".into(),
+            phone_number_id: "3".into(),
+            waba_id: "4".into(),
+            graph_origin: Some(h.sandbox_origin.clone()),
+            ..NewTenant::default()
+        },
         0,
     )
     .unwrap();
     let mut i = h.instance_of(&t).await;
-    assert!(matches!(i.send(&text("15551234567", "hi")).await.unwrap(), Err(Error::NotConfigured(_))));
+    assert!(matches!(
+        i.send(&text("15551234567", "hi")).await.unwrap(),
+        Err(Error::NotConfigured(_))
+    ));
     assert!(!i.info().await.unwrap().unwrap().has_access_token);
 }
 
@@ -170,14 +239,23 @@ async fn a_thousand_sends_see_no_false_failure() {
     let mut failures = Vec::new();
     for n in 0..1000 {
         let mut i = h.instance().await;
-        match i.send(&text("15551234567", &format!("message {n}"))).await.unwrap() {
+        match i
+            .send(&text("15551234567", &format!("message {n}")))
+            .await
+            .unwrap()
+        {
             Ok(r) => {
                 ids.insert(r.message_id);
             }
             Err(e) => failures.push((n, e)),
         }
     }
-    assert!(failures.is_empty(), "{} false failures, first: {:?}", failures.len(), failures.first());
+    assert!(
+        failures.is_empty(),
+        "{} false failures, first: {:?}",
+        failures.len(),
+        failures.first()
+    );
     assert_eq!(ids.len(), 1000);
 }
 
@@ -185,26 +263,55 @@ async fn a_thousand_sends_see_no_false_failure() {
 async fn listings_and_lookups_go_through_the_sandbox() {
     let h = Harness::start(quiet()).await;
     let mut i = h.instance().await;
-    let page = i.list_templates(&ListQuery { name: None, status: Some("APPROVED".into()), limit: Some(10), after: None }).await.unwrap().unwrap();
+    let page = i
+        .list_templates(&ListQuery {
+            name: None,
+            status: Some("APPROVED".into()),
+            limit: Some(10),
+            after: None,
+        })
+        .await
+        .unwrap()
+        .unwrap();
     let names: Vec<&str> = page.templates.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["hello_world", "order_update"]);
     let r = i.media_info("1037543291543636").await.unwrap();
-    let Err(Error::Meta(g)) = r else { panic!("{r:?}") };
+    let Err(Error::Meta(g)) = r else {
+        panic!("{r:?}")
+    };
     assert_eq!((g.code, g.subcode), (100, Some(33)));
     assert!(i.list_flows(None).await.unwrap().unwrap().flows.is_empty());
-    assert!(i.list_products("1234567890", None).await.unwrap().unwrap().products.is_empty());
+    assert!(
+        i.list_products("1234567890", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .products
+            .is_empty()
+    );
     let r = i.list_products("../me", None).await.unwrap();
     assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
     let info = i.info().await.unwrap().unwrap();
-    assert_eq!((info.tenant_id.as_str(), info.phone_number_id.as_deref()), ("acme", Some(PHONE_NUMBER_ID)));
+    assert_eq!(
+        (info.tenant_id.as_str(), info.phone_number_id.as_deref()),
+        ("acme", Some(PHONE_NUMBER_ID))
+    );
     assert!(info.has_access_token && info.has_app_secret);
 }
 
 #[tokio::test]
 async fn the_handshake_needs_the_verify_token() {
     let h = Harness::start(quiet()).await;
-    let url = |t: &str| format!("{}?hub.mode=subscribe&hub.verify_token={t}&hub.challenge=1158201444", h.webhook_url);
-    assert_eq!(http("GET", &url("harness-verify"), &[], vec![]).await, (200, "1158201444".into()));
+    let url = |t: &str| {
+        format!(
+            "{}?hub.mode=subscribe&hub.verify_token={t}&hub.challenge=1158201444",
+            h.webhook_url
+        )
+    };
+    assert_eq!(
+        http("GET", &url("harness-verify"), &[], vec![]).await,
+        (200, "1158201444".into())
+    );
     assert_eq!(http("GET", &url("wrong"), &[], vec![]).await.0, 403);
     assert_eq!(http("GET", &h.webhook_url, &[], vec![]).await.0, 400);
 }
@@ -214,15 +321,58 @@ async fn bad_signatures_and_bodies_are_refused_and_nothing_is_recorded() {
     let h = Harness::start(quiet()).await;
     let body = fixture("message.json", "text");
     let ct = ("content-type", "application/json");
-    assert_eq!(http("POST", &h.webhook_url, &[ct], body.clone()).await.0, 401);
+    assert_eq!(
+        http("POST", &h.webhook_url, &[ct], body.clone()).await.0,
+        401
+    );
     let wrong = sign("not-the-secret", &body);
-    assert_eq!(http("POST", &h.webhook_url, &[ct, ("x-hub-signature-256", &wrong)], body.clone()).await.0, 401);
-    assert_eq!(http("POST", &h.webhook_url, &[ct, ("x-hub-signature-256", "sha256=zz")], body.clone()).await.0, 401);
+    assert_eq!(
+        http(
+            "POST",
+            &h.webhook_url,
+            &[ct, ("x-hub-signature-256", &wrong)],
+            body.clone()
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        http(
+            "POST",
+            &h.webhook_url,
+            &[ct, ("x-hub-signature-256", "sha256=zz")],
+            body.clone()
+        )
+        .await
+        .0,
+        401
+    );
     let junk = b"{not json".to_vec();
     let sig = sign(APP_SECRET, &junk);
-    assert_eq!(http("POST", &h.webhook_url, &[ct, ("x-hub-signature-256", &sig)], junk).await.0, 400);
+    assert_eq!(
+        http(
+            "POST",
+            &h.webhook_url,
+            &[ct, ("x-hub-signature-256", &sig)],
+            junk
+        )
+        .await
+        .0,
+        400
+    );
     let huge = vec![b' '; 4 * 1024 * 1024 + 1];
-    assert_eq!(http("POST", &h.webhook_url, &[ct, ("x-hub-signature-256", "sha256=00")], huge).await.0, 413);
+    assert_eq!(
+        http(
+            "POST",
+            &h.webhook_url,
+            &[ct, ("x-hub-signature-256", "sha256=00")],
+            huge
+        )
+        .await
+        .0,
+        413
+    );
     assert!(h.db.events(None, 0, 10).unwrap().is_empty());
 }
 
@@ -238,21 +388,48 @@ async fn one_post_is_routed_per_change_and_unknown_numbers_are_kept_as_unroutabl
     tenants::add(
         &h.db,
         &h.vault,
-        NewTenant { id: "second".into(), phone_number_id: "300000000000003".into(), waba_id: WABA_ID.into(), ..NewTenant::default() },
+        NewTenant {
+            id: "second".into(),
+            phone_number_id: "300000000000003".into(),
+            waba_id: WABA_ID.into(),
+            ..NewTenant::default()
+        },
         0,
     )
     .unwrap();
-    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [
-        change(PHONE_NUMBER_ID, "wamid.a"),
-        change("300000000000003", "wamid.b"),
-        change("999999999999999", "wamid.c"),
-    ]}]}))
+    let body = serde_json::to_vec(
+        &json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [
+            change(PHONE_NUMBER_ID, "wamid.a"),
+            change("300000000000003", "wamid.b"),
+            change("999999999999999", "wamid.c"),
+        ]}]}),
+    )
     .unwrap();
     let sig = sign(APP_SECRET, &body);
-    let (status, _) = http("POST", &h.webhook_url, &[("x-hub-signature-256", &sig)], body).await;
+    let (status, _) = http(
+        "POST",
+        &h.webhook_url,
+        &[("x-hub-signature-256", &sig)],
+        body,
+    )
+    .await;
     assert_eq!(status, 200);
     let rows = h.db.events(None, 0, 10).unwrap();
-    let got: Vec<(Option<&str>, &str)> = rows.iter().map(|r| (r.tenant.as_deref(), r.kind.as_str())).collect();
-    assert_eq!(got, [(Some("acme"), "message"), (Some("second"), "message"), (None, "unroutable")]);
-    assert!(rows[0].json.contains("wamid.a") && rows[1].json.contains("wamid.b") && rows[2].json.contains("wamid.c"));
+    let got: Vec<(Option<&str>, &str)> = rows
+        .iter()
+        .map(|r| (r.tenant.as_deref(), r.kind.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("acme"), "message"),
+            (Some("second"), "message"),
+            (None, "unroutable")
+        ]
+    );
+    assert!(
+        rows[0].json.contains("wamid.a")
+            && rows[1].json.contains("wamid.b")
+            && rows[2].json.contains("wamid.c")
+    );
 }

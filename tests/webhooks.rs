@@ -16,15 +16,23 @@ fn expected_events(body: &[u8]) -> usize {
         .iter()
         .flat_map(|e| e["changes"].as_array().unwrap().iter())
         .map(|c| {
-            let n = c["value"]["messages"].as_array().map_or(0, Vec::len) + c["value"]["statuses"].as_array().map_or(0, Vec::len);
-            if c["field"] == "messages" { n.max(1) } else { 1 }
+            let n = c["value"]["messages"].as_array().map_or(0, Vec::len)
+                + c["value"]["statuses"].as_array().map_or(0, Vec::len);
+            if c["field"] == "messages" {
+                n.max(1)
+            } else {
+                1
+            }
         })
         .sum()
 }
 
 async fn receive(body: &[u8]) -> Vec<Event> {
     let mut p = parser(SECRET).await;
-    p.receive(body, Some(&sign(SECRET, body))).await.unwrap().unwrap_or_else(|e| panic!("{e:?}"))
+    p.receive(body, Some(&sign(SECRET, body)))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 #[tokio::test]
@@ -33,7 +41,11 @@ async fn every_pywa_fixture_parses_with_no_change_dropped() {
     assert_eq!(fixtures.len(), 74, "pywa's set has 74 payloads");
     let mut p = parser(SECRET).await;
     for (file, name, body) in fixtures {
-        let events = p.receive(&body, Some(&sign(SECRET, &body))).await.unwrap().unwrap_or_else(|e| panic!("{file}/{name}: {e:?}"));
+        let events = p
+            .receive(&body, Some(&sign(SECRET, &body)))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{file}/{name}: {e:?}"));
         assert_eq!(events.len(), expected_events(&body), "{file}/{name}");
         for e in &events {
             assert!(!e.idempotency_key.is_empty(), "{file}/{name}");
@@ -45,17 +57,34 @@ async fn every_pywa_fixture_parses_with_no_change_dropped() {
 #[tokio::test]
 async fn a_text_message_carries_its_routing_contact_and_content() {
     let events = receive(&fixture("message.json", "text")).await;
-    let [e] = events.as_slice() else { panic!("{events:?}") };
+    let [e] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(e.idempotency_key, "message:wamid.xyzxyz");
     assert_eq!(e.field, "messages");
     assert_eq!(e.routing.waba_id, "1234567890987654321");
     assert_eq!(e.routing.phone_number_id.as_deref(), Some("1122334455667"));
-    assert_eq!(e.routing.display_phone_number.as_deref(), Some("972123456789"));
+    assert_eq!(
+        e.routing.display_phone_number.as_deref(),
+        Some("972123456789")
+    );
     assert_eq!(e.timestamp, Some(1697043223));
     let c = e.contact.as_ref().unwrap();
-    assert_eq!((c.wa_id.as_deref(), c.user_id.as_deref(), c.name.as_deref()), (Some("972987654321"), Some("US.13491208655302741918"), Some("Test Name")));
-    let EventBody::Message(m) = &e.body else { panic!("{e:?}") };
-    assert_eq!((m.id.as_str(), m.from.as_str(), m.message_type.as_str()), ("wamid.xyzxyz", "972987654321", "text"));
+    assert_eq!(
+        (c.wa_id.as_deref(), c.user_id.as_deref(), c.name.as_deref()),
+        (
+            Some("972987654321"),
+            Some("US.13491208655302741918"),
+            Some("Test Name")
+        )
+    );
+    let EventBody::Message(m) = &e.body else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (m.id.as_str(), m.from.as_str(), m.message_type.as_str()),
+        ("wamid.xyzxyz", "972987654321", "text")
+    );
     assert_eq!(m.content, MessageContent::Text("Body Text".into()));
     assert!(m.context.is_none());
 }
@@ -68,7 +97,10 @@ async fn replies_and_forwards_keep_their_context() {
     };
     let (content, ctx) = text_of(&receive(&fixture("message.json", "reply")).await[0]);
     assert_eq!(content, MessageContent::Text("replied text".into()));
-    assert_eq!((ctx.message_id.as_deref(), ctx.from.as_deref()), (Some("wamid.xyzxyz=="), Some("972123456789")));
+    assert_eq!(
+        (ctx.message_id.as_deref(), ctx.from.as_deref()),
+        (Some("wamid.xyzxyz=="), Some("972123456789"))
+    );
     let (_, ctx) = text_of(&receive(&fixture("message.json", "forwarded")).await[0]);
     assert!(ctx.forwarded && !ctx.frequently_forwarded);
     let (_, ctx) = text_of(&receive(&fixture("message.json", "forwarded_many_times")).await[0]);
@@ -78,9 +110,13 @@ async fn replies_and_forwards_keep_their_context() {
 #[tokio::test]
 async fn message_types_not_modelled_yet_keep_their_raw_json() {
     let e = &receive(&fixture("message.json", "image")).await[0];
-    let EventBody::Message(m) = &e.body else { panic!("{e:?}") };
+    let EventBody::Message(m) = &e.body else {
+        panic!("{e:?}")
+    };
     assert_eq!(m.message_type, "image");
-    let MessageContent::Other(raw) = &m.content else { panic!("{m:?}") };
+    let MessageContent::Other(raw) = &m.content else {
+        panic!("{m:?}")
+    };
     let raw: Value = serde_json::from_str(raw).unwrap();
     assert_eq!(raw["type"], "image");
     assert!(raw["image"]["id"].is_string());
@@ -98,25 +134,67 @@ async fn every_status_fixture_names_its_status() {
         ("group", DeliveryStatus::Read),
     ] {
         let events = receive(&fixture("message_status.json", name)).await;
-        let [e] = events.as_slice() else { panic!("{name}: {events:?}") };
-        let EventBody::Status(s) = &e.body else { panic!("{name}: {e:?}") };
+        let [e] = events.as_slice() else {
+            panic!("{name}: {events:?}")
+        };
+        let EventBody::Status(s) = &e.body else {
+            panic!("{name}: {e:?}")
+        };
         assert_eq!(s.status, want, "{name}");
-        assert_eq!(e.idempotency_key, format!("status:{}:{}", s.message_id, s.raw_status), "{name}");
+        assert_eq!(
+            e.idempotency_key,
+            format!("status:{}:{}", s.message_id, s.raw_status),
+            "{name}"
+        );
     }
     let e = &receive(&fixture("message_status.json", "failed")).await[0];
-    let EventBody::Status(s) = &e.body else { panic!() };
+    let EventBody::Status(s) = &e.body else {
+        panic!()
+    };
     assert_eq!(s.errors.len(), 1);
     assert_eq!(s.errors[0].code, 130472);
-    assert_eq!(s.errors[0].message, "User's number is part of an experiment");
-    assert!(s.errors[0].details.as_deref().unwrap().contains("experiment"));
+    assert_eq!(
+        s.errors[0].message,
+        "User's number is part of an experiment"
+    );
+    assert!(
+        s.errors[0]
+            .details
+            .as_deref()
+            .unwrap()
+            .contains("experiment")
+    );
     let e = &receive(&fixture("message_status.json", "with_tracker")).await[0];
-    let EventBody::Status(s) = &e.body else { panic!() };
+    let EventBody::Status(s) = &e.body else {
+        panic!()
+    };
     assert_eq!(s.biz_opaque_callback_data.as_deref(), Some("some data"));
     let conv = s.conversation.as_ref().unwrap();
-    assert_eq!((conv.id.as_str(), conv.origin_type.as_deref(), conv.expiration_timestamp), ("7270432eae37498234f4444b35ffc5", Some("service"), Some(1698339900)));
+    assert_eq!(
+        (
+            conv.id.as_str(),
+            conv.origin_type.as_deref(),
+            conv.expiration_timestamp
+        ),
+        (
+            "7270432eae37498234f4444b35ffc5",
+            Some("service"),
+            Some(1698339900)
+        )
+    );
     let pricing = s.pricing.as_ref().unwrap();
-    assert_eq!((pricing.billable, pricing.pricing_model.as_deref(), pricing.category.as_deref()), (Some(true), Some("CBP"), Some("service")));
-    assert_eq!(e.contact.as_ref().unwrap().user_id.as_deref(), Some("US.13491208655302741918"));
+    assert_eq!(
+        (
+            pricing.billable,
+            pricing.pricing_model.as_deref(),
+            pricing.category.as_deref()
+        ),
+        (Some(true), Some("CBP"), Some("service"))
+    );
+    assert_eq!(
+        e.contact.as_ref().unwrap().user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
 }
 
 fn msg(id: &str, text: &str) -> Value {
@@ -151,10 +229,27 @@ async fn a_batched_post_yields_every_entry_change_message_and_status_in_order() 
     let keys: Vec<&str> = events.iter().map(|e| e.idempotency_key.as_str()).collect();
     assert_eq!(
         &keys[..8],
-        ["message:m1", "message:m2", "status:s1:sent", "status:s1:delivered", "message:m3", "status:s2:read", "status:s3:failed", keys[7]]
+        [
+            "message:m1",
+            "message:m2",
+            "status:s1:sent",
+            "status:s1:delivered",
+            "message:m3",
+            "status:s2:read",
+            "status:s3:failed",
+            keys[7]
+        ]
     );
     assert_eq!(events.len(), 8);
-    let routes: Vec<(&str, Option<&str>)> = events.iter().map(|e| (e.routing.waba_id.as_str(), e.routing.phone_number_id.as_deref())).collect();
+    let routes: Vec<(&str, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.routing.waba_id.as_str(),
+                e.routing.phone_number_id.as_deref(),
+            )
+        })
+        .collect();
     assert_eq!(routes[4], ("W1", Some("P2")));
     assert_eq!(routes[6], ("W2", Some("P3")));
     assert!(matches!(&events[7].body, EventBody::Unknown(raw) if raw.contains("APPROVED")));
@@ -163,8 +258,13 @@ async fn a_batched_post_yields_every_entry_change_message_and_status_in_order() 
 
 #[tokio::test]
 async fn a_thousand_message_post_parses_whole() {
-    let messages: Vec<Value> = (0..1000).map(|i| msg(&format!("wamid.{i}"), &format!("message {i}"))).collect();
-    let body = serde_json::to_vec(&json!({"entry": [{"id": "W", "changes": [change("P", messages, vec![])]}]})).unwrap();
+    let messages: Vec<Value> = (0..1000)
+        .map(|i| msg(&format!("wamid.{i}"), &format!("message {i}")))
+        .collect();
+    let body = serde_json::to_vec(
+        &json!({"entry": [{"id": "W", "changes": [change("P", messages, vec![])]}]}),
+    )
+    .unwrap();
     let events = receive(&body).await;
     assert_eq!(events.len(), 1000);
     assert_eq!(events[999].idempotency_key, "message:wamid.999");
@@ -179,26 +279,43 @@ async fn utf8_escapes_and_slashes_are_signed_over_the_raw_bytes() {
     ];
     for body in &bodies {
         let events = receive(body.as_bytes()).await;
-        let EventBody::Message(m) = &events[0].body else { panic!() };
+        let EventBody::Message(m) = &events[0].body else {
+            panic!()
+        };
         assert_eq!(m.content, MessageContent::Text("héllo 👋 a/b".into()));
     }
     // A signature over the escaped form does not verify the literal form: bytes, not JSON.
     let mut p = parser(SECRET).await;
     let sig = sign(SECRET, bodies[1].as_bytes());
-    assert!(matches!(p.receive(bodies[0].as_bytes(), Some(&sig)).await.unwrap(), Err(Error::BadSignature(_))));
+    assert!(matches!(
+        p.receive(bodies[0].as_bytes(), Some(&sig)).await.unwrap(),
+        Err(Error::BadSignature(_))
+    ));
 }
 
 #[tokio::test]
 async fn bad_signatures_and_bad_bodies_are_typed_errors() {
     let body = fixture("message.json", "text");
     let mut p = parser(SECRET).await;
-    for sig in [None, Some("".to_string()), Some("sha256=abc".into()), Some(sign("wrong-secret", &body)), Some(sign(SECRET, b"other"))] {
+    for sig in [
+        None,
+        Some("".to_string()),
+        Some("sha256=abc".into()),
+        Some(sign("wrong-secret", &body)),
+        Some(sign(SECRET, b"other")),
+    ] {
         let r = p.receive(&body, sig.as_deref()).await.unwrap();
         assert!(matches!(r, Err(Error::BadSignature(_))), "{sig:?}: {r:?}");
     }
     let truncated = &body[..body.len() / 2];
-    let r = p.receive(truncated, Some(&sign(SECRET, truncated))).await.unwrap();
-    assert!(matches!(r, Err(Error::InvalidInput(ref i)) if i.field == "body"), "{r:?}");
+    let r = p
+        .receive(truncated, Some(&sign(SECRET, truncated)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref i)) if i.field == "body"),
+        "{r:?}"
+    );
     let r = p.parse(b"\x00\xff not json").await.unwrap();
     assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
 }
@@ -214,7 +331,9 @@ async fn unknown_message_types_and_value_level_errors_are_kept() {
     .unwrap();
     let events = receive(&body).await;
     assert_eq!(events.len(), 2);
-    let EventBody::Message(m) = &events[0].body else { panic!() };
+    let EventBody::Message(m) = &events[0].body else {
+        panic!()
+    };
     assert_eq!(m.message_type, "hologram");
     assert!(matches!(&m.content, MessageContent::Other(raw) if raw.contains("hologram")));
     assert!(matches!(&events[1].body, EventBody::Unknown(raw) if raw.contains("131051")));
@@ -224,8 +343,20 @@ async fn unknown_message_types_and_value_level_errors_are_kept() {
 async fn the_handshake_answers_only_the_right_token() {
     let (s, _, _) = whatsapp_tests::services(Default::default());
     let rt = whatsapp_tests::runtime(s);
-    let b = whatsapp_host::TenantBinding::new("t", [("verify-token".to_string(), "vt".to_string())]);
+    let b =
+        whatsapp_host::TenantBinding::new("t", [("verify-token".to_string(), "vt".to_string())]);
     let mut i = rt.instantiate(&b).await.unwrap();
-    assert_eq!(i.verify_subscription("subscribe", "vt", "1158201444").await.unwrap().unwrap(), "1158201444");
-    assert!(i.verify_subscription("subscribe", "nope", "1").await.unwrap().is_err());
+    assert_eq!(
+        i.verify_subscription("subscribe", "vt", "1158201444")
+            .await
+            .unwrap()
+            .unwrap(),
+        "1158201444"
+    );
+    assert!(
+        i.verify_subscription("subscribe", "nope", "1")
+            .await
+            .unwrap()
+            .is_err()
+    );
 }

@@ -32,26 +32,42 @@ pub struct DataDir {
 impl DataDir {
     /// Open (creating) the data directory.
     pub fn open(path: &Path) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        std::fs::create_dir_all(path).map_err(|e| format!("cannot create the data directory {}: {e}", path.display()))?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", path.display()))?;
         let db = Database::open(&path.join("wa-host.sqlite3"))?;
         let vault = Vault::from_env_or_file(&path.join("master.key"))?;
-        Ok(DataDir { path: path.to_path_buf(), db: Arc::new(db), vault: Arc::new(vault) })
+        Ok(DataDir {
+            path: path.to_path_buf(),
+            db: Arc::new(db),
+            vault: Arc::new(vault),
+        })
     }
 
     /// A runtime over this data directory, with the precompiled component cached in it.
-    pub fn runtime(&self, wasm: Option<&[u8]>, egress: EgressPolicy) -> Result<Runtime, Box<dyn std::error::Error + Send + Sync>> {
+    pub fn runtime(
+        &self,
+        wasm: Option<&[u8]>,
+        egress: EgressPolicy,
+    ) -> Result<Runtime, Box<dyn std::error::Error + Send + Sync>> {
         let services = Services {
             kv: self.db.clone(),
             vault: self.vault.clone(),
             egress: Arc::new(egress),
             recorder: Recorder::from_env()?.map(Arc::new),
         };
-        let config = RuntimeConfig { cache_dir: Some(self.path.join("cache")), ..RuntimeConfig::default() };
-        Ok(Runtime::new(wasm.unwrap_or(COMPONENT), config, services).map_err(|e| format!("loading the component: {e}"))?)
+        let config = RuntimeConfig {
+            cache_dir: Some(self.path.join("cache")),
+            ..RuntimeConfig::default()
+        };
+        Ok(Runtime::new(wasm.unwrap_or(COMPONENT), config, services)
+            .map_err(|e| format!("loading the component: {e}"))?)
     }
 }
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -32,14 +32,27 @@ pub const DEMO_RECIPIENT: &str = "+15551234567";
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Run the demo; `out` gets the JSON lines. Fails saying what did not arrive in time.
-pub async fn run(timeout: Duration, wasm: Option<&[u8]>, out: &mut (dyn Write + Send)) -> Result<(), BoxError> {
-    let dir = std::env::temp_dir().join(format!("wa-host-demo-{}-{}", std::process::id(), crate::server::now_ms()));
+pub async fn run(
+    timeout: Duration,
+    wasm: Option<&[u8]>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), BoxError> {
+    let dir = std::env::temp_dir().join(format!(
+        "wa-host-demo-{}-{}",
+        std::process::id(),
+        crate::server::now_ms()
+    ));
     let result = run_in(&dir, timeout, wasm, out).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run_in(dir: &std::path::Path, timeout: Duration, wasm: Option<&[u8]>, out: &mut (dyn Write + Send)) -> Result<(), BoxError> {
+async fn run_in(
+    dir: &std::path::Path,
+    timeout: Duration,
+    wasm: Option<&[u8]>,
+    out: &mut (dyn Write + Send),
+) -> Result<(), BoxError> {
     let data = DataDir::open(dir)?;
     let sandbox_listener = TcpListener::bind("127.0.0.1:0").await?;
     let server_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -52,7 +65,11 @@ async fn run_in(dir: &std::path::Path, timeout: Duration, wasm: Option<&[u8]>, o
     egress.allow(&sandbox_origin)?;
     let runtime = Arc::new(data.runtime(wasm, egress)?);
 
-    let sandbox_config = SandboxConfig { webhook_url: Some(webhook_url.clone()), auto_reply: true, ..SandboxConfig::default() };
+    let sandbox_config = SandboxConfig {
+        webhook_url: Some(webhook_url.clone()),
+        auto_reply: true,
+        ..SandboxConfig::default()
+    };
     let tenant = tenants::add(
         &data.db,
         &data.vault,
@@ -82,8 +99,16 @@ async fn run_in(dir: &std::path::Path, timeout: Duration, wasm: Option<&[u8]>, o
         max_body: server::DEFAULT_MAX_BODY,
         events: Some(events_tx),
     });
-    let server_task = tokio::spawn(server::serve(server_listener, state, stopped(stop_rx.clone())));
-    let sandbox_task = tokio::spawn(sandbox::serve(sandbox_listener, sandbox_config, stopped(stop_rx)));
+    let server_task = tokio::spawn(server::serve(
+        server_listener,
+        state,
+        stopped(stop_rx.clone()),
+    ));
+    let sandbox_task = tokio::spawn(sandbox::serve(
+        sandbox_listener,
+        sandbox_config,
+        stopped(stop_rx),
+    ));
 
     let mut waiting: BTreeSet<&str> = ["sent", "delivered", "read", "reply"].into();
     let outcome = tokio::time::timeout(timeout, async {
@@ -141,13 +166,18 @@ async fn run_in(dir: &std::path::Path, timeout: Duration, wasm: Option<&[u8]>, o
         Ok(r) => r.map(|()| eprintln!("demo: round trip complete")),
         Err(_) => {
             let missing: Vec<&str> = waiting.into_iter().collect();
-            Err(format!("timed out after {timeout:?} still waiting for: {}", missing.join(", ")).into())
+            Err(format!(
+                "timed out after {timeout:?} still waiting for: {}",
+                missing.join(", ")
+            )
+            .into())
         }
     }
 }
 
 async fn http_get(url: &str) -> Result<String, BoxError> {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<Bytes>>();
     let res = client.get(url.parse()?).await?;
     let body = res.into_body().collect().await?.to_bytes();
     Ok(String::from_utf8_lossy(&body).into_owned())

@@ -54,10 +54,16 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
     o.insert("field".into(), e.field.clone().into());
     o.insert("waba_id".into(), e.routing.waba_id.clone().into());
     o.insert("phone_number_id".into(), json!(e.routing.phone_number_id));
-    o.insert("display_phone_number".into(), json!(e.routing.display_phone_number));
+    o.insert(
+        "display_phone_number".into(),
+        json!(e.routing.display_phone_number),
+    );
     o.insert("timestamp".into(), json!(e.timestamp));
     if let Some(c) = &e.contact {
-        o.insert("contact".into(), json!({ "wa_id": c.wa_id, "user_id": c.user_id, "name": c.name }));
+        o.insert(
+            "contact".into(),
+            json!({ "wa_id": c.wa_id, "user_id": c.user_id, "name": c.name }),
+        );
     }
     match &e.body {
         EventBody::Message(m) => {
@@ -81,7 +87,10 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
             o.insert("recipient_id".into(), json!(s.recipient_id));
             o.insert("status".into(), status_str(s.status).into());
             if !s.errors.is_empty() {
-                o.insert("errors".into(), s.errors.iter().map(graph_error_json).collect());
+                o.insert(
+                    "errors".into(),
+                    s.errors.iter().map(graph_error_json).collect(),
+                );
             }
             if let Some(c) = &s.conversation {
                 o.insert(
@@ -110,11 +119,20 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
 pub fn error_json(e: &crate::runtime::api::Error) -> Value {
     use crate::runtime::api::Error as E;
     let (case, detail) = match e {
-        E::InvalidInput(i) => ("invalid-input", json!({ "field": i.field, "reason": i.reason })),
+        E::InvalidInput(i) => (
+            "invalid-input",
+            json!({ "field": i.field, "reason": i.reason }),
+        ),
         E::NotConfigured(s) => ("not-configured", json!({ "message": s })),
         E::Unauthorized(g) => ("unauthorized", json!({ "graph": graph_error_json(g) })),
-        E::RateLimited(r) => ("rate-limited", json!({ "retry_after_seconds": r.retry_after_seconds, "graph": graph_error_json(&r.error) })),
-        E::OutsideWindow(g) => ("outside-window", json!({ "graph": g.as_ref().map(graph_error_json) })),
+        E::RateLimited(r) => (
+            "rate-limited",
+            json!({ "retry_after_seconds": r.retry_after_seconds, "graph": graph_error_json(&r.error) }),
+        ),
+        E::OutsideWindow(g) => (
+            "outside-window",
+            json!({ "graph": g.as_ref().map(graph_error_json) }),
+        ),
         E::TemplateMismatch(g) => ("template-mismatch", json!({ "graph": graph_error_json(g) })),
         E::Recipient(g) => ("recipient", json!({ "graph": graph_error_json(g) })),
         E::PolicyBlocked(g) => ("policy-blocked", json!({ "graph": graph_error_json(g) })),
@@ -160,7 +178,9 @@ pub fn describe_error(e: &crate::runtime::api::Error) -> String {
         E::BadSignature(s) => format!("bad webhook signature: {s}"),
         E::EgressDenied(s) => format!("egress denied: {s}"),
         E::Network(s) => format!("network error (nothing was sent): {s}"),
-        E::Ambiguous(s) => format!("ambiguous (the request may have been delivered; do not retry blindly): {s}"),
+        E::Ambiguous(s) => {
+            format!("ambiguous (the request may have been delivered; do not retry blindly): {s}")
+        }
         E::Storage(s) => format!("storage error: {s}"),
         E::Other(s) => s.clone(),
     }

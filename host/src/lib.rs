@@ -27,9 +27,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod app;
 #[allow(missing_docs)]
 mod bindings;
-pub mod app;
 pub mod capabilities;
 pub mod demo;
 pub mod events;
@@ -39,4 +39,6 @@ pub mod server;
 pub mod storage;
 pub mod tenants;
 
-pub use runtime::{COMPONENT, CallResult, Instance, Runtime, RuntimeConfig, Services, TenantBinding, api};
+pub use runtime::{
+    COMPONENT, CallResult, Instance, Runtime, RuntimeConfig, Services, TenantBinding, api,
+};

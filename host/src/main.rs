@@ -20,7 +20,11 @@ use zeroize::Zeroizing;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Parser)]
-#[command(name = "wa-host", version, about = "The reference host of the WhatsApp Cloud API component")]
+#[command(
+    name = "wa-host",
+    version,
+    about = "The reference host of the WhatsApp Cloud API component"
+)]
 struct Cli {
     /// Where the database, the master key file and the compiled component live
     /// [default: $XDG_DATA_HOME/wa-host or ~/.local/share/wa-host].
@@ -31,7 +35,12 @@ struct Cli {
     component: Option<PathBuf>,
     /// Another origin tenant instances may call besides https://graph.facebook.com
     /// (repeatable, or comma-separated), e.g. the sandbox's http://127.0.0.1:8090.
-    #[arg(long = "allow-egress", global = true, env = "WA_ALLOW_EGRESS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-egress",
+        global = true,
+        env = "WA_ALLOW_EGRESS",
+        value_delimiter = ','
+    )]
     allow_egress: Vec<String>,
     #[command(subcommand)]
     command: Command,
@@ -64,7 +73,12 @@ enum Command {
         #[arg(long)]
         webhook_url: Option<String>,
         /// The bearer token the sandbox accepts.
-        #[arg(long, env = "WA_SANDBOX_TOKEN", default_value = "sandbox-access-token", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "WA_SANDBOX_TOKEN",
+            default_value = "sandbox-access-token",
+            hide_env_values = true
+        )]
         access_token: String,
         /// Answer every text with an inbound reply after it is read.
         #[arg(long)]
@@ -168,11 +182,18 @@ enum WebhookCommand {
 }
 
 fn secret_env(name: &str) -> Option<Zeroizing<String>> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).map(Zeroizing::new)
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Zeroizing::new)
 }
 
 fn defaults() -> Defaults {
-    Defaults { app_secret: secret_env("WA_APP_SECRET"), verify_token: secret_env("WA_VERIFY_TOKEN"), graph_origin: None }
+    Defaults {
+        app_secret: secret_env("WA_APP_SECRET"),
+        verify_token: secret_env("WA_VERIFY_TOKEN"),
+        graph_origin: None,
+    }
 }
 
 fn egress(cli: &Cli) -> Result<EgressPolicy, BoxError> {
@@ -185,7 +206,11 @@ fn egress(cli: &Cli) -> Result<EgressPolicy, BoxError> {
 
 fn component(cli: &Cli) -> Result<Option<Vec<u8>>, BoxError> {
     match &cli.component {
-        Some(p) => Ok(Some(std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?)),
+        Some(p) => {
+            Ok(Some(std::fs::read(p).map_err(|e| {
+                format!("cannot read {}: {e}", p.display())
+            })?))
+        }
         None => Ok(None),
     }
 }
@@ -203,21 +228,45 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Demo { timeout_secs } => {
             let wasm = component(&cli)?;
             let mut out = std::io::stdout();
-            whatsapp_host::demo::run(Duration::from_secs(*timeout_secs), wasm.as_deref(), &mut out).await
+            whatsapp_host::demo::run(
+                Duration::from_secs(*timeout_secs),
+                wasm.as_deref(),
+                &mut out,
+            )
+            .await
         }
         Command::Serve { listen, max_body } => {
             let data = data_dir(&cli)?;
             let runtime = Arc::new(data.runtime(component(&cli)?.as_deref(), egress(&cli)?)?);
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            eprintln!("wa-host: webhook endpoint at http://{}/webhook", listener.local_addr()?);
-            let state = Arc::new(ServerState { runtime, db: data.db.clone(), defaults: defaults(), max_body: *max_body, events: None });
+            eprintln!(
+                "wa-host: webhook endpoint at http://{}/webhook",
+                listener.local_addr()?
+            );
+            let state = Arc::new(ServerState {
+                runtime,
+                db: data.db.clone(),
+                defaults: defaults(),
+                max_body: *max_body,
+                events: None,
+            });
             server::serve(listener, state, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Sandbox { listen, webhook_url, access_token, auto_reply } => {
+        Command::Sandbox {
+            listen,
+            webhook_url,
+            access_token,
+            auto_reply,
+        } => {
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            let app_secret = secret_env("WA_APP_SECRET").map(|s| s.to_string()).unwrap_or_else(|| SandboxConfig::default().app_secret);
-            eprintln!("wa-host: Graph sandbox at http://{}", listener.local_addr()?);
+            let app_secret = secret_env("WA_APP_SECRET")
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| SandboxConfig::default().app_secret);
+            eprintln!(
+                "wa-host: Graph sandbox at http://{}",
+                listener.local_addr()?
+            );
             let config = SandboxConfig {
                 app_secret,
                 access_token: access_token.clone(),
@@ -229,7 +278,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Tenant { command } => tenant(&cli, command),
-        Command::Events { command: EventsCommand::List { tenant, after, limit } } => {
+        Command::Events {
+            command:
+                EventsCommand::List {
+                    tenant,
+                    after,
+                    limit,
+                },
+        } => {
             let data = data_dir(&cli)?;
             let mut out = std::io::stdout().lock();
             for row in data.db.events(tenant.as_deref(), *after, *limit)? {
@@ -240,7 +296,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             Ok(())
         }
-        Command::Webhook { command: WebhookCommand::Parse { app_secret, signature } } => {
+        Command::Webhook {
+            command:
+                WebhookCommand::Parse {
+                    app_secret,
+                    signature,
+                },
+        } => {
             let mut body = Vec::new();
             std::io::stdin().read_to_end(&mut body)?;
             let services = Services {
@@ -251,10 +313,21 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             };
             let cache_dir = cli.data_dir.clone().map(|d| d.join("cache"));
             let wasm = component(&cli)?;
-            let runtime = Runtime::new(wasm.as_deref().unwrap_or(COMPONENT), RuntimeConfig { cache_dir, ..RuntimeConfig::default() }, services)
-                .map_err(|e| format!("loading the component: {e}"))?;
-            let binding = TenantBinding::new("cli", [("app-secret".to_string(), app_secret.clone())]);
-            let mut instance = runtime.instantiate(&binding).await.map_err(|e| e.to_string())?;
+            let runtime = Runtime::new(
+                wasm.as_deref().unwrap_or(COMPONENT),
+                RuntimeConfig {
+                    cache_dir,
+                    ..RuntimeConfig::default()
+                },
+                services,
+            )
+            .map_err(|e| format!("loading the component: {e}"))?;
+            let binding =
+                TenantBinding::new("cli", [("app-secret".to_string(), app_secret.clone())]);
+            let mut instance = runtime
+                .instantiate(&binding)
+                .await
+                .map_err(|e| e.to_string())?;
             let result = match signature {
                 Some(sig) => instance.receive(&body, Some(sig)).await,
                 None => instance.parse(&body).await,
@@ -267,26 +340,44 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             Ok(())
         }
-        Command::Send { tenant, to, text, preview_url, reply_to, callback_data } => {
+        Command::Send {
+            tenant,
+            to,
+            text,
+            preview_url,
+            reply_to,
+            callback_data,
+        } => {
             let data = data_dir(&cli)?;
-            let record = data.db.tenant(tenant)?.ok_or_else(|| format!("no tenant named {tenant}"))?;
-            let mut egress = egress(&cli)?;
-            if let Some(o) = &record.graph_origin {
-                if !egress.origins().iter().any(|x| x.to_string().starts_with(o.as_str())) {
-                    egress.allow(o)?;
-                }
-            }
-            let runtime = data.runtime(component(&cli)?.as_deref(), egress)?;
-            let mut instance = runtime.instantiate(&record.binding(&data.vault, &defaults())?).await.map_err(|e| e.to_string())?;
+            let record = data
+                .db
+                .tenant(tenant)?
+                .ok_or_else(|| format!("no tenant named {tenant}"))?;
+            // The tenant's graph origin is not allowed implicitly: egress is the operator's call.
+            let runtime = data.runtime(component(&cli)?.as_deref(), egress(&cli)?)?;
+            let mut instance = runtime
+                .instantiate(&record.binding(&data.vault, &defaults())?)
+                .await
+                .map_err(|e| e.to_string())?;
             let message = OutgoingMessage {
                 to: to.clone(),
-                content: Content::Text(Text { body: text.clone(), preview_url: *preview_url }),
+                content: Content::Text(Text {
+                    body: text.clone(),
+                    preview_url: *preview_url,
+                }),
                 reply_to: reply_to.clone(),
                 biz_opaque_callback_data: callback_data.clone(),
             };
-            match instance.send(&message).await.map_err(|e| format!("the component failed: {e}"))? {
+            match instance
+                .send(&message)
+                .await
+                .map_err(|e| format!("the component failed: {e}"))?
+            {
                 Ok(r) => {
-                    println!("{}", serde_json::json!({ "message_id": r.message_id, "wa_id": r.wa_id, "input": r.input, "message_status": r.message_status }));
+                    println!(
+                        "{}",
+                        serde_json::json!({ "message_id": r.message_id, "wa_id": r.wa_id, "input": r.input, "message_status": r.message_status })
+                    );
                     Ok(())
                 }
                 Err(e) => {
@@ -301,14 +392,33 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
     let data = data_dir(cli)?;
     match command {
-        TenantCommand::Add { name, phone_number_id, waba_id, display_phone_number, graph_origin, token_stdin, app_secret_stdin, verify_token } => {
+        TenantCommand::Add {
+            name,
+            phone_number_id,
+            waba_id,
+            display_phone_number,
+            graph_origin,
+            token_stdin,
+            app_secret_stdin,
+            verify_token,
+        } => {
             let mut lines = std::io::stdin().lock().lines();
             let mut next_secret = |what: &str| -> Result<Zeroizing<String>, BoxError> {
-                let line = lines.next().ok_or_else(|| format!("expected the {what} on stdin"))??;
+                let line = lines
+                    .next()
+                    .ok_or_else(|| format!("expected the {what} on stdin"))??;
                 Ok(Zeroizing::new(line.trim().to_string()))
             };
-            let access_token = if *token_stdin { Some(next_secret("access token")?) } else { None };
-            let app_secret = if *app_secret_stdin { Some(next_secret("app secret")?) } else { None };
+            let access_token = if *token_stdin {
+                Some(next_secret("access token")?)
+            } else {
+                None
+            };
+            let app_secret = if *app_secret_stdin {
+                Some(next_secret("app secret")?)
+            } else {
+                None
+            };
             let record = tenants::add(
                 &data.db,
                 &data.vault,
@@ -332,7 +442,10 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
             }
         }
         TenantCommand::Show { name } => {
-            let t = data.db.tenant(name)?.ok_or_else(|| format!("no tenant named {name}"))?;
+            let t = data
+                .db
+                .tenant(name)?
+                .ok_or_else(|| format!("no tenant named {name}"))?;
             println!("{}", serde_json::to_string_pretty(&t.describe(&data.db)?)?);
         }
     }
@@ -346,9 +459,15 @@ fn main() -> ExitCode {
         Ok("error") => tracing::Level::ERROR,
         _ => tracing::Level::WARN,
     };
-    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wa-host: cannot start the async runtime: {e}");

@@ -1,16 +1,24 @@
 //! The engine, the component compiled once (and cached precompiled on disk), the
 //! `InstancePre`, and a fresh `Store` with limits and a deadline for each unit of work.
 
-use crate::bindings::PluginCorePre;
 use crate::bindings::PluginCore;
-use crate::capabilities::{config::Config, crypto::{Crypto, Vault}, http::{EgressHooks, EgressPolicy, Recorder}, keyvalue::KeyValue};
+use crate::bindings::PluginCorePre;
+use crate::capabilities::{
+    config::Config,
+    crypto::{Crypto, Vault},
+    http::{EgressHooks, EgressPolicy, Recorder},
+    keyvalue::KeyValue,
+};
 use crate::storage::KvBackend;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    StoreLimits, StoreLimitsBuilder,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -32,7 +40,12 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { max_instances: 1000, memory_limit_bytes: 64 << 20, deadline: Duration::from_secs(60), cache_dir: None }
+        RuntimeConfig {
+            max_instances: 1000,
+            memory_limit_bytes: 64 << 20,
+            deadline: Duration::from_secs(60),
+            cache_dir: None,
+        }
     }
 }
 
@@ -63,7 +76,10 @@ impl std::fmt::Debug for TenantBinding {
     // Settings include the app secret: show only the keys.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let keys: Vec<&str> = self.config.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("TenantBinding").field("tenant_id", &self.tenant_id).field("config_keys", &keys).finish()
+        f.debug_struct("TenantBinding")
+            .field("tenant_id", &self.tenant_id)
+            .field("config_keys", &keys)
+            .finish()
     }
 }
 
@@ -72,7 +88,10 @@ impl TenantBinding {
     pub fn new(tenant_id: &str, settings: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut config = vec![("tenant-id".to_string(), tenant_id.to_string())];
         config.extend(settings.into_iter().filter(|(k, _)| k != "tenant-id"));
-        TenantBinding { tenant_id: tenant_id.to_string(), config }
+        TenantBinding {
+            tenant_id: tenant_id.to_string(),
+            config,
+        }
     }
 }
 
@@ -91,27 +110,43 @@ pub struct TenantState {
 
 impl WasiView for TenantState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for TenantState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
 impl TenantState {
     fn keyvalue(&mut self) -> KeyValue<'_> {
-        KeyValue { tenant: &self.tenant, backend: &self.kv, table: &mut self.table }
+        KeyValue {
+            tenant: &self.tenant,
+            backend: &self.kv,
+            table: &mut self.table,
+        }
     }
 
     fn config(&mut self) -> Config<'_> {
-        Config { pairs: &self.config }
+        Config {
+            pairs: &self.config,
+        }
     }
 
     fn crypto(&mut self) -> Crypto<'_> {
-        Crypto { tenant: &self.tenant, vault: &self.vault }
+        Crypto {
+            tenant: &self.tenant,
+            vault: &self.vault,
+        }
     }
 }
 
@@ -168,7 +203,13 @@ impl Runtime {
         crate::capabilities::crypto::add_to_linker(&mut linker, TenantState::crypto)?;
         let pre = PluginCorePre::new(linker.instantiate_pre(&component)?)?;
         let ticker = EpochTicker::start(engine.clone());
-        Ok(Runtime { engine, pre, services, config, _ticker: ticker })
+        Ok(Runtime {
+            engine,
+            pre,
+            services,
+            config,
+            _ticker: ticker,
+        })
     }
 
     /// The services instances get.
@@ -184,7 +225,10 @@ impl Runtime {
             table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
-            hooks: EgressHooks { policy: self.services.egress.clone(), recorder: self.services.recorder.clone() },
+            hooks: EgressHooks {
+                policy: self.services.egress.clone(),
+                recorder: self.services.recorder.clone(),
+            },
             kv: self.services.kv.clone(),
             vault: self.services.vault.clone(),
             limits: StoreLimitsBuilder::new()
@@ -218,7 +262,11 @@ fn engine_config(config: &RuntimeConfig) -> EngineConfig {
     c
 }
 
-fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> wasmtime::Result<Component> {
+fn load_component(
+    engine: &Engine,
+    wasm: &[u8],
+    cache_dir: Option<&std::path::Path>,
+) -> wasmtime::Result<Component> {
     use sha2::{Digest, Sha256};
     use std::hash::{Hash, Hasher};
     let Some(dir) = cache_dir else {
@@ -226,14 +274,22 @@ fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Pa
     };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    let digest = Sha256::new_with_prefix(wasm).chain_update(h.finish().to_le_bytes()).finalize();
-    let path = dir.join(format!("whatsapp-guest-{}.cwasm", hex::encode(&digest[..12])));
+    let digest = Sha256::new_with_prefix(wasm)
+        .chain_update(h.finish().to_le_bytes())
+        .finalize();
+    let path = dir.join(format!(
+        "whatsapp-guest-{}.cwasm",
+        hex::encode(&digest[..12])
+    ));
     if path.exists() {
         // SAFETY: the file is one this host wrote for this exact engine configuration and
         // component (both are in its name), in the host's own data directory.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(c) => return Ok(c),
-            Err(e) => tracing::warn!("ignoring the unreadable cached component {}: {e}", path.display()),
+            Err(e) => tracing::warn!(
+                "ignoring the unreadable cached component {}: {e}",
+                path.display()
+            ),
         }
     }
     let component = Component::new(engine, wasm)?;
@@ -256,16 +312,23 @@ pub struct Instance {
 
 /// The component's API types, re-exported without the generated module paths.
 pub mod api {
-    pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
-    pub use crate::bindings::exports::whatsapp::cloud_api::messages::{Content, OutgoingMessage, Text};
-    pub use crate::bindings::exports::whatsapp::cloud_api::templates::{ListQuery, TemplatePage, TemplateSummary};
-    pub use crate::bindings::exports::whatsapp::cloud_api::media::MediaInfo;
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{Product, ProductPage};
+    pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{FlowPage, FlowSummary};
-    pub use crate::bindings::exports::whatsapp::cloud_api::webhooks::{
-        Contact, Conversation, Event, EventBody, InboundMessage, MessageContent, MessageContext, Pricing, Routing, StatusUpdate,
+    pub use crate::bindings::exports::whatsapp::cloud_api::media::MediaInfo;
+    pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
+        Content, OutgoingMessage, Text,
     };
-    pub use crate::bindings::whatsapp::cloud_api::types::{DeliveryStatus, Error, GraphError, InvalidInput, RateLimited, SendResult};
+    pub use crate::bindings::exports::whatsapp::cloud_api::templates::{
+        ListQuery, TemplatePage, TemplateSummary,
+    };
+    pub use crate::bindings::exports::whatsapp::cloud_api::webhooks::{
+        Contact, Conversation, Event, EventBody, InboundMessage, MessageContent, MessageContext,
+        Pricing, Routing, StatusUpdate,
+    };
+    pub use crate::bindings::whatsapp::cloud_api::types::{
+        DeliveryStatus, Error, GraphError, InvalidInput, RateLimited, SendResult,
+    };
 }
 
 /// A call's outcome: the outer error is a trap or host failure, the inner one the
@@ -275,56 +338,109 @@ pub type CallResult<T> = wasmtime::Result<Result<T, api::Error>>;
 impl Instance {
     /// `messages.send`
     pub async fn send(&mut self, message: &api::OutgoingMessage) -> CallResult<api::SendResult> {
-        self.plugin.whatsapp_cloud_api_messages().call_send(&mut self.store, message).await
+        self.plugin
+            .whatsapp_cloud_api_messages()
+            .call_send(&mut self.store, message)
+            .await
     }
 
     /// `messages.mark-read`
     pub async fn mark_read(&mut self, message_id: &str, typing_indicator: bool) -> CallResult<()> {
-        self.plugin.whatsapp_cloud_api_messages().call_mark_read(&mut self.store, message_id, typing_indicator).await
+        self.plugin
+            .whatsapp_cloud_api_messages()
+            .call_mark_read(&mut self.store, message_id, typing_indicator)
+            .await
     }
 
     /// `webhooks.verify-subscription`
-    pub async fn verify_subscription(&mut self, mode: &str, token: &str, challenge: &str) -> CallResult<String> {
-        self.plugin.whatsapp_cloud_api_webhooks().call_verify_subscription(&mut self.store, mode, token, challenge).await
+    pub async fn verify_subscription(
+        &mut self,
+        mode: &str,
+        token: &str,
+        challenge: &str,
+    ) -> CallResult<String> {
+        self.plugin
+            .whatsapp_cloud_api_webhooks()
+            .call_verify_subscription(&mut self.store, mode, token, challenge)
+            .await
     }
 
     /// `webhooks.verify-signature`
-    pub async fn verify_signature(&mut self, body: &[u8], signature: Option<&str>) -> CallResult<()> {
-        self.plugin.whatsapp_cloud_api_webhooks().call_verify_signature(&mut self.store, body, signature).await
+    pub async fn verify_signature(
+        &mut self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> CallResult<()> {
+        self.plugin
+            .whatsapp_cloud_api_webhooks()
+            .call_verify_signature(&mut self.store, body, signature)
+            .await
     }
 
     /// `webhooks.parse`
     pub async fn parse(&mut self, body: &[u8]) -> CallResult<Vec<api::Event>> {
-        self.plugin.whatsapp_cloud_api_webhooks().call_parse(&mut self.store, body).await
+        self.plugin
+            .whatsapp_cloud_api_webhooks()
+            .call_parse(&mut self.store, body)
+            .await
     }
 
     /// `webhooks.receive`
-    pub async fn receive(&mut self, body: &[u8], signature: Option<&str>) -> CallResult<Vec<api::Event>> {
-        self.plugin.whatsapp_cloud_api_webhooks().call_receive(&mut self.store, body, signature).await
+    pub async fn receive(
+        &mut self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> CallResult<Vec<api::Event>> {
+        self.plugin
+            .whatsapp_cloud_api_webhooks()
+            .call_receive(&mut self.store, body, signature)
+            .await
     }
 
     /// `connection.info`
     pub async fn info(&mut self) -> CallResult<api::TenantInfo> {
-        self.plugin.whatsapp_cloud_api_connection().call_info(&mut self.store).await
+        self.plugin
+            .whatsapp_cloud_api_connection()
+            .call_info(&mut self.store)
+            .await
     }
 
     /// `templates.list`
-    pub async fn list_templates(&mut self, query: &api::ListQuery) -> CallResult<api::TemplatePage> {
-        self.plugin.whatsapp_cloud_api_templates().call_list(&mut self.store, query).await
+    pub async fn list_templates(
+        &mut self,
+        query: &api::ListQuery,
+    ) -> CallResult<api::TemplatePage> {
+        self.plugin
+            .whatsapp_cloud_api_templates()
+            .call_list(&mut self.store, query)
+            .await
     }
 
     /// `media.get`
     pub async fn media_info(&mut self, media_id: &str) -> CallResult<api::MediaInfo> {
-        self.plugin.whatsapp_cloud_api_media().call_get(&mut self.store, media_id).await
+        self.plugin
+            .whatsapp_cloud_api_media()
+            .call_get(&mut self.store, media_id)
+            .await
     }
 
     /// `catalog.list-products`
-    pub async fn list_products(&mut self, catalog_id: &str, after: Option<&str>) -> CallResult<api::ProductPage> {
-        self.plugin.whatsapp_cloud_api_catalog().call_list_products(&mut self.store, catalog_id, after).await
+    pub async fn list_products(
+        &mut self,
+        catalog_id: &str,
+        after: Option<&str>,
+    ) -> CallResult<api::ProductPage> {
+        self.plugin
+            .whatsapp_cloud_api_catalog()
+            .call_list_products(&mut self.store, catalog_id, after)
+            .await
     }
 
     /// `flows.list`
     pub async fn list_flows(&mut self, after: Option<&str>) -> CallResult<api::FlowPage> {
-        self.plugin.whatsapp_cloud_api_flows().call_list(&mut self.store, after).await
+        self.plugin
+            .whatsapp_cloud_api_flows()
+            .call_list(&mut self.store, after)
+            .await
     }
 }

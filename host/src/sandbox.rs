@@ -37,7 +37,10 @@ pub struct SandboxConfig {
 
 impl std::fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SandboxConfig").field("webhook_url", &self.webhook_url).field("waba_id", &self.waba_id).finish_non_exhaustive()
+        f.debug_struct("SandboxConfig")
+            .field("webhook_url", &self.webhook_url)
+            .field("waba_id", &self.waba_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +63,10 @@ const MAX_BODY: usize = 8 << 20;
 /// Meta's text limit.
 const TEXT_MAX: usize = 4096;
 
-type Client = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+type Client = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    Full<Bytes>,
+>;
 
 struct State {
     config: SandboxConfig,
@@ -72,7 +78,10 @@ type Resp = Response<Full<Bytes>>;
 fn json_response(status: StatusCode, v: &Value) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
     *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -94,7 +103,10 @@ pub fn new_wamid(wa_id: &str) -> String {
     raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, 0x12]);
     raw.extend(hex::encode_upper(random_bytes::<9>()).into_bytes());
     raw.push(0);
-    format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "wamid.{}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 /// A Graph error response.
@@ -107,12 +119,22 @@ pub fn graph_error(status: StatusCode, code: i32, subcode: Option<i32>, message:
 }
 
 fn invalid(message: &str) -> Resp {
-    graph_error(StatusCode::BAD_REQUEST, 100, None, &format!("(#100) {message}"))
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        100,
+        None,
+        &format!("(#100) {message}"),
+    )
 }
 
 /// Serve the sandbox on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, config: SandboxConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+pub async fn serve(
+    listener: TcpListener,
+    config: SandboxConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
     let state = Arc::new(State { config, client });
     tokio::pin!(shutdown);
     loop {
@@ -127,7 +149,10 @@ pub async fn serve(listener: TcpListener, config: SandboxConfig, shutdown: impl 
                 async move { Ok::<_, Infallible>(handle(state, req).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await {
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, svc)
+                .await
+            {
                 tracing::debug!("sandbox connection: {e}");
             }
         });
@@ -135,9 +160,14 @@ pub async fn serve(listener: TcpListener, config: SandboxConfig, shutdown: impl 
 }
 
 fn is_version(s: &str) -> bool {
-    s.strip_prefix('v').and_then(|r| r.split_once('.')).is_some_and(|(a, b)| {
-        !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
-    })
+    s.strip_prefix('v')
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
 }
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
@@ -152,18 +182,35 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         .is_some_and(|t| t == state.config.access_token);
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return graph_error(StatusCode::PAYLOAD_TOO_LARGE, 100, None, "(#100) Request body too large"),
+        Err(_) => {
+            return graph_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                100,
+                None,
+                "(#100) Request body too large",
+            );
+        }
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     if method == hyper::Method::POST && segments == ["sandbox", "inbound"] {
         return control_inbound(&state, &body).await;
     }
     let Some((version, rest)) = segments.split_first().filter(|(v, _)| is_version(v)) else {
-        return graph_error(StatusCode::BAD_REQUEST, 2500, None, &format!("Unknown path components: {path}"));
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            2500,
+            None,
+            &format!("Unknown path components: {path}"),
+        );
     };
     let _ = version;
     if !authorized {
-        return graph_error(StatusCode::UNAUTHORIZED, 190, None, "Invalid OAuth access token - Cannot parse access token");
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            190,
+            None,
+            "Invalid OAuth access token - Cannot parse access token",
+        );
     }
     match (method.as_str(), rest) {
         ("POST", [pnid, "messages"]) => messages(&state, pnid, &body),
@@ -174,14 +221,25 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             StatusCode::BAD_REQUEST,
             100,
             Some(33),
-            &format!("Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
+            &format!(
+                "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+            ),
         ),
-        _ => graph_error(StatusCode::BAD_REQUEST, 2500, None, &format!("Unknown path components: {path}")),
+        _ => graph_error(
+            StatusCode::BAD_REQUEST,
+            2500,
+            None,
+            &format!("Unknown path components: {path}"),
+        ),
     }
 }
 
 fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+    query.split('&').find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    })
 }
 
 fn templates(query: &str) -> Resp {
@@ -196,12 +254,16 @@ fn templates(query: &str) -> Resp {
         .iter()
         .filter(|t| name.is_none_or(|n| t["name"] == n) && status.is_none_or(|s| t["status"] == s))
         .collect();
-    json_response(StatusCode::OK, &json!({ "data": data, "paging": { "cursors": { "before": "QVFIUm", "after": "QVFIUn" } } }))
+    json_response(
+        StatusCode::OK,
+        &json!({ "data": data, "paging": { "cursors": { "before": "QVFIUm", "after": "QVFIUn" } } }),
+    )
 }
 
 fn digits_of(to: &str) -> Option<String> {
     let d = to.strip_prefix('+').unwrap_or(to);
-    (d.len() >= 7 && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')).then(|| d.to_string())
+    (d.len() >= 7 && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
+        .then(|| d.to_string())
 }
 
 fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
@@ -213,30 +275,54 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
     }
     if v["status"] == "read" {
         return match v["message_id"].as_str() {
-            Some(id) if !id.is_empty() => json_response(StatusCode::OK, &json!({ "success": true })),
+            Some(id) if !id.is_empty() => {
+                json_response(StatusCode::OK, &json!({ "success": true }))
+            }
             _ => invalid("The parameter message_id is required."),
         };
     }
-    let Some(to) = v["to"].as_str() else { return invalid("The parameter to is required.") };
+    let Some(to) = v["to"].as_str() else {
+        return invalid("The parameter to is required.");
+    };
     let Some(wa_id) = digits_of(to) else {
-        return graph_error(StatusCode::BAD_REQUEST, 131009, None, "(#131009) Parameter value is not valid: to");
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            131009,
+            None,
+            "(#131009) Parameter value is not valid: to",
+        );
     };
     match v["type"].as_str() {
         Some("text") => {
-            let Some(text) = v["text"]["body"].as_str() else { return invalid("The parameter text['body'] is required.") };
+            let Some(text) = v["text"]["body"].as_str() else {
+                return invalid("The parameter text['body'] is required.");
+            };
             let n = text.chars().count();
             if n == 0 || n > TEXT_MAX {
-                return invalid(&format!("Param text['body'] must be between 1 and {TEXT_MAX} characters long."));
+                return invalid(&format!(
+                    "Param text['body'] must be between 1 and {TEXT_MAX} characters long."
+                ));
             }
         }
-        Some(other) => return invalid(&format!("Param type '{other}' is not supported by this sandbox yet.")),
+        Some(other) => {
+            return invalid(&format!(
+                "Param type '{other}' is not supported by this sandbox yet."
+            ));
+        }
         None => return invalid("The parameter type is required."),
     }
     let wamid = new_wamid(&wa_id);
     if let Some(url) = state.config.webhook_url.clone() {
         let state = state.clone();
-        let (pnid, wamid, wa_id, cb) = (pnid.to_string(), wamid.clone(), wa_id.clone(), v["biz_opaque_callback_data"].as_str().map(str::to_string));
-        tokio::spawn(async move { deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb).await });
+        let (pnid, wamid, wa_id, cb) = (
+            pnid.to_string(),
+            wamid.clone(),
+            wa_id.clone(),
+            v["biz_opaque_callback_data"].as_str().map(str::to_string),
+        );
+        tokio::spawn(
+            async move { deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb).await },
+        );
     }
     json_response(
         StatusCode::OK,
@@ -245,17 +331,28 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn envelope(config: &SandboxConfig, pnid: &str, value: Value) -> Value {
     let mut value = value;
     value["messaging_product"] = "whatsapp".into();
-    value["metadata"] = json!({ "display_phone_number": config.display_phone_number, "phone_number_id": pnid });
+    value["metadata"] =
+        json!({ "display_phone_number": config.display_phone_number, "phone_number_id": pnid });
     json!({ "object": "whatsapp_business_account", "entry": [{ "id": config.waba_id, "changes": [{ "value": value, "field": "messages" }] }] })
 }
 
-async fn deliver_statuses(state: &State, url: &str, pnid: &str, wamid: &str, wa_id: &str, callback: Option<String>) {
+async fn deliver_statuses(
+    state: &State,
+    url: &str,
+    pnid: &str,
+    wamid: &str,
+    wa_id: &str,
+    callback: Option<String>,
+) {
     let conversation = hex::encode(random_bytes::<16>());
     for status in ["sent", "delivered", "read"] {
         tokio::time::sleep(state.config.status_delay).await;
@@ -278,7 +375,14 @@ async fn deliver_statuses(state: &State, url: &str, pnid: &str, wamid: &str, wa_
     }
 }
 
-async fn inbound(state: &State, url: &str, pnid: &str, from: &str, text: &str, reply_to: Option<&str>) -> (String, bool) {
+async fn inbound(
+    state: &State,
+    url: &str,
+    pnid: &str,
+    from: &str,
+    text: &str,
+    reply_to: Option<&str>,
+) -> (String, bool) {
     let id = new_wamid(from);
     let mut m = json!({ "from": from, "id": id, "timestamp": now_secs().to_string(), "type": "text", "text": { "body": text } });
     if let Some(r) = reply_to {
@@ -294,15 +398,24 @@ async fn inbound(state: &State, url: &str, pnid: &str, from: &str, text: &str, r
 }
 
 async fn control_inbound(state: &Arc<State>, body: &[u8]) -> Resp {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else { return invalid("The request body is not valid JSON") };
-    let (Some(pnid), Some(from), Some(text)) = (v["phone_number_id"].as_str(), v["from"].as_str(), v["text"].as_str()) else {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return invalid("The request body is not valid JSON");
+    };
+    let (Some(pnid), Some(from), Some(text)) = (
+        v["phone_number_id"].as_str(),
+        v["from"].as_str(),
+        v["text"].as_str(),
+    ) else {
         return invalid("phone_number_id, from and text are required");
     };
     let Some(url) = state.config.webhook_url.clone() else {
         return invalid("the sandbox has no webhook URL");
     };
     let (id, delivered) = inbound(state, &url, pnid, from, text, v["reply_to"].as_str()).await;
-    json_response(StatusCode::OK, &json!({ "message_id": id, "delivered": delivered }))
+    json_response(
+        StatusCode::OK,
+        &json!({ "message_id": id, "delivered": delivered }),
+    )
 }
 
 /// POST a signed webhook; retried with backoff like Meta, up to 5 times. True when 2xx.

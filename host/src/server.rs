@@ -44,12 +44,19 @@ type Resp = Response<Full<Bytes>>;
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
 /// Serve on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, state: Arc<ServerState>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -63,7 +70,10 @@ pub async fn serve(listener: TcpListener, state: Arc<ServerState>, shutdown: imp
                 async move { Ok::<_, Infallible>(handle(&state, req).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await {
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, svc)
+                .await
+            {
                 tracing::debug!("webhook connection: {e}");
             }
         });
@@ -96,7 +106,10 @@ pub fn form_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 2;
@@ -123,21 +136,30 @@ fn handshake(state: &ServerState, query: &str) -> Resp {
             params.insert(form_decode(k), form_decode(v));
         }
     }
-    let (Some(mode), Some(token), Some(challenge)) =
-        (params.get("hub.mode"), params.get("hub.verify_token"), params.get("hub.challenge"))
-    else {
-        return text(StatusCode::BAD_REQUEST, "hub.mode, hub.verify_token and hub.challenge are required\n");
+    let (Some(mode), Some(token), Some(challenge)) = (
+        params.get("hub.mode"),
+        params.get("hub.verify_token"),
+        params.get("hub.challenge"),
+    ) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "hub.mode, hub.verify_token and hub.challenge are required\n",
+        );
     };
     if mode != "subscribe" {
         return text(StatusCode::BAD_REQUEST, "hub.mode must be subscribe\n");
     }
-    let mut candidates: Vec<zeroize::Zeroizing<String>> = state.defaults.verify_token.iter().cloned().collect();
+    let mut candidates: Vec<zeroize::Zeroizing<String>> =
+        state.defaults.verify_token.iter().cloned().collect();
     if let Ok(tenants) = state.db.tenants() {
         for t in tenants {
-            if t.verify_token_sealed.is_some() {
-                if let Ok(Some(v)) = t.verify_token(&state.runtime.services().vault, &Defaults::default()) {
-                    candidates.push(v);
-                }
+            if t.verify_token_sealed.is_none() {
+                continue;
+            }
+            if let Ok(Some(v)) =
+                t.verify_token(&state.runtime.services().vault, &Defaults::default())
+            {
+                candidates.push(v);
             }
         }
     }
@@ -190,7 +212,8 @@ pub struct RoutedChange {
 
 /// The routing keys of every change of a body, without parsing anything else.
 pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
-    let p: Peek<'_> = serde_json::from_slice(body).map_err(|e| format!("not a WhatsApp webhook payload: {e}"))?;
+    let p: Peek<'_> =
+        serde_json::from_slice(body).map_err(|e| format!("not a WhatsApp webhook payload: {e}"))?;
     let mut out = Vec::new();
     for e in p.entry {
         let waba_id = match e.id {
@@ -204,7 +227,11 @@ pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
                 .and_then(|c| c.value)
                 .and_then(|v| v.metadata)
                 .and_then(|m| m.phone_number_id);
-            out.push(RoutedChange { waba_id: waba_id.clone(), phone_number_id: pnid, raw: c.get().to_string() });
+            out.push(RoutedChange {
+                waba_id: waba_id.clone(),
+                phone_number_id: pnid,
+                raw: c.get().to_string(),
+            });
         }
     }
     Ok(out)
@@ -212,7 +239,12 @@ pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
 
 /// The tenant a change (or event) with these keys belongs to: by phone number id, else
 /// by WABA id (the first tenant of that WABA).
-fn route(db: &Database, cache: &mut HashMap<(String, Option<String>), Option<TenantRecord>>, waba: &str, pnid: Option<&str>) -> Option<TenantRecord> {
+fn route(
+    db: &Database,
+    cache: &mut HashMap<(String, Option<String>), Option<TenantRecord>>,
+    waba: &str,
+    pnid: Option<&str>,
+) -> Option<TenantRecord> {
     cache
         .entry((waba.to_string(), pnid.map(str::to_string)))
         .or_insert_with(|| match pnid {
@@ -222,17 +254,37 @@ fn route(db: &Database, cache: &mut HashMap<(String, Option<String>), Option<Ten
         .clone()
 }
 
-async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (StatusCode, String)> {
-    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, format!("the body exceeds {} bytes", state.max_body));
-    if let Some(len) = req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
-        if len > state.max_body as u64 {
-            return Err(too_large());
-        }
+async fn receive(
+    state: &ServerState,
+    req: Request<Incoming>,
+) -> Result<usize, (StatusCode, String)> {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body exceeds {} bytes", state.max_body),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > state.max_body as u64) {
+        return Err(too_large());
     }
-    let signature = req.headers().get(SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or("").to_string());
-    let body = Limited::new(req.into_body(), state.max_body).collect().await.map_err(|_| too_large())?.to_bytes();
+    let signature = req
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let body = Limited::new(req.into_body(), state.max_body)
+        .collect()
+        .await
+        .map_err(|_| too_large())?
+        .to_bytes();
     let Some(signature) = signature else {
-        return Err((StatusCode::UNAUTHORIZED, "the X-Hub-Signature-256 header is missing".into()));
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "the X-Hub-Signature-256 header is missing".into(),
+        ));
     };
     let routes = peek_routes(&body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
 
@@ -242,7 +294,12 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
     let mut tenants: Vec<TenantRecord> = Vec::new();
     let mut unroutable: Vec<&RoutedChange> = Vec::new();
     for r in &routes {
-        match route(&state.db, &mut cache, &r.waba_id, r.phone_number_id.as_deref()) {
+        match route(
+            &state.db,
+            &mut cache,
+            &r.waba_id,
+            r.phone_number_id.as_deref(),
+        ) {
             Some(t) => {
                 if !tenants.iter().any(|x| x.id == t.id) {
                     tenants.push(t);
@@ -252,7 +309,9 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
         }
     }
     let holds = |secret: &Option<zeroize::Zeroizing<String>>| {
-        secret.as_ref().is_some_and(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok())
+        secret
+            .as_ref()
+            .is_some_and(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok())
     };
     let mut verified: Vec<TenantRecord> = Vec::new();
     let mut refused = 0;
@@ -267,19 +326,27 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
         }
     }
     // Changes no tenant owns (and bodies with no change at all) answer to the host's secret.
-    let host_ok = (routes.is_empty() || !unroutable.is_empty()) && holds(&state.defaults.app_secret);
+    let host_ok =
+        (routes.is_empty() || !unroutable.is_empty()) && holds(&state.defaults.app_secret);
     if verified.is_empty() && !host_ok {
-        return Err((StatusCode::UNAUTHORIZED, "the signature does not match the body under any applicable app secret".into()));
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "the signature does not match the body under any applicable app secret".into(),
+        ));
     }
     if refused > 0 {
-        tracing::warn!("{refused} tenant(s) of this POST did not verify under their own app secret; their changes were not recorded");
+        tracing::warn!(
+            "{refused} tenant(s) of this POST did not verify under their own app secret; their changes were not recorded"
+        );
     }
 
     // Parse with each verified tenant's own instance; keep the events routed to it.
     let mut rows: Vec<NewEvent> = Vec::new();
     let mut broadcast_rows = Vec::new();
     for t in &verified {
-        let binding = t.binding(vault, &state.defaults).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let binding = t
+            .binding(vault, &state.defaults)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let parsed = async {
             let mut inst = state.runtime.instantiate(&binding).await?;
             inst.parse(&body).await
@@ -287,15 +354,33 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
         .await;
         let events: Vec<Event> = match parsed {
             Ok(Ok(ev)) => ev,
-            Ok(Err(PluginError::InvalidInput(i))) => return Err((StatusCode::BAD_REQUEST, format!("invalid {}: {}", i.field, i.reason))),
-            Ok(Err(e)) => return Err((StatusCode::INTERNAL_SERVER_ERROR, format!("the component failed: {e:?}"))),
+            Ok(Err(PluginError::InvalidInput(i))) => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid {}: {}", i.field, i.reason),
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the component failed: {e:?}"),
+                ));
+            }
             Err(trap) => {
                 tracing::error!("tenant {}: component trapped: {trap}", t.id);
-                return Err((StatusCode::INTERNAL_SERVER_ERROR, "the component failed; Meta will retry".into()));
+                return Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the component failed; Meta will retry".into(),
+                ));
             }
         };
         for e in events {
-            let owner = route(&state.db, &mut cache, &e.routing.waba_id, e.routing.phone_number_id.as_deref());
+            let owner = route(
+                &state.db,
+                &mut cache,
+                &e.routing.waba_id,
+                e.routing.phone_number_id.as_deref(),
+            );
             if owner.as_ref().map(|o| &o.id) != Some(&t.id) {
                 continue;
             }
@@ -320,7 +405,10 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
             rows.push(NewEvent {
                 tenant: None,
                 kind: "unroutable".into(),
-                idempotency_key: format!("unroutable:{}", hex::encode(&Sha256::digest(r.raw.as_bytes())[..16])),
+                idempotency_key: format!(
+                    "unroutable:{}",
+                    hex::encode(&Sha256::digest(r.raw.as_bytes())[..16])
+                ),
                 json: json.to_string(),
             });
             broadcast_rows.push(json);
@@ -331,8 +419,18 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
     let now = now_ms();
     tokio::task::spawn_blocking(move || db.record_events(&rows, now))
         .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("recording failed: {e}")))?
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("recording failed: {e}")))?;
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("recording failed: {e}"),
+            )
+        })?
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("recording failed: {e}"),
+            )
+        })?;
     if let Some(tx) = &state.events {
         for j in broadcast_rows {
             let _ = tx.send(j);
@@ -343,7 +441,10 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, (
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -362,7 +463,10 @@ mod tests {
         let body = br#"{"entry":[{"id":"W1","changes":[{"value":{"metadata":{"phone_number_id":"P1"}}},{"value":{}}]},{"id":7,"changes":[1]}]}"#;
         let r = peek_routes(body).unwrap();
         assert_eq!(r.len(), 3);
-        assert_eq!((r[0].waba_id.as_str(), r[0].phone_number_id.as_deref()), ("W1", Some("P1")));
+        assert_eq!(
+            (r[0].waba_id.as_str(), r[0].phone_number_id.as_deref()),
+            ("W1", Some("P1"))
+        );
         assert_eq!(r[1].phone_number_id, None);
         assert_eq!(r[2].waba_id, "7");
         assert!(peek_routes(b"nope").is_err());

@@ -40,7 +40,8 @@ pub trait KvBackend: Send + Sync {
     /// Whether `key` is present.
     fn exists(&self, tenant: &str, bucket: &str, key: &str) -> Result<bool>;
     /// Up to `limit` keys in order, starting at position `offset`.
-    fn list_keys(&self, tenant: &str, bucket: &str, offset: u64, limit: u32) -> Result<Vec<String>>;
+    fn list_keys(&self, tenant: &str, bucket: &str, offset: u64, limit: u32)
+    -> Result<Vec<String>>;
     /// Add `delta` to the counter under `key` (absent counts as 0), atomically; the new value.
     fn increment(&self, tenant: &str, bucket: &str, key: &str, delta: u64) -> Result<u64>;
 }
@@ -148,7 +149,9 @@ impl Database {
 
     fn init(conn: Connection) -> Result<Self> {
         conn.execute_batch(SCHEMA)?;
-        Ok(Database { conn: Mutex::new(conn) })
+        Ok(Database {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -186,19 +189,27 @@ impl Database {
         })
     }
 
-    const TENANT_COLUMNS: &'static str =
-        "id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at";
+    const TENANT_COLUMNS: &'static str = "id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at";
 
     /// The tenant with this id.
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
         let sql = format!("SELECT {} FROM tenants WHERE id = ?1", Self::TENANT_COLUMNS);
-        Ok(self.conn().query_row(&sql, [id], Self::tenant_from_row).optional()?)
+        Ok(self
+            .conn()
+            .query_row(&sql, [id], Self::tenant_from_row)
+            .optional()?)
     }
 
     /// The tenant that owns this phone number id.
     pub fn tenant_by_phone_number_id(&self, phone_number_id: &str) -> Result<Option<TenantRecord>> {
-        let sql = format!("SELECT {} FROM tenants WHERE phone_number_id = ?1", Self::TENANT_COLUMNS);
-        Ok(self.conn().query_row(&sql, [phone_number_id], Self::tenant_from_row).optional()?)
+        let sql = format!(
+            "SELECT {} FROM tenants WHERE phone_number_id = ?1",
+            Self::TENANT_COLUMNS
+        );
+        Ok(self
+            .conn()
+            .query_row(&sql, [phone_number_id], Self::tenant_from_row)
+            .optional()?)
     }
 
     /// Every tenant, by id.
@@ -227,7 +238,12 @@ impl Database {
     }
 
     /// Events after `after_seq`, oldest first, optionally of one tenant.
-    pub fn events(&self, tenant: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<EventRow>> {
+    pub fn events(
+        &self,
+        tenant: Option<&str>,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
@@ -250,8 +266,12 @@ impl Database {
 impl KvBackend for Database {
     fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
-        Ok(stmt.query_row(params![tenant, bucket, key], |r| r.get(0)).optional()?)
+        let mut stmt = conn.prepare_cached(
+            "SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3",
+        )?;
+        Ok(stmt
+            .query_row(params![tenant, bucket, key], |r| r.get(0))
+            .optional()?)
     }
 
     fn set(&self, tenant: &str, bucket: &str, key: &str, value: &[u8]) -> Result<()> {
@@ -266,7 +286,8 @@ impl KvBackend for Database {
 
     fn delete(&self, tenant: &str, bucket: &str, key: &str) -> Result<()> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
+        let mut stmt =
+            conn.prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
         stmt.execute(params![tenant, bucket, key])?;
         Ok(())
     }
@@ -275,7 +296,13 @@ impl KvBackend for Database {
         Ok(self.get(tenant, bucket, key)?.is_some())
     }
 
-    fn list_keys(&self, tenant: &str, bucket: &str, offset: u64, limit: u32) -> Result<Vec<String>> {
+    fn list_keys(
+        &self,
+        tenant: &str,
+        bucket: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT key FROM kv WHERE tenant = ?1 AND bucket = ?2 ORDER BY key LIMIT ?3 OFFSET ?4",
@@ -289,7 +316,11 @@ impl KvBackend for Database {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let current: Option<Vec<u8>> = tx
-            .query_row("SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3", params![tenant, bucket, key], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3",
+                params![tenant, bucket, key],
+                |r| r.get(0),
+            )
             .optional()?;
         let current = match current {
             None => 0,
@@ -353,12 +384,22 @@ mod tests {
         let path = dir.join("db.sqlite");
         {
             let db = Database::open(&path).unwrap();
-            let ev = |k: &str| NewEvent { tenant: Some("t".into()), kind: "status".into(), idempotency_key: k.into(), json: "{}".into() };
+            let ev = |k: &str| NewEvent {
+                tenant: Some("t".into()),
+                kind: "status".into(),
+                idempotency_key: k.into(),
+                json: "{}".into(),
+            };
             db.record_events(&[ev("1"), ev("2")], 5).unwrap();
         }
         let db = Database::open(&path).unwrap();
         let rows = db.events(Some("t"), 0, 10).unwrap();
-        assert_eq!(rows.iter().map(|r| r.idempotency_key.as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
+        assert_eq!(
+            rows.iter()
+                .map(|r| r.idempotency_key.as_str())
+                .collect::<Vec<_>>(),
+            vec!["1", "2"]
+        );
         assert!(db.events(Some("other"), 0, 10).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -74,15 +74,32 @@ impl From<StorageError> for TenantError {
 
 fn check(field: &str, v: &str, ok: impl Fn(u8) -> bool, max: usize) -> Result<(), TenantError> {
     if v.is_empty() || v.len() > max || !v.bytes().all(ok) {
-        return Err(TenantError::Invalid(format!("{field} {v:?} must be 1 to {max} of the allowed characters")));
+        return Err(TenantError::Invalid(format!(
+            "{field} {v:?} must be 1 to {max} of the allowed characters"
+        )));
     }
     Ok(())
 }
 
 /// Add a tenant, sealing its secrets with its own key.
-pub fn add(db: &Database, vault: &Vault, t: NewTenant, now_secs: i64) -> Result<TenantRecord, TenantError> {
-    check("id", &t.id, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_', 64)?;
-    check("phone-number-id", &t.phone_number_id, |b| b.is_ascii_digit(), 32)?;
+pub fn add(
+    db: &Database,
+    vault: &Vault,
+    t: NewTenant,
+    now_secs: i64,
+) -> Result<TenantRecord, TenantError> {
+    check(
+        "id",
+        &t.id,
+        |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_',
+        64,
+    )?;
+    check(
+        "phone-number-id",
+        &t.phone_number_id,
+        |b| b.is_ascii_digit(),
+        32,
+    )?;
     check("waba-id", &t.waba_id, |b| b.is_ascii_digit(), 32)?;
     if let Some(o) = &t.graph_origin {
         crate::capabilities::http::Origin::parse(o).map_err(TenantError::Invalid)?;
@@ -93,8 +110,14 @@ pub fn add(db: &Database, vault: &Vault, t: NewTenant, now_secs: i64) -> Result<
         waba_id: t.waba_id,
         display_phone_number: t.display_phone_number,
         graph_origin: t.graph_origin,
-        app_secret_sealed: t.app_secret.as_ref().map(|s| vault.seal(&t.id, s.as_bytes())),
-        verify_token_sealed: t.verify_token.as_ref().map(|s| vault.seal(&t.id, s.as_bytes())),
+        app_secret_sealed: t
+            .app_secret
+            .as_ref()
+            .map(|s| vault.seal(&t.id, s.as_bytes())),
+        verify_token_sealed: t
+            .verify_token
+            .as_ref()
+            .map(|s| vault.seal(&t.id, s.as_bytes())),
         created_at: now_secs,
     };
     db.insert_tenant(&record)?;
@@ -105,18 +128,35 @@ pub fn add(db: &Database, vault: &Vault, t: NewTenant, now_secs: i64) -> Result<
 }
 
 /// Store (or replace) a tenant's access token, sealed.
-pub fn set_access_token(db: &Database, vault: &Vault, tenant: &str, token: &str) -> Result<(), TenantError> {
+pub fn set_access_token(
+    db: &Database,
+    vault: &Vault,
+    tenant: &str,
+    token: &str,
+) -> Result<(), TenantError> {
     if token.trim().is_empty() {
         return Err(TenantError::Invalid("the access token is empty".into()));
     }
-    db.set(tenant, SECRETS_BUCKET, ACCESS_TOKEN_KEY, &vault.seal(tenant, token.trim().as_bytes()))?;
+    db.set(
+        tenant,
+        SECRETS_BUCKET,
+        ACCESS_TOKEN_KEY,
+        &vault.seal(tenant, token.trim().as_bytes()),
+    )?;
     Ok(())
 }
 
-fn open(vault: &Vault, tenant: &str, what: &str, sealed: &[u8]) -> Result<Zeroizing<String>, TenantError> {
-    let plain = vault
-        .open(tenant, sealed)
-        .map_err(|e| TenantError::Sealed(format!("tenant {tenant}'s {what} does not open ({e:?}): wrong master key?")))?;
+fn open(
+    vault: &Vault,
+    tenant: &str,
+    what: &str,
+    sealed: &[u8],
+) -> Result<Zeroizing<String>, TenantError> {
+    let plain = vault.open(tenant, sealed).map_err(|e| {
+        TenantError::Sealed(format!(
+            "tenant {tenant}'s {what} does not open ({e:?}): wrong master key?"
+        ))
+    })?;
     String::from_utf8(plain.to_vec())
         .map(Zeroizing::new)
         .map_err(|_| TenantError::Sealed(format!("tenant {tenant}'s {what} is not text")))
@@ -124,7 +164,11 @@ fn open(vault: &Vault, tenant: &str, what: &str, sealed: &[u8]) -> Result<Zeroiz
 
 impl TenantRecord {
     /// The tenant's app secret, or the host's default.
-    pub fn app_secret(&self, vault: &Vault, defaults: &Defaults) -> Result<Option<Zeroizing<String>>, TenantError> {
+    pub fn app_secret(
+        &self,
+        vault: &Vault,
+        defaults: &Defaults,
+    ) -> Result<Option<Zeroizing<String>>, TenantError> {
         match &self.app_secret_sealed {
             Some(s) => open(vault, &self.id, "app secret", s).map(Some),
             None => Ok(defaults.app_secret.clone()),
@@ -132,7 +176,11 @@ impl TenantRecord {
     }
 
     /// The tenant's verify token, or the host's default.
-    pub fn verify_token(&self, vault: &Vault, defaults: &Defaults) -> Result<Option<Zeroizing<String>>, TenantError> {
+    pub fn verify_token(
+        &self,
+        vault: &Vault,
+        defaults: &Defaults,
+    ) -> Result<Option<Zeroizing<String>>, TenantError> {
         match &self.verify_token_sealed {
             Some(s) => open(vault, &self.id, "verify token", s).map(Some),
             None => Ok(defaults.verify_token.clone()),
@@ -140,7 +188,11 @@ impl TenantRecord {
     }
 
     /// The binding of an instance for this tenant.
-    pub fn binding(&self, vault: &Vault, defaults: &Defaults) -> Result<TenantBinding, TenantError> {
+    pub fn binding(
+        &self,
+        vault: &Vault,
+        defaults: &Defaults,
+    ) -> Result<TenantBinding, TenantError> {
         let mut settings = vec![
             ("phone-number-id".to_string(), self.phone_number_id.clone()),
             ("waba-id".to_string(), self.waba_id.clone()),
@@ -148,7 +200,11 @@ impl TenantRecord {
         if let Some(d) = &self.display_phone_number {
             settings.push(("display-phone-number".into(), d.clone()));
         }
-        if let Some(o) = self.graph_origin.as_ref().or(defaults.graph_origin.as_ref()) {
+        if let Some(o) = self
+            .graph_origin
+            .as_ref()
+            .or(defaults.graph_origin.as_ref())
+        {
             settings.push(("graph-origin".into(), o.clone()));
         }
         if let Some(s) = self.app_secret(vault, defaults)? {
@@ -196,14 +252,29 @@ mod tests {
         let db = Database::open_in_memory().unwrap();
         let vault = Vault::ephemeral();
         let rec = add(&db, &vault, tenant("acme", "1"), 0).unwrap();
-        let stored = db.get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY).unwrap().unwrap();
+        let stored = db
+            .get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY)
+            .unwrap()
+            .unwrap();
         assert!(!stored.windows(5).any(|w| w == b"EAAG-"));
-        assert!(!rec.app_secret_sealed.as_ref().unwrap().windows(6).any(|w| w == b"secret"));
+        assert!(
+            !rec.app_secret_sealed
+                .as_ref()
+                .unwrap()
+                .windows(6)
+                .any(|w| w == b"secret")
+        );
         let d = rec.describe(&db).unwrap().to_string();
-        assert!(!d.contains("EAAG") && !d.contains("app-secret-value"), "{d}");
+        assert!(
+            !d.contains("EAAG") && !d.contains("app-secret-value"),
+            "{d}"
+        );
         assert!(d.contains("\"has_access_token\":true"));
         let b = rec.binding(&vault, &Defaults::default()).unwrap();
-        assert!(b.config.contains(&("app-secret".into(), "app-secret-value".into())));
+        assert!(
+            b.config
+                .contains(&("app-secret".into(), "app-secret-value".into()))
+        );
         assert!(!format!("{b:?}").contains("app-secret-value"));
     }
 
@@ -211,10 +282,19 @@ mod tests {
     fn ids_are_validated_and_unique() {
         let db = Database::open_in_memory().unwrap();
         let vault = Vault::ephemeral();
-        assert!(matches!(add(&db, &vault, tenant("Bad Name", "1"), 0), Err(TenantError::Invalid(_))));
-        assert!(matches!(add(&db, &vault, tenant("a", "12a"), 0), Err(TenantError::Invalid(_))));
+        assert!(matches!(
+            add(&db, &vault, tenant("Bad Name", "1"), 0),
+            Err(TenantError::Invalid(_))
+        ));
+        assert!(matches!(
+            add(&db, &vault, tenant("a", "12a"), 0),
+            Err(TenantError::Invalid(_))
+        ));
         add(&db, &vault, tenant("a", "1"), 0).unwrap();
-        assert!(matches!(add(&db, &vault, tenant("b", "1"), 0), Err(TenantError::Storage(_))));
+        assert!(matches!(
+            add(&db, &vault, tenant("b", "1"), 0),
+            Err(TenantError::Storage(_))
+        ));
     }
 
     #[test]
@@ -223,6 +303,9 @@ mod tests {
         let vault = Vault::ephemeral();
         let mut rec = add(&db, &vault, tenant("a", "1"), 0).unwrap();
         rec.id = "b".into();
-        assert!(matches!(rec.binding(&vault, &Defaults::default()), Err(TenantError::Sealed(_))));
+        assert!(matches!(
+            rec.binding(&vault, &Defaults::default()),
+            Err(TenantError::Sealed(_))
+        ));
     }
 }

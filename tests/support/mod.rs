@@ -21,7 +21,11 @@ use zeroize::Zeroizing;
 /// `../shared/fixtures/pywa` beside the repository.
 pub fn fixtures_dir() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/pywa");
-    assert!(d.is_dir(), "the shared fixtures are missing: expected {}", d.display());
+    assert!(
+        d.is_dir(),
+        "the shared fixtures are missing: expected {}",
+        d.display()
+    );
     d
 }
 
@@ -30,12 +34,18 @@ pub fn fixture_file(file: &str) -> Vec<(String, Vec<u8>)> {
     let path = fixtures_dir().join("updates").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let v: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
-    v.into_iter().map(|(k, p)| (k, serde_json::to_vec(&p).unwrap())).collect()
+    v.into_iter()
+        .map(|(k, p)| (k, serde_json::to_vec(&p).unwrap()))
+        .collect()
 }
 
 /// One named payload.
 pub fn fixture(file: &str, name: &str) -> Vec<u8> {
-    fixture_file(file).into_iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("{file} has no {name}")).1
+    fixture_file(file)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("{file} has no {name}"))
+        .1
 }
 
 /// Every payload of every file: (file, name, body).
@@ -46,7 +56,14 @@ pub fn all_fixtures() -> Vec<(String, String, Vec<u8>)> {
         .filter(|n| n.ends_with(".json"))
         .collect();
     files.sort();
-    files.into_iter().flat_map(|f| fixture_file(&f).into_iter().map(move |(n, b)| (f.clone(), n, b))).collect()
+    files
+        .into_iter()
+        .flat_map(|f| {
+            fixture_file(&f)
+                .into_iter()
+                .map(move |(n, b)| (f.clone(), n, b))
+        })
+        .collect()
 }
 
 /// Where precompiled components are cached across tests.
@@ -70,7 +87,11 @@ pub fn services(egress: EgressPolicy) -> (Services, Arc<Database>, Arc<Vault>) {
 /// A runtime over `services`, with the shared compile cache.
 pub fn runtime(services: Services) -> Runtime {
     // A small pool: every test process holds several runtimes, each reserving address space per slot.
-    let config = RuntimeConfig { cache_dir: Some(cache_dir()), max_instances: 32, ..RuntimeConfig::default() };
+    let config = RuntimeConfig {
+        cache_dir: Some(cache_dir()),
+        max_instances: 32,
+        ..RuntimeConfig::default()
+    };
     Runtime::new(COMPONENT, config, services).expect("load the component")
 }
 
@@ -78,7 +99,12 @@ pub fn runtime(services: Services) -> Runtime {
 pub async fn parser(app_secret: &str) -> Instance {
     static PARSER: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
     let rt = PARSER.get_or_init(|| runtime(services(EgressPolicy::default()).0));
-    rt.instantiate(&TenantBinding::new("parser", [("app-secret".to_string(), app_secret.to_string())])).await.unwrap()
+    rt.instantiate(&TenantBinding::new(
+        "parser",
+        [("app-secret".to_string(), app_secret.to_string())],
+    ))
+    .await
+    .unwrap()
 }
 
 /// The app secret the harness's sandbox signs with.
@@ -159,11 +185,18 @@ impl Harness {
             runtime: runtime.clone(),
             db: db.clone(),
             // The host-wide secret equals the sandbox's, so changes of unknown numbers verify.
-            defaults: Defaults { app_secret: Some(Zeroizing::new(APP_SECRET.into())), ..Defaults::default() },
+            defaults: Defaults {
+                app_secret: Some(Zeroizing::new(APP_SECRET.into())),
+                ..Defaults::default()
+            },
             max_body: server::DEFAULT_MAX_BODY,
             events: Some(tx),
         });
-        tokio::spawn(server::serve(server_listener, state, stopped(stop_rx.clone())));
+        tokio::spawn(server::serve(
+            server_listener,
+            state,
+            stopped(stop_rx.clone()),
+        ));
         let config = SandboxConfig {
             app_secret: APP_SECRET.into(),
             access_token: TOKEN.into(),
@@ -173,7 +206,16 @@ impl Harness {
             ..SandboxConfig::default()
         };
         tokio::spawn(sandbox::serve(sandbox_listener, config, stopped(stop_rx)));
-        Harness { runtime, db, vault, sandbox_origin, webhook_url, tenant, events, stop }
+        Harness {
+            runtime,
+            db,
+            vault,
+            sandbox_origin,
+            webhook_url,
+            tenant,
+            events,
+            stop,
+        }
     }
 
     /// A fresh instance of the harness tenant.
@@ -183,11 +225,18 @@ impl Harness {
 
     /// A fresh instance of any tenant.
     pub async fn instance_of(&self, t: &TenantRecord) -> Instance {
-        self.runtime.instantiate(&t.binding(&self.vault, &Defaults::default()).unwrap()).await.unwrap()
+        self.runtime
+            .instantiate(&t.binding(&self.vault, &Defaults::default()).unwrap())
+            .await
+            .unwrap()
     }
 
     /// Wait for events until `done` says enough, or panic after `timeout`.
-    pub async fn wait_for(&mut self, timeout: Duration, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+    pub async fn wait_for(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let mut seen = Vec::new();
         let r = tokio::time::timeout(timeout, async {
             while !done(&seen) {
@@ -205,13 +254,22 @@ impl Harness {
 }
 
 /// A plain HTTP request; the status and body of the answer.
-pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, String) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
     let mut req = hyper::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+    let res = client
+        .request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     let body = res.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())

@@ -20,12 +20,18 @@ pub fn graph_error(e: core::GraphError) -> wit::GraphError {
 pub fn err(e: core::Error) -> wit::Error {
     use core::Error as E;
     match e {
-        E::InvalidInput { field, reason } => wit::Error::InvalidInput(wit::InvalidInput { field, reason }),
+        E::InvalidInput { field, reason } => {
+            wit::Error::InvalidInput(wit::InvalidInput { field, reason })
+        }
         E::NotConfigured(s) => wit::Error::NotConfigured(s),
         E::Unauthorized(g) => wit::Error::Unauthorized(graph_error(g)),
-        E::RateLimited { retry_after_seconds, error } => {
-            wit::Error::RateLimited(wit::RateLimited { retry_after_seconds, error: graph_error(error) })
-        }
+        E::RateLimited {
+            retry_after_seconds,
+            error,
+        } => wit::Error::RateLimited(wit::RateLimited {
+            retry_after_seconds,
+            error: graph_error(error),
+        }),
         E::OutsideWindow(g) => wit::Error::OutsideWindow(g.map(graph_error)),
         E::TemplateMismatch(g) => wit::Error::TemplateMismatch(graph_error(g)),
         E::Recipient(g) => wit::Error::Recipient(graph_error(g)),
@@ -44,7 +50,10 @@ pub fn outgoing(msg: messages::OutgoingMessage) -> m::Outgoing {
     m::Outgoing {
         to: msg.to,
         content: match msg.content {
-            messages::Content::Text(t) => m::Content::Text(m::Text { body: t.body, preview_url: t.preview_url }),
+            messages::Content::Text(t) => m::Content::Text(m::Text {
+                body: t.body,
+                preview_url: t.preview_url,
+            }),
         },
         reply_to: msg.reply_to,
         biz_opaque_callback_data: msg.biz_opaque_callback_data,
@@ -52,7 +61,12 @@ pub fn outgoing(msg: messages::OutgoingMessage) -> m::Outgoing {
 }
 
 pub fn send_result(r: m::SendResult) -> wit::SendResult {
-    wit::SendResult { message_id: r.message_id, wa_id: r.wa_id, input: r.input, message_status: r.message_status }
+    wit::SendResult {
+        message_id: r.message_id,
+        wa_id: r.wa_id,
+        input: r.input,
+        message_status: r.message_status,
+    }
 }
 
 fn status(s: w::DeliveryStatus) -> DeliveryStatus {
@@ -112,7 +126,11 @@ fn event(e: w::Event) -> webhooks::Event {
             phone_number_id: e.routing.phone_number_id,
             display_phone_number: e.routing.display_phone_number,
         },
-        contact: e.contact.map(|c| webhooks::Contact { wa_id: c.wa_id, user_id: c.user_id, name: c.name }),
+        contact: e.contact.map(|c| webhooks::Contact {
+            wa_id: c.wa_id,
+            user_id: c.user_id,
+            name: c.name,
+        }),
         timestamp: e.timestamp,
         body,
     }

@@ -8,7 +8,8 @@
 
 use super::bindings::wasi::http::outgoing_handler;
 use super::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, IncomingResponse, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use super::bindings::wasi::io::streams::StreamError;
 use crate::core::Error;
@@ -41,17 +42,25 @@ fn split_url(url: &str) -> Result<Url<'_>, Error> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    Ok(Url { scheme, authority, path_and_query })
+    Ok(Url {
+        scheme,
+        authority,
+        path_and_query,
+    })
 }
 
 /// Send `req` with `Authorization: Bearer {token}`; the status and body of the answer.
 pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let url = split_url(&req.url)?;
-    let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), format!("Bearer {token}").into_bytes())];
+    let mut headers: Vec<(String, Vec<u8>)> = vec![(
+        "authorization".into(),
+        format!("Bearer {token}").into_bytes(),
+    )];
     if req.json.is_some() {
         headers.push(("content-type".into(), b"application/json".to_vec()));
     }
-    let fields = Fields::from_list(&headers).map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
+    let fields =
+        Fields::from_list(&headers).map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
     let request = OutgoingRequest::new(fields);
     let method = match req.method {
         Method::Get => WasiMethod::Get,
@@ -61,11 +70,18 @@ pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let ok = request.set_method(&method).is_ok()
         && request.set_scheme(Some(&url.scheme)).is_ok()
         && request.set_authority(Some(url.authority)).is_ok()
-        && request.set_path_with_query(Some(url.path_and_query)).is_ok();
+        && request
+            .set_path_with_query(Some(url.path_and_query))
+            .is_ok();
     if !ok {
-        return Err(Error::Other(format!("the host refused the request line for {}", req.url)));
+        return Err(Error::Other(format!(
+            "the host refused the request line for {}",
+            req.url
+        )));
     }
-    let body = request.body().map_err(|_| Error::Other("request body unavailable".into()))?;
+    let body = request
+        .body()
+        .map_err(|_| Error::Other("request body unavailable".into()))?;
     let options = RequestOptions::new();
     // Hosts may not support every timeout; the defaults then apply.
     let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
@@ -85,13 +101,17 @@ pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let response = match future.get() {
         Some(Ok(Ok(r))) => r,
         Some(Ok(Err(code))) => return Err(classify(&code)),
-        Some(Err(())) | None => return Err(Error::Ambiguous("the response was lost by the host".into())),
+        Some(Err(())) | None => {
+            return Err(Error::Ambiguous("the response was lost by the host".into()));
+        }
     };
     read_response(response)
 }
 
 fn write_body(body: &OutgoingBody, bytes: &[u8]) -> bool {
-    let Ok(stream) = body.write() else { return false };
+    let Ok(stream) = body.write() else {
+        return false;
+    };
     for chunk in bytes.chunks(WRITE_CHUNK) {
         if stream.blocking_write_and_flush(chunk).is_err() {
             return false;
@@ -102,20 +122,29 @@ fn write_body(body: &OutgoingBody, bytes: &[u8]) -> bool {
 
 fn read_response(response: IncomingResponse) -> Result<(u16, Vec<u8>), Error> {
     let status = response.status();
-    let incoming = response.consume().map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
-    let stream = incoming.stream().map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
+    let incoming = response
+        .consume()
+        .map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
+    let stream = incoming
+        .stream()
+        .map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
     let mut out = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
             Ok(chunk) => {
                 if out.len() + chunk.len() > MAX_RESPONSE {
-                    return Err(Error::Other(format!("the response exceeds {MAX_RESPONSE} bytes")));
+                    return Err(Error::Other(format!(
+                        "the response exceeds {MAX_RESPONSE} bytes"
+                    )));
                 }
                 out.extend_from_slice(&chunk);
             }
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(Error::Ambiguous(format!("the response broke off: {}", e.to_debug_string())));
+                return Err(Error::Ambiguous(format!(
+                    "the response broke off: {}",
+                    e.to_debug_string()
+                )));
             }
         }
     }
@@ -125,7 +154,9 @@ fn read_response(response: IncomingResponse) -> Result<(u16, Vec<u8>), Error> {
 /// Whether an error code means the request cannot have reached the server.
 fn classify(code: &ErrorCode) -> Error {
     match code {
-        ErrorCode::HttpRequestDenied => Error::EgressDenied("the host's egress policy does not allow this destination".into()),
+        ErrorCode::HttpRequestDenied => {
+            Error::EgressDenied("the host's egress policy does not allow this destination".into())
+        }
         ErrorCode::DnsTimeout
         | ErrorCode::DnsError(_)
         | ErrorCode::DestinationNotFound

@@ -6,7 +6,9 @@ mod http;
 mod tenant;
 
 use crate::core::{self, webhook};
-use bindings::exports::whatsapp::cloud_api::{catalog, connection, flows, media, messages, templates, webhooks};
+use bindings::exports::whatsapp::cloud_api::{
+    catalog, connection, flows, media, messages, templates, webhooks,
+};
 use bindings::whatsapp::cloud_api::types::{Error, SendResult};
 use convert::{err, wit_events};
 use tenant::Tenant;
@@ -30,22 +32,35 @@ impl messages::Guest for Component {
         let msg = convert::outgoing(message);
         let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
         let (status, body) = tenant.call(&req)?;
-        core::messages::read_send_response(status, &body).map(convert::send_result).map_err(err)
+        core::messages::read_send_response(status, &body)
+            .map(convert::send_result)
+            .map_err(err)
     }
 
     fn mark_read(message_id: String, typing_indicator: bool) -> Result<()> {
         let tenant = Tenant::bind();
-        let req = core::messages::mark_read_request(&tenant.settings, &message_id, typing_indicator).map_err(err)?;
+        let req =
+            core::messages::mark_read_request(&tenant.settings, &message_id, typing_indicator)
+                .map_err(err)?;
         let (status, body) = tenant.call(&req)?;
         core::messages::read_success(status, &body).map_err(err)
     }
 }
 
 impl webhooks::Guest for Component {
-    fn verify_subscription(mode: String, verify_token: String, challenge: String) -> Result<String> {
+    fn verify_subscription(
+        mode: String,
+        verify_token: String,
+        challenge: String,
+    ) -> Result<String> {
         let tenant = Tenant::bind();
-        webhook::verify_subscription(tenant.settings.verify_token.as_deref(), &mode, &verify_token, &challenge)
-            .map_err(err)
+        webhook::verify_subscription(
+            tenant.settings.verify_token.as_deref(),
+            &mode,
+            &verify_token,
+            &challenge,
+        )
+        .map_err(err)
     }
 
     fn verify_signature(body: Vec<u8>, signature_header: Option<String>) -> Result<()> {
@@ -65,7 +80,12 @@ impl webhooks::Guest for Component {
 impl templates::Guest for Component {
     fn list(query: templates::ListQuery) -> Result<templates::TemplatePage> {
         let tenant = Tenant::bind();
-        let q = core::listing::TemplateQuery { name: query.name, status: query.status, limit: query.limit, after: query.after };
+        let q = core::listing::TemplateQuery {
+            name: query.name,
+            status: query.status,
+            limit: query.limit,
+            after: query.after,
+        };
         let req = core::listing::list_templates_request(&tenant.settings, &q).map_err(err)?;
         let (status, body) = tenant.call(&req)?;
         let page = core::listing::read_templates(status, &body).map_err(err)?;
@@ -73,7 +93,13 @@ impl templates::Guest for Component {
             templates: page
                 .items
                 .into_iter()
-                .map(|t| templates::TemplateSummary { id: t.id, name: t.name, language: t.language, status: t.status, category: t.category })
+                .map(|t| templates::TemplateSummary {
+                    id: t.id,
+                    name: t.name,
+                    language: t.language,
+                    status: t.status,
+                    category: t.category,
+                })
                 .collect(),
             next: page.next,
         })
@@ -86,21 +112,35 @@ impl media::Guest for Component {
         let req = core::listing::media_info_request(&tenant.settings, &media_id).map_err(err)?;
         let (status, body) = tenant.call(&req)?;
         let m = core::listing::read_media_info(status, &body).map_err(err)?;
-        Ok(media::MediaInfo { id: m.id, url: m.url, mime_type: m.mime_type, sha256: m.sha256, file_size: m.file_size })
+        Ok(media::MediaInfo {
+            id: m.id,
+            url: m.url,
+            mime_type: m.mime_type,
+            sha256: m.sha256,
+            file_size: m.file_size,
+        })
     }
 }
 
 impl catalog::Guest for Component {
     fn list_products(catalog_id: String, after: Option<String>) -> Result<catalog::ProductPage> {
         let tenant = Tenant::bind();
-        let req = core::listing::list_products_request(&tenant.settings, &catalog_id, after.as_deref()).map_err(err)?;
+        let req =
+            core::listing::list_products_request(&tenant.settings, &catalog_id, after.as_deref())
+                .map_err(err)?;
         let (status, body) = tenant.call(&req)?;
         let page = core::listing::read_products(status, &body).map_err(err)?;
         Ok(catalog::ProductPage {
             products: page
                 .items
                 .into_iter()
-                .map(|p| catalog::Product { id: p.id, retailer_id: p.retailer_id, name: p.name, price: p.price, availability: p.availability })
+                .map(|p| catalog::Product {
+                    id: p.id,
+                    retailer_id: p.retailer_id,
+                    name: p.name,
+                    price: p.price,
+                    availability: p.availability,
+                })
                 .collect(),
             next: page.next,
         })
@@ -110,14 +150,20 @@ impl catalog::Guest for Component {
 impl flows::Guest for Component {
     fn list(after: Option<String>) -> Result<flows::FlowPage> {
         let tenant = Tenant::bind();
-        let req = core::listing::list_flows_request(&tenant.settings, after.as_deref()).map_err(err)?;
+        let req =
+            core::listing::list_flows_request(&tenant.settings, after.as_deref()).map_err(err)?;
         let (status, body) = tenant.call(&req)?;
         let page = core::listing::read_flows(status, &body).map_err(err)?;
         Ok(flows::FlowPage {
             flows: page
                 .items
                 .into_iter()
-                .map(|f| flows::FlowSummary { id: f.id, name: f.name, status: f.status, categories: f.categories })
+                .map(|f| flows::FlowSummary {
+                    id: f.id,
+                    name: f.name,
+                    status: f.status,
+                    categories: f.categories,
+                })
                 .collect(),
             next: page.next,
         })

@@ -26,7 +26,9 @@ impl Tenant {
     /// leaves the defaults, and every operation that needs a setting says which.
     pub fn bind() -> Self {
         let pairs = config::get_all().unwrap_or_default();
-        Tenant { settings: Settings::from_pairs(pairs) }
+        Tenant {
+            settings: Settings::from_pairs(pairs),
+        }
     }
 
     fn secret(&self, key: &str) -> Result<Option<String>, Error> {
@@ -35,7 +37,9 @@ impl Tenant {
             return Ok(None);
         };
         let plain = crypto::open(&sealed).map_err(|e| {
-            Error::Storage(format!("the stored {key} does not open ({e:?}); store it again"))
+            Error::Storage(format!(
+                "the stored {key} does not open ({e:?}); store it again"
+            ))
         })?;
         String::from_utf8(plain)
             .map(Some)
@@ -43,14 +47,18 @@ impl Tenant {
     }
 
     pub fn has_secret(&self, key: &str) -> Result<bool, Error> {
-        kv::open(SECRETS_BUCKET).and_then(|b| b.exists(key)).map_err(storage)
+        kv::open(SECRETS_BUCKET)
+            .and_then(|b| b.exists(key))
+            .map_err(storage)
     }
 
     fn token(&self, credential: Credential) -> Result<String, Error> {
-        if credential == Credential::Catalog {
-            if let Some(t) = self.secret(CATALOG_TOKEN)? {
-                return Ok(t);
-            }
+        let catalog = match credential {
+            Credential::Catalog => self.secret(CATALOG_TOKEN)?,
+            Credential::Access => None,
+        };
+        if let Some(t) = catalog {
+            return Ok(t);
         }
         self.secret(ACCESS_TOKEN)?
             .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))
@@ -63,11 +71,11 @@ impl Tenant {
     }
 
     pub fn verify_signature(&self, body: &[u8], header: Option<&str>) -> Result<(), Error> {
-        let secret = self
-            .settings
-            .app_secret
-            .as_deref()
-            .ok_or_else(|| err(core::Error::NotConfigured("the tenant has no app-secret".into())))?;
+        let secret = self.settings.app_secret.as_deref().ok_or_else(|| {
+            err(core::Error::NotConfigured(
+                "the tenant has no app-secret".into(),
+            ))
+        })?;
         webhook::verify_signature(secret.as_bytes(), body, header).map_err(err)
     }
 }

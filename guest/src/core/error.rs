@@ -71,7 +71,10 @@ pub enum Error {
 impl Error {
     /// An `InvalidInput` for `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { field: field.into(), reason: reason.into() }
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -131,17 +134,17 @@ pub enum Class {
 /// reference (developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
 /// Codes not listed stay `Error::Meta` with everything kept.
 pub const CLASSES: &[(i32, Class)] = &[
-    (190, Class::Unauthorized),    // access token expired or invalid
-    (102, Class::Unauthorized),    // session key invalid
-    (463, Class::Unauthorized),    // session expired
-    (467, Class::Unauthorized),    // invalid access token
-    (4, Class::RateLimited),       // application request limit
-    (80007, Class::RateLimited),   // WABA rate limit
-    (130429, Class::RateLimited),  // Cloud API throughput
-    (131056, Class::RateLimited),  // business/consumer pair rate limit
-    (131047, Class::OutsideWindow), // re-engagement message: more than 24 hours
-    (131026, Class::Recipient),    // message undeliverable
-    (131050, Class::Recipient),    // user stopped marketing messages
+    (190, Class::Unauthorized),        // access token expired or invalid
+    (102, Class::Unauthorized),        // session key invalid
+    (463, Class::Unauthorized),        // session expired
+    (467, Class::Unauthorized),        // invalid access token
+    (4, Class::RateLimited),           // application request limit
+    (80007, Class::RateLimited),       // WABA rate limit
+    (130429, Class::RateLimited),      // Cloud API throughput
+    (131056, Class::RateLimited),      // business/consumer pair rate limit
+    (131047, Class::OutsideWindow),    // re-engagement message: more than 24 hours
+    (131026, Class::Recipient),        // message undeliverable
+    (131050, Class::Recipient),        // user stopped marketing messages
     (132000, Class::TemplateMismatch), // parameter count mismatch
     (132001, Class::TemplateMismatch), // template does not exist
     (132005, Class::TemplateMismatch), // hydrated text too long
@@ -149,8 +152,8 @@ pub const CLASSES: &[(i32, Class)] = &[
     (132012, Class::TemplateMismatch), // parameter format mismatch
     (132015, Class::TemplateMismatch), // template paused
     (132016, Class::TemplateMismatch), // template disabled
-    (368, Class::PolicyBlocked),   // temporarily blocked for policy violations
-    (131031, Class::PolicyBlocked), // account locked
+    (368, Class::PolicyBlocked),       // temporarily blocked for policy violations
+    (131031, Class::PolicyBlocked),    // account locked
 ];
 
 /// The class of a Graph error code, if it has one.
@@ -162,7 +165,10 @@ pub fn class_of(code: i32) -> Option<Class> {
 pub fn classify(e: GraphError) -> Error {
     match class_of(e.code) {
         Some(Class::Unauthorized) => Error::Unauthorized(e),
-        Some(Class::RateLimited) => Error::RateLimited { retry_after_seconds: None, error: e },
+        Some(Class::RateLimited) => Error::RateLimited {
+            retry_after_seconds: None,
+            error: e,
+        },
         Some(Class::OutsideWindow) => Error::OutsideWindow(Some(e)),
         Some(Class::TemplateMismatch) => Error::TemplateMismatch(e),
         Some(Class::Recipient) => Error::Recipient(e),
@@ -199,7 +205,9 @@ struct ErrorData {
 /// The `Error` for a non-2xx Graph response. A body that is not a Graph error object
 /// still becomes `Error::Meta`, with the status and a short excerpt of the body.
 pub fn from_response(status: u16, body: &[u8]) -> Error {
-    let parsed = serde_json::from_slice::<Envelope>(body).ok().and_then(|e| e.error);
+    let parsed = serde_json::from_slice::<Envelope>(body)
+        .ok()
+        .and_then(|e| e.error);
     let e = match parsed {
         Some(r) => GraphError {
             code: r.code,
@@ -255,7 +263,9 @@ mod tests {
                 | (Class::Recipient, Error::Recipient(g))
                 | (Class::PolicyBlocked, Error::PolicyBlocked(g))
                 | (Class::RateLimited, Error::RateLimited { error: g, .. }) => {
-                    g.code == *code && g.subcode == Some(2494010) && g.fbtrace_id.as_deref() == Some("AbC")
+                    g.code == *code
+                        && g.subcode == Some(2494010)
+                        && g.fbtrace_id.as_deref() == Some("AbC")
                 }
                 _ => false,
             };

@@ -71,7 +71,9 @@ impl Settings {
 
     /// The WABA id, or `NotConfigured`.
     pub fn waba_id(&self) -> Result<&str, Error> {
-        self.waba_id.as_deref().ok_or_else(|| Error::NotConfigured("the tenant has no waba-id".into()))
+        self.waba_id
+            .as_deref()
+            .ok_or_else(|| Error::NotConfigured("the tenant has no waba-id".into()))
     }
 }
 
@@ -122,13 +124,23 @@ pub struct Request {
 impl Request {
     /// A GET of `url`.
     pub fn get(url: String) -> Self {
-        Request { method: Method::Get, url, json: None, credential: Credential::Access }
+        Request {
+            method: Method::Get,
+            url,
+            json: None,
+            credential: Credential::Access,
+        }
     }
 
     /// A POST of a JSON value to `url`.
     pub fn post_json(url: String, body: &serde_json::Value) -> Self {
         let json = serde_json::to_vec(body).expect("a serde_json::Value always serializes");
-        Request { method: Method::Post, url, json: Some(json), credential: Credential::Access }
+        Request {
+            method: Method::Post,
+            url,
+            json: Some(json),
+            credential: Credential::Access,
+        }
     }
 }
 
@@ -138,10 +150,15 @@ pub fn check_node_id<'a>(field: &str, id: &'a str) -> Result<&'a str, Error> {
     if id.is_empty() || id.len() > 128 {
         return Err(Error::invalid(field, "must be 1 to 128 characters"));
     }
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' || b == b':')
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' || b == b':')
         || id.contains("..")
     {
-        return Err(Error::invalid(field, "may hold only letters, digits, '_', '-', '.' and ':'"));
+        return Err(Error::invalid(
+            field,
+            "may hold only letters, digits, '_', '-', '.' and ':'",
+        ));
     }
     Ok(id)
 }
@@ -165,7 +182,10 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8]) -> Resu
         return Err(from_response(status, body));
     }
     serde_json::from_slice(body).map_err(|e| {
-        Error::Other(format!("unexpected Graph response ({e}): {}", super::error::excerpt(body)))
+        Error::Other(format!(
+            "unexpected Graph response ({e}): {}",
+            super::error::excerpt(body)
+        ))
     })
 }
 
@@ -198,18 +218,32 @@ mod tests {
     fn settings_default_to_meta_and_ignore_empty_values() {
         let s = Settings::from_pairs([
             ("tenant-id".to_string(), "acme".to_string()),
-            ("graph-origin".to_string(), "http://127.0.0.1:9/".to_string()),
+            (
+                "graph-origin".to_string(),
+                "http://127.0.0.1:9/".to_string(),
+            ),
             ("waba-id".to_string(), String::new()),
         ]);
         assert_eq!(s.url("1/messages"), "http://127.0.0.1:9/v23.0/1/messages");
         assert_eq!(s.waba_id, None);
         assert!(matches!(s.waba_id(), Err(Error::NotConfigured(_))));
-        assert_eq!(Settings::from_pairs([]).url("x"), "https://graph.facebook.com/v23.0/x");
+        assert_eq!(
+            Settings::from_pairs([]).url("x"),
+            "https://graph.facebook.com/v23.0/x"
+        );
     }
 
     #[test]
     fn node_ids_cannot_escape_their_path_segment() {
-        for bad in ["", "1/messages", "..", "a?b", "a#b", "a b", &"9".repeat(129)] {
+        for bad in [
+            "",
+            "1/messages",
+            "..",
+            "a?b",
+            "a#b",
+            "a b",
+            &"9".repeat(129),
+        ] {
             assert!(check_node_id("media-id", bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(check_node_id("id", "upload:MTIz").unwrap(), "upload:MTIz");

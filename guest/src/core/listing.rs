@@ -54,7 +54,10 @@ struct RawPage<T> {
 
 fn read_page<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8]) -> Result<Page<T>, Error> {
     let p: RawPage<T> = read_json(status, body)?;
-    Ok(Page { items: p.data, next: p.paging.next_cursor() })
+    Ok(Page {
+        items: p.data,
+        next: p.paging.next_cursor(),
+    })
 }
 
 /// Largest page Graph serves for templates.
@@ -64,13 +67,20 @@ pub const TEMPLATE_PAGE_MAX: u32 = 100;
 pub fn list_templates_request(s: &Settings, q: &TemplateQuery) -> Result<Request, Error> {
     let limit = q.limit.unwrap_or(25);
     if !(1..=TEMPLATE_PAGE_MAX).contains(&limit) {
-        return Err(Error::invalid("query.limit", format!("must be 1 to {TEMPLATE_PAGE_MAX}")));
+        return Err(Error::invalid(
+            "query.limit",
+            format!("must be 1 to {TEMPLATE_PAGE_MAX}"),
+        ));
     }
     let mut url = s.url(&format!(
         "{}/message_templates?fields=id,name,language,status,category&limit={limit}",
         s.waba_id()?
     ));
-    for (k, v) in [("name", &q.name), ("status", &q.status), ("after", &q.after)] {
+    for (k, v) in [
+        ("name", &q.name),
+        ("status", &q.status),
+        ("after", &q.after),
+    ] {
         if let Some(v) = v {
             url.push_str(&format!("&{k}={}", encode_query(v)));
         }
@@ -142,9 +152,15 @@ pub struct Product {
 }
 
 /// `GET /{catalog-id}/products`.
-pub fn list_products_request(s: &Settings, catalog_id: &str, after: Option<&str>) -> Result<Request, Error> {
+pub fn list_products_request(
+    s: &Settings,
+    catalog_id: &str,
+    after: Option<&str>,
+) -> Result<Request, Error> {
     let id = check_node_id("catalog-id", catalog_id)?;
-    let mut url = s.url(&format!("{id}/products?fields=id,retailer_id,name,price,availability"));
+    let mut url = s.url(&format!(
+        "{id}/products?fields=id,retailer_id,name,price,availability"
+    ));
     if let Some(a) = after {
         url.push_str(&format!("&after={}", encode_query(a)));
     }
@@ -176,7 +192,10 @@ pub struct FlowSummary {
 
 /// `GET /{waba-id}/flows`.
 pub fn list_flows_request(s: &Settings, after: Option<&str>) -> Result<Request, Error> {
-    let mut url = s.url(&format!("{}/flows?fields=id,name,status,categories", s.waba_id()?));
+    let mut url = s.url(&format!(
+        "{}/flows?fields=id,name,status,categories",
+        s.waba_id()?
+    ));
     if let Some(a) = after {
         url.push_str(&format!("&after={}", encode_query(a)));
     }
@@ -198,10 +217,27 @@ mod tests {
 
     #[test]
     fn template_listing_filters_and_pages() {
-        let q = TemplateQuery { name: Some("order update".into()), status: Some("APPROVED".into()), limit: Some(10), after: Some("QVFI=".into()) };
+        let q = TemplateQuery {
+            name: Some("order update".into()),
+            status: Some("APPROVED".into()),
+            limit: Some(10),
+            after: Some("QVFI=".into()),
+        };
         let r = list_templates_request(&s(), &q).unwrap();
-        assert_eq!(r.url, "https://graph.facebook.com/v23.0/102290129340398/message_templates?fields=id,name,language,status,category&limit=10&name=order%20update&status=APPROVED&after=QVFI%3D");
-        assert!(list_templates_request(&s(), &TemplateQuery { limit: Some(0), ..Default::default() }).is_err());
+        assert_eq!(
+            r.url,
+            "https://graph.facebook.com/v23.0/102290129340398/message_templates?fields=id,name,language,status,category&limit=10&name=order%20update&status=APPROVED&after=QVFI%3D"
+        );
+        assert!(
+            list_templates_request(
+                &s(),
+                &TemplateQuery {
+                    limit: Some(0),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
         let page = read_templates(200, br#"{"data":[{"id":"1","name":"hello_world","language":"en_US","status":"APPROVED","category":"UTILITY"}],"paging":{"cursors":{"after":"X"},"next":"https://n"}}"#).unwrap();
         assert_eq!(page.items[0].name, "hello_world");
         assert_eq!(page.next.as_deref(), Some("X"));
@@ -212,15 +248,25 @@ mod tests {
         assert!(media_info_request(&s(), "../me").is_err());
         let r = list_products_request(&s(), "123", Some("c")).unwrap();
         assert_eq!(r.credential, Credential::Catalog);
-        assert!(r.url.ends_with("/123/products?fields=id,retailer_id,name,price,availability&after=c"));
+        assert!(
+            r.url
+                .ends_with("/123/products?fields=id,retailer_id,name,price,availability&after=c")
+        );
         let m = read_media_info(200, br#"{"id":"9","url":"https://x","mime_type":"image/jpeg","sha256":"ab","file_size":"12"}"#).unwrap();
         assert_eq!(m.file_size, 12);
     }
 
     #[test]
     fn flows_list_needs_a_waba() {
-        assert!(matches!(list_flows_request(&Settings::default(), None), Err(Error::NotConfigured(_))));
-        let p = read_flows(200, br#"{"data":[{"id":"1","name":"f","status":"DRAFT","categories":["OTHER"]}]}"#).unwrap();
+        assert!(matches!(
+            list_flows_request(&Settings::default(), None),
+            Err(Error::NotConfigured(_))
+        ));
+        let p = read_flows(
+            200,
+            br#"{"data":[{"id":"1","name":"f","status":"DRAFT","categories":["OTHER"]}]}"#,
+        )
+        .unwrap();
         assert_eq!((p.items.len(), p.next), (1, None));
     }
 }

@@ -65,7 +65,10 @@ pub struct SendResult {
 pub fn normalize_recipient(to: &str) -> Result<String, Error> {
     let digits = to.strip_prefix('+').unwrap_or(to);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid("to", "must be an E.164 number (+ and digits only) or a wa_id"));
+        return Err(Error::invalid(
+            "to",
+            "must be an E.164 number (+ and digits only) or a wa_id",
+        ));
     }
     if !(limits::PHONE_DIGITS_MIN..=limits::PHONE_DIGITS_MAX).contains(&digits.len()) {
         return Err(Error::invalid(
@@ -78,7 +81,10 @@ pub fn normalize_recipient(to: &str) -> Result<String, Error> {
         ));
     }
     if digits.starts_with('0') {
-        return Err(Error::invalid("to", "must start with a country code, not 0"));
+        return Err(Error::invalid(
+            "to",
+            "must start with a country code, not 0",
+        ));
     }
     Ok(digits.to_string())
 }
@@ -88,7 +94,10 @@ fn check_wamid(field: &str, id: &str) -> Result<(), Error> {
         return Err(Error::invalid(field, "must not be empty"));
     }
     if id.len() > limits::WAMID_MAX {
-        return Err(Error::invalid(field, format!("must be at most {} bytes", limits::WAMID_MAX)));
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {} bytes", limits::WAMID_MAX),
+        ));
     }
     Ok(())
 }
@@ -101,7 +110,10 @@ fn check_text(t: &Text) -> Result<(), Error> {
     if n > limits::TEXT_BODY_MAX {
         return Err(Error::invalid(
             "content.text.body",
-            format!("is {n} characters; at most {} are allowed", limits::TEXT_BODY_MAX),
+            format!(
+                "is {n} characters; at most {} are allowed",
+                limits::TEXT_BODY_MAX
+            ),
         ));
     }
     Ok(())
@@ -140,7 +152,11 @@ pub fn send_request(settings: &Settings, msg: &Outgoing) -> Result<Request, Erro
 }
 
 /// Build the mark-as-read request, with the typing indicator when asked.
-pub fn mark_read_request(settings: &Settings, message_id: &str, typing: bool) -> Result<Request, Error> {
+pub fn mark_read_request(
+    settings: &Settings,
+    message_id: &str,
+    typing: bool,
+) -> Result<Request, Error> {
     check_wamid("message-id", message_id)?;
     let mut body = json!({
         "messaging_product": "whatsapp",
@@ -178,7 +194,9 @@ struct SendMessage {
 pub fn read_send_response(status: u16, body: &[u8]) -> Result<SendResult, Error> {
     let r: SendResponse = read_json(status, body)?;
     let m = r.messages.into_iter().next().ok_or_else(|| {
-        Error::Ambiguous("Meta answered 2xx without a message id; the message may have been sent".into())
+        Error::Ambiguous(
+            "Meta answered 2xx without a message id; the message may have been sent".into(),
+        )
     })?;
     let c = r.contacts.into_iter().next();
     Ok(SendResult {
@@ -195,7 +213,10 @@ pub fn read_success(status: u16, body: &[u8]) -> Result<(), Error> {
     if v.get("success").and_then(Value::as_bool) == Some(true) {
         Ok(())
     } else {
-        Err(Error::Other(format!("Meta did not confirm: {}", super::error::excerpt(body))))
+        Err(Error::Other(format!(
+            "Meta did not confirm: {}",
+            super::error::excerpt(body)
+        )))
     }
 }
 
@@ -210,7 +231,10 @@ mod tests {
     fn text(to: &str, body: &str) -> Outgoing {
         Outgoing {
             to: to.into(),
-            content: Content::Text(Text { body: body.into(), preview_url: false }),
+            content: Content::Text(Text {
+                body: body.into(),
+                preview_url: false,
+            }),
             reply_to: None,
             biz_opaque_callback_data: None,
         }
@@ -226,11 +250,17 @@ mod tests {
     #[test]
     fn a_text_with_preview_context_and_callback_data_builds_meta_shape() {
         let mut m = text("+15551234567", "see https://example.com");
-        m.content = Content::Text(Text { body: "see https://example.com".into(), preview_url: true });
+        m.content = Content::Text(Text {
+            body: "see https://example.com".into(),
+            preview_url: true,
+        });
         m.reply_to = Some("wamid.ABC".into());
         m.biz_opaque_callback_data = Some("campaign-7".into());
         let r = send_request(&settings(), &m).unwrap();
-        assert_eq!(r.url, "https://graph.facebook.com/v23.0/106540352242922/messages");
+        assert_eq!(
+            r.url,
+            "https://graph.facebook.com/v23.0/106540352242922/messages"
+        );
         let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
         assert_eq!(
             v,
@@ -247,26 +277,53 @@ mod tests {
         let at = "é".repeat(limits::TEXT_BODY_MAX);
         assert!(send_request(&settings(), &text("15551234567", &at)).is_ok());
         let over = "é".repeat(limits::TEXT_BODY_MAX + 1);
-        assert_eq!(field_of(send_request(&settings(), &text("15551234567", &over)).unwrap_err()), "content.text.body");
-        assert_eq!(field_of(send_request(&settings(), &text("15551234567", "  ")).unwrap_err()), "content.text.body");
+        assert_eq!(
+            field_of(send_request(&settings(), &text("15551234567", &over)).unwrap_err()),
+            "content.text.body"
+        );
+        assert_eq!(
+            field_of(send_request(&settings(), &text("15551234567", "  ")).unwrap_err()),
+            "content.text.body"
+        );
     }
 
     #[test]
     fn recipients_must_be_e164_digits() {
-        for bad in ["", "+", "12345", "+1 555 123", "0155512345", "+1555123456789012", "abc1234567"] {
-            assert_eq!(field_of(normalize_recipient(bad).unwrap_err()), "to", "{bad:?}");
+        for bad in [
+            "",
+            "+",
+            "12345",
+            "+1 555 123",
+            "0155512345",
+            "+1555123456789012",
+            "abc1234567",
+        ] {
+            assert_eq!(
+                field_of(normalize_recipient(bad).unwrap_err()),
+                "to",
+                "{bad:?}"
+            );
         }
-        assert_eq!(normalize_recipient("+972987654321").unwrap(), "972987654321");
+        assert_eq!(
+            normalize_recipient("+972987654321").unwrap(),
+            "972987654321"
+        );
     }
 
     #[test]
     fn callback_data_and_reply_ids_are_bounded() {
         let mut m = text("15551234567", "hi");
         m.biz_opaque_callback_data = Some("x".repeat(513));
-        assert_eq!(field_of(send_request(&settings(), &m).unwrap_err()), "biz-opaque-callback-data");
+        assert_eq!(
+            field_of(send_request(&settings(), &m).unwrap_err()),
+            "biz-opaque-callback-data"
+        );
         let mut m = text("15551234567", "hi");
         m.reply_to = Some(" ".into());
-        assert_eq!(field_of(send_request(&settings(), &m).unwrap_err()), "reply-to");
+        assert_eq!(
+            field_of(send_request(&settings(), &m).unwrap_err()),
+            "reply-to"
+        );
     }
 
     #[test]
@@ -279,8 +336,11 @@ mod tests {
     fn mark_read_carries_the_typing_indicator_when_asked() {
         let r = mark_read_request(&settings(), "wamid.X", true).unwrap();
         let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
-        assert_eq!(v, json!({"messaging_product": "whatsapp", "status": "read",
-            "message_id": "wamid.X", "typing_indicator": {"type": "text"}}));
+        assert_eq!(
+            v,
+            json!({"messaging_product": "whatsapp", "status": "read",
+            "message_id": "wamid.X", "typing_indicator": {"type": "text"}})
+        );
         let r = mark_read_request(&settings(), "wamid.X", false).unwrap();
         let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
         assert!(v.get("typing_indicator").is_none());
@@ -290,10 +350,19 @@ mod tests {
     fn send_responses_give_the_wamid_and_wa_id() {
         let body = br#"{"messaging_product":"whatsapp","contacts":[{"input":"+15551234567","wa_id":"15551234567"}],"messages":[{"id":"wamid.HBgL","message_status":"accepted"}]}"#;
         let r = read_send_response(200, body).unwrap();
-        assert_eq!((r.message_id.as_str(), r.wa_id.as_str(), r.input.as_str()), ("wamid.HBgL", "15551234567", "+15551234567"));
+        assert_eq!(
+            (r.message_id.as_str(), r.wa_id.as_str(), r.input.as_str()),
+            ("wamid.HBgL", "15551234567", "+15551234567")
+        );
         assert_eq!(r.message_status.as_deref(), Some("accepted"));
-        assert!(matches!(read_send_response(200, b"{}"), Err(Error::Ambiguous(_))));
+        assert!(matches!(
+            read_send_response(200, b"{}"),
+            Err(Error::Ambiguous(_))
+        ));
         let err = br#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190,"fbtrace_id":"Az"}}"#;
-        assert!(matches!(read_send_response(401, err), Err(Error::Unauthorized(_))));
+        assert!(matches!(
+            read_send_response(401, err),
+            Err(Error::Unauthorized(_))
+        ));
     }
 }

@@ -202,7 +202,8 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
 /// Check `sha256=<hex>` over the exact raw body, in constant time.
 pub fn verify_signature(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Error> {
-    let header = header.ok_or_else(|| Error::BadSignature("the X-Hub-Signature-256 header is missing".into()))?;
+    let header = header
+        .ok_or_else(|| Error::BadSignature("the X-Hub-Signature-256 header is missing".into()))?;
     let hex_sig = header
         .trim()
         .strip_prefix("sha256=")
@@ -210,15 +211,18 @@ pub fn verify_signature(app_secret: &[u8], body: &[u8], header: Option<&str>) ->
     let mut expected = [0u8; 32];
     hex::decode_to_slice(hex_sig, &mut expected)
         .map_err(|_| Error::BadSignature("the header must be sha256=<64 hex digits>".into()))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
     mac.update(body);
-    mac.verify_slice(&expected)
-        .map_err(|_| Error::BadSignature("the signature does not match the body under the app secret".into()))
+    mac.verify_slice(&expected).map_err(|_| {
+        Error::BadSignature("the signature does not match the body under the app secret".into())
+    })
 }
 
 /// `sha256=<hex>` for a body, as Meta computes it.
 pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -401,19 +405,32 @@ fn contact_for(contacts: &[RawContact], wa_id: Option<&str>) -> Option<Contact> 
     let c = contacts
         .iter()
         .find(|c| wa_id.is_some() && c.wa_id.as_deref() == wa_id)
-        .or_else(|| if contacts.len() == 1 { contacts.first() } else { None });
+        .or_else(|| {
+            if contacts.len() == 1 {
+                contacts.first()
+            } else {
+                None
+            }
+        });
     match (c, wa_id) {
         (Some(c), _) => Some(Contact {
             wa_id: c.wa_id.clone().or_else(|| wa_id.map(str::to_string)),
             user_id: c.user_id.clone(),
             name: c.profile.as_ref().and_then(|p| p.name.clone()),
         }),
-        (None, Some(w)) if !w.is_empty() => Some(Contact { wa_id: Some(w.to_string()), ..Contact::default() }),
+        (None, Some(w)) if !w.is_empty() => Some(Contact {
+            wa_id: Some(w.to_string()),
+            ..Contact::default()
+        }),
         _ => None,
     }
 }
 
-fn message_event(raw: &RawValue, m: RawMessage, contacts: &[RawContact]) -> (Option<u64>, Option<Contact>, String, EventBody) {
+fn message_event(
+    raw: &RawValue,
+    m: RawMessage,
+    contacts: &[RawContact],
+) -> (Option<u64>, Option<Contact>, String, EventBody) {
     let content = match (&*m.message_type, m.text) {
         ("text", Some(t)) => MessageContent::Text(t.body),
         _ => MessageContent::Other(raw.get().to_string()),
@@ -436,10 +453,19 @@ fn message_event(raw: &RawValue, m: RawMessage, contacts: &[RawContact]) -> (Opt
     (m.timestamp, contact, key, body)
 }
 
-fn status_event(raw: &RawValue, s: RawStatus, contacts: &[RawContact]) -> (Option<u64>, Option<Contact>, String, EventBody) {
+fn status_event(
+    raw: &RawValue,
+    s: RawStatus,
+    contacts: &[RawContact],
+) -> (Option<u64>, Option<Contact>, String, EventBody) {
     let contact = contact_for(contacts, s.recipient_id.as_deref());
     let Some(status) = DeliveryStatus::parse(&s.status) else {
-        return (s.timestamp, contact, digest_key("status", raw.get()), EventBody::Unknown(raw.get().to_string()));
+        return (
+            s.timestamp,
+            contact,
+            digest_key("status", raw.get()),
+            EventBody::Unknown(raw.get().to_string()),
+        );
     };
     let key = format!("status:{}:{}", s.id, s.status);
     let errors = s
@@ -489,7 +515,15 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, Error> {
 }
 
 fn parse_change(waba_id: &str, raw_change: &RawValue, out: &mut Vec<Event>) {
-    let routing_only = |field: &str| (Routing { waba_id: waba_id.to_string(), ..Routing::default() }, field.to_string());
+    let routing_only = |field: &str| {
+        (
+            Routing {
+                waba_id: waba_id.to_string(),
+                ..Routing::default()
+            },
+            field.to_string(),
+        )
+    };
     let unknown = |routing: Routing, field: String, raw: &RawValue| Event {
         idempotency_key: digest_key("change", raw.get()),
         field,
@@ -509,8 +543,14 @@ fn parse_change(waba_id: &str, raw_change: &RawValue, out: &mut Vec<Event>) {
         .unwrap_or_default();
     let routing = Routing {
         waba_id: waba_id.to_string(),
-        phone_number_id: value.metadata.as_ref().and_then(|m| m.phone_number_id.clone()),
-        display_phone_number: value.metadata.as_ref().and_then(|m| m.display_phone_number.clone()),
+        phone_number_id: value
+            .metadata
+            .as_ref()
+            .and_then(|m| m.phone_number_id.clone()),
+        display_phone_number: value
+            .metadata
+            .as_ref()
+            .and_then(|m| m.display_phone_number.clone()),
     };
     if change.field != "messages" || (value.messages.is_empty() && value.statuses.is_empty()) {
         out.push(unknown(routing, change.field, raw_change));
@@ -521,11 +561,23 @@ fn parse_change(waba_id: &str, raw_change: &RawValue, out: &mut Vec<Event>) {
         .iter()
         .map(|raw| match serde_json::from_str::<RawMessage>(raw.get()) {
             Ok(m) => message_event(raw, m, &value.contacts),
-            Err(_) => (None, None, digest_key("message", raw.get()), EventBody::Unknown(raw.get().to_string())),
+            Err(_) => (
+                None,
+                None,
+                digest_key("message", raw.get()),
+                EventBody::Unknown(raw.get().to_string()),
+            ),
         })
-        .chain(value.statuses.iter().map(|raw| match serde_json::from_str::<RawStatus>(raw.get()) {
-            Ok(s) => status_event(raw, s, &value.contacts),
-            Err(_) => (None, None, digest_key("status", raw.get()), EventBody::Unknown(raw.get().to_string())),
+        .chain(value.statuses.iter().map(|raw| {
+            match serde_json::from_str::<RawStatus>(raw.get()) {
+                Ok(s) => status_event(raw, s, &value.contacts),
+                Err(_) => (
+                    None,
+                    None,
+                    digest_key("status", raw.get()),
+                    EventBody::Unknown(raw.get().to_string()),
+                ),
+            }
         }));
     for (timestamp, contact, idempotency_key, body) in items {
         out.push(Event {
@@ -548,9 +600,28 @@ mod tests {
         let body = br#"{"entry":[]}"#;
         let sig = sign(b"secret", body);
         assert!(verify_signature(b"secret", body, Some(&sig)).is_ok());
-        assert!(verify_signature(b"secret", body, Some(&sig.to_uppercase().replace("SHA256=", "sha256="))).is_ok());
-        for bad in [None, Some(""), Some("sha1=00"), Some("sha256=zz"), Some("sha256=00")] {
-            assert!(matches!(verify_signature(b"secret", body, bad), Err(Error::BadSignature(_))), "{bad:?}");
+        assert!(
+            verify_signature(
+                b"secret",
+                body,
+                Some(&sig.to_uppercase().replace("SHA256=", "sha256="))
+            )
+            .is_ok()
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("sha1=00"),
+            Some("sha256=zz"),
+            Some("sha256=00"),
+        ] {
+            assert!(
+                matches!(
+                    verify_signature(b"secret", body, bad),
+                    Err(Error::BadSignature(_))
+                ),
+                "{bad:?}"
+            );
         }
         assert!(verify_signature(b"other", body, Some(&sig)).is_err());
         assert!(verify_signature(b"secret", br#"{"entry": []}"#, Some(&sig)).is_err());
@@ -558,16 +629,32 @@ mod tests {
 
     #[test]
     fn the_handshake_needs_subscribe_and_the_token() {
-        assert_eq!(verify_subscription(Some("t"), "subscribe", "t", "123").unwrap(), "123");
+        assert_eq!(
+            verify_subscription(Some("t"), "subscribe", "t", "123").unwrap(),
+            "123"
+        );
         assert!(verify_subscription(Some("t"), "subscribe", "u", "123").is_err());
         assert!(verify_subscription(Some("t"), "unsubscribe", "t", "123").is_err());
-        assert!(matches!(verify_subscription(None, "subscribe", "t", "1"), Err(Error::NotConfigured(_))));
+        assert!(matches!(
+            verify_subscription(None, "subscribe", "t", "1"),
+            Err(Error::NotConfigured(_))
+        ));
     }
 
     #[test]
     fn junk_is_invalid_input_not_a_panic() {
-        for junk in [&b""[..], b"null", b"[1,2]", b"{\"entry\":5}", b"\xff\xfe", b"{\"entry\":[{\"changes\":"] {
-            assert!(matches!(parse(junk), Err(Error::InvalidInput { .. })), "{junk:?}");
+        for junk in [
+            &b""[..],
+            b"null",
+            b"[1,2]",
+            b"{\"entry\":5}",
+            b"\xff\xfe",
+            b"{\"entry\":[{\"changes\":",
+        ] {
+            assert!(
+                matches!(parse(junk), Err(Error::InvalidInput { .. })),
+                "{junk:?}"
+            );
         }
         assert_eq!(parse(b"{}").unwrap(), vec![]);
     }

@@ -12,7 +12,11 @@ pub struct Config<'a> {
 
 impl wit::Host for Config<'_> {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, Error>> {
-        Ok(Ok(self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())))
+        Ok(Ok(self
+            .pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())))
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, Error>> {
@@ -27,7 +31,10 @@ impl HasData for ConfigCap {
 }
 
 /// Add `wasi:config/store` to a linker.
-pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> Config<'_>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> Config<'_>,
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<T, ConfigCap>(linker, get)
 }
 
@@ -40,7 +47,10 @@ mod tests {
     fn reads_only_what_the_host_bound() {
         let pairs = vec![("tenant-id".to_string(), "acme".to_string())];
         let mut c = Config { pairs: &pairs };
-        assert_eq!(c.get("tenant-id".into()).unwrap().unwrap(), Some("acme".into()));
+        assert_eq!(
+            c.get("tenant-id".into()).unwrap().unwrap(),
+            Some("acme".into())
+        );
         assert_eq!(c.get("other".into()).unwrap().unwrap(), None);
         assert_eq!(c.get_all().unwrap().unwrap(), pairs);
     }

@@ -51,7 +51,9 @@ impl Vault {
     /// A vault over a 32-byte master key.
     pub fn new(master: [u8; 32]) -> Self {
         let master = Zeroizing::new(master);
-        let digest = Sha256::new_with_prefix(b"whatsapp-cloud-api key id\0").chain_update(master.as_slice()).finalize();
+        let digest = Sha256::new_with_prefix(b"whatsapp-cloud-api key id\0")
+            .chain_update(master.as_slice())
+            .finalize();
         let key_id = [digest[0], digest[1], digest[2], digest[3]];
         Vault { master, key_id }
     }
@@ -67,23 +69,35 @@ impl Vault {
     /// which is created with a random key and mode 0600 when missing.
     pub fn from_env_or_file(key_file: &Path) -> Result<Self, KeyError> {
         if let Ok(hex_key) = std::env::var(MASTER_KEY_ENV) {
-            return Self::parse_hex(hex_key.trim()).map_err(|e| KeyError(format!("{MASTER_KEY_ENV}: {e}")));
+            return Self::parse_hex(hex_key.trim())
+                .map_err(|e| KeyError(format!("{MASTER_KEY_ENV}: {e}")));
         }
         match std::fs::read_to_string(key_file) {
-            Ok(s) => Self::parse_hex(s.trim()).map_err(|e| KeyError(format!("{}: {e}", key_file.display()))),
+            Ok(s) => Self::parse_hex(s.trim())
+                .map_err(|e| KeyError(format!("{}: {e}", key_file.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let vault = Self::ephemeral();
-                write_private(key_file, hex::encode(vault.master.as_slice()).as_bytes())
-                    .map_err(|e| KeyError(format!("cannot create the key file {}: {e}", key_file.display())))?;
+                write_private(key_file, hex::encode(vault.master.as_slice()).as_bytes()).map_err(
+                    |e| {
+                        KeyError(format!(
+                            "cannot create the key file {}: {e}",
+                            key_file.display()
+                        ))
+                    },
+                )?;
                 Ok(vault)
             }
-            Err(e) => Err(KeyError(format!("cannot read the key file {}: {e}", key_file.display()))),
+            Err(e) => Err(KeyError(format!(
+                "cannot read the key file {}: {e}",
+                key_file.display()
+            ))),
         }
     }
 
     fn parse_hex(s: &str) -> Result<Self, String> {
         let mut k = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(s, k.as_mut_slice()).map_err(|_| "the master key must be 64 hex digits".to_string())?;
+        hex::decode_to_slice(s, k.as_mut_slice())
+            .map_err(|_| "the master key must be 64 hex digits".to_string())?;
         Ok(Vault::new(*k))
     }
 
@@ -93,9 +107,13 @@ impl Vault {
     }
 
     fn cipher(&self, tenant: &str) -> ChaCha20Poly1305 {
-        let hk = Hkdf::<Sha256>::new(Some(b"whatsapp-cloud-api/tenant-key/v1"), self.master.as_slice());
+        let hk = Hkdf::<Sha256>::new(
+            Some(b"whatsapp-cloud-api/tenant-key/v1"),
+            self.master.as_slice(),
+        );
         let mut key = Zeroizing::new([0u8; 32]);
-        hk.expand(tenant.as_bytes(), key.as_mut_slice()).expect("32 bytes is a valid HKDF length");
+        hk.expand(tenant.as_bytes(), key.as_mut_slice())
+            .expect("32 bytes is a valid HKDF length");
         ChaCha20Poly1305::new(Key::from_slice(key.as_slice()))
     }
 
@@ -112,7 +130,13 @@ impl Vault {
         let aad = Self::aad(tenant);
         let ct = self
             .cipher(tenant)
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .expect("ChaCha20-Poly1305 encryption does not fail for in-memory sizes");
         let mut out = Vec::with_capacity(HEADER + ct.len());
         out.push(VERSION);
@@ -132,7 +156,13 @@ impl Vault {
         }
         let aad = Self::aad(tenant);
         self.cipher(tenant)
-            .decrypt(Nonce::from_slice(&sealed[5..HEADER]), Payload { msg: &sealed[HEADER..], aad: &aad })
+            .decrypt(
+                Nonce::from_slice(&sealed[5..HEADER]),
+                Payload {
+                    msg: &sealed[HEADER..],
+                    aad: &aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| OpenError::Rejected)
     }
@@ -181,7 +211,10 @@ impl HasData for CryptoCap {
 }
 
 /// Add the crypto import to a linker.
-pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> Crypto<'_>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> Crypto<'_>,
+) -> wasmtime::Result<()> {
     wit::add_to_linker::<T, CryptoCap>(linker, get)
 }
 
@@ -193,8 +226,14 @@ mod tests {
     fn a_value_sealed_for_one_tenant_does_not_open_for_another() {
         let v = Vault::ephemeral();
         let sealed = v.seal("tenant-a", b"EAAG-token");
-        assert_eq!(v.open("tenant-a", &sealed).unwrap().as_slice(), b"EAAG-token");
-        assert_eq!(v.open("tenant-b", &sealed).unwrap_err(), OpenError::Rejected);
+        assert_eq!(
+            v.open("tenant-a", &sealed).unwrap().as_slice(),
+            b"EAAG-token"
+        );
+        assert_eq!(
+            v.open("tenant-b", &sealed).unwrap_err(),
+            OpenError::Rejected
+        );
         assert!(!sealed.windows(10).any(|w| w == b"EAAG-token"));
     }
 
@@ -205,7 +244,10 @@ mod tests {
         let last = sealed.len() - 1;
         sealed[last] ^= 1;
         assert_eq!(v.open("t", &sealed).unwrap_err(), OpenError::Rejected);
-        assert_eq!(v.open("t", &sealed[..10]).unwrap_err(), OpenError::Malformed);
+        assert_eq!(
+            v.open("t", &sealed[..10]).unwrap_err(),
+            OpenError::Malformed
+        );
         let other = Vault::ephemeral().seal("t", b"secret");
         assert_eq!(v.open("t", &other).unwrap_err(), OpenError::UnknownKey);
     }
@@ -225,7 +267,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert!(!format!("{a:?}").contains(&std::fs::read_to_string(&path).unwrap()));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -29,8 +29,14 @@ impl Origin {
     /// Parse `https://graph.facebook.com` or `http://127.0.0.1:8080`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let uri: http::Uri = s.parse().map_err(|e| format!("{s}: {e}"))?;
-        let scheme = uri.scheme_str().ok_or_else(|| format!("{s}: an origin needs a scheme"))?.to_string();
-        let host = uri.host().ok_or_else(|| format!("{s}: an origin needs a host"))?.to_ascii_lowercase();
+        let scheme = uri
+            .scheme_str()
+            .ok_or_else(|| format!("{s}: an origin needs a scheme"))?
+            .to_string();
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("{s}: an origin needs a host"))?
+            .to_ascii_lowercase();
         let port = match (uri.port_u16(), scheme.as_str()) {
             (Some(p), _) => p,
             (None, "https") => 443,
@@ -47,7 +53,9 @@ impl Origin {
         let scheme = uri.scheme_str().unwrap_or("https");
         let default_port = if scheme == "http" { 80 } else { 443 };
         scheme == self.scheme
-            && uri.host().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && uri
+                .host()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
             && uri.port_u16().unwrap_or(default_port) == self.port
     }
 }
@@ -67,7 +75,9 @@ pub struct EgressPolicy {
 impl Default for EgressPolicy {
     /// Only Meta's Graph API.
     fn default() -> Self {
-        EgressPolicy { allowed: vec![Origin::parse("https://graph.facebook.com").expect("a valid origin")] }
+        EgressPolicy {
+            allowed: vec![Origin::parse("https://graph.facebook.com").expect("a valid origin")],
+        }
     }
 }
 
@@ -97,13 +107,25 @@ pub struct Recorder {
 }
 
 /// Query parameters whose values are secrets and are never written.
-const SECRET_PARAMS: &[&str] = &["access_token", "input_token", "client_secret", "code", "appsecret_proof"];
+const SECRET_PARAMS: &[&str] = &[
+    "access_token",
+    "input_token",
+    "client_secret",
+    "code",
+    "appsecret_proof",
+];
 
 impl Recorder {
     /// A recorder appending to `path`.
     pub fn open(path: PathBuf) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(Recorder { path, file: Mutex::new(file) })
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(Recorder {
+            path,
+            file: Mutex::new(file),
+        })
     }
 
     /// A recorder for `WA_RECORD_REQUESTS`, when set.
@@ -124,8 +146,9 @@ impl Recorder {
         let body = if body.is_empty() {
             serde_json::Value::Null
         } else {
-            serde_json::from_slice(body)
-                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
+            serde_json::from_slice(body).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(body).into_owned())
+            })
         };
         let line = serde_json::json!({ "method": method, "url": redact_url(uri), "body": body });
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
@@ -141,7 +164,9 @@ impl Recorder {
 /// The URL with the values of secret query parameters replaced.
 pub fn redact_url(uri: &http::Uri) -> String {
     let s = uri.to_string();
-    let Some((base, query)) = s.split_once('?') else { return s };
+    let Some((base, query)) = s.split_once('?') else {
+        return s;
+    };
     let redacted: Vec<String> = query
         .split('&')
         .map(|kv| match kv.split_once('=') {
@@ -189,7 +214,8 @@ impl WasiHttpHooks for EgressHooks {
             if let Some(r) = &recorder {
                 r.record(parts.method.as_str(), &parts.uri, &bytes);
             }
-            let request = http::Request::from_parts(parts, Full::new(bytes).map_err(|never| match never {}));
+            let request =
+                http::Request::from_parts(parts, Full::new(bytes).map_err(|never| match never {}));
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
@@ -203,9 +229,20 @@ mod tests {
     #[test]
     fn only_listed_origins_are_allowed() {
         let mut p = EgressPolicy::default();
-        assert!(p.allows(&"https://graph.facebook.com/v23.0/1/messages".parse().unwrap()));
+        assert!(
+            p.allows(
+                &"https://graph.facebook.com/v23.0/1/messages"
+                    .parse()
+                    .unwrap()
+            )
+        );
         assert!(p.allows(&"https://GRAPH.facebook.com:443/x".parse().unwrap()));
-        for denied in ["http://graph.facebook.com/x", "https://graph.facebook.com:8443/x", "https://evil.example/x", "http://127.0.0.1:9/x"] {
+        for denied in [
+            "http://graph.facebook.com/x",
+            "https://graph.facebook.com:8443/x",
+            "https://evil.example/x",
+            "http://127.0.0.1:9/x",
+        ] {
             assert!(!p.allows(&denied.parse().unwrap()), "{denied}");
         }
         p.allow("http://127.0.0.1:9").unwrap();

@@ -44,7 +44,9 @@ impl KeyValue<'_> {
 
 fn check_key(key: &str) -> Result<(), Error> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(Error::Other(format!("keys must be 1 to {MAX_KEY_BYTES} bytes")));
+        return Err(Error::Other(format!(
+            "keys must be 1 to {MAX_KEY_BYTES} bytes"
+        )));
     }
     Ok(())
 }
@@ -53,7 +55,9 @@ impl store::Host for KeyValue<'_> {
     fn open(&mut self, identifier: String) -> wasmtime::Result<Result<Resource<Bucket>, Error>> {
         let ok = !identifier.is_empty()
             && identifier.len() <= MAX_BUCKET_NAME
-            && identifier.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            && identifier
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !ok {
             return Ok(Err(Error::NoSuchStore));
         }
@@ -62,37 +66,74 @@ impl store::Host for KeyValue<'_> {
 }
 
 impl store::HostBucket for KeyValue<'_> {
-    fn get(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+    fn get(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.backend.get(self.tenant, &bucket, &key).map_err(other)))
+        Ok(check_key(&key)
+            .and_then(|()| self.backend.get(self.tenant, &bucket, &key).map_err(other)))
     }
 
-    fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    fn set(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let bucket = self.bucket(&b)?;
         if value.len() > MAX_VALUE_BYTES {
-            return Ok(Err(Error::Other(format!("values must be at most {MAX_VALUE_BYTES} bytes"))));
+            return Ok(Err(Error::Other(format!(
+                "values must be at most {MAX_VALUE_BYTES} bytes"
+            ))));
         }
-        Ok(check_key(&key).and_then(|()| self.backend.set(self.tenant, &bucket, &key, &value).map_err(other)))
+        Ok(check_key(&key).and_then(|()| {
+            self.backend
+                .set(self.tenant, &bucket, &key, &value)
+                .map_err(other)
+        }))
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<(), Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.backend.delete(self.tenant, &bucket, &key).map_err(other)))
+        Ok(check_key(&key).and_then(|()| {
+            self.backend
+                .delete(self.tenant, &bucket, &key)
+                .map_err(other)
+        }))
     }
 
-    fn exists(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<bool, Error>> {
+    fn exists(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.backend.exists(self.tenant, &bucket, &key).map_err(other)))
+        Ok(check_key(&key).and_then(|()| {
+            self.backend
+                .exists(self.tenant, &bucket, &key)
+                .map_err(other)
+        }))
     }
 
-    fn list_keys(&mut self, b: Resource<Bucket>, cursor: Option<u64>) -> wasmtime::Result<Result<KeyResponse, Error>> {
+    fn list_keys(
+        &mut self,
+        b: Resource<Bucket>,
+        cursor: Option<u64>,
+    ) -> wasmtime::Result<Result<KeyResponse, Error>> {
         let bucket = self.bucket(&b)?;
         // `cursor` is guest-controlled: it is only ever an offset, and the backend clamps it.
         let offset = cursor.unwrap_or(0);
-        Ok(self.backend.list_keys(self.tenant, &bucket, offset, LIST_PAGE).map_err(other).map(|keys| {
-            let cursor = (keys.len() as u32 == LIST_PAGE).then(|| offset.saturating_add(u64::from(LIST_PAGE)));
-            KeyResponse { keys, cursor }
-        }))
+        Ok(self
+            .backend
+            .list_keys(self.tenant, &bucket, offset, LIST_PAGE)
+            .map_err(other)
+            .map(|keys| {
+                let cursor = (keys.len() as u32 == LIST_PAGE)
+                    .then(|| offset.saturating_add(u64::from(LIST_PAGE)));
+                KeyResponse { keys, cursor }
+            }))
     }
 
     fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
@@ -102,9 +143,18 @@ impl store::HostBucket for KeyValue<'_> {
 }
 
 impl atomics::Host for KeyValue<'_> {
-    fn increment(&mut self, b: Resource<Bucket>, key: String, delta: u64) -> wasmtime::Result<Result<u64, Error>> {
+    fn increment(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        delta: u64,
+    ) -> wasmtime::Result<Result<u64, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.backend.increment(self.tenant, &bucket, &key, delta).map_err(other)))
+        Ok(check_key(&key).and_then(|()| {
+            self.backend
+                .increment(self.tenant, &bucket, &key, delta)
+                .map_err(other)
+        }))
     }
 }
 
@@ -115,7 +165,10 @@ impl HasData for KeyValueCap {
 }
 
 /// Add `wasi:keyvalue/store` and `wasi:keyvalue/atomics` to a linker.
-pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> KeyValue<'_>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> KeyValue<'_>,
+) -> wasmtime::Result<()> {
     store::add_to_linker::<T, KeyValueCap>(linker, get)?;
     atomics::add_to_linker::<T, KeyValueCap>(linker, get)
 }
@@ -130,11 +183,21 @@ mod tests {
     fn two_tenants_cannot_see_each_others_keys() {
         let backend: Arc<dyn KvBackend> = Arc::new(Database::open_in_memory().unwrap());
         let mut table = ResourceTable::new();
-        let mut a = KeyValue { tenant: "a", backend: &backend, table: &mut table };
+        let mut a = KeyValue {
+            tenant: "a",
+            backend: &backend,
+            table: &mut table,
+        };
         let b1 = a.open("secrets".into()).unwrap().unwrap();
-        a.set(b1, "access-token".into(), b"sealed-a".to_vec()).unwrap().unwrap();
+        a.set(b1, "access-token".into(), b"sealed-a".to_vec())
+            .unwrap()
+            .unwrap();
         let mut table_b = ResourceTable::new();
-        let mut b = KeyValue { tenant: "b", backend: &backend, table: &mut table_b };
+        let mut b = KeyValue {
+            tenant: "b",
+            backend: &backend,
+            table: &mut table_b,
+        };
         let b2 = b.open("secrets".into()).unwrap().unwrap();
         assert_eq!(b.get(b2, "access-token".into()).unwrap().unwrap(), None);
         let b3 = b.open("secrets".into()).unwrap().unwrap();
@@ -145,15 +208,31 @@ mod tests {
     fn guest_values_are_bounded() {
         let backend: Arc<dyn KvBackend> = Arc::new(Database::open_in_memory().unwrap());
         let mut table = ResourceTable::new();
-        let mut kv = KeyValue { tenant: "a", backend: &backend, table: &mut table };
+        let mut kv = KeyValue {
+            tenant: "a",
+            backend: &backend,
+            table: &mut table,
+        };
         for bad in ["", "a/b", &"x".repeat(65)] {
-            assert!(matches!(kv.open(bad.into()).unwrap(), Err(Error::NoSuchStore)), "{bad:?}");
+            assert!(
+                matches!(kv.open(bad.into()).unwrap(), Err(Error::NoSuchStore)),
+                "{bad:?}"
+            );
         }
         let b = kv.open("b".into()).unwrap().unwrap();
-        assert!(kv.set(b, "k".into(), vec![0; MAX_VALUE_BYTES + 1]).unwrap().is_err());
+        assert!(
+            kv.set(b, "k".into(), vec![0; MAX_VALUE_BYTES + 1])
+                .unwrap()
+                .is_err()
+        );
         let b = kv.open("b".into()).unwrap().unwrap();
         assert!(kv.get(b, "k".repeat(MAX_KEY_BYTES + 1)).unwrap().is_err());
         let b = kv.open("b".into()).unwrap().unwrap();
-        assert_eq!(atomics::Host::increment(&mut kv, b, "n".into(), 2).unwrap().unwrap(), 2);
+        assert_eq!(
+            atomics::Host::increment(&mut kv, b, "n".into(), 2)
+                .unwrap()
+                .unwrap(),
+            2
+        );
     }
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The host as separate processes, the way a platform runs it: a Graph sandbox, the
+# webhook server, a tenant added from the command line, one send, and the recorded
+# events. Exits non-zero if the three statuses do not arrive.
+#
+#   examples/sandbox-roundtrip.sh            # uses target/release/wa-host (builds it)
+#   WA_HOST=/path/to/wa-host examples/sandbox-roundtrip.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${WA_HOST:-}" ]; then
+  cargo build --release --quiet -p whatsapp-host
+  WA_HOST=$PWD/target/release/wa-host
+fi
+export WA_DATA_DIR; WA_DATA_DIR=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$WA_DATA_DIR"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+sandbox_port=$(free_port); server_port=$(free_port)
+sandbox=http://127.0.0.1:$sandbox_port
+
+"$WA_HOST" sandbox --listen "127.0.0.1:$sandbox_port" --webhook-url "http://127.0.0.1:$server_port/webhook" & pids+=($!)
+printf 'sandbox-access-token\n' | "$WA_HOST" tenant add acme \
+  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin
+WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" & pids+=($!)
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+"$WA_HOST" --allow-egress "$sandbox" send --tenant acme --to +15551234567 --text "Hello from the sandbox round trip"
+for _ in $(seq 100); do
+  [ "$("$WA_HOST" events list | grep -c '"type":"status"')" -ge 3 ] && break
+  sleep 0.1
+done
+"$WA_HOST" events list
+for s in sent delivered read; do
+  "$WA_HOST" events list | grep -q "\"status\":\"$s\"" || { echo "no $s status arrived" >&2; exit 1; }
+done
+echo "round trip complete" >&2

@@ -1,0 +1,212 @@
+//! The `wa-host` binary as a user runs it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn wa_host(data_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wa-host"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("WA_MASTER_KEY")
+        .env_remove("WA_APP_SECRET")
+        .env("WA_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wa-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn fixture_text() -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/pywa/updates/message_status.json");
+    let all: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("shared fixtures beside the repo"))
+            .unwrap();
+    serde_json::to_vec(&all["failed"]).unwrap()
+}
+
+#[test]
+fn webhook_parse_verifies_then_prints_one_json_line_per_event() {
+    let dir = temp_dir("parse");
+    let body = fixture_text();
+    let sig = whatsapp_guest::core::webhook::sign(b"s3cret", &body);
+    let out = wa_host(
+        &dir,
+        &[
+            "webhook",
+            "parse",
+            "--app-secret",
+            "s3cret",
+            "--signature",
+            &sig,
+        ],
+        &body,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["type"], "status");
+    assert_eq!(lines[0]["status"], "failed");
+    assert_eq!(lines[0]["errors"][0]["code"], 130472);
+
+    let out = wa_host(
+        &dir,
+        &[
+            "webhook",
+            "parse",
+            "--app-secret",
+            "other",
+            "--signature",
+            &sig,
+        ],
+        &body,
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad webhook signature"), "{err}");
+    assert!(!err.contains("other"), "the secret leaked: {err}");
+
+    let out = wa_host(
+        &dir,
+        &["webhook", "parse", "--app-secret", "s3cret"],
+        b"{\"entry\": [",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid body"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_token_given_on_stdin_is_sealed_and_never_printed() {
+    let dir = temp_dir("tenant");
+    let token = "EAAGm0PX4ZCpsBAPLAINTEXT-TOKEN-7f3a9";
+    let app_secret = "app-secret-9c1e77d2";
+    let out = wa_host(
+        &dir,
+        &[
+            "tenant",
+            "add",
+            "acme",
+            "--phone-number-id",
+            "106540352242922",
+            "--waba-id",
+            "102290129340398",
+            "--token-stdin",
+            "--app-secret-stdin",
+        ],
+        format!("{token}\n{app_secret}\n").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut printed = out.stdout.clone();
+    printed.extend(out.stderr);
+    for args in [
+        &["tenant", "list"][..],
+        &["tenant", "show", "acme"],
+        &["events", "list"],
+    ] {
+        let o = wa_host(&dir, args, b"");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        printed.extend(o.stdout);
+        printed.extend(o.stderr);
+    }
+    let printed = String::from_utf8(printed).unwrap();
+    assert!(
+        printed.contains("\"has_access_token\":true")
+            || printed.contains("\"has_access_token\": true"),
+        "{printed}"
+    );
+    for secret in [token, app_secret] {
+        assert!(!printed.contains(secret), "a secret was printed: {printed}");
+        for entry in walk(&dir) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds a secret in plaintext",
+                entry.display()
+            );
+        }
+    }
+    // Adding the same phone number again is refused with a clear message.
+    let out = wa_host(
+        &dir,
+        &[
+            "tenant",
+            "add",
+            "other",
+            "--phone-number-id",
+            "106540352242922",
+            "--waba-id",
+            "1",
+        ],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+#[test]
+fn the_demo_completes_the_round_trip() {
+    let dir = temp_dir("demo");
+    let out = wa_host(&dir, &["demo", "--timeout-secs", "60"], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for status in ["sent", "delivered", "read"] {
+        assert!(
+            stdout.contains(&format!("\"status\":\"{status}\"")),
+            "no {status} in {stdout}"
+        );
+    }
+    assert!(stdout.contains("\"type\":\"message\""), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
