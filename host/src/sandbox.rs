@@ -4,13 +4,13 @@
 //! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
+use crate::net::{self, Resp};
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use serde_json::{Value, json};
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -73,18 +73,6 @@ struct State {
     client: Client,
 }
 
-type Resp = Response<Full<Bytes>>;
-
-fn json_response(status: StatusCode, v: &Value) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).expect("the OS random source");
@@ -115,7 +103,7 @@ pub fn graph_error(status: StatusCode, code: i32, subcode: Option<i32>, message:
     if let Some(s) = subcode {
         e["error_subcode"] = s.into();
     }
-    json_response(status, &json!({ "error": e }))
+    net::json(status, &json!({ "error": e }))
 }
 
 fn invalid(message: &str) -> Resp {
@@ -136,27 +124,7 @@ pub async fn serve(
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http();
     let state = Arc::new(State { config, client });
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            r = listener.accept() => r?,
-            () = &mut shutdown => return Ok(()),
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(state, req).await) }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, svc)
-                .await
-            {
-                tracing::debug!("sandbox connection: {e}");
-            }
-        });
-    }
+    net::serve(listener, state, handle, shutdown).await
 }
 
 fn is_version(s: &str) -> bool {
@@ -215,8 +183,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     match (method.as_str(), rest) {
         ("POST", [pnid, "messages"]) => messages(&state, pnid, &body),
         ("GET", [_waba, "message_templates"]) => templates(&query),
-        ("GET", [_waba, "flows"]) => json_response(StatusCode::OK, &json!({ "data": [] })),
-        ("GET", [_catalog, "products"]) => json_response(StatusCode::OK, &json!({ "data": [] })),
+        ("GET", [_waba, "flows"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
+        ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
         ("GET", [id]) => graph_error(
             StatusCode::BAD_REQUEST,
             100,
@@ -254,7 +222,7 @@ fn templates(query: &str) -> Resp {
         .iter()
         .filter(|t| name.is_none_or(|n| t["name"] == n) && status.is_none_or(|s| t["status"] == s))
         .collect();
-    json_response(
+    net::json(
         StatusCode::OK,
         &json!({ "data": data, "paging": { "cursors": { "before": "QVFIUm", "after": "QVFIUn" } } }),
     )
@@ -275,9 +243,7 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
     }
     if v["status"] == "read" {
         return match v["message_id"].as_str() {
-            Some(id) if !id.is_empty() => {
-                json_response(StatusCode::OK, &json!({ "success": true }))
-            }
+            Some(id) if !id.is_empty() => net::json(StatusCode::OK, &json!({ "success": true })),
             _ => invalid("The parameter message_id is required."),
         };
     }
@@ -324,7 +290,7 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
             async move { deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb).await },
         );
     }
-    json_response(
+    net::json(
         StatusCode::OK,
         &json!({ "messaging_product": "whatsapp", "contacts": [{ "input": to, "wa_id": wa_id }], "messages": [{ "id": wamid }] }),
     )
@@ -412,7 +378,7 @@ async fn control_inbound(state: &Arc<State>, body: &[u8]) -> Resp {
         return invalid("the sandbox has no webhook URL");
     };
     let (id, delivered) = inbound(state, &url, pnid, from, text, v["reply_to"].as_str()).await;
-    json_response(
+    net::json(
         StatusCode::OK,
         &json!({ "message_id": id, "delivered": delivered }),
     )

@@ -4,19 +4,18 @@
 //! the events to the database before it answers 200.
 
 use crate::events;
+use crate::net::{self, Resp, text};
 use crate::runtime::Runtime;
 use crate::runtime::api::{Error as PluginError, Event};
 use crate::storage::{Database, NewEvent, TenantRecord};
 use crate::tenants::Defaults;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -39,45 +38,19 @@ pub struct ServerState {
     pub events: Option<broadcast::Sender<serde_json::Value>>,
 }
 
-type Resp = Response<Full<Bytes>>;
-
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
-}
-
 /// Serve on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            r = listener.accept() => r?,
-            () = &mut shutdown => return Ok(()),
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(&state, req).await) }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, svc)
-                .await
-            {
-                tracing::debug!("webhook connection: {e}");
-            }
-        });
-    }
+    net::serve(
+        listener,
+        state,
+        |state, req| async move { handle(&state, req).await },
+        shutdown,
+    )
+    .await
 }
 
 /// Answer one request.
