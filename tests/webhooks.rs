@@ -7,22 +7,29 @@ use whatsapp_tests::{all_fixtures, fixture, parser, sign};
 
 const SECRET: &str = "fixture-app-secret";
 
-/// The events one change must produce at least: one per message and status, or one.
+/// The events a body must produce: one per message, status, echo, call and preference
+/// of each change, one more for change-level errors, or one for the change itself.
 fn expected_events(body: &[u8]) -> usize {
     let v: Value = serde_json::from_slice(body).unwrap();
+    let len = |c: &Value, k: &str| c["value"][k].as_array().map_or(0, Vec::len);
     v["entry"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|e| e["changes"].as_array().unwrap().iter())
         .map(|c| {
-            let n = c["value"]["messages"].as_array().map_or(0, Vec::len)
-                + c["value"]["statuses"].as_array().map_or(0, Vec::len);
-            if c["field"] == "messages" {
-                n.max(1)
-            } else {
-                1
-            }
+            let items: usize = [
+                "messages",
+                "statuses",
+                "message_echoes",
+                "calls",
+                "user_preferences",
+            ]
+            .iter()
+            .map(|k| len(c, k))
+            .sum();
+            let n = items + usize::from(len(c, "errors") > 0);
+            n.max(1)
         })
         .sum()
 }
@@ -48,6 +55,10 @@ async fn every_pywa_fixture_parses_with_no_change_dropped() {
             .unwrap_or_else(|e| panic!("{file}/{name}: {e:?}"));
         assert_eq!(events.len(), expected_events(&body), "{file}/{name}");
         for e in &events {
+            assert!(
+                !matches!(e.body, EventBody::Unknown(_)),
+                "{file}/{name}: {e:?}"
+            );
             assert!(!e.idempotency_key.is_empty(), "{file}/{name}");
             assert!(!e.routing.waba_id.is_empty(), "{file}/{name}");
         }
@@ -108,18 +119,28 @@ async fn replies_and_forwards_keep_their_context() {
 }
 
 #[tokio::test]
-async fn message_types_not_modelled_yet_keep_their_raw_json() {
+async fn media_messages_are_typed_with_their_ids() {
     let e = &receive(&fixture("message.json", "image")).await[0];
     let EventBody::Message(m) = &e.body else {
         panic!("{e:?}")
     };
     assert_eq!(m.message_type, "image");
-    let MessageContent::Other(raw) = &m.content else {
+    let MessageContent::Image(media) = &m.content else {
         panic!("{m:?}")
     };
-    let raw: Value = serde_json::from_str(raw).unwrap();
-    assert_eq!(raw["type"], "image");
-    assert!(raw["image"]["id"].is_string());
+    assert_eq!(
+        (
+            media.id.as_str(),
+            media.mime_type.as_deref(),
+            media.sha256.as_deref()
+        ),
+        ("65463453", Some("image/jpeg"), Some("4654+8g="))
+    );
+    let e = &receive(&fixture("message.json", "voice")).await[0];
+    let EventBody::Message(m) = &e.body else {
+        panic!("{e:?}")
+    };
+    assert!(matches!(&m.content, MessageContent::Audio(a) if a.voice));
 }
 
 #[tokio::test]
@@ -252,7 +273,9 @@ async fn a_batched_post_yields_every_entry_change_message_and_status_in_order() 
         .collect();
     assert_eq!(routes[4], ("W1", Some("P2")));
     assert_eq!(routes[6], ("W2", Some("P3")));
-    assert!(matches!(&events[7].body, EventBody::Unknown(raw) if raw.contains("APPROVED")));
+    assert!(
+        matches!(&events[7].body, EventBody::Template(t) if t.value.as_deref() == Some("APPROVED") && t.template_id == "1")
+    );
     assert_eq!(events[7].field, "message_template_status_update");
 }
 
@@ -321,7 +344,7 @@ async fn bad_signatures_and_bad_bodies_are_typed_errors() {
 }
 
 #[tokio::test]
-async fn unknown_message_types_and_value_level_errors_are_kept() {
+async fn unknown_message_types_and_change_level_errors_are_kept() {
     let body = serde_json::to_vec(&json!({"entry": [{"id": "W", "changes": [
         {"field": "messages", "value": {"metadata": {"phone_number_id": "P"},
             "messages": [{"from": "1555", "id": "m9", "timestamp": "1", "type": "hologram", "hologram": {"x": 1}}]}},
@@ -336,7 +359,9 @@ async fn unknown_message_types_and_value_level_errors_are_kept() {
     };
     assert_eq!(m.message_type, "hologram");
     assert!(matches!(&m.content, MessageContent::Other(raw) if raw.contains("hologram")));
-    assert!(matches!(&events[1].body, EventBody::Unknown(raw) if raw.contains("131051")));
+    assert!(
+        matches!(&events[1].body, EventBody::Errors(es) if es[0].code == 131051 && es[0].message == "Message type unknown")
+    );
 }
 
 #[tokio::test]

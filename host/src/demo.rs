@@ -98,6 +98,7 @@ async fn run_in(
         defaults: Defaults::default(),
         max_body: server::DEFAULT_MAX_BODY,
         events: Some(events_tx),
+        metrics: Default::default(),
     });
     let server_task = tokio::spawn(server::serve(
         server_listener,

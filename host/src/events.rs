@@ -1,7 +1,10 @@
 //! Events as JSON: one flat object per event, the shape `wa-host events list`, `webhook
 //! parse` and the demo print, and the shape recorded in the database.
 
-use crate::runtime::api::{DeliveryStatus, Event, EventBody, GraphError, MessageContent};
+use crate::runtime::api::{
+    DeliveryStatus, Event, EventBody, GraphError, Media, MessageContent, PhoneNumberUpdateKind,
+    ReplyChoice, TemplateUpdateKind,
+};
 use serde_json::{Map, Value, json};
 
 fn status_str(s: DeliveryStatus) -> &'static str {
@@ -34,12 +37,79 @@ fn raw(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
 }
 
-/// The kind of an event: `message`, `status` or `unknown`.
+/// The kind of an event: `message`, `status`, `echo`, `template`, `account`,
+/// `phone-number`, `preference`, `call`, `errors` or `unknown`.
 pub fn kind(e: &Event) -> &'static str {
     match e.body {
         EventBody::Message(_) => "message",
         EventBody::Status(_) => "status",
+        EventBody::Echo(_) => "echo",
+        EventBody::Template(_) => "template",
+        EventBody::Account(_) => "account",
+        EventBody::PhoneNumber(_) => "phone-number",
+        EventBody::Preference(_) => "preference",
+        EventBody::Call(_) => "call",
+        EventBody::Errors(_) => "errors",
         EventBody::Unknown(_) => "unknown",
+    }
+}
+
+fn media_json(m: &Media) -> Value {
+    json!({ "id": m.id, "mime_type": m.mime_type, "sha256": m.sha256, "caption": m.caption,
+            "filename": m.filename, "url": m.url, "voice": m.voice, "animated": m.animated })
+}
+
+fn choice_json(c: &ReplyChoice) -> Value {
+    json!({ "id": c.id, "title": c.title, "description": c.description })
+}
+
+/// A message's content as `(key, value)`: the key names the kind (`text`, `image`, …).
+fn content_json(c: &MessageContent) -> (&'static str, Value) {
+    use MessageContent as C;
+    match c {
+        C::Text(t) => ("text", t.clone().into()),
+        C::Image(m) => ("image", media_json(m)),
+        C::Video(m) => ("video", media_json(m)),
+        C::Audio(m) => ("audio", media_json(m)),
+        C::Document(m) => ("document", media_json(m)),
+        C::Sticker(m) => ("sticker", media_json(m)),
+        C::Location(l) => (
+            "location",
+            json!({ "latitude": l.latitude, "longitude": l.longitude, "name": l.name, "address": l.address, "url": l.url }),
+        ),
+        C::Contacts(cards) => (
+            "contacts",
+            cards
+                .iter()
+                .map(|c| json!({ "formatted_name": c.formatted_name, "phones": c.phones, "wa_ids": c.wa_ids, "emails": c.emails, "raw": raw(&c.raw) }))
+                .collect(),
+        ),
+        C::Reaction(r) => ("reaction", json!({ "message_id": r.message_id, "emoji": r.emoji })),
+        C::ButtonReply(c) => ("button_reply", choice_json(c)),
+        C::ListReply(c) => ("list_reply", choice_json(c)),
+        C::FlowReply(f) => (
+            "flow_reply",
+            json!({ "name": f.name, "body": f.body, "flow_token": f.flow_token, "response": raw(&f.response_json) }),
+        ),
+        C::CallPermissionReply(r) => (
+            "call_permission_reply",
+            json!({ "response": r.response, "expiration_timestamp": r.expiration_timestamp, "source": r.source }),
+        ),
+        C::QuickReply(q) => ("quick_reply", json!({ "payload": q.payload, "text": q.text })),
+        C::Order(o) => (
+            "order",
+            json!({ "catalog_id": o.catalog_id, "text": o.text, "items": o.items.iter().map(|i| json!({
+                "product_retailer_id": i.product_retailer_id, "quantity": i.quantity,
+                "item_price": i.item_price, "currency": i.currency })).collect::<Vec<_>>() }),
+        ),
+        C::System(s) => ("system", json!({ "kind": s.kind, "body": s.body, "new_wa_id": s.new_wa_id })),
+        C::Edit(e) => (
+            "edit",
+            json!({ "original_message_id": e.original_message_id, "message_type": e.message_type, "text": e.text, "message": raw(&e.raw) }),
+        ),
+        C::Revoke(id) => ("revoke", json!({ "original_message_id": id })),
+        C::Unsupported(t) => ("unsupported", json!({ "type": t })),
+        C::Other(r) => ("content", raw(r)),
     }
 }
 
@@ -65,15 +135,21 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
             json!({ "wa_id": c.wa_id, "user_id": c.user_id, "name": c.name }),
         );
     }
+    let errors = |o: &mut Map<String, Value>, es: &[GraphError]| {
+        if !es.is_empty() {
+            o.insert("errors".into(), es.iter().map(graph_error_json).collect());
+        }
+    };
     match &e.body {
         EventBody::Message(m) => {
             o.insert("message_id".into(), m.id.clone().into());
             o.insert("from".into(), m.from.clone().into());
+            if let Some(u) = &m.from_user_id {
+                o.insert("from_user_id".into(), u.clone().into());
+            }
             o.insert("message_type".into(), m.message_type.clone().into());
-            match &m.content {
-                MessageContent::Text(t) => o.insert("text".into(), t.clone().into()),
-                MessageContent::Other(r) => o.insert("content".into(), raw(r)),
-            };
+            let (k, v) = content_json(&m.content);
+            o.insert(k.into(), v);
             if let Some(c) = &m.context {
                 o.insert(
                     "context".into(),
@@ -81,17 +157,29 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
                             "frequently_forwarded": c.frequently_forwarded }),
                 );
             }
+            if let Some(r) = &m.referral {
+                o.insert(
+                    "referral".into(),
+                    json!({ "source_url": r.source_url, "source_id": r.source_id, "source_type": r.source_type,
+                            "headline": r.headline, "body": r.body, "media_type": r.media_type, "ctwa_clid": r.ctwa_clid }),
+                );
+            }
+            errors(&mut o, &m.errors);
+        }
+        EventBody::Echo(m) => {
+            o.insert("message_id".into(), m.id.clone().into());
+            o.insert("from".into(), m.from.clone().into());
+            o.insert("to".into(), m.to.clone().into());
+            o.insert("to_user_id".into(), json!(m.to_user_id));
+            o.insert("message_type".into(), m.message_type.clone().into());
+            let (k, v) = content_json(&m.content);
+            o.insert(k.into(), v);
         }
         EventBody::Status(s) => {
             o.insert("message_id".into(), s.message_id.clone().into());
             o.insert("recipient_id".into(), json!(s.recipient_id));
             o.insert("status".into(), status_str(s.status).into());
-            if !s.errors.is_empty() {
-                o.insert(
-                    "errors".into(),
-                    s.errors.iter().map(graph_error_json).collect(),
-                );
-            }
+            errors(&mut o, &s.errors);
             if let Some(c) = &s.conversation {
                 o.insert(
                     "conversation".into(),
@@ -108,6 +196,56 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
                 o.insert("biz_opaque_callback_data".into(), d.clone().into());
             }
         }
+        EventBody::Template(t) => {
+            let k = match t.kind {
+                TemplateUpdateKind::Status => "status",
+                TemplateUpdateKind::Category => "category",
+                TemplateUpdateKind::Quality => "quality",
+                TemplateUpdateKind::Components => "components",
+            };
+            o.insert("update".into(), k.into());
+            o.insert("template_id".into(), t.template_id.clone().into());
+            o.insert("name".into(), json!(t.name));
+            o.insert("language".into(), json!(t.language));
+            o.insert("value".into(), json!(t.value));
+            o.insert("previous".into(), json!(t.previous));
+            o.insert("reason".into(), json!(t.reason));
+            o.insert("category".into(), json!(t.category));
+        }
+        EventBody::Account(a) => {
+            o.insert("event".into(), a.event.clone().into());
+            o.insert("raw".into(), raw(&a.raw));
+        }
+        EventBody::PhoneNumber(p) => {
+            let k = match p.kind {
+                PhoneNumberUpdateKind::Name => "name",
+                PhoneNumberUpdateKind::Quality => "quality",
+            };
+            o.insert("update".into(), k.into());
+            o.insert("event".into(), json!(p.event));
+            o.insert(
+                "requested_verified_name".into(),
+                json!(p.requested_verified_name),
+            );
+            o.insert("current_limit".into(), json!(p.current_limit));
+            o.insert("raw".into(), raw(&p.raw));
+        }
+        EventBody::Preference(p) => {
+            o.insert("wa_id".into(), p.wa_id.clone().into());
+            o.insert("category".into(), p.category.clone().into());
+            o.insert("value".into(), p.value.clone().into());
+            o.insert("detail".into(), json!(p.detail));
+        }
+        EventBody::Call(c) => {
+            o.insert("call_id".into(), c.id.clone().into());
+            o.insert("event".into(), c.event.clone().into());
+            o.insert("direction".into(), json!(c.direction));
+            o.insert("from".into(), json!(c.from));
+            o.insert("to".into(), json!(c.to));
+            o.insert("status".into(), json!(c.status));
+            o.insert("duration_seconds".into(), json!(c.duration_seconds));
+        }
+        EventBody::Errors(es) => errors(&mut o, es),
         EventBody::Unknown(r) => {
             o.insert("raw".into(), raw(r));
         }

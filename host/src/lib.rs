@@ -33,6 +33,7 @@ mod bindings;
 pub mod capabilities;
 pub mod demo;
 pub mod events;
+pub mod forward;
 pub mod net;
 pub mod runtime;
 pub mod sandbox;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use whatsapp_host::app::{DataDir, default_data_dir, now_secs};
 use whatsapp_host::capabilities::crypto::Vault;
 use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
+use whatsapp_host::forward::Forwarder;
 use whatsapp_host::runtime::api::{Content, OutgoingMessage, Text};
 use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::server::{self, ServerState};
@@ -63,6 +64,10 @@ enum Command {
         /// Largest body accepted (bytes); larger ones get 413.
         #[arg(long, default_value_t = server::DEFAULT_MAX_BODY)]
         max_body: usize,
+        /// Forward every recorded event to this platform URL (http://), signed with
+        /// `WA_FORWARD_SECRET` in `X-WA-Signature-256`; retried until acknowledged.
+        #[arg(long)]
+        forward_url: Option<String>,
     },
     /// Run the Graph API sandbox.
     Sandbox {
@@ -165,6 +170,14 @@ enum EventsCommand {
         #[arg(long, default_value_t = 10_000)]
         limit: u32,
     },
+    /// Print events as they are recorded, until interrupted.
+    Follow {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Start after this sequence number [default: the newest event].
+        #[arg(long)]
+        after: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +232,24 @@ fn data_dir(cli: &Cli) -> Result<DataDir, BoxError> {
     DataDir::open(&cli.data_dir.clone().unwrap_or_else(default_data_dir))
 }
 
+/// Delete idempotency keys older than the dedupe retention, hourly.
+async fn sweep_dedupe(db: Arc<Database>, shutdown: impl Future<Output = ()>) {
+    use whatsapp_guest::core::webhook::state::{DEDUPE_BUCKET, DEDUPE_RETENTION_SECS};
+    tokio::pin!(shutdown);
+    loop {
+        let before = server::now_ms() - (DEDUPE_RETENTION_SECS as i64) * 1000;
+        match db.sweep(DEDUPE_BUCKET, before) {
+            Ok(n) if n > 0 => tracing::info!("swept {n} idempotency keys older than 7 days"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("sweeping idempotency keys: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = &mut shutdown => return,
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
@@ -235,7 +266,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             )
             .await
         }
-        Command::Serve { listen, max_body } => {
+        Command::Serve {
+            listen,
+            max_body,
+            forward_url,
+        } => {
             let data = data_dir(&cli)?;
             let runtime = Arc::new(data.runtime(component(&cli)?.as_deref(), egress(&cli)?)?);
             let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -243,15 +278,76 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 "wa-host: webhook endpoint at http://{}/webhook",
                 listener.local_addr()?
             );
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            let mut tasks = Vec::new();
+            if let Some(url) = forward_url {
+                let secret = secret_env("WA_FORWARD_SECRET")
+                    .ok_or("--forward-url needs WA_FORWARD_SECRET to sign with")?;
+                eprintln!("wa-host: forwarding recorded events to {url}");
+                let f = Forwarder {
+                    db: data.db.clone(),
+                    url: url.clone(),
+                    secret,
+                    poll: Duration::from_millis(100),
+                    max_backoff: Duration::from_secs(30),
+                };
+                tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
+            }
+            tasks.push(tokio::spawn(sweep_dedupe(
+                data.db.clone(),
+                stopped(stop_rx.clone()),
+            )));
             let state = Arc::new(ServerState {
                 runtime,
                 db: data.db.clone(),
                 defaults: defaults(),
                 max_body: *max_body,
                 events: None,
+                metrics: Default::default(),
             });
-            server::serve(listener, state, shutdown_signal()).await?;
+            let served = server::serve(listener, state, shutdown_signal()).await;
+            let _ = stop_tx.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
+            served?;
             Ok(())
+        }
+        Command::Events {
+            command: EventsCommand::Follow { tenant, after },
+        } => {
+            let data = data_dir(&cli)?;
+            let mut at = match after {
+                Some(a) => *a,
+                None => data.db.last_seq()?,
+            };
+            let follow = async {
+                loop {
+                    let rows = data.db.events(tenant.as_deref(), at, 1000)?;
+                    let mut out = std::io::stdout().lock();
+                    for row in &rows {
+                        let mut v: serde_json::Value = serde_json::from_str(&row.json)?;
+                        v["seq"] = row.seq.into();
+                        v["received_at_ms"] = row.received_at_ms.into();
+                        writeln!(out, "{v}")?;
+                        at = row.seq;
+                    }
+                    out.flush()?;
+                    drop(out);
+                    if rows.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), BoxError>(())
+            };
+            tokio::select! {
+                r = follow => r,
+                () = shutdown_signal() => Ok(()),
+            }
         }
         Command::Sandbox {
             listen,

@@ -316,6 +316,7 @@ pub mod api {
     pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{FlowPage, FlowSummary};
     pub use crate::bindings::exports::whatsapp::cloud_api::media::MediaInfo;
+    pub use crate::bindings::exports::whatsapp::cloud_api::messages::DeliveryState;
     pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
         Content, OutgoingMessage, Text,
     };
@@ -323,8 +324,11 @@ pub mod api {
         ListQuery, TemplatePage, TemplateSummary,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::webhooks::{
-        Contact, Conversation, Event, EventBody, InboundMessage, MessageContent, MessageContext,
-        Pricing, Routing, StatusUpdate,
+        AccountUpdate, CallEvent, CallPermissionReply, Contact, ContactCard, Conversation, Edit,
+        Event, EventBody, FlowReply, InboundMessage, IngestResult, Location, Media, MessageContent,
+        MessageContext, MessageEcho, Order, OrderItem, PhoneNumberUpdate, PhoneNumberUpdateKind,
+        Pricing, QuickReply, Reaction, Referral, ReplyChoice, Routing, StatusUpdate, SystemNotice,
+        TemplateUpdate, TemplateUpdateKind, UserPreference,
     };
     pub use crate::bindings::whatsapp::cloud_api::types::{
         DeliveryStatus, Error, GraphError, InvalidInput, RateLimited, SendResult,
@@ -394,6 +398,34 @@ impl Instance {
         self.plugin
             .whatsapp_cloud_api_webhooks()
             .call_receive(&mut self.store, body, signature)
+            .await
+    }
+
+    /// `webhooks.ingest`
+    pub async fn ingest(
+        &mut self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> CallResult<api::IngestResult> {
+        self.plugin
+            .whatsapp_cloud_api_webhooks()
+            .call_ingest(&mut self.store, body, signature)
+            .await
+    }
+
+    /// `webhooks.forget`
+    pub async fn forget(&mut self, keys: &[String]) -> CallResult<()> {
+        self.plugin
+            .whatsapp_cloud_api_webhooks()
+            .call_forget(&mut self.store, keys)
+            .await
+    }
+
+    /// `messages.status`
+    pub async fn status(&mut self, message_id: &str) -> CallResult<Option<api::DeliveryState>> {
+        self.plugin
+            .whatsapp_cloud_api_messages()
+            .call_status(&mut self.store, message_id)
             .await
     }
 

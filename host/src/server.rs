@@ -6,7 +6,7 @@
 use crate::events;
 use crate::net::{self, Resp, text};
 use crate::runtime::Runtime;
-use crate::runtime::api::{Error as PluginError, Event};
+use crate::runtime::api::Error as PluginError;
 use crate::storage::{Database, NewEvent, TenantRecord};
 use crate::tenants::Defaults;
 use http_body_util::{BodyExt, Limited};
@@ -36,6 +36,85 @@ pub struct ServerState {
     pub max_body: usize,
     /// Each recorded event, after the commit, for in-process listeners (the demo).
     pub events: Option<broadcast::Sender<serde_json::Value>>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+/// Counters per tenant (the empty name counts what no tenant owns).
+#[derive(Default)]
+pub struct Metrics {
+    counters: std::sync::Mutex<std::collections::BTreeMap<String, Counters>>,
+}
+
+/// One tenant's counters.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counters {
+    /// Events recorded.
+    pub events: u64,
+    /// Deliveries seen before and not recorded again.
+    pub duplicates: u64,
+    /// POSTs refused for their signature.
+    pub signature_failures: u64,
+    /// Changes no tenant owns, recorded as unroutable.
+    pub unroutable: u64,
+}
+
+impl Metrics {
+    /// Add to a tenant's counters.
+    pub fn add(&self, tenant: &str, f: impl FnOnce(&mut Counters)) {
+        let mut m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        f(m.entry(tenant.to_string()).or_default());
+    }
+
+    /// A tenant's counters.
+    pub fn get(&self, tenant: &str) -> Counters {
+        self.counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The Prometheus text format, with the forwarding backlog when forwarding.
+    pub fn render(&self, backlog: Option<i64>) -> String {
+        let m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        type Series = (&'static str, &'static str, fn(&Counters) -> u64);
+        let series: [Series; 4] = [
+            ("wa_webhook_events_total", "Events recorded.", |c| c.events),
+            (
+                "wa_webhook_duplicates_total",
+                "Deliveries seen before, not recorded again.",
+                |c| c.duplicates,
+            ),
+            (
+                "wa_webhook_signature_failures_total",
+                "POSTs refused for their signature.",
+                |c| c.signature_failures,
+            ),
+            (
+                "wa_webhook_unroutable_total",
+                "Changes no tenant owns.",
+                |c| c.unroutable,
+            ),
+        ];
+        for (name, help, get) in series {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+            for (tenant, c) in m.iter() {
+                out.push_str(&format!(
+                    "{name}{{tenant=\"{}\"}} {}\n",
+                    tenant.replace(['\\', '"', '\n'], "_"),
+                    get(c)
+                ));
+            }
+        }
+        if let Some(b) = backlog {
+            out.push_str("# HELP wa_forward_backlog Recorded events not yet forwarded.\n# TYPE wa_forward_backlog gauge\n");
+            out.push_str(&format!("wa_forward_backlog {b}\n"));
+        }
+        out
+    }
 }
 
 /// Serve on `listener` until `shutdown` resolves.
@@ -65,6 +144,14 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
             }
         },
         ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
+        ("GET", "/metrics") => {
+            let backlog = crate::forward::backlog(&state.db);
+            net::respond(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                state.metrics.render(backlog),
+            )
+        }
         (_, "/webhook") => text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
@@ -210,27 +297,37 @@ pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
     Ok(out)
 }
 
-/// The tenant a change (or event) with these keys belongs to: by phone number id, else
-/// by WABA id (the first tenant of that WABA).
-fn route(
+/// The tenants a change belongs to: the owner of its phone number id; for a change
+/// without one (template and account updates), every tenant of its WABA. The
+/// component applies the same rule to each event (`Settings::owns`).
+fn owners(
     db: &Database,
-    cache: &mut HashMap<(String, Option<String>), Option<TenantRecord>>,
+    cache: &mut HashMap<(String, Option<String>), Vec<TenantRecord>>,
     waba: &str,
     pnid: Option<&str>,
-) -> Option<TenantRecord> {
+) -> Vec<TenantRecord> {
     cache
         .entry((waba.to_string(), pnid.map(str::to_string)))
         .or_insert_with(|| match pnid {
-            Some(p) => db.tenant_by_phone_number_id(p).ok().flatten(),
-            None => db.tenants().ok()?.into_iter().find(|t| t.waba_id == waba),
+            Some(p) => db
+                .tenant_by_phone_number_id(p)
+                .ok()
+                .flatten()
+                .into_iter()
+                .collect(),
+            None => db
+                .tenants()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|t| t.waba_id == waba)
+                .collect(),
         })
         .clone()
 }
 
-async fn receive(
-    state: &ServerState,
-    req: Request<Incoming>,
-) -> Result<usize, (StatusCode, String)> {
+type Refusal = (StatusCode, String);
+
+async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, Refusal> {
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -254,6 +351,7 @@ async fn receive(
         .map_err(|_| too_large())?
         .to_bytes();
     let Some(signature) = signature else {
+        state.metrics.add("", |c| c.signature_failures += 1);
         return Err((
             StatusCode::UNAUTHORIZED,
             "the X-Hub-Signature-256 header is missing".into(),
@@ -267,18 +365,19 @@ async fn receive(
     let mut tenants: Vec<TenantRecord> = Vec::new();
     let mut unroutable: Vec<&RoutedChange> = Vec::new();
     for r in &routes {
-        match route(
+        let owners = owners(
             &state.db,
             &mut cache,
             &r.waba_id,
             r.phone_number_id.as_deref(),
-        ) {
-            Some(t) => {
-                if !tenants.iter().any(|x| x.id == t.id) {
-                    tenants.push(t);
-                }
+        );
+        if owners.is_empty() {
+            unroutable.push(r);
+        }
+        for t in owners {
+            if !tenants.iter().any(|x| x.id == t.id) {
+                tenants.push(t);
             }
-            None => unroutable.push(r),
         }
     }
     let holds = |secret: &Option<zeroize::Zeroizing<String>>| {
@@ -287,14 +386,13 @@ async fn receive(
             .is_some_and(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok())
     };
     let mut verified: Vec<TenantRecord> = Vec::new();
-    let mut refused = 0;
     for t in tenants {
         match t.app_secret(vault, &state.defaults) {
             Ok(secret) if holds(&secret) => verified.push(t),
-            Ok(_) => refused += 1,
+            Ok(_) => state.metrics.add(&t.id, |c| c.signature_failures += 1),
             Err(e) => {
                 tracing::error!("tenant {}: {e}", t.id);
-                refused += 1;
+                state.metrics.add(&t.id, |c| c.signature_failures += 1);
             }
         }
     }
@@ -302,70 +400,70 @@ async fn receive(
     let host_ok =
         (routes.is_empty() || !unroutable.is_empty()) && holds(&state.defaults.app_secret);
     if verified.is_empty() && !host_ok {
+        if routes.is_empty() || !unroutable.is_empty() {
+            state.metrics.add("", |c| c.signature_failures += 1);
+        }
         return Err((
             StatusCode::UNAUTHORIZED,
             "the signature does not match the body under any applicable app secret".into(),
         ));
     }
-    if refused > 0 {
-        tracing::warn!(
-            "{refused} tenant(s) of this POST did not verify under their own app secret; their changes were not recorded"
-        );
-    }
 
-    // Parse with each verified tenant's own instance; keep the events routed to it.
+    // Each verified tenant's own instance ingests the POST: its events, deduplicated, with
+    // its state kept. The events are then committed together before the 200.
     let mut rows: Vec<NewEvent> = Vec::new();
-    let mut broadcast_rows = Vec::new();
+    let mut json_rows = Vec::new();
+    let mut taken: Vec<(TenantRecord, Vec<String>)> = Vec::new();
     for t in &verified {
         let binding = t
             .binding(vault, &state.defaults)
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let parsed = async {
+        let ingested = async {
             let mut inst = state.runtime.instantiate(&binding).await?;
-            inst.parse(&body).await
+            inst.ingest(&body, Some(&signature)).await
         }
         .await;
-        let events: Vec<Event> = match parsed {
-            Ok(Ok(ev)) => ev,
+        let result = match ingested {
+            Ok(Ok(r)) => r,
             Ok(Err(PluginError::InvalidInput(i))) => {
+                forget_all(state, &taken).await;
                 return Err((
                     StatusCode::BAD_REQUEST,
                     format!("invalid {}: {}", i.field, i.reason),
                 ));
             }
             Ok(Err(e)) => {
+                forget_all(state, &taken).await;
                 return Err((
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("the component failed: {e:?}"),
+                    format!("the component failed: {}", events::describe_error(&e)),
                 ));
             }
             Err(trap) => {
                 tracing::error!("tenant {}: component trapped: {trap}", t.id);
+                forget_all(state, &taken).await;
                 return Err((
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the component failed; Meta will retry".into(),
                 ));
             }
         };
-        for e in events {
-            let owner = route(
-                &state.db,
-                &mut cache,
-                &e.routing.waba_id,
-                e.routing.phone_number_id.as_deref(),
-            );
-            if owner.as_ref().map(|o| &o.id) != Some(&t.id) {
-                continue;
-            }
-            let json = events::to_json(&e, Some(&t.id));
+        state
+            .metrics
+            .add(&t.id, |c| c.duplicates += u64::from(result.duplicates));
+        let mut keys = Vec::new();
+        for e in &result.events {
+            let json = events::to_json(e, Some(&t.id));
+            keys.push(e.idempotency_key.clone());
             rows.push(NewEvent {
                 tenant: Some(t.id.clone()),
-                kind: events::kind(&e).into(),
+                kind: events::kind(e).into(),
                 idempotency_key: e.idempotency_key.clone(),
                 json: json.to_string(),
             });
-            broadcast_rows.push(json);
+            json_rows.push((Some(t.id.clone()), json));
         }
+        taken.push((t.clone(), keys));
     }
     if host_ok {
         for r in unroutable {
@@ -384,32 +482,68 @@ async fn receive(
                 ),
                 json: json.to_string(),
             });
-            broadcast_rows.push(json);
+            json_rows.push((None, json));
         }
     }
-    let n = rows.len();
     let db = state.db.clone();
     let now = now_ms();
-    tokio::task::spawn_blocking(move || db.record_events(&rows, now))
-        .await
-        .map_err(|e| {
-            (
+    let committed = tokio::task::spawn_blocking(move || db.record_events(&rows, now)).await;
+    let inserted = match committed {
+        Ok(Ok(inserted)) => inserted,
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+                Ok(Ok(_)) => unreachable!(),
+            };
+            // Not recorded: un-mark the events so that Meta's retry is not taken for a duplicate.
+            forget_all(state, &taken).await;
+            return Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("recording failed: {e}"),
-            )
-        })?
-        .map_err(|e| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("recording failed: {e}"),
-            )
-        })?;
-    if let Some(tx) = &state.events {
-        for j in broadcast_rows {
-            let _ = tx.send(j);
+                format!("recording failed: {why}"),
+            ));
+        }
+    };
+    let mut n = 0;
+    for ((tenant, json), new) in json_rows.into_iter().zip(inserted) {
+        let name = tenant.as_deref().unwrap_or("");
+        if !new {
+            state.metrics.add(name, |c| c.duplicates += 1);
+            continue;
+        }
+        n += 1;
+        state.metrics.add(name, |c| {
+            if tenant.is_some() {
+                c.events += 1
+            } else {
+                c.unroutable += 1
+            }
+        });
+        if let Some(tx) = &state.events {
+            let _ = tx.send(json);
         }
     }
     Ok(n)
+}
+
+async fn forget_all(state: &ServerState, taken: &[(TenantRecord, Vec<String>)]) {
+    for (t, keys) in taken.iter().filter(|(_, k)| !k.is_empty()) {
+        let Ok(binding) = t.binding(&state.runtime.services().vault, &state.defaults) else {
+            continue;
+        };
+        let forgot = async {
+            let mut inst = state.runtime.instantiate(&binding).await?;
+            inst.forget(keys).await
+        }
+        .await;
+        if !matches!(forgot, Ok(Ok(()))) {
+            tracing::error!(
+                "tenant {}: could not un-mark {} events; a redelivery may be taken for a duplicate",
+                t.id,
+                keys.len()
+            );
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch.

@@ -29,6 +29,13 @@ impl From<rusqlite::Error> for StorageError {
 
 type Result<T> = std::result::Result<T, StorageError>;
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// The tenant-namespaced key-value operations `wasi:keyvalue` needs.
 pub trait KvBackend: Send + Sync {
     /// The value under `key`.
@@ -118,6 +125,7 @@ CREATE TABLE IF NOT EXISTS kv (
     bucket TEXT NOT NULL,
     key TEXT NOT NULL,
     value BLOB NOT NULL,
+    updated_at_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, bucket, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
@@ -129,6 +137,11 @@ CREATE TABLE IF NOT EXISTS events (
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events (COALESCE(tenant, ''), idempotency_key);
+CREATE TABLE IF NOT EXISTS cursors (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 ";
 
 impl Database {
@@ -221,20 +234,61 @@ impl Database {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Record events in one transaction: all of them are durable when this returns, or none.
-    pub fn record_events(&self, events: &[NewEvent], now_ms: i64) -> Result<()> {
+    /// Record events in one transaction: all of them are durable when this returns, or
+    /// none. An event already recorded (same tenant and idempotency key) is not recorded
+    /// again; the result says, per event, whether it was new.
+    pub fn record_events(&self, events: &[NewEvent], now_ms: i64) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        let mut inserted = Vec::with_capacity(events.len());
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO events (tenant, kind, idempotency_key, received_at_ms, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR IGNORE INTO events (tenant, kind, idempotency_key, received_at_ms, json) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for e in events {
-                stmt.execute(params![e.tenant, e.kind, e.idempotency_key, now_ms, e.json])?;
+                inserted.push(
+                    stmt.execute(params![e.tenant, e.kind, e.idempotency_key, now_ms, e.json])?
+                        == 1,
+                );
             }
         }
         tx.commit()?;
+        Ok(inserted)
+    }
+
+    /// The newest event's sequence number (0 when none).
+    pub fn last_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
+    }
+
+    /// A named cursor (the forwarder's position), none when never set.
+    pub fn cursor(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT seq FROM cursors WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Move a named cursor, durably.
+    pub fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO cursors (name, seq) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            params![name, seq],
+        )?;
         Ok(())
+    }
+
+    /// Delete the keys of `bucket` (in every tenant) not written since `before_ms`;
+    /// how many went. The webhook server sweeps the `dedupe` bucket with it.
+    pub fn sweep(&self, bucket: &str, before_ms: i64) -> Result<usize> {
+        Ok(self.conn().execute(
+            "DELETE FROM kv WHERE bucket = ?1 AND updated_at_ms < ?2",
+            params![bucket, before_ms],
+        )?)
     }
 
     /// Events after `after_seq`, oldest first, optionally of one tenant.
@@ -277,10 +331,10 @@ impl KvBackend for Database {
     fn set(&self, tenant: &str, bucket: &str, key: &str, value: &[u8]) -> Result<()> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "INSERT INTO kv (tenant, bucket, key, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
         )?;
-        stmt.execute(params![tenant, bucket, key, value])?;
+        stmt.execute(params![tenant, bucket, key, value, now_ms()])?;
         Ok(())
     }
 
@@ -333,9 +387,9 @@ impl KvBackend for Database {
             .checked_add(delta)
             .ok_or_else(|| StorageError(format!("the counter under {key} would overflow")))?;
         tx.execute(
-            "INSERT INTO kv (tenant, bucket, key, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value",
-            params![tenant, bucket, key, next.to_string().into_bytes()],
+            "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
+            params![tenant, bucket, key, next.to_string().into_bytes(), now_ms()],
         )?;
         tx.commit()?;
         Ok(next)

@@ -191,6 +191,7 @@ impl Harness {
             },
             max_body: server::DEFAULT_MAX_BODY,
             events: Some(tx),
+            metrics: Default::default(),
         });
         tokio::spawn(server::serve(
             server_listener,

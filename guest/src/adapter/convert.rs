@@ -1,6 +1,6 @@
 //! Core values to WIT values and back, in one place.
 
-use super::bindings::exports::whatsapp::cloud_api::{messages, webhooks};
+use super::bindings::exports::whatsapp::cloud_api::{messages, webhooks as wh};
 use super::bindings::whatsapp::cloud_api::types::{self as wit, DeliveryStatus};
 use crate::core::{self, messages as m, webhook as w};
 
@@ -69,7 +69,7 @@ pub fn send_result(r: m::SendResult) -> wit::SendResult {
     }
 }
 
-fn status(s: w::DeliveryStatus) -> DeliveryStatus {
+pub fn status(s: w::DeliveryStatus) -> DeliveryStatus {
     match s {
         w::DeliveryStatus::Sent => DeliveryStatus::Sent,
         w::DeliveryStatus::Delivered => DeliveryStatus::Delivered,
@@ -80,35 +80,146 @@ fn status(s: w::DeliveryStatus) -> DeliveryStatus {
     }
 }
 
-fn event(e: w::Event) -> webhooks::Event {
-    let body = match e.body {
-        w::EventBody::Message(msg) => webhooks::EventBody::Message(webhooks::InboundMessage {
-            id: msg.id,
-            from: msg.from,
-            message_type: msg.message_type,
-            context: msg.context.map(|c| webhooks::MessageContext {
+fn media(m: w::Media) -> wh::Media {
+    wh::Media {
+        id: m.id,
+        mime_type: m.mime_type,
+        sha256: m.sha256,
+        caption: m.caption,
+        filename: m.filename,
+        url: m.url,
+        voice: m.voice,
+        animated: m.animated,
+    }
+}
+
+fn choice(c: w::ReplyChoice) -> wh::ReplyChoice {
+    wh::ReplyChoice {
+        id: c.id,
+        title: c.title,
+        description: c.description,
+    }
+}
+
+fn content(c: w::MessageContent) -> wh::MessageContent {
+    use w::MessageContent as C;
+    use wh::MessageContent as W;
+    match c {
+        C::Text(t) => W::Text(t),
+        C::Image(m) => W::Image(media(m)),
+        C::Video(m) => W::Video(media(m)),
+        C::Audio(m) => W::Audio(media(m)),
+        C::Document(m) => W::Document(media(m)),
+        C::Sticker(m) => W::Sticker(media(m)),
+        C::Location(l) => W::Location(wh::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            name: l.name,
+            address: l.address,
+            url: l.url,
+        }),
+        C::Contacts(cards) => W::Contacts(
+            cards
+                .into_iter()
+                .map(|c| wh::ContactCard {
+                    formatted_name: c.formatted_name,
+                    phones: c.phones,
+                    wa_ids: c.wa_ids,
+                    emails: c.emails,
+                    raw: c.raw,
+                })
+                .collect(),
+        ),
+        C::Reaction(r) => W::Reaction(wh::Reaction {
+            message_id: r.message_id,
+            emoji: r.emoji,
+        }),
+        C::ButtonReply(c) => W::ButtonReply(choice(c)),
+        C::ListReply(c) => W::ListReply(choice(c)),
+        C::FlowReply(f) => W::FlowReply(wh::FlowReply {
+            name: f.name,
+            body: f.body,
+            response_json: f.response_json,
+            flow_token: f.flow_token,
+        }),
+        C::CallPermissionReply(r) => W::CallPermissionReply(wh::CallPermissionReply {
+            response: r.response,
+            expiration_timestamp: r.expiration_timestamp,
+            source: r.source,
+        }),
+        C::QuickReply(q) => W::QuickReply(wh::QuickReply {
+            payload: q.payload,
+            text: q.text,
+        }),
+        C::Order(o) => W::Order(wh::Order {
+            catalog_id: o.catalog_id,
+            text: o.text,
+            items: o
+                .items
+                .into_iter()
+                .map(|i| wh::OrderItem {
+                    product_retailer_id: i.product_retailer_id,
+                    quantity: i.quantity,
+                    item_price: i.item_price,
+                    currency: i.currency,
+                })
+                .collect(),
+        }),
+        C::System(s) => W::System(wh::SystemNotice {
+            kind: s.kind,
+            body: s.body,
+            new_wa_id: s.new_wa_id,
+        }),
+        C::Edit(e) => W::Edit(wh::Edit {
+            original_message_id: e.original_message_id,
+            message_type: e.message_type,
+            text: e.text,
+            raw: e.raw,
+        }),
+        C::Revoke(id) => W::Revoke(id),
+        C::Unsupported(t) => W::Unsupported(t),
+        C::Other(raw) => W::Other(raw),
+    }
+}
+
+fn body(b: w::EventBody) -> wh::EventBody {
+    use w::EventBody as B;
+    match b {
+        B::Message(m) => wh::EventBody::Message(wh::InboundMessage {
+            id: m.id,
+            from: m.from,
+            from_user_id: m.from_user_id,
+            message_type: m.message_type,
+            context: m.context.map(|c| wh::MessageContext {
                 message_id: c.message_id,
                 from: c.from,
                 forwarded: c.forwarded,
                 frequently_forwarded: c.frequently_forwarded,
             }),
-            content: match msg.content {
-                w::MessageContent::Text(t) => webhooks::MessageContent::Text(t),
-                w::MessageContent::Other(raw) => webhooks::MessageContent::Other(raw),
-            },
+            content: content(m.content),
+            referral: m.referral.map(|r| wh::Referral {
+                source_url: r.source_url,
+                source_id: r.source_id,
+                source_type: r.source_type,
+                headline: r.headline,
+                body: r.body,
+                media_type: r.media_type,
+                ctwa_clid: r.ctwa_clid,
+            }),
+            errors: m.errors.into_iter().map(graph_error).collect(),
         }),
-        w::EventBody::Status(s) => webhooks::EventBody::Status(webhooks::StatusUpdate {
+        B::Status(s) => wh::EventBody::Status(wh::StatusUpdate {
             message_id: s.message_id,
             recipient_id: s.recipient_id,
             status: status(s.status),
             raw_status: s.raw_status,
             errors: s.errors.into_iter().map(graph_error).collect(),
-            conversation: s.conversation.map(|c| webhooks::Conversation {
+            conversation: s.conversation.map(|c| wh::Conversation {
                 id: c.id,
                 origin_type: c.origin_type,
                 expiration_timestamp: c.expiration_timestamp,
             }),
-            pricing: s.pricing.map(|p| webhooks::Pricing {
+            pricing: s.pricing.map(|p| wh::Pricing {
                 billable: p.billable,
                 pricing_model: p.pricing_model,
                 category: p.category,
@@ -116,26 +227,85 @@ fn event(e: w::Event) -> webhooks::Event {
             }),
             biz_opaque_callback_data: s.biz_opaque_callback_data,
         }),
-        w::EventBody::Unknown(raw) => webhooks::EventBody::Unknown(raw),
-    };
-    webhooks::Event {
+        B::Echo(e) => wh::EventBody::Echo(wh::MessageEcho {
+            id: e.id,
+            from: e.from,
+            to: e.to,
+            to_user_id: e.to_user_id,
+            message_type: e.message_type,
+            content: content(e.content),
+        }),
+        B::Template(t) => wh::EventBody::Template(wh::TemplateUpdate {
+            kind: match t.kind {
+                w::TemplateUpdateKind::Status => wh::TemplateUpdateKind::Status,
+                w::TemplateUpdateKind::Category => wh::TemplateUpdateKind::Category,
+                w::TemplateUpdateKind::Quality => wh::TemplateUpdateKind::Quality,
+                w::TemplateUpdateKind::Components => wh::TemplateUpdateKind::Components,
+            },
+            template_id: t.template_id,
+            name: t.name,
+            language: t.language,
+            value: t.value,
+            previous: t.previous,
+            reason: t.reason,
+            category: t.category,
+            raw: t.raw,
+        }),
+        B::Account(a) => wh::EventBody::Account(wh::AccountUpdate {
+            event: a.event,
+            raw: a.raw,
+        }),
+        B::PhoneNumber(p) => wh::EventBody::PhoneNumber(wh::PhoneNumberUpdate {
+            kind: match p.kind {
+                w::PhoneNumberUpdateKind::Name => wh::PhoneNumberUpdateKind::Name,
+                w::PhoneNumberUpdateKind::Quality => wh::PhoneNumberUpdateKind::Quality,
+            },
+            display_phone_number: p.display_phone_number,
+            event: p.event,
+            requested_verified_name: p.requested_verified_name,
+            current_limit: p.current_limit,
+            raw: p.raw,
+        }),
+        B::Preference(p) => wh::EventBody::Preference(wh::UserPreference {
+            wa_id: p.wa_id,
+            category: p.category,
+            value: p.value,
+            detail: p.detail,
+        }),
+        B::Call(c) => wh::EventBody::Call(wh::CallEvent {
+            id: c.id,
+            event: c.event,
+            direction: c.direction,
+            from: c.from,
+            to: c.to,
+            status: c.status,
+            duration_seconds: c.duration_seconds,
+            raw: c.raw,
+        }),
+        B::Errors(es) => wh::EventBody::Errors(es.into_iter().map(graph_error).collect()),
+        B::Unknown(raw) => wh::EventBody::Unknown(raw),
+    }
+}
+
+pub fn event(e: w::Event) -> wh::Event {
+    wh::Event {
         idempotency_key: e.idempotency_key,
         field: e.field,
-        routing: webhooks::Routing {
+        routing: wh::Routing {
             waba_id: e.routing.waba_id,
             phone_number_id: e.routing.phone_number_id,
             display_phone_number: e.routing.display_phone_number,
         },
-        contact: e.contact.map(|c| webhooks::Contact {
+        contact: e.contact.map(|c| wh::Contact {
             wa_id: c.wa_id,
             user_id: c.user_id,
             name: c.name,
         }),
         timestamp: e.timestamp,
-        body,
+        body: body(e.body),
     }
 }
 
-pub fn wit_events(events: Vec<w::Event>) -> Vec<webhooks::Event> {
+pub fn wit_events(events: Vec<w::Event>) -> Vec<wh::Event> {
     events.into_iter().map(event).collect()
 }

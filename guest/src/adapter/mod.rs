@@ -3,6 +3,7 @@
 
 mod convert;
 mod http;
+mod ingest;
 mod tenant;
 
 use crate::core::{self, webhook};
@@ -37,6 +38,29 @@ impl messages::Guest for Component {
             .map_err(err)
     }
 
+    fn status(message_id: String) -> Result<Option<messages::DeliveryState>> {
+        let Some(st) = ingest::delivery_state(&message_id)? else {
+            return Ok(None);
+        };
+        let Some(status) = st.status() else {
+            return Ok(None);
+        };
+        Ok(Some(messages::DeliveryState {
+            status: convert::status(status),
+            errors: st
+                .errors
+                .into_iter()
+                .map(|(code, message)| {
+                    convert::graph_error(core::GraphError {
+                        code,
+                        message,
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+        }))
+    }
+
     fn mark_read(message_id: String, typing_indicator: bool) -> Result<()> {
         let tenant = Tenant::bind();
         let req =
@@ -69,6 +93,19 @@ impl webhooks::Guest for Component {
 
     fn parse(body: Vec<u8>) -> Result<Vec<webhooks::Event>> {
         webhook::parse(&body).map(wit_events).map_err(err)
+    }
+
+    fn ingest(body: Vec<u8>, signature_header: Option<String>) -> Result<webhooks::IngestResult> {
+        let r = ingest::ingest(&Tenant::bind(), &body, signature_header.as_deref())?;
+        Ok(webhooks::IngestResult {
+            events: wit_events(r.events),
+            duplicates: r.duplicates,
+            not_mine: r.not_mine,
+        })
+    }
+
+    fn forget(idempotency_keys: Vec<String>) -> Result<()> {
+        ingest::forget(&idempotency_keys)
     }
 
     fn receive(body: Vec<u8>, signature_header: Option<String>) -> Result<Vec<webhooks::Event>> {

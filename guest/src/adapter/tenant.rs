@@ -7,6 +7,7 @@ use super::bindings::whatsapp::cloud_api::crypto;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
 use super::http;
+use super::ingest::storage;
 use crate::core::graph::{Credential, Request, Settings};
 use crate::core::{self, webhook};
 
@@ -78,12 +79,4 @@ impl Tenant {
         })?;
         webhook::verify_signature(secret.as_bytes(), body, header).map_err(err)
     }
-}
-
-fn storage(e: kv::Error) -> Error {
-    Error::Storage(match e {
-        kv::Error::NoSuchStore => "no such key-value store".into(),
-        kv::Error::AccessDenied => "key-value access denied".into(),
-        kv::Error::Other(s) => s,
-    })
 }

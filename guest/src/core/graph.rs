@@ -28,6 +28,18 @@ pub struct Settings {
     pub app_secret: Option<String>,
     /// The webhook subscription verify token.
     pub verify_token: Option<String>,
+    /// Inbound texts that stop marketing messages (whole text, any case).
+    pub opt_out_keywords: Vec<String>,
+    /// Inbound texts that lift a stop.
+    pub opt_in_keywords: Vec<String>,
+}
+
+fn keywords(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl Settings {
@@ -36,6 +48,14 @@ impl Settings {
         let mut s = Settings {
             graph_origin: DEFAULT_ORIGIN.into(),
             api_version: DEFAULT_API_VERSION.into(),
+            opt_out_keywords: super::webhook::state::DEFAULT_OPT_OUT
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            opt_in_keywords: super::webhook::state::DEFAULT_OPT_IN
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
             ..Settings::default()
         };
         for (k, v) in pairs {
@@ -51,6 +71,8 @@ impl Settings {
                 "api-version" => s.api_version = v,
                 "app-secret" => s.app_secret = Some(v),
                 "verify-token" => s.verify_token = Some(v),
+                "opt-out-keywords" => s.opt_out_keywords = keywords(&v),
+                "opt-in-keywords" => s.opt_in_keywords = keywords(&v),
                 _ => {}
             }
         }
@@ -67,6 +89,19 @@ impl Settings {
         self.phone_number_id
             .as_deref()
             .ok_or_else(|| Error::NotConfigured("the tenant has no phone-number-id".into()))
+    }
+
+    /// Whether an event with these routing keys belongs to this tenant: its phone number,
+    /// or (for changes without one, like template updates) its WABA. A tenant bound to
+    /// neither (a bare parser) takes everything.
+    pub fn owns(&self, waba_id: &str, phone_number_id: Option<&str>) -> bool {
+        match (&self.phone_number_id, &self.waba_id, phone_number_id) {
+            (None, None, _) => true,
+            (Some(mine), _, Some(p)) => mine == p,
+            (None, Some(_), Some(_)) => false,
+            (_, Some(w), None) => w == waba_id,
+            (Some(_), None, None) => false,
+        }
     }
 
     /// The WABA id, or `NotConfigured`.

@@ -1,0 +1,610 @@
+//! A webhook POST body into events. Every message, status, echo, call and preference of
+//! every change of every entry becomes one event, in order; a change with none of those
+//! becomes one event of its own kind; whatever does not fit a known shape is kept as
+//! `Unknown` raw JSON. Nothing is dropped and nothing here panics on any input.
+
+use super::types::*;
+use crate::core::error::{Error, GraphError};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+#[derive(Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow, default)]
+    entry: Vec<Entry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    time: Value,
+    #[serde(borrow, default)]
+    changes: Vec<&'a RawValue>,
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    match v.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A non-empty string field.
+fn ne(v: &Value, k: &str) -> Option<String> {
+    s(v, k).filter(|x| !x.is_empty())
+}
+
+/// Meta sends numbers as strings or numbers; junk is none.
+fn u64_of(v: &Value, k: &str) -> Option<u64> {
+    match v.get(k)? {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+fn b(v: &Value, k: &str) -> bool {
+    v.get(k).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn arr<'v>(v: &'v Value, k: &str) -> &'v [Value] {
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn digest_key(prefix: &str, raw: &str) -> String {
+    let d = Sha256::digest(raw.as_bytes());
+    format!("{prefix}:{}", hex::encode(&d[..16]))
+}
+
+/// Graph error objects as webhooks carry them (`title` where the API has `message`).
+pub(crate) fn errors_of(v: &Value) -> Vec<GraphError> {
+    arr(v, "errors")
+        .iter()
+        .map(|e| GraphError {
+            code: e
+                .get("code")
+                .and_then(Value::as_i64)
+                .and_then(|c| i32::try_from(c).ok())
+                .unwrap_or(0),
+            message: ne(e, "message")
+                .or_else(|| ne(e, "title"))
+                .unwrap_or_default(),
+            details: e.get("error_data").and_then(|d| ne(d, "details")),
+            ..GraphError::default()
+        })
+        .collect()
+}
+
+fn media(v: &Value) -> Media {
+    Media {
+        id: s(v, "id").unwrap_or_default(),
+        mime_type: ne(v, "mime_type"),
+        sha256: ne(v, "sha256"),
+        caption: ne(v, "caption"),
+        filename: ne(v, "filename"),
+        url: ne(v, "url"),
+        voice: b(v, "voice"),
+        animated: b(v, "animated"),
+    }
+}
+
+fn choice(v: &Value) -> ReplyChoice {
+    ReplyChoice {
+        id: s(v, "id").unwrap_or_default(),
+        title: s(v, "title").unwrap_or_default(),
+        description: ne(v, "description"),
+    }
+}
+
+/// The content of a message object (inbound, echoed, or the new version of an edit).
+fn content(m: &Value, kind: &str) -> MessageContent {
+    let part = m.get(kind).unwrap_or(&Value::Null);
+    let other = || MessageContent::Other(m.to_string());
+    match kind {
+        "text" => match s(part, "body") {
+            Some(body) => MessageContent::Text(body),
+            None => other(),
+        },
+        "image" | "video" | "audio" | "document" | "sticker" if part.is_object() => {
+            let md = media(part);
+            match kind {
+                "image" => MessageContent::Image(md),
+                "video" => MessageContent::Video(md),
+                "audio" => MessageContent::Audio(md),
+                "document" => MessageContent::Document(md),
+                _ => MessageContent::Sticker(md),
+            }
+        }
+        "location" => match (
+            part.get("latitude").and_then(Value::as_f64),
+            part.get("longitude").and_then(Value::as_f64),
+        ) {
+            (Some(latitude), Some(longitude)) => MessageContent::Location(Location {
+                latitude,
+                longitude,
+                name: ne(part, "name"),
+                address: ne(part, "address"),
+                url: ne(part, "url"),
+            }),
+            _ => other(),
+        },
+        "contacts" if m.get("contacts").is_some_and(Value::is_array) => MessageContent::Contacts(
+            arr(m, "contacts")
+                .iter()
+                .map(|c| ContactCard {
+                    formatted_name: c.get("name").and_then(|n| ne(n, "formatted_name")),
+                    phones: arr(c, "phones")
+                        .iter()
+                        .filter_map(|p| ne(p, "phone"))
+                        .collect(),
+                    wa_ids: arr(c, "phones")
+                        .iter()
+                        .filter_map(|p| ne(p, "wa_id"))
+                        .collect(),
+                    emails: arr(c, "emails")
+                        .iter()
+                        .filter_map(|e| ne(e, "email"))
+                        .collect(),
+                    raw: c.to_string(),
+                })
+                .collect(),
+        ),
+        "reaction" => match s(part, "message_id") {
+            Some(message_id) => MessageContent::Reaction(Reaction {
+                message_id,
+                emoji: ne(part, "emoji"),
+            }),
+            None => other(),
+        },
+        "interactive" => {
+            let t = part.get("type").and_then(Value::as_str).unwrap_or("");
+            let inner = part.get(t).unwrap_or(&Value::Null);
+            match t {
+                "button_reply" if inner.is_object() => MessageContent::ButtonReply(choice(inner)),
+                "list_reply" if inner.is_object() => MessageContent::ListReply(choice(inner)),
+                "nfm_reply" if inner.is_object() => {
+                    let response_json = s(inner, "response_json").unwrap_or_default();
+                    let flow_token = serde_json::from_str::<Value>(&response_json)
+                        .ok()
+                        .and_then(|r| ne(&r, "flow_token"));
+                    MessageContent::FlowReply(FlowReply {
+                        name: ne(inner, "name"),
+                        body: ne(inner, "body"),
+                        response_json,
+                        flow_token,
+                    })
+                }
+                "call_permission_reply" if inner.is_object() => {
+                    MessageContent::CallPermissionReply(CallPermissionReply {
+                        response: s(inner, "response").unwrap_or_default(),
+                        expiration_timestamp: u64_of(inner, "expiration_timestamp"),
+                        source: ne(inner, "response_source"),
+                    })
+                }
+                _ => other(),
+            }
+        }
+        "button" => match (s(part, "payload"), s(part, "text")) {
+            (payload, Some(text)) => MessageContent::QuickReply(QuickReply {
+                payload: payload.unwrap_or_default(),
+                text,
+            }),
+            _ => other(),
+        },
+        "order" if part.is_object() => MessageContent::Order(Order {
+            catalog_id: s(part, "catalog_id").unwrap_or_default(),
+            text: ne(part, "text"),
+            items: arr(part, "product_items")
+                .iter()
+                .map(|i| OrderItem {
+                    product_retailer_id: s(i, "product_retailer_id").unwrap_or_default(),
+                    quantity: u64_of(i, "quantity")
+                        .and_then(|q| u32::try_from(q).ok())
+                        .unwrap_or(0),
+                    item_price: i.get("item_price").and_then(Value::as_f64).unwrap_or(0.0),
+                    currency: s(i, "currency").unwrap_or_default(),
+                })
+                .collect(),
+        }),
+        "system" if part.is_object() => MessageContent::System(SystemNotice {
+            kind: s(part, "type").unwrap_or_default(),
+            body: s(part, "body").unwrap_or_default(),
+            new_wa_id: ne(part, "wa_id"),
+        }),
+        "edit" => match (s(part, "original_message_id"), part.get("message")) {
+            (Some(original_message_id), Some(new)) => {
+                let message_type = s(new, "type").unwrap_or_default();
+                let text = match content(new, &message_type) {
+                    MessageContent::Text(t) => Some(t),
+                    MessageContent::Image(m)
+                    | MessageContent::Video(m)
+                    | MessageContent::Document(m) => m.caption,
+                    _ => None,
+                };
+                MessageContent::Edit(Edit {
+                    original_message_id,
+                    message_type,
+                    text,
+                    raw: new.to_string(),
+                })
+            }
+            _ => other(),
+        },
+        "revoke" => match s(part, "original_message_id") {
+            Some(id) => MessageContent::Revoke(id),
+            None => other(),
+        },
+        "unsupported" => MessageContent::Unsupported(ne(part, "type")),
+        _ => other(),
+    }
+}
+
+fn referral(v: &Value) -> Option<Referral> {
+    let r = v.get("referral")?;
+    r.is_object().then(|| Referral {
+        source_url: ne(r, "source_url"),
+        source_id: ne(r, "source_id"),
+        source_type: ne(r, "source_type"),
+        headline: ne(r, "headline"),
+        body: ne(r, "body"),
+        media_type: ne(r, "media_type"),
+        ctwa_clid: ne(r, "ctwa_clid"),
+    })
+}
+
+fn contact_for(contacts: &[Value], wa_id: Option<&str>) -> Option<Contact> {
+    let found = contacts
+        .iter()
+        .find(|c| wa_id.is_some() && c.get("wa_id").and_then(Value::as_str) == wa_id)
+        .or_else(|| {
+            if contacts.len() == 1 {
+                contacts.first()
+            } else {
+                None
+            }
+        });
+    match (found, wa_id) {
+        (Some(c), _) => Some(Contact {
+            wa_id: ne(c, "wa_id").or_else(|| wa_id.map(str::to_string)),
+            user_id: ne(c, "user_id"),
+            name: c.get("profile").and_then(|p| ne(p, "name")),
+        }),
+        (None, Some(w)) if !w.is_empty() => Some(Contact {
+            wa_id: Some(w.to_string()),
+            ..Contact::default()
+        }),
+        _ => None,
+    }
+}
+
+struct Item {
+    key: String,
+    timestamp: Option<u64>,
+    contact: Option<Contact>,
+    body: EventBody,
+}
+
+fn unknown_item(prefix: &str, raw: &str) -> Item {
+    Item {
+        key: digest_key(prefix, raw),
+        timestamp: None,
+        contact: None,
+        body: EventBody::Unknown(raw.to_string()),
+    }
+}
+
+fn message_item(m: &Value, contacts: &[Value]) -> Item {
+    let (Some(id), Some(kind)) = (ne(m, "id"), s(m, "type")) else {
+        return unknown_item("message", &m.to_string());
+    };
+    let from = s(m, "from").unwrap_or_default();
+    let context = m
+        .get("context")
+        .filter(|c| c.is_object())
+        .map(|c| MessageContext {
+            message_id: ne(c, "id"),
+            from: ne(c, "from"),
+            forwarded: b(c, "forwarded"),
+            frequently_forwarded: b(c, "frequently_forwarded"),
+        });
+    let mut contact = contact_for(contacts, Some(&from));
+    if let (Some(c), Some(u)) = (contact.as_mut(), ne(m, "from_user_id")) {
+        c.user_id.get_or_insert(u);
+    }
+    Item {
+        key: format!("message:{id}"),
+        timestamp: u64_of(m, "timestamp"),
+        contact,
+        body: EventBody::Message(InboundMessage {
+            content: content(m, &kind),
+            id,
+            from_user_id: ne(m, "from_user_id"),
+            from,
+            message_type: kind,
+            context,
+            referral: referral(m),
+            errors: errors_of(m),
+        }),
+    }
+}
+
+fn echo_item(m: &Value, contacts: &[Value]) -> Item {
+    let (Some(id), Some(kind)) = (ne(m, "id"), s(m, "type")) else {
+        return unknown_item("echo", &m.to_string());
+    };
+    let to = s(m, "to").unwrap_or_default();
+    Item {
+        key: format!("echo:{id}"),
+        timestamp: u64_of(m, "timestamp"),
+        contact: contact_for(contacts, Some(&to)),
+        body: EventBody::Echo(MessageEcho {
+            content: content(m, &kind),
+            id,
+            from: s(m, "from").unwrap_or_default(),
+            to_user_id: ne(m, "to_user_id"),
+            to,
+            message_type: kind,
+        }),
+    }
+}
+
+fn status_item(st: &Value, contacts: &[Value]) -> Item {
+    let raw_status = s(st, "status").unwrap_or_default();
+    let (Some(id), Some(status)) = (ne(st, "id"), DeliveryStatus::parse(&raw_status)) else {
+        return unknown_item("status", &st.to_string());
+    };
+    let recipient_id = ne(st, "recipient_id");
+    Item {
+        key: format!("status:{id}:{raw_status}"),
+        timestamp: u64_of(st, "timestamp"),
+        contact: contact_for(contacts, recipient_id.as_deref()),
+        body: EventBody::Status(StatusUpdate {
+            message_id: id,
+            recipient_id,
+            status,
+            raw_status,
+            errors: errors_of(st),
+            conversation: st
+                .get("conversation")
+                .filter(|c| c.is_object())
+                .map(|c| Conversation {
+                    id: s(c, "id").unwrap_or_default(),
+                    origin_type: c.get("origin").and_then(|o| ne(o, "type")),
+                    expiration_timestamp: u64_of(c, "expiration_timestamp"),
+                }),
+            pricing: st
+                .get("pricing")
+                .filter(|p| p.is_object())
+                .map(|p| Pricing {
+                    billable: p.get("billable").and_then(Value::as_bool),
+                    pricing_model: ne(p, "pricing_model"),
+                    category: ne(p, "category"),
+                    pricing_type: ne(p, "type"),
+                }),
+            biz_opaque_callback_data: ne(st, "biz_opaque_callback_data"),
+        }),
+    }
+}
+
+fn call_item(c: &Value, event: Option<&str>, contacts: &[Value]) -> Item {
+    let Some(id) = ne(c, "id") else {
+        return unknown_item("call", &c.to_string());
+    };
+    let event = event
+        .map(str::to_string)
+        .or_else(|| s(c, "event"))
+        .unwrap_or_default();
+    let status = ne(c, "status");
+    let from = ne(c, "from");
+    let to = ne(c, "to").or_else(|| ne(c, "recipient_id"));
+    let party = if c.get("direction").and_then(Value::as_str) == Some("USER_INITIATED") {
+        from.clone()
+    } else {
+        to.clone()
+    };
+    Item {
+        key: format!("call:{id}:{event}:{}", status.as_deref().unwrap_or("")),
+        timestamp: u64_of(c, "timestamp"),
+        contact: contact_for(contacts, party.as_deref()),
+        body: EventBody::Call(CallEvent {
+            id,
+            event,
+            direction: ne(c, "direction"),
+            from,
+            to,
+            status,
+            duration_seconds: u64_of(c, "duration"),
+            raw: c.to_string(),
+        }),
+    }
+}
+
+fn preference_item(p: &Value, contacts: &[Value]) -> Item {
+    let (Some(wa_id), Some(value)) = (ne(p, "wa_id"), ne(p, "value")) else {
+        return unknown_item("preference", &p.to_string());
+    };
+    let timestamp = u64_of(p, "timestamp");
+    let category = s(p, "category").unwrap_or_default();
+    Item {
+        key: format!(
+            "preference:{wa_id}:{category}:{value}:{}",
+            timestamp.unwrap_or(0)
+        ),
+        timestamp,
+        contact: contact_for(contacts, Some(&wa_id)),
+        body: EventBody::Preference(UserPreference {
+            wa_id,
+            category,
+            value,
+            detail: ne(p, "detail"),
+        }),
+    }
+}
+
+/// Events of a change whose value is one object (templates, account, phone number).
+fn single(field: &str, v: &Value, raw_value: &str) -> Option<EventBody> {
+    let template = |kind, value: Option<String>, previous: Option<String>| {
+        Some(EventBody::Template(TemplateUpdate {
+            kind,
+            template_id: s(v, "message_template_id")?,
+            name: ne(v, "message_template_name"),
+            language: ne(v, "message_template_language"),
+            value,
+            previous,
+            reason: v
+                .get("rejection_info")
+                .and_then(|r| ne(r, "reason"))
+                .or_else(|| ne(v, "reason")),
+            category: ne(v, "message_template_category"),
+            raw: raw_value.to_string(),
+        }))
+    };
+    let phone = |kind, event| {
+        Some(EventBody::PhoneNumber(PhoneNumberUpdate {
+            kind,
+            display_phone_number: ne(v, "display_phone_number"),
+            event,
+            requested_verified_name: ne(v, "requested_verified_name"),
+            current_limit: ne(v, "current_limit"),
+            raw: raw_value.to_string(),
+        }))
+    };
+    match field {
+        "message_template_status_update" => {
+            template(TemplateUpdateKind::Status, ne(v, "event"), None)
+        }
+        "template_category_update" => template(
+            TemplateUpdateKind::Category,
+            ne(v, "new_category"),
+            ne(v, "previous_category"),
+        ),
+        "message_template_quality_update" => template(
+            TemplateUpdateKind::Quality,
+            ne(v, "new_quality_score"),
+            ne(v, "previous_quality_score"),
+        ),
+        "message_template_components_update" => template(
+            TemplateUpdateKind::Components,
+            ne(v, "message_template_element"),
+            None,
+        ),
+        "account_update" => Some(EventBody::Account(AccountUpdate {
+            event: ne(v, "event")?,
+            raw: raw_value.to_string(),
+        })),
+        "phone_number_name_update" => phone(PhoneNumberUpdateKind::Name, ne(v, "decision")),
+        "phone_number_quality_update" => phone(PhoneNumberUpdateKind::Quality, ne(v, "event")),
+        _ => None,
+    }
+}
+
+/// Parse a webhook POST body into events (see the module docs).
+pub fn parse(body: &[u8]) -> Result<Vec<Event>, Error> {
+    let payload: Payload<'_> = serde_json::from_slice(body)
+        .map_err(|e| Error::invalid("body", format!("not a WhatsApp webhook payload: {e}")))?;
+    let mut events = Vec::new();
+    for entry in payload.entry {
+        let waba_id = match &entry.id {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        let time = match &entry.time {
+            Value::String(s) => s.parse().ok(),
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        };
+        for raw_change in entry.changes {
+            parse_change(&waba_id, time, raw_change, &mut events);
+        }
+    }
+    Ok(events)
+}
+
+fn parse_change(
+    waba_id: &str,
+    entry_time: Option<u64>,
+    raw_change: &RawValue,
+    out: &mut Vec<Event>,
+) {
+    let change: Value = serde_json::from_str(raw_change.get()).unwrap_or(Value::Null);
+    let field = s(&change, "field").unwrap_or_default();
+    let value = change.get("value").unwrap_or(&Value::Null);
+    let metadata = value.get("metadata");
+    let routing = Routing {
+        waba_id: waba_id.to_string(),
+        phone_number_id: metadata.and_then(|m| ne(m, "phone_number_id")),
+        display_phone_number: metadata.and_then(|m| ne(m, "display_phone_number")),
+    };
+    let contacts = arr(value, "contacts");
+    let mut items: Vec<Item> = Vec::new();
+    items.extend(
+        arr(value, "messages")
+            .iter()
+            .map(|m| message_item(m, contacts)),
+    );
+    items.extend(
+        arr(value, "message_echoes")
+            .iter()
+            .map(|m| echo_item(m, contacts)),
+    );
+    if field == "calls" {
+        items.extend(
+            arr(value, "calls")
+                .iter()
+                .map(|c| call_item(c, None, contacts)),
+        );
+        items.extend(
+            arr(value, "statuses")
+                .iter()
+                .map(|c| call_item(c, Some("status"), contacts)),
+        );
+    } else {
+        items.extend(
+            arr(value, "statuses")
+                .iter()
+                .map(|st| status_item(st, contacts)),
+        );
+    }
+    items.extend(
+        arr(value, "user_preferences")
+            .iter()
+            .map(|p| preference_item(p, contacts)),
+    );
+    let value_errors = errors_of(value);
+    if !value_errors.is_empty() {
+        items.push(Item {
+            key: digest_key("errors", raw_change.get()),
+            timestamp: entry_time,
+            contact: None,
+            body: EventBody::Errors(value_errors),
+        });
+    }
+    if items.is_empty() {
+        let raw_value = value.to_string();
+        let body = single(&field, value, &raw_value)
+            .unwrap_or_else(|| EventBody::Unknown(raw_change.get().to_string()));
+        items.push(Item {
+            key: digest_key(body.kind(), raw_change.get()),
+            timestamp: entry_time,
+            contact: None,
+            body,
+        });
+    }
+    out.extend(items.into_iter().map(|i| Event {
+        idempotency_key: i.key,
+        field: field.clone(),
+        routing: routing.clone(),
+        contact: i.contact,
+        timestamp: i.timestamp,
+        body: i.body,
+    }));
+}

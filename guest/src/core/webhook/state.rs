@@ -1,0 +1,274 @@
+//! The state events keep, as decisions over values: which status a message stands at
+//! (monotonic), whether a contact has stopped marketing messages, when a contact last
+//! wrote (the 24-hour window), what a template's status is. The adapter stores the
+//! results in the tenant's key-value buckets under the keys named here.
+
+use super::types::{DeliveryStatus, TemplateUpdate, TemplateUpdateKind, UserPreference};
+use crate::core::error::GraphError;
+use serde::{Deserialize, Serialize};
+
+/// Idempotency keys already seen (set-if-absent with `atomics.increment`).
+pub const DEDUPE_BUCKET: &str = "dedupe";
+/// Per-contact state: last inbound time and consent.
+pub const CONTACTS_BUCKET: &str = "contacts";
+/// Per-message delivery state.
+pub const STATUS_BUCKET: &str = "statuses";
+/// Template definitions and statuses by `name:language`.
+pub const TEMPLATES_BUCKET: &str = "templates";
+/// How long an idempotency key is kept (Meta retries for up to 7 days).
+pub const DEDUPE_RETENTION_SECS: u64 = 7 * 24 * 3600;
+
+/// The key of a contact's last inbound time (Unix seconds, decimal).
+pub fn last_inbound_key(wa_id: &str) -> String {
+    format!("last-inbound:{wa_id}")
+}
+
+/// The key of a contact's marketing consent (`stopped` or `ok`).
+pub fn consent_key(wa_id: &str) -> String {
+    format!("consent:{wa_id}")
+}
+
+/// The key of a template in the cache.
+pub fn template_key(name: &str, language: &str) -> String {
+    format!("{name}:{language}")
+}
+
+fn rank(s: DeliveryStatus) -> u8 {
+    match s {
+        DeliveryStatus::Sent => 1,
+        DeliveryStatus::Delivered => 2,
+        DeliveryStatus::Read => 3,
+        DeliveryStatus::Played => 4,
+        DeliveryStatus::Deleted => 5,
+        DeliveryStatus::Failed => 6,
+    }
+}
+
+/// Where a message stands, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryState {
+    /// The status, Meta's spelling.
+    pub status: String,
+    /// The errors of a failure: (code, message).
+    #[serde(default)]
+    pub errors: Vec<(i32, String)>,
+}
+
+impl DeliveryState {
+    /// The status as a value.
+    pub fn status(&self) -> Option<DeliveryStatus> {
+        DeliveryStatus::parse(&self.status)
+    }
+}
+
+/// The monotonic status reducer: the new state if `next` moves the message forward,
+/// none if it is late, a duplicate, or the message already failed. `failed` is terminal
+/// and keeps its errors; nothing moves a message backwards.
+pub fn reduce(
+    current: Option<&DeliveryState>,
+    next: DeliveryStatus,
+    errors: &[GraphError],
+) -> Option<DeliveryState> {
+    let cur = current.and_then(DeliveryState::status);
+    if cur == Some(DeliveryStatus::Failed) {
+        return None;
+    }
+    if cur.is_some_and(|c| rank(next) <= rank(c)) {
+        return None;
+    }
+    Some(DeliveryState {
+        status: next.as_str().to_string(),
+        errors: errors.iter().map(|e| (e.code, e.message.clone())).collect(),
+    })
+}
+
+/// A change of a contact's marketing consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// The contact asked not to get marketing messages.
+    Stopped,
+    /// The contact agreed again.
+    Ok,
+}
+
+impl Consent {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Stopped => "stopped",
+            Consent::Ok => "ok",
+        }
+    }
+}
+
+/// Default opt-out keywords (an inbound text that is exactly one of these, in any case).
+pub const DEFAULT_OPT_OUT: &[&str] = &["STOP"];
+/// Default opt-in keywords.
+pub const DEFAULT_OPT_IN: &[&str] = &["START"];
+
+/// A consent change from an inbound text: the whole text (trimmed, any case) must be a
+/// keyword, so that "don't stop" changes nothing.
+pub fn consent_from_text(text: &str, opt_out: &[String], opt_in: &[String]) -> Option<Consent> {
+    let t = text.trim();
+    if opt_out.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+        Some(Consent::Stopped)
+    } else if opt_in.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+        Some(Consent::Ok)
+    } else {
+        None
+    }
+}
+
+/// A consent change from a `user_preferences` webhook.
+pub fn consent_from_preference(p: &UserPreference) -> Option<Consent> {
+    if p.category != "marketing_messages" {
+        return None;
+    }
+    match p.value.to_ascii_lowercase().as_str() {
+        "stop" => Some(Consent::Stopped),
+        "resume" | "signup" => Some(Consent::Ok),
+        _ => None,
+    }
+}
+
+/// A template as cached.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CachedTemplate {
+    /// Its id.
+    pub id: String,
+    /// Its status.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Its category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Its quality score.
+    #[serde(default)]
+    pub quality: Option<String>,
+}
+
+/// Apply a template update to what the cache held (if anything).
+pub fn apply_template_update(
+    current: Option<CachedTemplate>,
+    u: &TemplateUpdate,
+) -> CachedTemplate {
+    let mut t = current.unwrap_or_default();
+    t.id = u.template_id.clone();
+    match u.kind {
+        TemplateUpdateKind::Status => t.status = u.value.clone().or(t.status),
+        TemplateUpdateKind::Category => t.category = u.value.clone().or(t.category),
+        TemplateUpdateKind::Quality => t.quality = u.value.clone().or(t.quality),
+        TemplateUpdateKind::Components => {}
+    }
+    if let Some(c) = &u.category {
+        t.category = Some(c.clone());
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeliveryStatus::*;
+
+    fn st(s: DeliveryStatus) -> DeliveryState {
+        DeliveryState {
+            status: s.as_str().into(),
+            errors: vec![],
+        }
+    }
+
+    #[test]
+    fn statuses_only_move_forward_and_failed_is_terminal() {
+        assert_eq!(reduce(None, Delivered, &[]).unwrap().status, "delivered");
+        assert!(reduce(Some(&st(Read)), Delivered, &[]).is_none());
+        assert!(reduce(Some(&st(Read)), Read, &[]).is_none());
+        assert_eq!(
+            reduce(Some(&st(Read)), Played, &[]).unwrap().status,
+            "played"
+        );
+        let e = GraphError {
+            code: 131026,
+            message: "undeliverable".into(),
+            ..GraphError::default()
+        };
+        let failed = reduce(Some(&st(Sent)), Failed, &[e]).unwrap();
+        assert_eq!(failed.errors, vec![(131026, "undeliverable".to_string())]);
+        for s in [Sent, Delivered, Read, Played, Failed] {
+            assert!(reduce(Some(&failed), s, &[]).is_none());
+        }
+    }
+
+    #[test]
+    fn every_order_of_updates_ends_at_the_furthest_status() {
+        let all = [Sent, Delivered, Read];
+        let perms = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
+        for p in perms {
+            let mut cur: Option<DeliveryState> = None;
+            for i in p {
+                if let Some(n) = reduce(cur.as_ref(), all[i], &[]) {
+                    cur = Some(n);
+                }
+            }
+            assert_eq!(cur.unwrap().status, "read", "{p:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_whole_keyword_changes_consent() {
+        let out = vec!["STOP".to_string(), "unsubscribe".to_string()];
+        let inn = vec!["START".to_string()];
+        assert_eq!(
+            consent_from_text(" stop ", &out, &inn),
+            Some(Consent::Stopped)
+        );
+        assert_eq!(
+            consent_from_text("Unsubscribe", &out, &inn),
+            Some(Consent::Stopped)
+        );
+        assert_eq!(consent_from_text("start", &out, &inn), Some(Consent::Ok));
+        assert_eq!(consent_from_text("please don't stop", &out, &inn), None);
+        let p = |v: &str| UserPreference {
+            wa_id: "1".into(),
+            category: "marketing_messages".into(),
+            value: v.into(),
+            detail: None,
+        };
+        assert_eq!(consent_from_preference(&p("stop")), Some(Consent::Stopped));
+        assert_eq!(consent_from_preference(&p("resume")), Some(Consent::Ok));
+        assert_eq!(consent_from_preference(&p("other")), None);
+    }
+
+    #[test]
+    fn template_updates_merge_into_the_cache() {
+        let u = |kind, value: &str| TemplateUpdate {
+            kind,
+            template_id: "9".into(),
+            name: Some("n".into()),
+            language: Some("en".into()),
+            value: Some(value.into()),
+            previous: None,
+            reason: None,
+            category: None,
+            raw: String::new(),
+        };
+        let t = apply_template_update(None, &u(TemplateUpdateKind::Status, "APPROVED"));
+        let t = apply_template_update(Some(t), &u(TemplateUpdateKind::Quality, "YELLOW"));
+        let t = apply_template_update(Some(t), &u(TemplateUpdateKind::Category, "MARKETING"));
+        assert_eq!(
+            (
+                t.status.as_deref(),
+                t.quality.as_deref(),
+                t.category.as_deref()
+            ),
+            (Some("APPROVED"), Some("YELLOW"), Some("MARKETING"))
+        );
+    }
+}

@@ -1,0 +1,547 @@
+//! The events a webhook POST becomes: plain values mirroring the WIT `webhooks` types.
+
+use crate::core::error::GraphError;
+
+/// Where an event belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Routing {
+    /// `entry[].id`: the WABA id.
+    pub waba_id: String,
+    /// `metadata.phone_number_id`.
+    pub phone_number_id: Option<String>,
+    /// `metadata.display_phone_number`.
+    pub display_phone_number: Option<String>,
+}
+
+/// The other party.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Contact {
+    /// `wa_id`.
+    pub wa_id: Option<String>,
+    /// `user_id` (BSUID).
+    pub user_id: Option<String>,
+    /// `profile.name`.
+    pub name: Option<String>,
+}
+
+/// Reply and forward context.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageContext {
+    /// `context.id`.
+    pub message_id: Option<String>,
+    /// `context.from`.
+    pub from: Option<String>,
+    /// `context.forwarded`.
+    pub forwarded: bool,
+    /// `context.frequently_forwarded`.
+    pub frequently_forwarded: bool,
+}
+
+/// A media attachment (image, video, audio, document, sticker).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Media {
+    /// The media id (download it through `media.get`).
+    pub id: String,
+    /// `mime_type`.
+    pub mime_type: Option<String>,
+    /// `sha256` as Meta gives it.
+    pub sha256: Option<String>,
+    /// `caption`.
+    pub caption: Option<String>,
+    /// `filename` (documents).
+    pub filename: Option<String>,
+    /// `url`, when Meta includes one.
+    pub url: Option<String>,
+    /// A voice note (audio recorded in WhatsApp).
+    pub voice: bool,
+    /// An animated sticker.
+    pub animated: bool,
+}
+
+/// A shared location.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Location {
+    /// Degrees.
+    pub latitude: f64,
+    /// Degrees.
+    pub longitude: f64,
+    /// `name`.
+    pub name: Option<String>,
+    /// `address`.
+    pub address: Option<String>,
+    /// `url`.
+    pub url: Option<String>,
+}
+
+/// One shared contact card.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContactCard {
+    /// `name.formatted_name`.
+    pub formatted_name: Option<String>,
+    /// `phones[].phone`.
+    pub phones: Vec<String>,
+    /// `phones[].wa_id`.
+    pub wa_ids: Vec<String>,
+    /// `emails[].email`.
+    pub emails: Vec<String>,
+    /// The card's raw JSON (addresses, org, urls…).
+    pub raw: String,
+}
+
+/// A reaction, or its removal (`emoji` none).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reaction {
+    /// The message reacted to.
+    pub message_id: String,
+    /// The emoji; none when the reaction was removed.
+    pub emoji: Option<String>,
+}
+
+/// A chosen reply button or list row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReplyChoice {
+    /// The id the business gave the choice.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// A list row's description.
+    pub description: Option<String>,
+}
+
+/// A completed WhatsApp Flow (`nfm_reply`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlowReply {
+    /// `name`.
+    pub name: Option<String>,
+    /// `body`.
+    pub body: Option<String>,
+    /// `response_json`, as sent (a JSON document in a string).
+    pub response_json: String,
+    /// `flow_token` from the response, when present.
+    pub flow_token: Option<String>,
+}
+
+/// The answer to a call-permission request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallPermissionReply {
+    /// `accept` or `reject`.
+    pub response: String,
+    /// Until when calls are permitted.
+    pub expiration_timestamp: Option<u64>,
+    /// `response_source`.
+    pub source: Option<String>,
+}
+
+/// A template's quick-reply button press.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QuickReply {
+    /// The payload the template gave the button.
+    pub payload: String,
+    /// The button text.
+    pub text: String,
+}
+
+/// One product of an order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OrderItem {
+    /// `product_retailer_id`.
+    pub product_retailer_id: String,
+    /// `quantity`.
+    pub quantity: u32,
+    /// `item_price`.
+    pub item_price: f64,
+    /// `currency`.
+    pub currency: String,
+}
+
+/// An order from a catalog.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Order {
+    /// `catalog_id`.
+    pub catalog_id: String,
+    /// `text`.
+    pub text: Option<String>,
+    /// `product_items`.
+    pub items: Vec<OrderItem>,
+}
+
+/// A system notice (number changed, identity changed).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SystemNotice {
+    /// `system.type` (`user_changed_number`, `customer_identity_changed`).
+    pub kind: String,
+    /// `system.body`.
+    pub body: String,
+    /// The contact's new `wa_id`, for a number change.
+    pub new_wa_id: Option<String>,
+}
+
+/// An edit of an earlier message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Edit {
+    /// The message edited.
+    pub original_message_id: String,
+    /// The new message's `type`.
+    pub message_type: String,
+    /// The new text, for a text or a caption.
+    pub text: Option<String>,
+    /// The new message's raw JSON.
+    pub raw: String,
+}
+
+/// Where a click-to-WhatsApp conversation came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Referral {
+    /// `source_url`.
+    pub source_url: Option<String>,
+    /// `source_id`.
+    pub source_id: Option<String>,
+    /// `source_type` (`ad`, `post`).
+    pub source_type: Option<String>,
+    /// `headline`.
+    pub headline: Option<String>,
+    /// `body`.
+    pub body: Option<String>,
+    /// `media_type`.
+    pub media_type: Option<String>,
+    /// `ctwa_clid`: the click id for conversion reporting.
+    pub ctwa_clid: Option<String>,
+}
+
+/// What a message carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageContent {
+    /// text
+    Text(String),
+    /// image
+    Image(Media),
+    /// video
+    Video(Media),
+    /// audio and voice
+    Audio(Media),
+    /// document
+    Document(Media),
+    /// sticker
+    Sticker(Media),
+    /// location
+    Location(Location),
+    /// contacts
+    Contacts(Vec<ContactCard>),
+    /// reaction, or its removal
+    Reaction(Reaction),
+    /// interactive `button_reply`
+    ButtonReply(ReplyChoice),
+    /// interactive `list_reply`
+    ListReply(ReplyChoice),
+    /// interactive `nfm_reply`
+    FlowReply(FlowReply),
+    /// interactive `call_permission_reply`
+    CallPermissionReply(CallPermissionReply),
+    /// template quick-reply `button`
+    QuickReply(QuickReply),
+    /// order
+    Order(Order),
+    /// system
+    System(SystemNotice),
+    /// edit
+    Edit(Edit),
+    /// revoke (a delete): the original message id
+    Revoke(String),
+    /// unsupported: `unsupported.type` when given
+    Unsupported(Option<String>),
+    /// anything else: the message's raw JSON
+    Other(String),
+}
+
+/// An inbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    /// Its `wamid`.
+    pub id: String,
+    /// The sender.
+    pub from: String,
+    /// `from_user_id` (BSUID), when given.
+    pub from_user_id: Option<String>,
+    /// Meta's `type`.
+    pub message_type: String,
+    /// Context.
+    pub context: Option<MessageContext>,
+    /// Content.
+    pub content: MessageContent,
+    /// Click-to-WhatsApp referral.
+    pub referral: Option<Referral>,
+    /// `errors` Meta attached to the message.
+    pub errors: Vec<GraphError>,
+}
+
+/// A message the business sent from the WhatsApp Business app (`smb_message_echoes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageEcho {
+    /// Its `wamid`.
+    pub id: String,
+    /// The business number.
+    pub from: String,
+    /// The recipient.
+    pub to: String,
+    /// `to_user_id`.
+    pub to_user_id: Option<String>,
+    /// Meta's `type`.
+    pub message_type: String,
+    /// Content.
+    pub content: MessageContent,
+}
+
+/// Delivery status, in Meta's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeliveryStatus {
+    /// sent
+    Sent,
+    /// delivered
+    Delivered,
+    /// read
+    Read,
+    /// played
+    Played,
+    /// failed
+    Failed,
+    /// deleted
+    Deleted,
+}
+
+impl DeliveryStatus {
+    /// Meta's status string, if known.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sent" => Self::Sent,
+            "delivered" => Self::Delivered,
+            "read" => Self::Read,
+            "played" => Self::Played,
+            "failed" => Self::Failed,
+            "deleted" => Self::Deleted,
+            _ => return None,
+        })
+    }
+
+    /// The status as Meta spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Played => "played",
+            Self::Failed => "failed",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// Conversation data of a status.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Conversation {
+    /// id
+    pub id: String,
+    /// origin.type
+    pub origin_type: Option<String>,
+    /// expiration_timestamp
+    pub expiration_timestamp: Option<u64>,
+}
+
+/// Pricing data of a status.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pricing {
+    /// billable
+    pub billable: Option<bool>,
+    /// pricing_model
+    pub pricing_model: Option<String>,
+    /// category
+    pub category: Option<String>,
+    /// type
+    pub pricing_type: Option<String>,
+}
+
+/// A status update of a sent message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// The message's `wamid`.
+    pub message_id: String,
+    /// `recipient_id`.
+    pub recipient_id: Option<String>,
+    /// The status.
+    pub status: DeliveryStatus,
+    /// The status as sent.
+    pub raw_status: String,
+    /// `errors`.
+    pub errors: Vec<GraphError>,
+    /// `conversation`.
+    pub conversation: Option<Conversation>,
+    /// `pricing`.
+    pub pricing: Option<Pricing>,
+    /// `biz_opaque_callback_data`.
+    pub biz_opaque_callback_data: Option<String>,
+}
+
+/// Which property of a template changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateUpdateKind {
+    /// `message_template_status_update`
+    Status,
+    /// `template_category_update`
+    Category,
+    /// `message_template_quality_update`
+    Quality,
+    /// `message_template_components_update`
+    Components,
+}
+
+/// A template update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateUpdate {
+    /// What changed.
+    pub kind: TemplateUpdateKind,
+    /// `message_template_id`.
+    pub template_id: String,
+    /// `message_template_name`.
+    pub name: Option<String>,
+    /// `message_template_language`.
+    pub language: Option<String>,
+    /// The new value: status event, new category, new quality score, or the element.
+    pub value: Option<String>,
+    /// The previous value (quality, category), when given.
+    pub previous: Option<String>,
+    /// `reason` (and `rejection_info.reason`), when given.
+    pub reason: Option<String>,
+    /// `message_template_category`, when given.
+    pub category: Option<String>,
+    /// The change's raw `value`.
+    pub raw: String,
+}
+
+/// An `account_update`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountUpdate {
+    /// `event` (`ACCOUNT_RESTRICTION`, `PARTNER_ADDED`, …).
+    pub event: String,
+    /// The change's raw `value`.
+    pub raw: String,
+}
+
+/// Which property of a phone number changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneNumberUpdateKind {
+    /// `phone_number_name_update`
+    Name,
+    /// `phone_number_quality_update`
+    Quality,
+}
+
+/// A phone number update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumberUpdate {
+    /// What changed.
+    pub kind: PhoneNumberUpdateKind,
+    /// `display_phone_number`.
+    pub display_phone_number: Option<String>,
+    /// `decision` (name) or `event` (quality).
+    pub event: Option<String>,
+    /// `requested_verified_name`.
+    pub requested_verified_name: Option<String>,
+    /// `current_limit` (messaging limit tier).
+    pub current_limit: Option<String>,
+    /// The change's raw `value`.
+    pub raw: String,
+}
+
+/// A user's marketing-message preference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPreference {
+    /// The user.
+    pub wa_id: String,
+    /// `category` (`marketing_messages`).
+    pub category: String,
+    /// `value` (`stop`, `resume`, `signup`).
+    pub value: String,
+    /// `detail`.
+    pub detail: Option<String>,
+}
+
+/// A call event (`calls` field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    /// The call id (`wacid.`).
+    pub id: String,
+    /// `event` (`connect`, `terminate`), or `status` for a call status.
+    pub event: String,
+    /// `direction`.
+    pub direction: Option<String>,
+    /// `from`.
+    pub from: Option<String>,
+    /// `to` (or `recipient_id`).
+    pub to: Option<String>,
+    /// `status` (`RINGING`, `COMPLETED`, …).
+    pub status: Option<String>,
+    /// `duration`, seconds.
+    pub duration_seconds: Option<u64>,
+    /// The call object's raw JSON.
+    pub raw: String,
+}
+
+/// What happened. (Messages dominate webhook traffic, so their variant is not boxed.)
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum EventBody {
+    /// An inbound message.
+    Message(InboundMessage),
+    /// A status update.
+    Status(StatusUpdate),
+    /// A message echo.
+    Echo(MessageEcho),
+    /// A template update.
+    Template(TemplateUpdate),
+    /// An account update.
+    Account(AccountUpdate),
+    /// A phone number update.
+    PhoneNumber(PhoneNumberUpdate),
+    /// A marketing preference.
+    Preference(UserPreference),
+    /// A call.
+    Call(CallEvent),
+    /// Errors Meta reported at the change level.
+    Errors(Vec<GraphError>),
+    /// Anything not modelled: raw JSON.
+    Unknown(String),
+}
+
+impl EventBody {
+    /// A short name for the kind of event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::Message(_) => "message",
+            EventBody::Status(_) => "status",
+            EventBody::Echo(_) => "echo",
+            EventBody::Template(_) => "template",
+            EventBody::Account(_) => "account",
+            EventBody::PhoneNumber(_) => "phone-number",
+            EventBody::Preference(_) => "preference",
+            EventBody::Call(_) => "call",
+            EventBody::Errors(_) => "errors",
+            EventBody::Unknown(_) => "unknown",
+        }
+    }
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Same for every delivery of the same event.
+    pub idempotency_key: String,
+    /// The change's `field`.
+    pub field: String,
+    /// Routing keys.
+    pub routing: Routing,
+    /// The contact.
+    pub contact: Option<Contact>,
+    /// Meta's timestamp (Unix seconds).
+    pub timestamp: Option<u64>,
+    /// What happened.
+    pub body: EventBody,
+}

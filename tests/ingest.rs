@@ -1,0 +1,369 @@
+//! The webhook server's guarantees: each event recorded exactly once, state kept as
+//! events pass, forwarding signed, in order, retried and resumed, metrics exposed.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use whatsapp_host::api::DeliveryStatus;
+use whatsapp_host::forward::{Forwarder, SEQ_HEADER, SIGNATURE_HEADER};
+use whatsapp_host::net::{self, Resp};
+use whatsapp_host::storage::{KvBackend, NewEvent};
+use whatsapp_tests::{APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, parser, sign};
+
+fn quiet() -> Options {
+    Options {
+        webhooks: false,
+        auto_reply: false,
+    }
+}
+
+fn envelope(field: &str, value: Value) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "time": 1700000000,
+        "changes": [{"field": field, "value": value}]}]}),
+    )
+    .unwrap()
+}
+
+fn messages_value(v: Value) -> Value {
+    let mut v = v;
+    v["messaging_product"] = "whatsapp".into();
+    v["metadata"] =
+        json!({"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID});
+    v
+}
+
+fn text_from(from: &str, id: &str, body: &str) -> Vec<u8> {
+    envelope(
+        "messages",
+        messages_value(
+            json!({"contacts": [{"profile": {"name": "C"}, "wa_id": from}],
+        "messages": [{"from": from, "id": id, "timestamp": "1700000100", "type": "text", "text": {"body": body}}]}),
+        ),
+    )
+}
+
+fn status(id: &str, s: &str) -> Vec<u8> {
+    let mut st =
+        json!({"id": id, "status": s, "timestamp": "1700000200", "recipient_id": "15551234567"});
+    if s == "failed" {
+        st["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
+    }
+    envelope("messages", messages_value(json!({"statuses": [st]})))
+}
+
+async fn post(h: &Harness, body: Vec<u8>) -> (u16, String) {
+    let sig = sign(APP_SECRET, &body);
+    http(
+        "POST",
+        &h.webhook_url,
+        &[("x-hub-signature-256", &sig)],
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn under_a_loop_of_posts_delivered_twice_each_event_is_recorded_exactly_once() {
+    let h = Harness::start(quiet()).await;
+    for i in 0..100 {
+        let body = text_from(
+            "15551234567",
+            &format!("wamid.loop{i}"),
+            &format!("hello {i}"),
+        );
+        assert_eq!(
+            post(&h, body.clone()).await,
+            (200, "recorded 1 events\n".into())
+        );
+        assert_eq!(post(&h, body).await, (200, "recorded 0 events\n".into()));
+    }
+    let rows = h.db.events(Some("acme"), 0, 1000).unwrap();
+    assert_eq!(rows.len(), 100);
+    let keys: std::collections::HashSet<_> =
+        rows.iter().map(|r| r.idempotency_key.clone()).collect();
+    assert_eq!(keys.len(), 100);
+    let (code, metrics) = http(
+        "GET",
+        &h.webhook_url.replace("/webhook", "/metrics"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("wa_webhook_events_total{tenant=\"acme\"} 100"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wa_webhook_duplicates_total{tenant=\"acme\"} 100"),
+        "{metrics}"
+    );
+    // A wrong signature is counted, and still nothing is recorded.
+    let body = text_from("15551234567", "wamid.forged", "x");
+    let sig = sign("not-the-secret", &body);
+    assert_eq!(
+        http(
+            "POST",
+            &h.webhook_url,
+            &[("x-hub-signature-256", &sig)],
+            body
+        )
+        .await
+        .0,
+        401
+    );
+    let (_, metrics) = http(
+        "GET",
+        &h.webhook_url.replace("/webhook", "/metrics"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert!(
+        metrics.contains("wa_webhook_signature_failures_total{tenant=\"acme\"} 1"),
+        "{metrics}"
+    );
+    assert_eq!(h.db.events(Some("acme"), 0, 1000).unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn statuses_out_of_order_never_move_a_message_backwards() {
+    let h = Harness::start(quiet()).await;
+    for s in ["read", "sent", "delivered", "sent"] {
+        assert_eq!(post(&h, status("wamid.ooo", s)).await.0, 200);
+    }
+    let st = h
+        .instance()
+        .await
+        .status("wamid.ooo")
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.status, DeliveryStatus::Read);
+    // Each distinct status is one event; the repeated `sent` is a duplicate.
+    assert_eq!(h.db.events(Some("acme"), 0, 10).unwrap().len(), 3);
+    // failed is terminal and keeps its errors.
+    post(&h, status("wamid.f", "sent")).await;
+    post(&h, status("wamid.f", "failed")).await;
+    post(&h, status("wamid.f", "delivered")).await;
+    let st = h
+        .instance()
+        .await
+        .status("wamid.f")
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.status, DeliveryStatus::Failed);
+    assert_eq!(st.errors[0].code, 131026);
+    assert!(
+        h.instance()
+            .await
+            .status("wamid.never")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn inbound_messages_keep_the_window_and_consent() {
+    let h = Harness::start(quiet()).await;
+    let consent = || {
+        h.db.get("acme", "contacts", "consent:15551234567")
+            .unwrap()
+            .map(|v| String::from_utf8(v).unwrap())
+    };
+    post(&h, text_from("15551234567", "wamid.hi", "hello")).await;
+    assert_eq!(
+        h.db.get("acme", "contacts", "last-inbound:15551234567")
+            .unwrap(),
+        Some(b"1700000100".to_vec())
+    );
+    assert_eq!(consent(), None);
+    post(&h, text_from("15551234567", "wamid.stop", " Stop ")).await;
+    assert_eq!(consent().as_deref(), Some("stopped"));
+    let pref = envelope(
+        "user_preferences",
+        messages_value(json!({"user_preferences": [{"wa_id": "15551234567",
+        "detail": "User requested to resume marketing messages", "category": "marketing_messages", "value": "resume", "timestamp": 1731705721}]})),
+    );
+    post(&h, pref).await;
+    assert_eq!(consent().as_deref(), Some("ok"));
+    post(&h, text_from("15551234567", "wamid.stop2", "STOP")).await;
+    post(&h, text_from("15551234567", "wamid.start", "start")).await;
+    assert_eq!(consent().as_deref(), Some("ok"));
+}
+
+#[tokio::test]
+async fn template_updates_reach_every_tenant_of_the_waba_and_fill_its_cache() {
+    let h = Harness::start(quiet()).await;
+    let body = envelope(
+        "message_template_status_update",
+        json!({"event": "APPROVED", "message_template_id": 1689556908129832u64,
+        "message_template_name": "order_confirmation", "message_template_language": "en_US", "reason": "NONE", "message_template_category": "UTILITY"}),
+    );
+    assert_eq!(post(&h, body).await.0, 200);
+    let cached: Value = serde_json::from_slice(
+        &h.db
+            .get("acme", "templates", "order_confirmation:en_US")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (cached["status"].as_str(), cached["category"].as_str()),
+        (Some("APPROVED"), Some("UTILITY"))
+    );
+    let rows = h.db.events(Some("acme"), 0, 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].kind, "template");
+}
+
+#[tokio::test]
+async fn ingest_leaves_other_numbers_to_their_tenants() {
+    let h = Harness::start(quiet()).await;
+    let mut v = messages_value(
+        json!({"messages": [{"from": "1555", "id": "wamid.other", "timestamp": "1", "type": "text", "text": {"body": "x"}}]}),
+    );
+    v["metadata"]["phone_number_id"] = "999".into();
+    let body = envelope("messages", v);
+    let r = h
+        .instance()
+        .await
+        .ingest(&body, Some(&sign(APP_SECRET, &body)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.events.len(), r.duplicates, r.not_mine), (0, 0, 1));
+}
+
+#[tokio::test]
+async fn random_bytes_through_the_component_never_trap() {
+    let mut p = parser("s").await;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for n in 0..300 {
+        let len = (n * 7) % 700;
+        let body: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly JSON punctuation and quotes, so some inputs get deep into the parser.
+                const ALPHABET: &[u8] = b"{}[]\":,entrychangesvalue0123 \\\xff";
+                ALPHABET[(x % ALPHABET.len() as u64) as usize]
+            })
+            .collect();
+        assert!(p.parse(&body).await.is_ok(), "trap on {body:?}");
+        assert!(
+            p.receive(&body, Some(&sign("s", &body))).await.is_ok(),
+            "trap on {body:?}"
+        );
+    }
+}
+
+struct Platform {
+    got: Mutex<Vec<(i64, Value, String)>>,
+    fail_first: Mutex<bool>,
+}
+
+async fn platform(p: Arc<Platform>, req: hyper::Request<hyper::body::Incoming>) -> Resp {
+    let seq: i64 = req.headers()[SEQ_HEADER].to_str().unwrap().parse().unwrap();
+    let sig = req.headers()[SIGNATURE_HEADER]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Bytes = req.into_body().collect().await.unwrap().to_bytes();
+    let mut fail = p.fail_first.lock().unwrap();
+    if *fail {
+        *fail = false;
+        return net::text(hyper::StatusCode::SERVICE_UNAVAILABLE, "later");
+    }
+    assert_eq!(
+        sig,
+        sign("forward-secret", &body),
+        "forwarded body not signed with the secret"
+    );
+    p.got
+        .lock()
+        .unwrap()
+        .push((seq, serde_json::from_slice(&body).unwrap(), sig));
+    net::text(hyper::StatusCode::OK, "ok")
+}
+
+#[tokio::test]
+async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
+    let h = Harness::start(quiet()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let p = Arc::new(Platform {
+        got: Mutex::new(vec![]),
+        fail_first: Mutex::new(true),
+    });
+    let (stop_platform, rx) = tokio::sync::watch::channel(false);
+    let mut rx2 = rx.clone();
+    tokio::spawn(net::serve(listener, p.clone(), platform, async move {
+        let _ = rx2.wait_for(|s| *s).await;
+    }));
+    let ev = |k: &str, contact: &str| NewEvent {
+        tenant: Some("acme".into()),
+        kind: "message".into(),
+        idempotency_key: k.into(),
+        json: json!({"type": "message", "key": k, "contact": {"wa_id": contact}}).to_string(),
+    };
+    h.db.record_events(&[ev("a1", "A"), ev("b1", "B"), ev("a2", "A")], 0)
+        .unwrap();
+
+    let run = |until: usize| {
+        let (stop, mut srx) = tokio::sync::watch::channel(false);
+        let f = Forwarder {
+            db: h.db.clone(),
+            url: url.clone(),
+            secret: zeroize::Zeroizing::new("forward-secret".into()),
+            poll: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+        };
+        let task = tokio::spawn(f.run(async move {
+            let _ = srx.wait_for(|s| *s).await;
+        }));
+        let p = p.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(20), async {
+                while p.got.lock().unwrap().len() < until {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await
+            .expect("forwarding did not finish");
+            stop.send(true).unwrap();
+            task.await.unwrap();
+        }
+    };
+    run(3).await;
+    assert_eq!(whatsapp_host::forward::backlog(&h.db), Some(0));
+    // Recorded while the forwarder is down: forwarded after the restart, nothing twice.
+    h.db.record_events(&[ev("b2", "B"), ev("a3", "A")], 0)
+        .unwrap();
+    assert_eq!(whatsapp_host::forward::backlog(&h.db), Some(2));
+    run(5).await;
+    let got = p.got.lock().unwrap().clone();
+    let keys: Vec<&str> = got
+        .iter()
+        .map(|(_, v, _)| v["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["a1", "b1", "a2", "b2", "a3"]);
+    let seqs: Vec<i64> = got
+        .iter()
+        .map(|(s, v, _)| {
+            assert_eq!(v["seq"].as_i64(), Some(*s));
+            *s
+        })
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    stop_platform.send(true).unwrap();
+}
