@@ -350,6 +350,10 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
     h.db.record_events(&[ev("b2", "B"), ev("a3", "A")], 0)
         .unwrap();
     assert_eq!(whatsapp_host::forward::backlog(&h.db), Some(2));
+    assert_eq!(
+        whatsapp_host::forward::backlog_by_tenant(&h.db),
+        Some(vec![("acme".to_string(), 2)])
+    );
     run(5).await;
     let got = p.got.lock().unwrap().clone();
     let keys: Vec<&str> = got
@@ -366,4 +370,43 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
     stop_platform.send(true).unwrap();
+}
+
+#[tokio::test]
+async fn a_tenant_with_its_own_app_secret_verifies_under_it_alone() {
+    let h = Harness::start(quiet()).await;
+    whatsapp_host::tenants::add(
+        &h.db,
+        &h.vault,
+        whatsapp_host::tenants::NewTenant {
+            id: "own-app".into(),
+            phone_number_id: "400000000000004".into(),
+            waba_id: "500000000000005".into(),
+            app_secret: Some(zeroize::Zeroizing::new("own-app-secret".into())),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    let mut v = messages_value(
+        json!({"messages": [{"from": "1555", "id": "wamid.own", "timestamp": "1", "type": "text", "text": {"body": "x"}}]}),
+    );
+    v["metadata"]["phone_number_id"] = "400000000000004".into();
+    let body = serde_json::to_vec(&json!({"entry": [{"id": "500000000000005", "changes": [{"field": "messages", "value": v}]}]})).unwrap();
+    // The host-wide secret (the other app's) does not verify this tenant's POST.
+    assert_eq!(post(&h, body.clone()).await.0, 401);
+    let sig = sign("own-app-secret", &body);
+    assert_eq!(
+        http(
+            "POST",
+            &h.webhook_url,
+            &[("x-hub-signature-256", &sig)],
+            body
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(h.db.events(Some("own-app"), 0, 10).unwrap().len(), 1);
+    assert!(h.db.events(Some("acme"), 0, 10).unwrap().is_empty());
 }

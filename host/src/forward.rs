@@ -40,6 +40,13 @@ pub fn backlog(db: &Database) -> Option<i64> {
     Some(db.last_seq().unwrap_or(0) - at)
 }
 
+/// The backlog per tenant (the empty name for unroutable events), when forwarding has
+/// ever run.
+pub fn backlog_by_tenant(db: &Database) -> Option<Vec<(String, i64)>> {
+    let at = db.cursor(CURSOR).ok()??;
+    db.counts_after(at).ok()
+}
+
 impl Forwarder {
     /// Forward until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {

@@ -40,6 +40,11 @@ pub struct ServerState {
     pub metrics: Metrics,
 }
 
+/// A Prometheus label value (tenant ids are `[a-z0-9_-]`, but be safe).
+fn label(s: &str) -> String {
+    s.replace(['\\', '"', '\n'], "_")
+}
+
 /// Counters per tenant (the empty name counts what no tenant owns).
 #[derive(Default)]
 pub struct Metrics {
@@ -77,7 +82,7 @@ impl Metrics {
     }
 
     /// The Prometheus text format, with the forwarding backlog when forwarding.
-    pub fn render(&self, backlog: Option<i64>) -> String {
+    pub fn render(&self, backlog: Option<Vec<(String, i64)>>) -> String {
         let m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         type Series = (&'static str, &'static str, fn(&Counters) -> u64);
@@ -111,7 +116,12 @@ impl Metrics {
         }
         if let Some(b) = backlog {
             out.push_str("# HELP wa_forward_backlog Recorded events not yet forwarded.\n# TYPE wa_forward_backlog gauge\n");
-            out.push_str(&format!("wa_forward_backlog {b}\n"));
+            for (tenant, n) in b {
+                out.push_str(&format!(
+                    "wa_forward_backlog{{tenant=\"{}\"}} {n}\n",
+                    label(&tenant)
+                ));
+            }
         }
         out
     }
@@ -145,7 +155,7 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
         },
         ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
         ("GET", "/metrics") => {
-            let backlog = crate::forward::backlog(&state.db);
+            let backlog = crate::forward::backlog_by_tenant(&state.db);
             net::respond(
                 StatusCode::OK,
                 "text/plain; version=0.0.4",

@@ -263,6 +263,16 @@ impl Database {
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
     }
 
+    /// Events after `after_seq`, counted per tenant (the empty name for unroutable ones).
+    pub fn counts_after(&self, after_seq: i64) -> Result<Vec<(String, i64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT COALESCE(tenant, ''), COUNT(*) FROM events WHERE seq > ?1 GROUP BY 1 ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([after_seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// A named cursor (the forwarder's position), none when never set.
     pub fn cursor(&self, name: &str) -> Result<Option<i64>> {
         Ok(self

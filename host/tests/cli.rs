@@ -210,3 +210,52 @@ fn the_demo_completes_the_round_trip() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn events_follow_prints_new_events_as_they_are_recorded() {
+    use whatsapp_host::storage::{Database, NewEvent};
+    let dir = temp_dir("follow");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Database::open(&dir.join("wa-host.sqlite3")).unwrap();
+    let ev = |k: &str| NewEvent {
+        tenant: Some("t".into()),
+        kind: "message".into(),
+        idempotency_key: k.into(),
+        json: format!("{{\"type\":\"message\",\"key\":\"{k}\"}}"),
+    };
+    db.record_events(&[ev("old")], 0).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wa-host"))
+        .arg("--data-dir")
+        .arg(&dir)
+        // --after makes the start independent of how fast the process comes up.
+        .args(["events", "follow", "--after", "1"])
+        .env_remove("WA_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    db.record_events(&[ev("new1"), ev("new2")], 0).unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(2)
+            .map(|l| l.unwrap())
+            .collect::<Vec<_>>()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reader.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines = reader.join().unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains("\"new1\"") && lines[1].contains("\"new2\""),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("\"old\"")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
