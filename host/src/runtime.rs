@@ -312,6 +312,10 @@ pub struct Instance {
 
 /// The component's API types, re-exported without the generated module paths.
 pub mod api {
+    /// Everything `messages.send` takes, under the WIT's own names.
+    pub mod outgoing {
+        pub use crate::bindings::exports::whatsapp::cloud_api::messages::*;
+    }
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{Product, ProductPage};
     pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{FlowPage, FlowSummary};

@@ -258,24 +258,8 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
             "(#131009) Parameter value is not valid: to",
         );
     };
-    match v["type"].as_str() {
-        Some("text") => {
-            let Some(text) = v["text"]["body"].as_str() else {
-                return invalid("The parameter text['body'] is required.");
-            };
-            let n = text.chars().count();
-            if n == 0 || n > TEXT_MAX {
-                return invalid(&format!(
-                    "Param text['body'] must be between 1 and {TEXT_MAX} characters long."
-                ));
-            }
-        }
-        Some(other) => {
-            return invalid(&format!(
-                "Param type '{other}' is not supported by this sandbox yet."
-            ));
-        }
-        None => return invalid("The parameter type is required."),
+    if let Some(resp) = rejection(&v) {
+        return resp;
     }
     let wamid = new_wamid(&wa_id);
     if let Some(url) = state.config.webhook_url.clone() {
@@ -294,6 +278,101 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
         StatusCode::OK,
         &json!({ "messaging_product": "whatsapp", "contacts": [{ "input": to, "wa_id": wa_id }], "messages": [{ "id": wamid }] }),
     )
+}
+
+/// The message types Meta accepts, and the interactive types.
+const TYPES: &[&str] = &[
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "reaction",
+    "interactive",
+    "template",
+];
+const INTERACTIVE: &[&str] = &[
+    "button",
+    "list",
+    "cta_url",
+    "flow",
+    "location_request_message",
+    "product",
+    "product_list",
+    "catalog_message",
+];
+
+/// What Meta would reject outright, answered with its error shapes (the component's own
+/// validation is stricter; this keeps the sandbox honest for other clients).
+fn rejection(v: &Value) -> Option<Resp> {
+    let Some(kind) = v["type"].as_str() else {
+        return Some(invalid("The parameter type is required."));
+    };
+    if !TYPES.contains(&kind) {
+        return Some(invalid(&format!(
+            "Param type must be one of {{{}}} - got \"{kind}\".",
+            TYPES.join(", ")
+        )));
+    }
+    let part = &v[kind];
+    if part.is_null() {
+        return Some(invalid(&format!("The parameter {kind} is required.")));
+    }
+    let chars = |x: &Value| x.as_str().map(|t| t.chars().count()).unwrap_or(0);
+    let coord =
+        |x: &Value, r: std::ops::RangeInclusive<f64>| x.as_f64().is_some_and(|f| r.contains(&f));
+    let itype = part["type"].as_str().unwrap_or("");
+    let buttons = part["action"]["buttons"].as_array().map_or(0, Vec::len);
+    Some(match kind {
+        "text" if !(1..=TEXT_MAX).contains(&chars(&part["body"])) => invalid(&format!(
+            "Param text['body'] must be between 1 and {TEXT_MAX} characters long."
+        )),
+        "image" | "video" | "audio" | "document" | "sticker"
+            if part["id"].is_string() == part["link"].is_string() =>
+        {
+            invalid(&format!(
+                "Param {kind} must have exactly one of id and link."
+            ))
+        }
+        "location"
+            if !coord(&part["latitude"], -90.0..=90.0)
+                || !coord(&part["longitude"], -180.0..=180.0) =>
+        {
+            invalid("Param location must have a valid latitude and longitude.")
+        }
+        "contacts"
+            if !part.as_array().is_some_and(|a| {
+                !a.is_empty() && a.iter().all(|c| c["name"]["formatted_name"].is_string())
+            }) =>
+        {
+            invalid("Param contacts[0]['name']['formatted_name'] is required.")
+        }
+        "reaction" if !part["message_id"].is_string() || !part["emoji"].is_string() => {
+            invalid("Param reaction must have message_id and emoji.")
+        }
+        "interactive" if !INTERACTIVE.contains(&itype) => invalid(&format!(
+            "Param interactive['type'] must be one of {{{}}}.",
+            INTERACTIVE.join(", ")
+        )),
+        "interactive" if !part["action"].is_object() => {
+            invalid("The parameter interactive['action'] is required.")
+        }
+        "interactive" if itype == "button" && !(1..=3).contains(&buttons) => {
+            invalid("Param interactive['action']['buttons'] must have 1 to 3 buttons.")
+        }
+        "template" if !part["name"].is_string() || !part["language"]["code"].is_string() => {
+            graph_error(
+                StatusCode::BAD_REQUEST,
+                132001,
+                None,
+                "(#132001) Template name does not exist in the translation",
+            )
+        }
+        _ => return None,
+    })
 }
 
 fn now_secs() -> u64 {

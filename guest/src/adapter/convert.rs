@@ -2,7 +2,7 @@
 
 use super::bindings::exports::whatsapp::cloud_api::{messages, webhooks as wh};
 use super::bindings::whatsapp::cloud_api::types::{self as wit, DeliveryStatus};
-use crate::core::{self, messages as m, webhook as w};
+use crate::core::{self, messages as m, outgoing as o, webhook as w};
 
 pub fn graph_error(e: core::GraphError) -> wit::GraphError {
     wit::GraphError {
@@ -46,15 +46,159 @@ pub fn err(e: core::Error) -> wit::Error {
     }
 }
 
+fn source(s: messages::MediaSource) -> o::MediaSource {
+    match s {
+        messages::MediaSource::Id(id) => o::MediaSource::Id(id),
+        messages::MediaSource::Link(l) => o::MediaSource::Link(l),
+    }
+}
+
+fn media_out(m: messages::Media) -> o::Media {
+    o::Media {
+        source: source(m.source),
+        caption: m.caption,
+        filename: m.filename,
+    }
+}
+
+fn header(h: messages::InteractiveHeader) -> o::Header {
+    match h {
+        messages::InteractiveHeader::Text(t) => o::Header::Text(t),
+        messages::InteractiveHeader::Image(s) => o::Header::Image(source(s)),
+        messages::InteractiveHeader::Video(s) => o::Header::Video(source(s)),
+        messages::InteractiveHeader::Document(s) => o::Header::Document(source(s)),
+    }
+}
+
 pub fn outgoing(msg: messages::OutgoingMessage) -> m::Outgoing {
+    use messages::Content as W;
+    use o::Content as C;
+    let content = match msg.content {
+        W::Text(t) => C::Text {
+            body: t.body,
+            preview_url: t.preview_url,
+        },
+        W::Image(x) => C::Image(media_out(x)),
+        W::Video(x) => C::Video(media_out(x)),
+        W::Audio(x) => C::Audio(media_out(x)),
+        W::Document(x) => C::Document(media_out(x)),
+        W::Sticker(x) => C::Sticker(media_out(x)),
+        W::Location(l) => C::Location(o::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            name: l.name,
+            address: l.address,
+        }),
+        W::Contacts(cards) => C::Contacts(
+            cards
+                .into_iter()
+                .map(|c| o::ContactCard {
+                    formatted_name: c.formatted_name,
+                    first_name: c.first_name,
+                    last_name: c.last_name,
+                    phones: c
+                        .phones
+                        .into_iter()
+                        .map(|p| o::ContactPhone {
+                            phone: p.phone,
+                            kind: p.kind,
+                            wa_id: p.wa_id,
+                        })
+                        .collect(),
+                    emails: c.emails,
+                    organization: c.organization,
+                    urls: c.urls,
+                })
+                .collect(),
+        ),
+        W::Reaction(r) => C::Reaction {
+            message_id: r.message_id,
+            emoji: r.emoji,
+        },
+        W::Buttons(b) => C::Buttons {
+            header: b.header.map(header),
+            body: b.body,
+            footer: b.footer,
+            buttons: b
+                .buttons
+                .into_iter()
+                .map(|b| o::ReplyButton {
+                    id: b.id,
+                    title: b.title,
+                })
+                .collect(),
+        },
+        W::List(l) => C::List {
+            header: l.header,
+            body: l.body,
+            footer: l.footer,
+            button: l.button,
+            sections: l
+                .sections
+                .into_iter()
+                .map(|s| o::ListSection {
+                    title: s.title,
+                    rows: s
+                        .rows
+                        .into_iter()
+                        .map(|r| o::ListRow {
+                            id: r.id,
+                            title: r.title,
+                            description: r.description,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        },
+        W::CtaUrl(c) => C::CtaUrl {
+            header: c.header.map(header),
+            body: c.body,
+            footer: c.footer,
+            display_text: c.display_text,
+            url: c.url,
+        },
+        W::Flow(f) => C::Flow(o::Flow {
+            header: f.header.map(header),
+            body: f.body,
+            footer: f.footer,
+            flow_id: f.flow_id,
+            flow_name: f.flow_name,
+            cta: f.cta,
+            flow_token: f.flow_token,
+            draft: f.draft,
+            screen: f.screen,
+            data_json: f.data_json,
+        }),
+        W::LocationRequest(body) => C::LocationRequest(body),
+        W::Product(p) => C::Product {
+            body: p.body,
+            footer: p.footer,
+            catalog_id: p.catalog_id,
+            product_retailer_id: p.product_retailer_id,
+        },
+        W::ProductList(p) => C::ProductList {
+            header: p.header,
+            body: p.body,
+            footer: p.footer,
+            catalog_id: p.catalog_id,
+            sections: p
+                .sections
+                .into_iter()
+                .map(|s| o::ProductSection {
+                    title: s.title,
+                    product_retailer_ids: s.product_retailer_ids,
+                })
+                .collect(),
+        },
+        W::Catalog(c) => C::Catalog {
+            body: c.body,
+            footer: c.footer,
+            thumbnail_product_retailer_id: c.thumbnail_product_retailer_id,
+        },
+    };
     m::Outgoing {
         to: msg.to,
-        content: match msg.content {
-            messages::Content::Text(t) => m::Content::Text(m::Text {
-                body: t.body,
-                preview_url: t.preview_url,
-            }),
-        },
+        content,
         reply_to: msg.reply_to,
         biz_opaque_callback_data: msg.biz_opaque_callback_data,
     }

@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 /// Meta's limits, each with its source, in one place.
 pub mod limits {
-    /// Text body, characters ("text.body: maximum 4096 characters", Cloud API messages reference).
-    pub const TEXT_BODY_MAX: usize = 4096;
+    pub use crate::core::outgoing::limits::*;
     /// `biz_opaque_callback_data`, characters (messages reference: "maximum 512 characters").
     pub const CALLBACK_DATA_MAX: usize = 512;
     /// Digits in an E.164 number (ITU-T E.164: at most 15 digits).
@@ -19,24 +18,10 @@ pub mod limits {
     pub const WAMID_MAX: usize = 256;
 }
 
-/// A text message's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text {
-    /// The text.
-    pub body: String,
-    /// Render a link preview.
-    pub preview_url: bool,
-}
-
-/// What a message carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// Text.
-    Text(Text),
-}
+pub use super::outgoing::Content;
 
 /// One message to one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     /// E.164 number or `wa_id`.
     pub to: String,
@@ -102,23 +87,6 @@ fn check_wamid(field: &str, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_text(t: &Text) -> Result<(), Error> {
-    if t.body.trim().is_empty() {
-        return Err(Error::invalid("content.text.body", "must not be empty"));
-    }
-    let n = t.body.chars().count();
-    if n > limits::TEXT_BODY_MAX {
-        return Err(Error::invalid(
-            "content.text.body",
-            format!(
-                "is {n} characters; at most {} are allowed",
-                limits::TEXT_BODY_MAX
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Validate a message and build its `POST /{phone-number-id}/messages` request.
 pub fn send_request(settings: &Settings, msg: &Outgoing) -> Result<Request, Error> {
     let to = normalize_recipient(&msg.to)?;
@@ -127,13 +95,9 @@ pub fn send_request(settings: &Settings, msg: &Outgoing) -> Result<Request, Erro
         "recipient_type": "individual",
         "to": to,
     });
-    match &msg.content {
-        Content::Text(t) => {
-            check_text(t)?;
-            body["type"] = "text".into();
-            body["text"] = json!({ "body": t.body, "preview_url": t.preview_url });
-        }
-    }
+    let (kind, content) = super::outgoing::build(&msg.content)?;
+    body["type"] = kind.into();
+    body[kind] = content;
     if let Some(id) = &msg.reply_to {
         check_wamid("reply-to", id)?;
         body["context"] = json!({ "message_id": id });
@@ -231,10 +195,10 @@ mod tests {
     fn text(to: &str, body: &str) -> Outgoing {
         Outgoing {
             to: to.into(),
-            content: Content::Text(Text {
+            content: Content::Text {
                 body: body.into(),
                 preview_url: false,
-            }),
+            },
             reply_to: None,
             biz_opaque_callback_data: None,
         }
@@ -250,10 +214,10 @@ mod tests {
     #[test]
     fn a_text_with_preview_context_and_callback_data_builds_meta_shape() {
         let mut m = text("+15551234567", "see https://example.com");
-        m.content = Content::Text(Text {
+        m.content = Content::Text {
             body: "see https://example.com".into(),
             preview_url: true,
-        });
+        };
         m.reply_to = Some("wamid.ABC".into());
         m.biz_opaque_callback_data = Some("campaign-7".into());
         let r = send_request(&settings(), &m).unwrap();

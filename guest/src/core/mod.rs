@@ -4,6 +4,7 @@ pub mod error;
 pub mod graph;
 pub mod listing;
 pub mod messages;
+pub mod outgoing;
 pub mod webhook;
 
 pub use error::{Error, GraphError};
