@@ -70,6 +70,76 @@ fn header(h: messages::InteractiveHeader) -> o::Header {
     }
 }
 
+fn parameter(p: messages::TemplateParameter) -> o::Parameter {
+    o::Parameter {
+        name: p.name,
+        value: match p.value {
+            messages::ParameterValue::Text(t) => o::ParameterValue::Text(t),
+            messages::ParameterValue::Currency(c) => o::ParameterValue::Currency {
+                fallback: c.fallback_value,
+                code: c.code,
+                amount_1000: c.amount_1000,
+            },
+            messages::ParameterValue::DateTime(d) => o::ParameterValue::DateTime(d),
+        },
+    }
+}
+
+fn template_header(h: messages::TemplateHeader) -> o::TemplateHeader {
+    match h {
+        messages::TemplateHeader::Text(p) => o::TemplateHeader::Text(parameter(p)),
+        messages::TemplateHeader::Image(s) => o::TemplateHeader::Image(source(s)),
+        messages::TemplateHeader::Video(s) => o::TemplateHeader::Video(source(s)),
+        messages::TemplateHeader::Document(d) => {
+            o::TemplateHeader::Document(source(d.source), d.filename)
+        }
+        messages::TemplateHeader::Location(l) => o::TemplateHeader::Location(o::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            name: l.name,
+            address: l.address,
+        }),
+    }
+}
+
+fn buttons(bs: Vec<messages::IndexedButton>) -> Vec<(u32, o::TemplateButton)> {
+    bs.into_iter()
+        .map(|b| {
+            let button = match b.button {
+                messages::TemplateButton::QuickReply(p) => o::TemplateButton::QuickReply(p),
+                messages::TemplateButton::Url(u) => o::TemplateButton::Url(u),
+                messages::TemplateButton::CopyCode(c) => o::TemplateButton::CopyCode(c),
+                messages::TemplateButton::Otp(c) => o::TemplateButton::Otp(c),
+                messages::TemplateButton::Flow(f) => o::TemplateButton::Flow {
+                    flow_token: f.flow_token,
+                    action_data_json: f.action_data_json,
+                },
+            };
+            (b.index, button)
+        })
+        .collect()
+}
+
+fn template(t: messages::TemplateMessage) -> o::Template {
+    o::Template {
+        name: t.name,
+        language: t.language,
+        header: t.header.map(template_header),
+        body: t.body.into_iter().map(parameter).collect(),
+        buttons: buttons(t.buttons),
+        carousel: t
+            .carousel
+            .into_iter()
+            .map(|c| o::CarouselCard {
+                header: template_header(c.header),
+                body: c.body.into_iter().map(parameter).collect(),
+                buttons: buttons(c.buttons),
+            })
+            .collect(),
+        offer_expires_at_ms: t.offer_expires_at_ms,
+    }
+}
+
 pub fn outgoing(msg: messages::OutgoingMessage) -> m::Outgoing {
     use messages::Content as W;
     use o::Content as C;
@@ -190,6 +260,7 @@ pub fn outgoing(msg: messages::OutgoingMessage) -> m::Outgoing {
                 })
                 .collect(),
         },
+        W::Template(t) => C::Template(template(t)),
         W::Catalog(c) => C::Catalog {
             body: c.body,
             footer: c.footer,
