@@ -131,6 +131,7 @@ async fn a_lapsed_token_is_unauthorized_with_metas_details() {
             waba_id: WABA_ID.into(),
             graph_origin: Some(h.sandbox_origin.clone()),
             access_token: Some(Zeroizing::new("expired-token".into())),
+            settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
         0,
@@ -161,6 +162,7 @@ async fn egress_to_a_host_not_allowed_is_a_typed_error_not_a_trap() {
             waba_id: WABA_ID.into(),
             graph_origin: Some("http://127.0.0.2:9".into()),
             access_token: Some(Zeroizing::new("t".into())),
+            settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
         0,
@@ -193,6 +195,7 @@ async fn a_refused_connection_is_a_network_error_safe_to_retry() {
             waba_id: "2".into(),
             graph_origin: Some(origin),
             access_token: Some(Zeroizing::new("t".into())),
+            settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
         0,
@@ -217,6 +220,7 @@ async fn no_token_is_not_configured() {
             phone_number_id: "3".into(),
             waba_id: "4".into(),
             graph_origin: Some(h.sandbox_origin.clone()),
+            settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
         0,
@@ -392,6 +396,7 @@ async fn one_post_is_routed_per_change_and_unknown_numbers_are_kept_as_unroutabl
             id: "second".into(),
             phone_number_id: "300000000000003".into(),
             waba_id: WABA_ID.into(),
+            settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
         0,

@@ -82,6 +82,7 @@ async fn run_in(
             access_token: Some(Zeroizing::new(sandbox_config.access_token.clone())),
             app_secret: Some(Zeroizing::new(sandbox_config.app_secret.clone())),
             verify_token: Some(Zeroizing::new("demo-verify-token".into())),
+            settings: vec![],
         },
         now_secs(),
     )?;
@@ -111,7 +112,7 @@ async fn run_in(
         stopped(stop_rx),
     ));
 
-    let mut waiting: BTreeSet<&str> = ["sent", "delivered", "read", "reply"].into();
+    let mut waiting: BTreeSet<&str> = ["inbound", "sent", "delivered", "read", "reply"].into();
     let outcome = tokio::time::timeout(timeout, async {
         // Meta's subscription handshake against our endpoint.
         let challenge = "demo-challenge-1158201444";
@@ -121,13 +122,32 @@ async fn run_in(
         }
         eprintln!("demo: webhook subscription verified");
 
+        // The customer writes first: that opens the 24-hour window a free-form reply needs.
+        let asked = http_post_json(
+            &format!("{sandbox_origin}/sandbox/inbound"),
+            &json!({ "phone_number_id": DEMO_PHONE_NUMBER_ID, "from": DEMO_RECIPIENT.trim_start_matches('+'), "text": "Hi! Is my order on its way?" }),
+        )
+        .await?;
+        let question = loop {
+            let ev: Value = match events_rx.recv().await {
+                Ok(ev) => ev,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            writeln!(out, "{ev}")?;
+            if ev["type"] == "message" && ev["message_id"] == asked["message_id"] {
+                break ev["message_id"].as_str().unwrap_or_default().to_string();
+            }
+        };
+        waiting.remove("inbound");
+
         let binding = tenant.binding(&data.vault, &Defaults::default())?;
         let mut instance = runtime.instantiate(&binding).await?;
         let message = OutgoingMessage {
             to: DEMO_RECIPIENT.into(),
-            content: Content::Text(Text { body: "Hello from the WhatsApp Cloud API component!".into(), preview_url: false }),
-            reply_to: None,
-            biz_opaque_callback_data: Some("demo-campaign-1".into()),
+            content: Content::Text(Text { body: "Yes! It ships today. Reply here with any question.".into(), preview_url: false }),
+            reply_to: Some(question),
+            biz_opaque_callback_data: Some("demo-order-42".into()),
         };
         let sent = instance.send(&message).await?.map_err(|e| events::describe_error(&e))?;
         writeln!(out, "{}", json!({ "type": "send-result", "message_id": sent.message_id, "wa_id": sent.wa_id, "input": sent.input }))?;
@@ -174,6 +194,25 @@ async fn run_in(
             .into())
         }
     }
+}
+
+async fn http_post_json(url: &str, body: &Value) -> Result<Value, BoxError> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<Bytes>>();
+    let req = hyper::Request::post(url)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::Full::new(Bytes::from(body.to_string())))?;
+    let res = client.request(req).await?;
+    let status = res.status();
+    let bytes = res.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        return Err(format!(
+            "{url} answered {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        )
+        .into());
+    }
+    Ok(serde_json::from_slice(&bytes)?)
 }
 
 async fn http_get(url: &str) -> Result<String, BoxError> {

@@ -151,6 +151,10 @@ enum TenantCommand {
         /// The tenant's own webhook verify token.
         #[arg(long)]
         verify_token: Option<String>,
+        /// A component setting, KEY=VALUE (repeatable): window-policy=enforce|off,
+        /// opt-out-keywords=STOP,UNSUBSCRIBE, opt-in-keywords=START, api-version=v23.0.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
     },
     /// List tenants (never their secrets).
     List,
@@ -497,6 +501,7 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
             token_stdin,
             app_secret_stdin,
             verify_token,
+            settings,
         } => {
             let mut lines = std::io::stdin().lock().lines();
             let mut next_secret = |what: &str| -> Result<Zeroizing<String>, BoxError> {
@@ -527,6 +532,14 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
                     access_token,
                     app_secret,
                     verify_token: verify_token.clone().map(Zeroizing::new),
+                    settings: settings
+                        .iter()
+                        .map(|kv| {
+                            kv.split_once('=')
+                                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                                .ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))
+                        })
+                        .collect::<Result<_, _>>()?,
                 },
                 now_secs(),
             )?;

@@ -36,6 +36,9 @@ pub struct RuntimeConfig {
     pub deadline: Duration,
     /// Where the precompiled component is cached; none compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// Seconds added to the wall clock instances see (for simulations and tests of the
+    /// 24-hour window); 0 in production.
+    pub clock_offset_secs: i64,
 }
 
 impl Default for RuntimeConfig {
@@ -45,6 +48,7 @@ impl Default for RuntimeConfig {
             memory_limit_bytes: 64 << 20,
             deadline: Duration::from_secs(60),
             cache_dir: None,
+            clock_offset_secs: 0,
         }
     }
 }
@@ -150,6 +154,26 @@ impl TenantState {
     }
 }
 
+/// The system clock moved by a number of seconds.
+struct OffsetClock(i64);
+
+impl wasmtime_wasi::HostWallClock for OffsetClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        if self.0 >= 0 {
+            now + Duration::from_secs(self.0 as u64)
+        } else {
+            now.saturating_sub(Duration::from_secs(self.0.unsigned_abs()))
+        }
+    }
+}
+
 /// Increments the engine's epoch every tick until dropped.
 struct EpochTicker {
     stop: Arc<AtomicBool>,
@@ -223,7 +247,13 @@ impl Runtime {
             tenant: binding.tenant_id.clone(),
             config: binding.config.clone(),
             table: ResourceTable::new(),
-            wasi: WasiCtx::builder().build(),
+            wasi: {
+                let mut b = WasiCtx::builder();
+                if self.config.clock_offset_secs != 0 {
+                    b.wall_clock(OffsetClock(self.config.clock_offset_secs));
+                }
+                b.build()
+            },
             http: WasiHttpCtx::new(),
             hooks: EgressHooks {
                 policy: self.services.egress.clone(),

@@ -72,6 +72,8 @@ pub struct TenantRecord {
     pub verify_token_sealed: Option<Vec<u8>>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Further settings handed to the component (`window-policy`, keywords, …).
+    pub settings: Vec<(String, String)>,
 }
 
 /// A recorded webhook event.
@@ -118,7 +120,8 @@ CREATE TABLE IF NOT EXISTS tenants (
     graph_origin TEXT,
     app_secret BLOB,
     verify_token BLOB,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    settings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS kv (
     tenant TEXT NOT NULL,
@@ -162,6 +165,20 @@ impl Database {
 
     fn init(conn: Connection) -> Result<Self> {
         conn.execute_batch(SCHEMA)?;
+        // Databases created before a column existed get it added.
+        for (table, column, decl) in [
+            ("tenants", "settings", "TEXT NOT NULL DEFAULT '[]'"),
+            ("kv", "updated_at_ms", "INTEGER NOT NULL DEFAULT 0"),
+        ] {
+            let has: bool = conn
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+                ))?
+                .exists([column])?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+            }
+        }
         Ok(Database {
             conn: Mutex::new(conn),
         })
@@ -176,9 +193,9 @@ impl Database {
     pub fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {
         self.conn()
             .execute(
-                "INSERT INTO tenants (id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![t.id, t.phone_number_id, t.waba_id, t.display_phone_number, t.graph_origin, t.app_secret_sealed, t.verify_token_sealed, t.created_at],
+                "INSERT INTO tenants (id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at, settings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![t.id, t.phone_number_id, t.waba_id, t.display_phone_number, t.graph_origin, t.app_secret_sealed, t.verify_token_sealed, t.created_at, serde_json::to_string(&t.settings).expect("pairs serialize")],
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -199,10 +216,11 @@ impl Database {
             app_secret_sealed: r.get(5)?,
             verify_token_sealed: r.get(6)?,
             created_at: r.get(7)?,
+            settings: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
         })
     }
 
-    const TENANT_COLUMNS: &'static str = "id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at";
+    const TENANT_COLUMNS: &'static str = "id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at, settings";
 
     /// The tenant with this id.
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {

@@ -30,7 +30,17 @@ pub struct NewTenant {
     pub app_secret: Option<Zeroizing<String>>,
     /// The tenant's own webhook verify token.
     pub verify_token: Option<Zeroizing<String>>,
+    /// Further component settings; keys from [`SETTABLE`].
+    pub settings: Vec<(String, String)>,
 }
+
+/// The component settings a tenant may set beyond its identity (which is the host's).
+pub const SETTABLE: &[&str] = &[
+    "window-policy",
+    "opt-out-keywords",
+    "opt-in-keywords",
+    "api-version",
+];
 
 /// Host-wide defaults a tenant without its own setting falls back to.
 #[derive(Default, Clone)]
@@ -104,6 +114,14 @@ pub fn add(
     if let Some(o) = &t.graph_origin {
         crate::capabilities::http::Origin::parse(o).map_err(TenantError::Invalid)?;
     }
+    for (k, _) in &t.settings {
+        if !SETTABLE.contains(&k.as_str()) {
+            return Err(TenantError::Invalid(format!(
+                "setting {k:?} is not one of {}",
+                SETTABLE.join(", ")
+            )));
+        }
+    }
     let record = TenantRecord {
         id: t.id.clone(),
         phone_number_id: t.phone_number_id,
@@ -119,6 +137,7 @@ pub fn add(
             .as_ref()
             .map(|s| vault.seal(&t.id, s.as_bytes())),
         created_at: now_secs,
+        settings: t.settings,
     };
     db.insert_tenant(&record)?;
     if let Some(token) = &t.access_token {
@@ -213,6 +232,12 @@ impl TenantRecord {
         if let Some(s) = self.verify_token(vault, defaults)? {
             settings.push(("verify-token".into(), s.to_string()));
         }
+        settings.extend(
+            self.settings
+                .iter()
+                .filter(|(k, _)| SETTABLE.contains(&k.as_str()))
+                .cloned(),
+        );
         Ok(TenantBinding::new(&self.id, settings))
     }
 
@@ -228,6 +253,7 @@ impl TenantRecord {
             "has_own_app_secret": self.app_secret_sealed.is_some(),
             "has_own_verify_token": self.verify_token_sealed.is_some(),
             "created_at": self.created_at,
+            "settings": self.settings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         }))
     }
 }

@@ -172,6 +172,8 @@ impl Harness {
                 access_token: Some(Zeroizing::new(TOKEN.into())),
                 app_secret: Some(Zeroizing::new(APP_SECRET.into())),
                 verify_token: Some(Zeroizing::new("harness-verify".into())),
+                // Most tests send to contacts who never wrote; the window has tests of its own.
+                settings: vec![("window-policy".into(), "off".into())],
             },
             0,
         )

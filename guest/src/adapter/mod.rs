@@ -4,6 +4,7 @@
 mod convert;
 mod http;
 mod ingest;
+mod policy;
 mod tenant;
 
 use crate::core::{self, webhook};
@@ -32,6 +33,7 @@ impl messages::Guest for Component {
         let tenant = Tenant::bind();
         let msg = convert::outgoing(message);
         let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
+        policy::check(&tenant, &msg)?;
         let (status, body) = tenant.call(&req)?;
         core::messages::read_send_response(status, &body)
             .map(convert::send_result)

@@ -32,6 +32,8 @@ pub struct Settings {
     pub opt_out_keywords: Vec<String>,
     /// Inbound texts that lift a stop.
     pub opt_in_keywords: Vec<String>,
+    /// The 24-hour window policy (`window-policy`: `enforce` or `off`).
+    pub window_policy: super::policy::WindowPolicy,
 }
 
 fn keywords(v: &str) -> Vec<String> {
@@ -73,6 +75,7 @@ impl Settings {
                 "verify-token" => s.verify_token = Some(v),
                 "opt-out-keywords" => s.opt_out_keywords = keywords(&v),
                 "opt-in-keywords" => s.opt_in_keywords = keywords(&v),
+                "window-policy" => s.window_policy = super::policy::WindowPolicy::parse(&v),
                 _ => {}
             }
         }

@@ -5,6 +5,7 @@ pub mod graph;
 pub mod listing;
 pub mod messages;
 pub mod outgoing;
+pub mod policy;
 pub mod webhook;
 
 pub use error::{Error, GraphError};

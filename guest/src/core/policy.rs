@@ -1,0 +1,166 @@
+//! The checks a send passes before it leaves, as decisions over values: the 24-hour
+//! customer-service window, marketing consent, and what the template cache knows.
+
+use super::error::{Error, GraphError};
+use super::webhook::state::CachedTemplate;
+
+/// How long a contact's last inbound message keeps the window open.
+pub const WINDOW_SECS: u64 = 24 * 3600;
+
+/// Whether the component refuses free-form messages outside the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WindowPolicy {
+    /// Refuse them locally with `outside-window` (the default).
+    #[default]
+    Enforce,
+    /// Send anyway and let Meta answer (131047).
+    Off,
+}
+
+impl WindowPolicy {
+    /// From the `window-policy` setting; anything but `off` enforces.
+    pub fn parse(s: &str) -> Self {
+        if s.eq_ignore_ascii_case("off") {
+            WindowPolicy::Off
+        } else {
+            WindowPolicy::Enforce
+        }
+    }
+}
+
+/// Whether a contact who last wrote at `last_inbound` (Unix seconds) is within the window.
+pub fn window_open(last_inbound: Option<u64>, now: u64) -> bool {
+    last_inbound.is_some_and(|t| now < t.saturating_add(WINDOW_SECS))
+}
+
+fn local(code: i32, message: &str) -> GraphError {
+    GraphError {
+        code,
+        message: message.to_string(),
+        ..GraphError::default()
+    }
+}
+
+/// What a send needs to know about its recipient and template.
+#[derive(Debug, Clone, Default)]
+pub struct SendContext<'a> {
+    /// The tenant's window policy.
+    pub policy: WindowPolicy,
+    /// Whether the message is a template.
+    pub template: bool,
+    /// The contact's last inbound time.
+    pub last_inbound: Option<u64>,
+    /// Now (Unix seconds).
+    pub now: u64,
+    /// `stopped` when the contact opted out of marketing.
+    pub consent: Option<&'a str>,
+    /// The template as cached, when it is a template and the cache knows it.
+    pub cached_template: Option<&'a CachedTemplate>,
+}
+
+/// Refuse locally what Meta would refuse, with the error it would give.
+pub fn check_send(c: &SendContext<'_>) -> Result<(), Error> {
+    if !c.template {
+        if c.policy == WindowPolicy::Enforce && !window_open(c.last_inbound, c.now) {
+            return Err(Error::OutsideWindow(None));
+        }
+        return Ok(());
+    }
+    let Some(t) = c.cached_template else {
+        return Ok(());
+    };
+    match t.status.as_deref() {
+        None | Some("APPROVED") => {}
+        Some("PAUSED") => {
+            return Err(Error::TemplateMismatch(local(
+                132015,
+                "the template is paused",
+            )));
+        }
+        Some("DISABLED") => {
+            return Err(Error::TemplateMismatch(local(
+                132016,
+                "the template is disabled",
+            )));
+        }
+        Some(other) => {
+            return Err(Error::TemplateMismatch(local(
+                132001,
+                &format!("the template is {other}, not approved"),
+            )));
+        }
+    }
+    if t.category.as_deref() == Some("MARKETING") && c.consent == Some("stopped") {
+        return Err(Error::Recipient(local(
+            131050,
+            "the contact stopped marketing messages",
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_24_hours_from_the_last_inbound_message() {
+        assert!(window_open(Some(1000), 1000 + WINDOW_SECS - 1));
+        assert!(!window_open(Some(1000), 1000 + WINDOW_SECS));
+        assert!(!window_open(None, 0));
+    }
+
+    #[test]
+    fn free_form_outside_the_window_is_refused_unless_the_policy_is_off() {
+        let c = SendContext {
+            now: 2 * WINDOW_SECS,
+            last_inbound: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(check_send(&c), Err(Error::OutsideWindow(None)));
+        assert!(
+            check_send(&SendContext {
+                policy: WindowPolicy::Off,
+                ..c.clone()
+            })
+            .is_ok()
+        );
+        assert!(
+            check_send(&SendContext {
+                template: true,
+                ..c
+            })
+            .is_ok()
+        );
+        assert_eq!(WindowPolicy::parse("OFF"), WindowPolicy::Off);
+        assert_eq!(WindowPolicy::parse("nonsense"), WindowPolicy::Enforce);
+    }
+
+    #[test]
+    fn marketing_templates_respect_consent_and_status() {
+        let t = |status: &str, category: &str| CachedTemplate {
+            id: "1".into(),
+            status: Some(status.into()),
+            category: Some(category.into()),
+            quality: None,
+        };
+        let c = |t: &CachedTemplate, consent| {
+            check_send(&SendContext {
+                template: true,
+                consent,
+                cached_template: Some(t),
+                ..Default::default()
+            })
+        };
+        let m = t("APPROVED", "MARKETING");
+        assert!(matches!(c(&m, Some("stopped")), Err(Error::Recipient(g)) if g.code == 131050));
+        assert!(c(&m, Some("ok")).is_ok());
+        assert!(c(&t("APPROVED", "UTILITY"), Some("stopped")).is_ok());
+        assert!(
+            matches!(c(&t("PAUSED", "UTILITY"), None), Err(Error::TemplateMismatch(g)) if g.code == 132015)
+        );
+        assert!(
+            matches!(c(&t("REJECTED", "UTILITY"), None), Err(Error::TemplateMismatch(g)) if g.code == 132001)
+        );
+    }
+}

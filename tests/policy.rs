@@ -1,0 +1,194 @@
+//! The policies a send passes, end to end: an inbound webhook opens the 24-hour window;
+//! with the clock moved 24 hours on a text is refused and a template goes; STOP, then a
+//! marketing template is refused until the contact resumes.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use whatsapp_host::api::outgoing::*;
+use whatsapp_host::api::{Error, SendResult};
+use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
+use whatsapp_host::tenants::{self, NewTenant};
+use whatsapp_host::{Runtime, RuntimeConfig, Services};
+use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, http, sign};
+use zeroize::Zeroizing;
+
+const SHOP: &str = "600000000000006";
+const CUSTOMER: &str = "15557654321";
+
+fn envelope(field: &str, value: Value) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "time": 1700000000,
+        "changes": [{"field": field, "value": value}]}]}),
+    )
+    .unwrap()
+}
+
+fn inbound(id: &str, text: &str) -> Vec<u8> {
+    envelope(
+        "messages",
+        json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": SHOP},
+        "contacts": [{"profile": {"name": "Dana"}, "wa_id": CUSTOMER}],
+        "messages": [{"from": CUSTOMER, "id": id, "timestamp": now().to_string(), "type": "text", "text": {"body": text}}]}),
+    )
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn post(h: &Harness, body: Vec<u8>) {
+    let sig = sign(APP_SECRET, &body);
+    let (code, text) = http(
+        "POST",
+        &h.webhook_url,
+        &[("x-hub-signature-256", &sig)],
+        body,
+    )
+    .await;
+    assert_eq!(code, 200, "{text}");
+}
+
+fn text(body: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        to: format!("+{CUSTOMER}"),
+        content: Content::Text(Text {
+            body: body.into(),
+            preview_url: false,
+        }),
+        reply_to: None,
+        biz_opaque_callback_data: None,
+    }
+}
+
+fn template(name: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        to: format!("+{CUSTOMER}"),
+        content: Content::Template(TemplateMessage {
+            name: name.into(),
+            language: "en_US".into(),
+            header: None,
+            body: vec![],
+            buttons: vec![],
+            carousel: vec![],
+            offer_expires_at_ms: None,
+        }),
+        reply_to: None,
+        biz_opaque_callback_data: None,
+    }
+}
+
+async fn send(
+    rt: &Runtime,
+    b: &whatsapp_host::TenantBinding,
+    m: OutgoingMessage,
+) -> Result<SendResult, Error> {
+    rt.instantiate(b).await.unwrap().send(&m).await.unwrap()
+}
+
+/// A runtime over the harness's storage whose instances see the clock `offset` seconds on.
+fn runtime_at(h: &Harness, offset: i64) -> Runtime {
+    let mut egress = EgressPolicy::default();
+    egress.allow(&h.sandbox_origin).unwrap();
+    let services = Services {
+        kv: h.db.clone(),
+        vault: h.vault.clone(),
+        egress: Arc::new(egress),
+        recorder: Recorder::from_env().unwrap().map(Arc::new),
+    };
+    let config = RuntimeConfig {
+        cache_dir: Some(whatsapp_tests::cache_dir()),
+        max_instances: 16,
+        clock_offset_secs: offset,
+        ..RuntimeConfig::default()
+    };
+    Runtime::new(whatsapp_host::COMPONENT, config, services).unwrap()
+}
+
+#[tokio::test]
+async fn the_window_and_consent_decide_what_may_be_sent() {
+    let h = Harness::start(Options {
+        webhooks: false,
+        auto_reply: false,
+    })
+    .await;
+    let shop = tenants::add(
+        &h.db,
+        &h.vault,
+        NewTenant {
+            id: "shop".into(),
+            phone_number_id: SHOP.into(),
+            waba_id: WABA_ID.into(),
+            graph_origin: Some(h.sandbox_origin.clone()),
+            access_token: Some(Zeroizing::new(TOKEN.into())),
+            ..NewTenant::default()
+        },
+        0,
+    )
+    .unwrap();
+    let binding = shop.binding(&h.vault, &Default::default()).unwrap();
+    let today = runtime_at(&h, 0);
+
+    // Nobody wrote yet: a free-form message is outside the window, a template is fine.
+    assert_eq!(
+        send(&today, &binding, text("hello")).await,
+        Err(Error::OutsideWindow(None))
+    );
+    send(&today, &binding, template("order_update"))
+        .await
+        .unwrap();
+
+    // The customer writes: the window opens.
+    post(&h, inbound("wamid.q1", "Where is my order?")).await;
+    send(&today, &binding, text("On its way!")).await.unwrap();
+
+    // A day later it has closed again; templates still go.
+    let tomorrow = runtime_at(&h, 24 * 3600 + 1);
+    assert_eq!(
+        send(&tomorrow, &binding, text("Still there?")).await,
+        Err(Error::OutsideWindow(None))
+    );
+    send(&tomorrow, &binding, template("order_update"))
+        .await
+        .unwrap();
+
+    // spring_sale is a MARKETING template (the template webhook fills the cache).
+    post(&h, envelope("message_template_status_update", json!({"event": "APPROVED", "message_template_id": 956473842910234u64,
+        "message_template_name": "spring_sale", "message_template_language": "en_US", "reason": "NONE",
+        "message_template_category": "MARKETING"}))).await;
+    send(&today, &binding, template("spring_sale"))
+        .await
+        .unwrap();
+
+    // STOP: marketing is refused with what Meta would say; utility still goes.
+    post(&h, inbound("wamid.q2", "STOP")).await;
+    let r = send(&today, &binding, template("spring_sale")).await;
+    assert!(
+        matches!(&r, Err(Error::Recipient(g)) if g.code == 131050 && g.http_status == 0),
+        "{r:?}"
+    );
+    send(&today, &binding, template("order_update"))
+        .await
+        .unwrap();
+
+    // The contact resumes marketing messages.
+    post(&h, envelope("user_preferences", json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": SHOP},
+        "user_preferences": [{"wa_id": CUSTOMER, "detail": "User requested to resume marketing messages",
+            "category": "marketing_messages", "value": "resume", "timestamp": now()}]}))).await;
+    send(&today, &binding, template("spring_sale"))
+        .await
+        .unwrap();
+
+    // A paused template is refused locally as Meta would (132015).
+    post(&h, envelope("message_template_status_update", json!({"event": "PAUSED", "message_template_id": 956473842910234u64,
+        "message_template_name": "spring_sale", "message_template_language": "en_US", "reason": "NONE"}))).await;
+    let r = send(&today, &binding, template("spring_sale")).await;
+    assert!(
+        matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132015),
+        "{r:?}"
+    );
+}
