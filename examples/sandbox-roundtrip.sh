@@ -22,7 +22,7 @@ sandbox=http://127.0.0.1:$sandbox_port
 
 "$WA_HOST" sandbox --listen "127.0.0.1:$sandbox_port" --webhook-url "http://127.0.0.1:$server_port/webhook" & pids+=($!)
 printf 'sandbox-access-token\n' | "$WA_HOST" tenant add acme \
-  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin
+  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin --set window-policy=off
 WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" & pids+=($!)
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
