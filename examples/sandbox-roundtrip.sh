@@ -22,11 +22,16 @@ sandbox=http://127.0.0.1:$sandbox_port
 
 "$WA_HOST" sandbox --listen "127.0.0.1:$sandbox_port" --webhook-url "http://127.0.0.1:$server_port/webhook" & pids+=($!)
 printf 'sandbox-access-token\n' | "$WA_HOST" tenant add acme \
-  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin --set window-policy=off
+  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin
 WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" & pids+=($!)
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
-"$WA_HOST" --allow-egress "$sandbox" send --tenant acme --to +15551234567 --text "Hello from the sandbox round trip"
+# The customer writes first (through the sandbox, as Meta would deliver it): that opens
+# the 24-hour window a free-form reply needs.
+curl -fsS -X POST "$sandbox/sandbox/inbound" -H 'content-type: application/json' \
+  -d '{"phone_number_id":"106540352242922","from":"15551234567","text":"Hi! Is my order on its way?"}' >/dev/null
+for _ in $(seq 100); do "$WA_HOST" events list | grep -q '"type":"message"' && break; sleep 0.1; done
+"$WA_HOST" --allow-egress "$sandbox" send --tenant acme --to +15551234567 --text "Yes, it ships today"
 for _ in $(seq 100); do
   [ "$("$WA_HOST" events list | grep -c '"type":"status"')" -ge 3 ] && break
   sleep 0.1

@@ -16,6 +16,7 @@ fn quiet() -> Options {
     Options {
         webhooks: false,
         auto_reply: false,
+        enforce_window: false,
     }
 }
 

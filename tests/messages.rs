@@ -421,6 +421,7 @@ async fn template_components_the_spec_lacks_are_sent_too() {
     let h = Harness::start(Options {
         webhooks: false,
         auto_reply: false,
+        enforce_window: false,
     })
     .await;
     let mut egress = EgressPolicy::default();
@@ -459,6 +460,7 @@ async fn every_kind_is_sent_with_context_and_callback_data() {
     let h = Harness::start(Options {
         webhooks: false,
         auto_reply: false,
+        enforce_window: false,
     })
     .await;
     for (name, content) in every_kind() {
@@ -485,6 +487,7 @@ async fn invalid_kinds_are_refused_locally_naming_the_field() {
     let h = Harness::start(Options {
         webhooks: false,
         auto_reply: false,
+        enforce_window: false,
     })
     .await;
     let cases = [

@@ -113,6 +113,7 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
     let h = Harness::start(Options {
         webhooks: false,
         auto_reply: false,
+        enforce_window: false,
     })
     .await;
     let shop = tenants::add(
@@ -191,4 +192,45 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
         matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132015),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn past_the_window_the_sandbox_fails_the_message_as_meta_does() {
+    // The component's own check is off for this tenant (the harness's), so the message
+    // leaves; the sandbox accepts it and then reports it failed with 131047.
+    let mut h = Harness::start(Options {
+        webhooks: true,
+        auto_reply: false,
+        enforce_window: true,
+    })
+    .await;
+    let sent = h
+        .instance()
+        .await
+        .send(&text("Are you still there?"))
+        .await
+        .unwrap()
+        .unwrap();
+    let wamid = sent.message_id.clone();
+    let events = h
+        .wait_for(std::time::Duration::from_secs(20), |seen| {
+            seen.iter().any(|e| e["message_id"] == wamid.as_str())
+        })
+        .await;
+    let failed = events
+        .iter()
+        .find(|e| e["message_id"] == wamid.as_str())
+        .unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["errors"][0]["code"], 131047);
+    let st = h
+        .instance()
+        .await
+        .status(&wamid)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.status, whatsapp_host::api::DeliveryStatus::Failed);
+    assert_eq!(st.errors[0].code, 131047);
 }

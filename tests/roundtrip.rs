@@ -25,6 +25,7 @@ fn quiet() -> Options {
     Options {
         webhooks: false,
         auto_reply: false,
+        enforce_window: false,
     }
 }
 
@@ -33,6 +34,7 @@ async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {
     let mut h = Harness::start(Options {
         webhooks: true,
         auto_reply: true,
+        enforce_window: false,
     })
     .await;
     let mut msg = text("+15551234567", "Hello https://example.com");

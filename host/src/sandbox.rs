@@ -33,6 +33,9 @@ pub struct SandboxConfig {
     pub auto_reply: bool,
     /// The pause between a message's status webhooks.
     pub status_delay: Duration,
+    /// Like Meta, accept a free-form message to a customer who has not written in 24
+    /// hours (through `/sandbox/inbound`), then fail it with a 131047 status webhook.
+    pub enforce_window: bool,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -54,6 +57,7 @@ impl Default for SandboxConfig {
             display_phone_number: "15550783881".into(),
             auto_reply: false,
             status_delay: Duration::from_millis(20),
+            enforce_window: true,
         }
     }
 }
@@ -71,7 +75,12 @@ type Client = hyper_util::client::legacy::Client<
 struct State {
     config: SandboxConfig,
     client: Client,
+    /// When each (phone number id, customer) last wrote, for the 24-hour window.
+    last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
 }
+
+/// Meta's window: free-form messages within 24 hours of the customer's last message.
+const WINDOW_SECS: u64 = 24 * 3600;
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
@@ -123,7 +132,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http();
-    let state = Arc::new(State { config, client });
+    let state = Arc::new(State {
+        config,
+        client,
+        last_inbound: Default::default(),
+    });
     net::serve(listener, state, handle, shutdown).await
 }
 
@@ -262,7 +275,20 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
         return resp;
     }
     let wamid = new_wamid(&wa_id);
-    if let Some(url) = state.config.webhook_url.clone() {
+    let outside_window = state.config.enforce_window && v["type"] != "template" && {
+        let last = state
+            .last_inbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(pnid.to_string(), wa_id.clone()))
+            .copied();
+        !last.is_some_and(|t| now_secs() < t + WINDOW_SECS)
+    };
+    if let (true, Some(url)) = (outside_window, state.config.webhook_url.clone()) {
+        let state = state.clone();
+        let (pnid, wamid, wa_id) = (pnid.to_string(), wamid.clone(), wa_id.clone());
+        tokio::spawn(async move { deliver_failure(&state, &url, &pnid, &wamid, &wa_id).await });
+    } else if let Some(url) = state.config.webhook_url.clone() {
         let state = state.clone();
         let (pnid, wamid, wa_id, cb) = (
             pnid.to_string(),
@@ -420,6 +446,20 @@ async fn deliver_statuses(
     }
 }
 
+async fn deliver_failure(state: &State, url: &str, pnid: &str, wamid: &str, wa_id: &str) {
+    tokio::time::sleep(state.config.status_delay).await;
+    let s = json!({ "id": wamid, "status": "failed", "timestamp": now_secs().to_string(), "recipient_id": wa_id,
+        "errors": [{ "code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
+            "error_data": { "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number." },
+            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/" }] });
+    post_webhook(
+        state,
+        url,
+        &envelope(&state.config, pnid, json!({ "statuses": [s] })),
+    )
+    .await;
+}
+
 async fn inbound(
     state: &State,
     url: &str,
@@ -429,6 +469,11 @@ async fn inbound(
     reply_to: Option<&str>,
 ) -> (String, bool) {
     let id = new_wamid(from);
+    state
+        .last_inbound
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert((pnid.to_string(), from.to_string()), now_secs());
     let mut m = json!({ "from": from, "id": id, "timestamp": now_secs().to_string(), "type": "text", "text": { "body": text } });
     if let Some(r) = reply_to {
         m["context"] = json!({ "from": state.config.display_phone_number, "id": r });

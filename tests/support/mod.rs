@@ -122,6 +122,8 @@ pub struct Options {
     pub webhooks: bool,
     /// The sandbox answers every text with a reply.
     pub auto_reply: bool,
+    /// The sandbox fails free-form messages outside the 24-hour window, like Meta.
+    pub enforce_window: bool,
 }
 
 /// Sandbox + webhook server + runtime + one tenant, torn down on drop.
@@ -206,6 +208,8 @@ impl Harness {
             webhook_url: opts.webhooks.then(|| webhook_url.clone()),
             auto_reply: opts.auto_reply,
             status_delay: Duration::from_millis(1),
+            // Tests send to contacts who never wrote; the window has tests of its own.
+            enforce_window: opts.enforce_window,
             ..SandboxConfig::default()
         };
         tokio::spawn(sandbox::serve(sandbox_listener, config, stopped(stop_rx)));
