@@ -282,7 +282,7 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
             .unwrap_or_else(|p| p.into_inner())
             .get(&(pnid.to_string(), wa_id.clone()))
             .copied();
-        !last.is_some_and(|t| now_secs() < t + WINDOW_SECS)
+        last.is_none_or(|t| now_secs() >= t + WINDOW_SECS)
     };
     if let (true, Some(url)) = (outside_window, state.config.webhook_url.clone()) {
         let state = state.clone();
