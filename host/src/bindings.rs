@@ -6,7 +6,7 @@ wasmtime::component::bindgen!({
     world: "plugin-core",
     imports: { default: trappable },
     exports: { default: async },
-    additional_derives: [PartialEq],
+    additional_derives: [PartialEq, serde::Deserialize, serde::Serialize],
     with: {
         "wasi:keyvalue/store.bucket": crate::capabilities::keyvalue::Bucket,
     },

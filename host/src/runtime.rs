@@ -455,6 +455,17 @@ impl Instance {
             .await
     }
 
+    /// `messages.preview`
+    pub async fn preview(
+        &mut self,
+        message: &api::OutgoingMessage,
+    ) -> CallResult<api::outgoing::RequestPreview> {
+        self.plugin
+            .whatsapp_cloud_api_messages()
+            .call_preview(&mut self.store, message)
+            .await
+    }
+
     /// `messages.status`
     pub async fn status(&mut self, message_id: &str) -> CallResult<Option<api::DeliveryState>> {
         self.plugin

@@ -259,3 +259,111 @@ fn events_follow_prints_new_events_as_they_are_recorded() {
     assert!(!lines.iter().any(|l| l.contains("\"old\"")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn send_dry_run_prints_the_request_for_flags_and_json_files_without_a_token() {
+    let dir = temp_dir("dry-run");
+    let token = "EAAG-dry-run-secret-token";
+    let out = wa_host(
+        &dir,
+        &[
+            "tenant",
+            "add",
+            "shop",
+            "--phone-number-id",
+            "106540352242922",
+            "--waba-id",
+            "1",
+            "--token-stdin",
+            "--set",
+            "window-policy=off",
+        ],
+        format!("{token}\n").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/messages");
+    let mut runs: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--to".into(),
+                "+15551234567".into(),
+                "--text".into(),
+                "hi".into(),
+            ],
+            "text",
+        ),
+        (
+            vec![
+                "--to".into(),
+                "15551234567".into(),
+                "--image".into(),
+                "https://example.com/a.jpg".into(),
+                "--caption".into(),
+                "c".into(),
+            ],
+            "image",
+        ),
+        (
+            vec![
+                "--to".into(),
+                "15551234567".into(),
+                "--template".into(),
+                "hello_world".into(),
+                "--param".into(),
+                "first_name=Ana".into(),
+            ],
+            "template",
+        ),
+    ];
+    for (file, kind) in [
+        ("text.json", "text"),
+        ("buttons.json", "interactive"),
+        ("template.json", "template"),
+    ] {
+        runs.push((
+            vec!["--json".into(), examples.join(file).display().to_string()],
+            kind,
+        ));
+    }
+    for (args, kind) in runs {
+        let mut all = vec!["send", "--tenant", "shop", "--dry-run"];
+        all.extend(args.iter().map(String::as_str));
+        let out = wa_host(&dir, &all, b"");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(
+            v["url"], "https://graph.facebook.com/v23.0/106540352242922/messages",
+            "{args:?}"
+        );
+        assert_eq!(v["body"]["type"], kind, "{args:?}");
+        assert_eq!(v["headers"]["authorization"], "Bearer <redacted>");
+        assert!(!stdout.contains(token));
+    }
+    // An invalid message names the field and exits non-zero.
+    let out = wa_host(
+        &dir,
+        &[
+            "send",
+            "--tenant",
+            "shop",
+            "--dry-run",
+            "--to",
+            "15551234567",
+            "--text",
+            "",
+        ],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("content.text.body"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -40,6 +40,18 @@ impl messages::Guest for Component {
             .map_err(err)
     }
 
+    fn preview(message: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
+        let tenant = Tenant::bind();
+        let msg = convert::outgoing(message);
+        let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
+        policy::check(&tenant, &msg)?;
+        Ok(messages::RequestPreview {
+            method: req.method.as_str().to_string(),
+            url: req.url,
+            body: String::from_utf8_lossy(req.json.as_deref().unwrap_or_default()).into_owned(),
+        })
+    }
+
     fn status(message_id: String) -> Result<Option<messages::DeliveryState>> {
         let Some(st) = ingest::delivery_state(&message_id)? else {
             return Ok(None);
