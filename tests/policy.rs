@@ -98,6 +98,11 @@ fn runtime_at(h: &Harness, offset: i64) -> Runtime {
         vault: h.vault.clone(),
         egress: Arc::new(egress),
         recorder: Recorder::from_env().unwrap().map(Arc::new),
+        // Tests send thousands of messages to one sandbox recipient: no pair pacing.
+        throughput: Arc::new(
+            whatsapp_host::capabilities::throughput::Throughput::new(1000)
+                .with_pair_burst(1_000_000),
+        ),
     };
     let config = RuntimeConfig {
         cache_dir: Some(whatsapp_tests::cache_dir()),

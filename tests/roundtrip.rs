@@ -440,3 +440,26 @@ async fn one_post_is_routed_per_change_and_unknown_numbers_are_kept_as_unroutabl
             && rows[2].json.contains("wamid.c")
     );
 }
+
+#[tokio::test]
+async fn throttled_sends_are_retried_with_backoff_and_then_reported() {
+    use whatsapp_host::sandbox::{ALWAYS_THROTTLED, THROTTLED_TWICE};
+    let h = Harness::start(quiet()).await;
+    let sent = h
+        .instance()
+        .await
+        .send(&text(&format!("+{THROTTLED_TWICE}"), "hi"))
+        .await
+        .unwrap();
+    assert!(sent.is_ok(), "two 130429 answers then success: {sent:?}");
+    let r = h
+        .instance()
+        .await
+        .send(&text(&format!("+{ALWAYS_THROTTLED}"), "hi"))
+        .await
+        .unwrap();
+    let Err(Error::RateLimited(rl)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rl.error.code, 130429);
+}

@@ -54,6 +54,7 @@ impl DataDir {
             vault: self.vault.clone(),
             egress: Arc::new(egress),
             recorder: Recorder::from_env()?.map(Arc::new),
+            throughput: Arc::new(crate::capabilities::throughput::Throughput::from_env()),
         };
         let config = RuntimeConfig {
             cache_dir: Some(self.path.join("cache")),

@@ -17,6 +17,7 @@
 //!     vault: Arc::new(Vault::ephemeral()),
 //!     egress: Arc::new(EgressPolicy::default()),
 //!     recorder: None,
+//!     throughput: Default::default(),
 //! };
 //! let runtime = Runtime::new(whatsapp_host::COMPONENT, RuntimeConfig::default(), services)?;
 //! let binding = TenantBinding::new("acme", [("phone-number-id".into(), "106540352242922".into())]);

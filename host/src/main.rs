@@ -561,6 +561,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 vault: Arc::new(Vault::ephemeral()),
                 egress: Arc::new(EgressPolicy::default()),
                 recorder: Recorder::from_env()?.map(Arc::new),
+                throughput: Default::default(),
             };
             let cache_dir = cli.data_dir.clone().map(|d| d.join("cache"));
             let wasm = component(&cli)?;

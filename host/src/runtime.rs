@@ -64,6 +64,8 @@ pub struct Services {
     pub egress: Arc<EgressPolicy>,
     /// `WA_RECORD_REQUESTS`, when set.
     pub recorder: Option<Arc<Recorder>>,
+    /// Pacing per number and pair, and throttle retries (`WA_MPS_PER_NUMBER`).
+    pub throughput: Arc<crate::capabilities::throughput::Throughput>,
 }
 
 /// The identity and settings the host binds into an instance. The guest reads them
@@ -258,6 +260,7 @@ impl Runtime {
             hooks: EgressHooks {
                 policy: self.services.egress.clone(),
                 recorder: self.services.recorder.clone(),
+                throughput: self.services.throughput.clone(),
             },
             kv: self.services.kv.clone(),
             vault: self.services.vault.clone(),

@@ -75,9 +75,16 @@ type Client = hyper_util::client::legacy::Client<
 struct State {
     config: SandboxConfig,
     client: Client,
+    /// Sends seen per throttled test recipient.
+    throttled: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// When each (phone number id, customer) last wrote, for the 24-hour window.
     last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
 }
+
+/// A test recipient throttled (130429) on its first two sends, then accepted.
+pub const THROTTLED_TWICE: &str = "15550001429";
+/// A test recipient always throttled (130429).
+pub const ALWAYS_THROTTLED: &str = "15550009429";
 
 /// Meta's window: free-form messages within 24 hours of the customer's last message.
 const WINDOW_SECS: u64 = 24 * 3600;
@@ -136,6 +143,7 @@ pub async fn serve(
         config,
         client,
         last_inbound: Default::default(),
+        throttled: Default::default(),
     });
     net::serve(listener, state, handle, shutdown).await
 }
@@ -273,6 +281,19 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
     };
     if let Some(resp) = rejection(&v) {
         return resp;
+    }
+    if wa_id == THROTTLED_TWICE || wa_id == ALWAYS_THROTTLED {
+        let mut seen = state.throttled.lock().unwrap_or_else(|p| p.into_inner());
+        let n = seen.entry(wa_id.clone()).or_insert(0);
+        *n += 1;
+        if wa_id == ALWAYS_THROTTLED || *n % 3 != 0 {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                130429,
+                None,
+                "(#130429) Rate limit hit",
+            );
+        }
     }
     let wamid = new_wamid(&wa_id);
     let outside_window = state.config.enforce_window && v["type"] != "template" && {

@@ -80,6 +80,13 @@ pub fn services(egress: EgressPolicy) -> (Services, Arc<Database>, Arc<Vault>) {
         vault: vault.clone(),
         egress: Arc::new(egress),
         recorder: Recorder::from_env().unwrap().map(Arc::new),
+        // Tests send thousands of messages to one sandbox recipient: no pair pacing.
+        throughput: Arc::new({
+            let mut t = whatsapp_host::capabilities::throughput::Throughput::new(1000)
+                .with_pair_burst(1_000_000);
+            t.base_backoff = Duration::from_millis(5);
+            t
+        }),
     };
     (services, db, vault)
 }

@@ -5,6 +5,7 @@
 //! in the guest, not a trap); an allowed one is appended to the `WA_RECORD_REQUESTS`
 //! file when set, with tokens left out, then sent.
 
+use super::throughput::{Throughput, retryable};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use std::io::Write;
@@ -184,6 +185,28 @@ pub struct EgressHooks {
     pub policy: Arc<EgressPolicy>,
     /// The recorder, when recording.
     pub recorder: Option<Arc<Recorder>>,
+    /// Pacing and throttle retries, shared by all instances.
+    pub throughput: Arc<Throughput>,
+}
+
+/// For `POST /{version}/{phone-number-id}/messages`: the number and the recipient.
+fn send_target(
+    method: &http::Method,
+    uri: &http::Uri,
+    body: &[u8],
+) -> Option<(String, Option<String>)> {
+    if method != http::Method::POST {
+        return None;
+    }
+    let mut segs = uri.path().trim_matches('/').rsplit('/');
+    if segs.next()? != "messages" {
+        return None;
+    }
+    let number = segs.next()?.to_string();
+    let to = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["to"].as_str().map(str::to_string));
+    Some((number, to))
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
@@ -198,6 +221,7 @@ impl WasiHttpHooks for EgressHooks {
         drop(fut);
         let policy = self.policy.clone();
         let recorder = self.recorder.clone();
+        let throughput = self.throughput.clone();
         Box::new(async move {
             if !policy.allows(request.uri()) {
                 tracing::info!("egress denied: {}", redact_url(request.uri()));
@@ -205,19 +229,53 @@ impl WasiHttpHooks for EgressHooks {
             }
             let (parts, body) = request.into_parts();
             // The guest writes the whole body before it waits for the answer; holding it
-            // lets the recorder see it and lets a retry-free resend carry a length.
+            // lets the recorder see it and lets a throttled send be sent again.
             let bytes: Bytes = Limited::new(body, MAX_REQUEST_BODY)
                 .collect()
                 .await
                 .map_err(|_| Error::HttpRequestBodySize(None))?
                 .to_bytes();
-            if let Some(r) = &recorder {
-                r.record(parts.method.as_str(), &parts.uri, &bytes);
+            let target = send_target(&parts.method, &parts.uri, &bytes);
+            let mut attempt = 0;
+            loop {
+                if let Some((number, to)) = &target {
+                    let wait = throughput.reserve(number, to.as_deref(), std::time::Instant::now());
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                if let Some(r) = &recorder {
+                    r.record(parts.method.as_str(), &parts.uri, &bytes);
+                }
+                let mut request =
+                    http::Request::new(Full::new(bytes.clone()).map_err(|never| match never {}));
+                *request.method_mut() = parts.method.clone();
+                *request.uri_mut() = parts.uri.clone();
+                *request.headers_mut() = parts.headers.clone();
+                *request.version_mut() = parts.version;
+                let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+                if res.status().is_success() || target.is_none() {
+                    return Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture));
+                }
+                // A refused send: read the (small) error body to see whether it was a throttle.
+                let (rparts, rbody) = res.into_parts();
+                let rbytes = rbody.collect().await?.to_bytes();
+                let _ = io.await;
+                attempt += 1;
+                if attempt <= throughput.max_retries && retryable(rparts.status.as_u16(), &rbytes) {
+                    tracing::info!(
+                        "throttled by Meta; retry {attempt} of {}",
+                        throughput.max_retries
+                    );
+                    tokio::time::sleep(throughput.backoff(attempt)).await;
+                    continue;
+                }
+                let body = Full::new(rbytes)
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                let done: IoFuture = Box::new(async { Ok(()) });
+                return Ok((http::Response::from_parts(rparts, body), done));
             }
-            let request =
-                http::Request::from_parts(parts, Full::new(bytes).map_err(|never| match never {}));
-            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
     }
 }

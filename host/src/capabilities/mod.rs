@@ -5,3 +5,4 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod keyvalue;
+pub mod throughput;

@@ -1,0 +1,229 @@
+//! Throughput: pacing per sending number and per recipient pair, and retries of the
+//! sends Meta refused for throughput, with exponential backoff and jitter.
+//!
+//! Shared by every instance of the host (one [`Throughput`] in [`crate::Services`]), so
+//! that a campaign spread over many instances still keeps to the number's rate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Meta's default throughput per phone number, messages per second.
+pub const DEFAULT_MPS: u32 = 80;
+/// The highest throughput Meta grants a number.
+pub const MAX_MPS: u32 = 1000;
+/// Pair rate: one message every 6 seconds to the same user, after a burst of up to 45
+/// (Cloud API throughput documentation, "pair rate limit", error 131056).
+pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
+/// The pair-rate burst.
+pub const PAIR_BURST: f64 = 45.0;
+/// Pair buckets kept before idle ones are dropped.
+const MAX_PAIRS: usize = 100_000;
+
+/// Graph error codes that mean "throttled, not processed": safe to send again later.
+pub const RETRYABLE_CODES: &[i64] = &[4, 80007, 130429, 131056];
+
+/// A token bucket: `capacity` tokens, refilled at `rate` per second.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    tokens: f64,
+    capacity: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub fn new(capacity: f64, rate: f64, now: Instant) -> Self {
+        Bucket {
+            tokens: capacity,
+            capacity,
+            rate,
+            last: now,
+        }
+    }
+
+    /// Take a token at `now`; how long the caller must wait before it may go. Tokens may
+    /// go negative: each caller reserves its slot, so waits queue up in order.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.last = now;
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+
+    fn idle(&self, now: Instant) -> bool {
+        self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * self.rate
+            >= self.capacity
+    }
+}
+
+/// The host's pacing and retry policy.
+#[derive(Debug)]
+pub struct Throughput {
+    mps: u32,
+    pair_burst: f64,
+    /// How many times a throttled send is tried again.
+    pub max_retries: u32,
+    /// The first backoff; each retry doubles it, plus up to as much again of jitter.
+    pub base_backoff: Duration,
+    numbers: Mutex<HashMap<String, Bucket>>,
+    pairs: Mutex<HashMap<(String, String), Bucket>>,
+}
+
+impl Default for Throughput {
+    fn default() -> Self {
+        Throughput::new(DEFAULT_MPS)
+    }
+}
+
+impl Throughput {
+    /// Pacing at `mps` messages per second per number (clamped to 1..=1000).
+    pub fn new(mps: u32) -> Self {
+        Throughput {
+            mps: mps.clamp(1, MAX_MPS),
+            pair_burst: PAIR_BURST,
+            max_retries: 3,
+            base_backoff: Duration::from_millis(500),
+            numbers: Mutex::default(),
+            pairs: Mutex::default(),
+        }
+    }
+
+    /// From `WA_MPS_PER_NUMBER`, else the default.
+    pub fn from_env() -> Self {
+        let mps = std::env::var("WA_MPS_PER_NUMBER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MPS);
+        Throughput::new(mps)
+    }
+
+    /// A different pair-rate burst (a load test sending many messages to one sandbox
+    /// recipient; Meta's is 45).
+    pub fn with_pair_burst(mut self, burst: u32) -> Self {
+        self.pair_burst = f64::from(burst.max(1));
+        self
+    }
+
+    /// The pace per number.
+    pub fn mps(&self) -> u32 {
+        self.mps
+    }
+
+    /// How long a send from `number` to `recipient` (when known) must wait at `now`.
+    pub fn reserve(&self, number: &str, recipient: Option<&str>, now: Instant) -> Duration {
+        let rate = f64::from(self.mps);
+        let by_number = {
+            let mut m = self.numbers.lock().unwrap_or_else(|p| p.into_inner());
+            m.entry(number.to_string())
+                .or_insert_with(|| Bucket::new(rate, rate, now))
+                .reserve(now)
+        };
+        let by_pair = match recipient {
+            None => Duration::ZERO,
+            Some(r) => {
+                let mut m = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+                if m.len() >= MAX_PAIRS {
+                    m.retain(|_, b| !b.idle(now));
+                }
+                m.entry((number.to_string(), r.to_string()))
+                    .or_insert_with(|| {
+                        Bucket::new(self.pair_burst, 1.0 / PAIR_INTERVAL.as_secs_f64(), now)
+                    })
+                    .reserve(now)
+            }
+        };
+        by_number.max(by_pair)
+    }
+
+    /// The pause before retry `attempt` (1-based): doubling, plus random jitter.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .base_backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(10));
+        let mut r = [0u8; 4];
+        getrandom::fill(&mut r).expect("the OS random source");
+        let jitter = f64::from(u32::from_le_bytes(r)) / f64::from(u32::MAX);
+        base + self.base_backoff.mul_f64(jitter)
+    }
+}
+
+/// Whether a Graph error response (status and body) is a throttle worth retrying.
+pub fn retryable(status: u16, body: &[u8]) -> bool {
+    if (200..300).contains(&status) {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let e = &v["error"];
+    e["code"]
+        .as_i64()
+        .is_some_and(|c| RETRYABLE_CODES.contains(&c))
+        || e["is_transient"].as_bool() == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_bursts_to_its_rate_then_paces() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(10.0, 10.0, t0);
+        for _ in 0..10 {
+            assert_eq!(b.reserve(t0), Duration::ZERO);
+        }
+        // The 11th waits a tenth of a second, the 12th two tenths: slots queue up.
+        assert!((b.reserve(t0).as_secs_f64() - 0.1).abs() < 1e-9);
+        assert!((b.reserve(t0).as_secs_f64() - 0.2).abs() < 1e-9);
+        // A second later the bucket has refilled ten tokens, less the two borrowed.
+        let t1 = t0 + Duration::from_secs(1);
+        let waits: Vec<Duration> = (0..9).map(|_| b.reserve(t1)).collect();
+        assert_eq!(waits.iter().filter(|w| w.is_zero()).count(), 8);
+    }
+
+    #[test]
+    fn pairs_are_paced_apart_from_the_number() {
+        let t = Throughput::new(1000);
+        let now = Instant::now();
+        for _ in 0..45 {
+            assert_eq!(t.reserve("P", Some("A"), now), Duration::ZERO);
+        }
+        let wait = t.reserve("P", Some("A"), now);
+        assert!(
+            wait >= Duration::from_secs(5) && wait <= PAIR_INTERVAL,
+            "{wait:?}"
+        );
+        assert_eq!(
+            t.reserve("P", Some("B"), now),
+            Duration::ZERO,
+            "another recipient is not held up"
+        );
+        assert_eq!(Throughput::new(5000).mps(), MAX_MPS);
+    }
+
+    #[test]
+    fn only_throttles_and_transient_errors_are_retried() {
+        let body = |code: i64, transient: bool| {
+            serde_json::to_vec(&serde_json::json!({"error": {"code": code, "is_transient": transient, "message": "m"}})).unwrap()
+        };
+        assert!(retryable(400, &body(130429, false)));
+        assert!(retryable(400, &body(131056, false)));
+        assert!(retryable(500, &body(2, true)));
+        assert!(!retryable(400, &body(131026, false)));
+        assert!(!retryable(401, &body(190, false)));
+        assert!(!retryable(200, b"{}"));
+        assert!(!retryable(502, b"<html>"));
+        let t = Throughput::new(80);
+        let b1 = t.backoff(1);
+        assert!(b1 >= t.base_backoff && b1 <= t.base_backoff * 2);
+        assert!(t.backoff(3) >= t.base_backoff * 4);
+    }
+}
