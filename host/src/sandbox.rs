@@ -286,7 +286,7 @@ fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
         let mut seen = state.throttled.lock().unwrap_or_else(|p| p.into_inner());
         let n = seen.entry(wa_id.clone()).or_insert(0);
         *n += 1;
-        if wa_id == ALWAYS_THROTTLED || *n % 3 != 0 {
+        if wa_id == ALWAYS_THROTTLED || !n.is_multiple_of(3) {
             return graph_error(
                 StatusCode::BAD_REQUEST,
                 130429,
