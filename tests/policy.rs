@@ -239,3 +239,67 @@ async fn past_the_window_the_sandbox_fails_the_message_as_meta_does() {
     assert_eq!(st.status, whatsapp_host::api::DeliveryStatus::Failed);
     assert_eq!(st.errors[0].code, 131047);
 }
+
+#[tokio::test]
+async fn a_template_that_does_not_fit_its_cached_definition_is_refused_locally() {
+    use whatsapp_host::storage::KvBackend;
+    let h = Harness::start(Options {
+        webhooks: false,
+        auto_reply: false,
+        enforce_window: false,
+    })
+    .await;
+    // What a sync would store: order_update takes a text header {{1}} and a body {{1}} {{2}}.
+    let cached = json!({"id": "1192339204654487", "status": "APPROVED", "category": "UTILITY", "quality": null,
+        "definition": {"named": false, "header_format": "TEXT", "header_params": ["1"], "body_params": ["1", "2"], "buttons": ["QUICK_REPLY"]}});
+    h.db.set(
+        "acme",
+        "templates",
+        "order_update:en_US",
+        cached.to_string().as_bytes(),
+    )
+    .unwrap();
+    let param = |v: &str| TemplateParameter {
+        name: None,
+        value: ParameterValue::Text(v.into()),
+    };
+    let message = |body: Vec<TemplateParameter>| {
+        let mut m = template("order_update");
+        if let Content::Template(t) = &mut m.content {
+            t.header = Some(TemplateHeader::Text(param("#42")));
+            t.body = body;
+        }
+        m
+    };
+    let r = h
+        .instance()
+        .await
+        .send(&message(vec![param("Ana")]))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132000 && g.http_status == 0),
+        "{r:?}"
+    );
+    let named = vec![
+        TemplateParameter {
+            name: Some("first_name".into()),
+            value: ParameterValue::Text("Ana".into()),
+        },
+        TemplateParameter {
+            name: Some("order".into()),
+            value: ParameterValue::Text("#42".into()),
+        },
+    ];
+    let r = h.instance().await.send(&message(named)).await.unwrap();
+    assert!(
+        matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132012),
+        "{r:?}"
+    );
+    h.instance()
+        .await
+        .send(&message(vec![param("Ana"), param("#42")]))
+        .await
+        .unwrap()
+        .unwrap();
+}

@@ -42,6 +42,10 @@ pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
         now,
         consent: consent.as_deref(),
         cached_template: cached.as_ref(),
+        message: match &msg.content {
+            Content::Template(t) => Some(t),
+            _ => None,
+        },
     })
     .map_err(err)
 }

@@ -6,6 +6,7 @@ pub mod listing;
 pub mod messages;
 pub mod outgoing;
 pub mod policy;
+pub mod preflight;
 pub mod webhook;
 
 pub use error::{Error, GraphError};

@@ -56,6 +56,8 @@ pub struct SendContext<'a> {
     pub consent: Option<&'a str>,
     /// The template as cached, when it is a template and the cache knows it.
     pub cached_template: Option<&'a CachedTemplate>,
+    /// The template message itself, for the pre-flight against its definition.
+    pub message: Option<&'a super::outgoing::Template>,
 }
 
 /// Refuse locally what Meta would refuse, with the error it would give.
@@ -95,6 +97,9 @@ pub fn check_send(c: &SendContext<'_>) -> Result<(), Error> {
             131050,
             "the contact stopped marketing messages",
         )));
+    }
+    if let (Some(d), Some(m)) = (&t.definition, c.message) {
+        super::preflight::check(m, d)?;
     }
     Ok(())
 }
@@ -143,6 +148,7 @@ mod tests {
             status: Some(status.into()),
             category: Some(category.into()),
             quality: None,
+            definition: None,
         };
         let c = |t: &CachedTemplate, consent| {
             check_send(&SendContext {

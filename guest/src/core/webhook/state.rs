@@ -145,6 +145,9 @@ pub struct CachedTemplate {
     /// Its quality score.
     #[serde(default)]
     pub quality: Option<String>,
+    /// What its components expect, when known (from a sync, or seeded).
+    #[serde(default)]
+    pub definition: Option<crate::core::preflight::TemplateDefinition>,
 }
 
 /// Apply a template update to what the cache held (if anything).
