@@ -445,6 +445,17 @@ fn optional(field: &str, s: Option<&str>, max: usize) -> Result<(), Error> {
     }
 }
 
+/// A count of 1 to `max` items.
+fn count(field: &str, what: &str, n: usize, max: usize) -> Result<(), Error> {
+    if n == 0 || n > max {
+        return Err(Error::invalid(
+            field,
+            format!("must hold 1 to {max} {what} (has {n})"),
+        ));
+    }
+    Ok(())
+}
+
 fn url(field: &str, u: &str) -> Result<(), Error> {
     if !(u.starts_with("https://") || u.starts_with("http://"))
         || u.len() > limits::URL_MAX
@@ -973,22 +984,19 @@ pub fn build(content: &Content) -> Result<(&'static str, Value), Error> {
                 footer.as_deref(),
             )?;
             required("content.button", button, limits::LIST_BUTTON_MAX)?;
-            if sections.is_empty() || sections.len() > limits::LIST_SECTIONS_MAX {
-                return Err(Error::invalid(
-                    "content.sections",
-                    format!("must hold 1 to {} sections", limits::LIST_SECTIONS_MAX),
-                ));
-            }
+            count(
+                "content.sections",
+                "sections",
+                sections.len(),
+                limits::LIST_SECTIONS_MAX,
+            )?;
             let rows: usize = sections.iter().map(|s| s.rows.len()).sum();
-            if rows == 0 || rows > limits::LIST_ROWS_MAX {
-                return Err(Error::invalid(
-                    "content.sections",
-                    format!(
-                        "must hold 1 to {} rows in all (has {rows})",
-                        limits::LIST_ROWS_MAX
-                    ),
-                ));
-            }
+            count(
+                "content.sections",
+                "rows in all",
+                rows,
+                limits::LIST_ROWS_MAX,
+            )?;
             let mut ids = Vec::new();
             let mut out = Vec::new();
             for (i, s) in sections.iter().enumerate() {
@@ -1150,22 +1158,19 @@ pub fn build(content: &Content) -> Result<(&'static str, Value), Error> {
                 footer.as_deref(),
             )?;
             required("content.catalog-id", catalog_id, 64)?;
-            if sections.is_empty() || sections.len() > limits::PRODUCT_SECTIONS_MAX {
-                return Err(Error::invalid(
-                    "content.sections",
-                    format!("must hold 1 to {} sections", limits::PRODUCT_SECTIONS_MAX),
-                ));
-            }
+            count(
+                "content.sections",
+                "sections",
+                sections.len(),
+                limits::PRODUCT_SECTIONS_MAX,
+            )?;
             let n: usize = sections.iter().map(|s| s.product_retailer_ids.len()).sum();
-            if n == 0 || n > limits::PRODUCTS_MAX {
-                return Err(Error::invalid(
-                    "content.sections",
-                    format!(
-                        "must hold 1 to {} products in all (has {n})",
-                        limits::PRODUCTS_MAX
-                    ),
-                ));
-            }
+            count(
+                "content.sections",
+                "products in all",
+                n,
+                limits::PRODUCTS_MAX,
+            )?;
             let mut out = Vec::new();
             for (i, s) in sections.iter().enumerate() {
                 required(
@@ -1345,6 +1350,86 @@ mod tests {
         assert_eq!(
             field_of(build(&loc(f64::NAN, 0.0))),
             "content.location.latitude"
+        );
+    }
+
+    #[test]
+    fn the_other_limits_hold_at_their_edges_too() {
+        use limits::*;
+        let cta = |n| Content::CtaUrl {
+            header: None,
+            body: "b".into(),
+            footer: None,
+            display_text: "d".repeat(n),
+            url: "https://example.com".into(),
+        };
+        assert!(build(&cta(CTA_TEXT_MAX)).is_ok());
+        assert_eq!(
+            field_of(build(&cta(CTA_TEXT_MAX + 1))),
+            "content.display-text"
+        );
+        let flow = |n| {
+            Content::Flow(Flow {
+                header: None,
+                body: "b".into(),
+                footer: None,
+                flow_id: Some("1".into()),
+                flow_name: None,
+                cta: "c".repeat(n),
+                flow_token: None,
+                draft: true,
+                screen: None,
+                data_json: None,
+            })
+        };
+        assert!(build(&flow(FLOW_CTA_MAX)).is_ok());
+        assert_eq!(field_of(build(&flow(FLOW_CTA_MAX + 1))), "content.cta");
+        let products = |sections: usize, per: usize| Content::ProductList {
+            header: "h".into(),
+            body: "b".into(),
+            footer: None,
+            catalog_id: "1".into(),
+            sections: (0..sections)
+                .map(|i| ProductSection {
+                    title: format!("s{i}"),
+                    product_retailer_ids: (0..per).map(|j| format!("p{i}-{j}")).collect(),
+                })
+                .collect(),
+        };
+        assert!(build(&products(PRODUCT_SECTIONS_MAX, 3)).is_ok());
+        assert_eq!(
+            field_of(build(&products(PRODUCT_SECTIONS_MAX + 1, 1))),
+            "content.sections"
+        );
+        assert_eq!(
+            field_of(build(&products(1, PRODUCTS_MAX + 1))),
+            "content.sections"
+        );
+        let mut l = list(&[1, 1], 3, 3);
+        if let Content::List { sections, .. } = &mut l {
+            sections[1].title = Some("t".repeat(SECTION_TITLE_MAX + 1));
+        }
+        assert_eq!(field_of(build(&l)), "content.sections[1].title");
+        let mut l = list(&[1], 3, 3);
+        if let Content::List {
+            sections, button, ..
+        } = &mut l
+        {
+            sections[0].rows[0].id = "i".repeat(ROW_ID_MAX + 1);
+            *button = "b".repeat(LIST_BUTTON_MAX);
+        }
+        assert_eq!(field_of(build(&l)), "content.sections[0].rows[0].id");
+        let doc = |n| {
+            Content::Document(Media {
+                source: MediaSource::Id("1".into()),
+                caption: None,
+                filename: Some("f".repeat(n)),
+            })
+        };
+        assert!(build(&doc(FILENAME_MAX)).is_ok());
+        assert_eq!(
+            field_of(build(&doc(FILENAME_MAX + 1))),
+            "content.document.filename"
         );
     }
 
