@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use whatsapp_guest::core::webhook::{SIGNATURE_HEADER, verify_signature};
+use whatsapp_guest::core::webhook::{self, SIGNATURE_HEADER, verify_signature};
 
 /// The largest webhook body accepted; larger ones get 413.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
@@ -167,33 +167,6 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
     }
 }
 
-/// Decode one `application/x-www-form-urlencoded` component.
-pub fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn same(a: &str, b: &str) -> bool {
     // Digests first, so the comparison takes the same time wherever the two differ.
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
@@ -203,7 +176,7 @@ fn handshake(state: &ServerState, query: &str) -> Resp {
     let mut params: HashMap<String, String> = HashMap::new();
     for pair in query.split('&') {
         if let Some((k, v)) = pair.split_once('=') {
-            params.insert(form_decode(k), form_decode(v));
+            params.insert(webhook::form_decode(k), webhook::form_decode(v));
         }
     }
     let (Some(mode), Some(token), Some(challenge)) = (
@@ -570,9 +543,9 @@ mod tests {
 
     #[test]
     fn form_components_decode() {
-        assert_eq!(form_decode("a+b%20c%2F"), "a b c/");
-        assert_eq!(form_decode("100%"), "100%");
-        assert_eq!(form_decode("%zz"), "%zz");
+        assert_eq!(webhook::form_decode("a+b%20c%2F"), "a b c/");
+        assert_eq!(webhook::form_decode("100%"), "100%");
+        assert_eq!(webhook::form_decode("%zz"), "%zz");
     }
 
     #[test]

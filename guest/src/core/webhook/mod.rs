@@ -1,6 +1,7 @@
 //! Meta's webhooks: the subscription handshake, `X-Hub-Signature-256`, parsing a POST
 //! body into events ([`parse`]), and the state the events keep ([`state`]).
 
+pub mod json;
 mod parse;
 pub mod state;
 mod types;
@@ -59,6 +60,30 @@ pub fn verify_subscription(
         return Err(Error::invalid("hub.verify_token", "does not match"));
     }
     Ok(challenge.to_string())
+}
+
+/// Decode one `application/x-www-form-urlencoded` component (`+` is a space, `%XX` a
+/// byte; a `%` not followed by two hex digits stays as it is).
+pub fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(bytes[i + 1]) << 4 | hex(bytes[i + 2]));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
