@@ -42,6 +42,9 @@ pub mod server;
 pub mod storage;
 pub mod tenants;
 
+/// The wasmtime this host is built on, for embedders' own `wasmtime::Result` and config.
+pub use wasmtime;
+
 pub use runtime::{
     COMPONENT, CallResult, Instance, Runtime, RuntimeConfig, Services, TenantBinding, api,
 };

@@ -1,0 +1,69 @@
+//! Embed the WhatsApp component in your own Rust program: start the Graph sandbox on
+//! loopback, bind a tenant, send one text message, print what Meta (the sandbox) answered.
+//!
+//! Run: `cargo run -p whatsapp-embed-example`. Point `graph-origin` at
+//! `https://graph.facebook.com` (and use a real token) to talk to Meta instead.
+
+use std::sync::Arc;
+use whatsapp_host::api::{Content, OutgoingMessage, Text};
+use whatsapp_host::capabilities::{crypto::Vault, http::EgressPolicy};
+use whatsapp_host::sandbox::{self, SandboxConfig};
+use whatsapp_host::storage::Database;
+use whatsapp_host::{
+    COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, tenants, wasmtime,
+};
+
+#[tokio::main]
+async fn main() -> wasmtime::Result<()> {
+    // 1. A Graph API sandbox on loopback (in your platform: https://graph.facebook.com).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let sandbox = SandboxConfig::default();
+    let token = sandbox.access_token.clone();
+    tokio::spawn(sandbox::serve(listener, sandbox, std::future::pending()));
+
+    // 2. The host's services: storage, sealing, and the only origins the guest may call.
+    let db = Arc::new(Database::open_in_memory()?);
+    let vault = Arc::new(Vault::ephemeral());
+    let mut egress = EgressPolicy::default();
+    egress.allow(&origin).map_err(wasmtime::Error::msg)?;
+    let services = Services {
+        kv: db.clone(),
+        vault: vault.clone(),
+        egress: Arc::new(egress),
+        recorder: None,
+        throughput: Default::default(),
+    };
+    let runtime = Runtime::new(COMPONENT, RuntimeConfig::default(), services)?;
+
+    // 3. A tenant: its settings are bound into the instance, its token is sealed in storage.
+    tenants::set_access_token(&db, &vault, "acme", &token)?;
+    let binding = TenantBinding::new(
+        "acme",
+        [
+            ("phone-number-id".into(), "106540352242922".into()),
+            ("graph-origin".into(), origin),
+            ("window-policy".into(), "off".into()),
+        ],
+    );
+
+    // 4. One instance per unit of work; one call; a typed result.
+    let mut instance = runtime.instantiate(&binding).await?;
+    let message = OutgoingMessage {
+        to: "+15551234567".into(),
+        content: Content::Text(Text {
+            body: "Hello from an embedded component".into(),
+            preview_url: false,
+        }),
+        reply_to: None,
+        biz_opaque_callback_data: None,
+    };
+    match instance.send(&message).await? {
+        Ok(sent) => println!("sent {} to wa_id {}", sent.message_id, sent.wa_id),
+        Err(e) => {
+            eprintln!("not sent: {e:?}");
+            std::process::exit(1);
+        }
+    }
+    Ok(())
+}
