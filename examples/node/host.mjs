@@ -1,0 +1,155 @@
+// A JavaScript host for the WhatsApp component: the imports the component needs beyond
+// WASI (key-value, config, crypto), one instance per tenant, and an egress allow-list
+// in front of outgoing HTTP. WASI itself comes from @bytecodealliance/preview2-shim.
+//
+//   const wa = await instantiateTenant({ tenantId: 'acme', settings: {...},
+//                                        allow: ['https://graph.facebook.com'], vault, kv });
+//   await wa.messages.send({...});
+import { readFile } from 'node:fs/promises';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { cli, clocks, http, io } from '@bytecodealliance/preview2-shim';
+import { instantiate } from './gen/whatsapp.js';
+
+const GEN = new URL('./gen/', import.meta.url);
+const modules = new Map();
+async function getCoreModule(name) {
+  if (!modules.has(name)) modules.set(name, WebAssembly.compile(await readFile(new URL(name, GEN))));
+  return modules.get(name);
+}
+
+/** Seals per tenant, with the reference host's envelope: version 1, key id, nonce,
+ *  ChaCha20-Poly1305 under an HKDF-SHA256 key per tenant, the tenant in the AAD. */
+export class Vault {
+  #master;
+  constructor(master = randomBytes(32)) {
+    if (master.length !== 32) throw new Error('the master key must be 32 bytes');
+    this.#master = Buffer.from(master);
+    this.keyId = createHash('sha256').update('whatsapp-cloud-api key id\0').update(this.#master)
+      .digest().subarray(0, 4);
+  }
+  #key(tenant) {
+    return Buffer.from(hkdfSync('sha256', this.#master, 'whatsapp-cloud-api/tenant-key/v1', tenant, 32));
+  }
+  static #aad(tenant) { return Buffer.concat([Buffer.from('whatsapp-cloud-api/v1\0tenant\0'), Buffer.from(tenant)]); }
+  seal(tenant, plaintext) {
+    const nonce = randomBytes(12);
+    const key = this.#key(tenant);
+    const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    c.setAAD(Vault.#aad(tenant), { plaintextLength: plaintext.length });
+    const ct = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+    key.fill(0);
+    return new Uint8Array(Buffer.concat([Buffer.from([1]), this.keyId, nonce, ct]));
+  }
+  /** The plaintext, or throws 'malformed' | 'unknown-key' | 'rejected' (the WIT open-error). */
+  open(tenant, sealed) {
+    const s = Buffer.from(sealed);
+    if (s.length < 17 + 16 || s[0] !== 1) throw 'malformed';
+    if (!s.subarray(1, 5).equals(this.keyId)) throw 'unknown-key';
+    const key = this.#key(tenant);
+    try {
+      const d = createDecipheriv('chacha20-poly1305', key, s.subarray(5, 17), { authTagLength: 16 });
+      d.setAAD(Vault.#aad(tenant), { plaintextLength: s.length - 33 });
+      d.setAuthTag(s.subarray(s.length - 16));
+      return new Uint8Array(Buffer.concat([d.update(s.subarray(17, s.length - 16)), d.final()]));
+    } catch {
+      throw 'rejected';
+    } finally {
+      key.fill(0);
+    }
+  }
+}
+
+/** Key-value storage: Map per tenant and bucket. Swap for your database. */
+export class MemoryKv {
+  #data = new Map();
+  bucket(tenant, name) {
+    const id = `${tenant}\0${name}`;
+    if (!this.#data.has(id)) this.#data.set(id, new Map());
+    return this.#data.get(id);
+  }
+}
+
+function keyvalue(kv, tenant) {
+  class Bucket {
+    constructor(map) { this.map = map; }
+    get(key) { return this.map.get(key); }
+    set(key, value) { this.map.set(key, new Uint8Array(value)); }
+    delete(key) { this.map.delete(key); }
+    exists(key) { return this.map.has(key); }
+    listKeys(cursor) {
+      const keys = [...this.map.keys()].sort();
+      const start = Number(cursor ?? 0n);
+      const page = keys.slice(start, start + 1000);
+      return { keys: page, cursor: start + 1000 < keys.length ? BigInt(start + 1000) : undefined };
+    }
+  }
+  const store = { Bucket, open: (name) => new Bucket(kv.bucket(tenant, name)) };
+  const atomics = {
+    increment(bucket, key, delta) {
+      const old = bucket.map.get(key);
+      const value = (old ? BigInt(new TextDecoder().decode(old)) : 0n) + delta;
+      bucket.map.set(key, new TextEncoder().encode(value.toString()));
+      return value;
+    },
+  };
+  return { store, atomics };
+}
+
+/** `wasi:http/outgoing-handler` behind an allow-list of origins (`scheme://host:port`). */
+function egress(allow) {
+  const allowed = new Set(allow.map((o) => new URL(o).origin));
+  return {
+    handle(request, options) {
+      const scheme = request.scheme()?.tag === 'HTTPS' ? 'https' : 'http';
+      const origin = new URL(`${scheme}://${request.authority()}`).origin;
+      if (!allowed.has(origin)) throw { tag: 'HTTP-request-denied' };
+      return http.outgoingHandler.handle(request, options);
+    },
+  };
+}
+
+/**
+ * A component instance bound to one tenant. `settings` are the wasi:config keys
+ * (`phone-number-id`, `graph-origin`, `app-secret`, …); the tenant id is bound here and
+ * no operation can name another.
+ */
+export async function instantiateTenant({ tenantId, settings = {}, allow = [], vault, kv }) {
+  const config = Object.entries({ ...settings, 'tenant-id': tenantId });
+  const { store, atomics } = keyvalue(kv, tenantId);
+  // jco keys the imports by interface name without the version.
+  const imports = {
+    'wasi:cli/environment': cli.environment,
+    'wasi:cli/exit': cli.exit,
+    'wasi:cli/stderr': cli.stderr,
+    'wasi:cli/stdin': cli.stdin,
+    'wasi:cli/stdout': cli.stdout,
+    'wasi:cli/terminal-input': cli.terminalInput,
+    'wasi:cli/terminal-output': cli.terminalOutput,
+    'wasi:cli/terminal-stderr': cli.terminalStderr,
+    'wasi:cli/terminal-stdin': cli.terminalStdin,
+    'wasi:cli/terminal-stdout': cli.terminalStdout,
+    'wasi:clocks/monotonic-clock': clocks.monotonicClock,
+    'wasi:clocks/wall-clock': clocks.wallClock,
+    'wasi:config/store': {
+      get: (key) => config.find(([k]) => k === key)?.[1],
+      getAll: () => config,
+    },
+    'wasi:http/outgoing-handler': egress(allow),
+    'wasi:http/types': http.types,
+    'wasi:io/error': io.error,
+    'wasi:io/poll': io.poll,
+    'wasi:io/streams': io.streams,
+    'wasi:keyvalue/atomics': atomics,
+    'wasi:keyvalue/store': store,
+    'whatsapp:cloud-api/crypto': {
+      seal: (plaintext) => vault.seal(tenantId, plaintext),
+      open: (sealed) => vault.open(tenantId, sealed),
+    },
+  };
+  return instantiate(getCoreModule, imports);
+}
+
+/** Store a tenant's access token sealed, where the component reads it. */
+export function storeAccessToken({ kv, vault, tenantId, token }) {
+  kv.bucket(tenantId, 'secrets').set('access-token', vault.seal(tenantId, Buffer.from(token)));
+}
