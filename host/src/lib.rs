@@ -35,6 +35,7 @@ pub mod capabilities;
 pub mod demo;
 pub mod events;
 pub mod forward;
+pub mod journal;
 pub mod net;
 pub mod runtime;
 pub mod sandbox;

@@ -9,6 +9,7 @@ use crate::capabilities::{
     http::{EgressHooks, EgressPolicy, Recorder},
     keyvalue::KeyValue,
 };
+use crate::journal::WriteSet;
 use crate::storage::KvBackend;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -112,6 +113,8 @@ pub struct TenantState {
     kv: Arc<dyn KvBackend>,
     vault: Arc<Vault>,
     limits: StoreLimits,
+    /// Key-value writes staged rather than written through (`Instance::defer_writes`).
+    writes: Option<WriteSet>,
 }
 
 impl WasiView for TenantState {
@@ -139,6 +142,7 @@ impl TenantState {
             tenant: &self.tenant,
             backend: &self.kv,
             table: &mut self.table,
+            staged: self.writes.as_mut(),
         }
     }
 
@@ -268,6 +272,7 @@ impl Runtime {
                 .memory_size(self.config.memory_limit_bytes)
                 .trap_on_grow_failure(true)
                 .build(),
+            writes: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -377,6 +382,25 @@ pub mod api {
 pub type CallResult<T> = wasmtime::Result<Result<T, api::Error>>;
 
 impl Instance {
+    /// From now on, stage the component's key-value writes instead of writing them
+    /// through; reads still see them. [`Instance::take_writes`] hands them over to be
+    /// committed (the webhook server commits them with the events, see [`crate::journal`]).
+    pub fn defer_writes(&mut self) {
+        let data = self.store.data_mut();
+        if data.writes.is_none() {
+            data.writes = Some(WriteSet::new(&data.tenant));
+        }
+    }
+
+    /// The writes staged so far (empty unless [`Instance::defer_writes`] was called).
+    pub fn take_writes(&mut self) -> WriteSet {
+        let data = self.store.data_mut();
+        match &mut data.writes {
+            Some(w) => std::mem::replace(w, WriteSet::new(&data.tenant)),
+            None => WriteSet::new(&data.tenant),
+        }
+    }
+
     /// `messages.send`
     pub async fn send(&mut self, message: &api::OutgoingMessage) -> CallResult<api::SendResult> {
         self.plugin

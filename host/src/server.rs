@@ -393,51 +393,67 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     }
 
     // Each verified tenant's own instance ingests the POST: its events, deduplicated, with
-    // its state kept. The events are then committed together before the 200.
+    // its state kept. The instance stages its writes; they become durable together with
+    // the events, in the next group commit, before the 200 (see `crate::journal`).
+    let journal = state.db.journal();
     let mut rows: Vec<NewEvent> = Vec::new();
     let mut json_rows = Vec::new();
-    let mut taken: Vec<(TenantRecord, Vec<String>)> = Vec::new();
+    let mut staged = Vec::new();
     for t in &verified {
-        let binding = t
-            .binding(vault, &state.defaults)
-            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let binding = match t.binding(vault, &state.defaults) {
+            Ok(b) => b,
+            Err(e) => {
+                journal.discard(staged);
+                return Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
+            }
+        };
+        // One call at a time per tenant, so that each sees the writes staged before it.
+        let turn = journal.lock_tenant(&t.id).await;
+        let generation = journal.generation();
         let ingested = async {
             let mut inst = state.runtime.instantiate(&binding).await?;
-            inst.ingest(&body, Some(&signature)).await
+            inst.defer_writes();
+            let r = inst.ingest(&body, Some(&signature)).await?;
+            Ok::<_, wasmtime::Error>(r.map(|r| (r, inst.take_writes())))
         }
         .await;
-        let result = match ingested {
-            Ok(Ok(r)) => r,
-            Ok(Err(PluginError::InvalidInput(i))) => {
-                forget_all(state, &taken).await;
-                return Err((
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid {}: {}", i.field, i.reason),
-                ));
-            }
-            Ok(Err(e)) => {
-                forget_all(state, &taken).await;
-                return Err((
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("the component failed: {}", events::describe_error(&e)),
-                ));
-            }
+        let refusal = match ingested {
+            Ok(Ok((result, writes))) => match journal.stage(generation, vec![writes]) {
+                Ok(s) => {
+                    staged.push(s);
+                    drop(turn);
+                    Ok(result)
+                }
+                Err(e) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+            },
+            Ok(Err(PluginError::InvalidInput(i))) => Err((
+                StatusCode::BAD_REQUEST,
+                format!("invalid {}: {}", i.field, i.reason),
+            )),
+            Ok(Err(e)) => Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the component failed: {}", events::describe_error(&e)),
+            )),
             Err(trap) => {
                 tracing::error!("tenant {}: component trapped: {trap}", t.id);
-                forget_all(state, &taken).await;
-                return Err((
+                Err((
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the component failed; Meta will retry".into(),
-                ));
+                ))
+            }
+        };
+        let result = match refusal {
+            Ok(r) => r,
+            Err(refused) => {
+                journal.discard(staged);
+                return Err(refused);
             }
         };
         state
             .metrics
             .add(&t.id, |c| c.duplicates += u64::from(result.duplicates));
-        let mut keys = Vec::new();
         for e in &result.events {
             let json = events::to_json(e, Some(&t.id));
-            keys.push(e.idempotency_key.clone());
             rows.push(NewEvent {
                 tenant: Some(t.id.clone()),
                 kind: events::kind(e).into(),
@@ -446,7 +462,6 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             });
             json_rows.push((Some(t.id.clone()), json));
         }
-        taken.push((t.clone(), keys));
     }
     if host_ok {
         for r in unroutable {
@@ -468,25 +483,13 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             json_rows.push((None, json));
         }
     }
-    let db = state.db.clone();
-    let now = now_ms();
-    let committed = tokio::task::spawn_blocking(move || db.record_events(&rows, now)).await;
-    let inserted = match committed {
-        Ok(Ok(inserted)) => inserted,
-        failed => {
-            let why = match failed {
-                Ok(Err(e)) => e.to_string(),
-                Err(e) => e.to_string(),
-                Ok(Ok(_)) => unreachable!(),
-            };
-            // Not recorded: un-mark the events so that Meta's retry is not taken for a duplicate.
-            forget_all(state, &taken).await;
-            return Err((
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("recording failed: {why}"),
-            ));
-        }
-    };
+    // Nothing was written yet: if the commit fails, Meta's retry is processed afresh.
+    let inserted = state.db.commit(staged, rows, now_ms()).await.map_err(|e| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("recording failed: {e}"),
+        )
+    })?;
     let mut n = 0;
     for ((tenant, json), new) in json_rows.into_iter().zip(inserted) {
         let name = tenant.as_deref().unwrap_or("");
@@ -507,26 +510,6 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
         }
     }
     Ok(n)
-}
-
-async fn forget_all(state: &ServerState, taken: &[(TenantRecord, Vec<String>)]) {
-    for (t, keys) in taken.iter().filter(|(_, k)| !k.is_empty()) {
-        let Ok(binding) = t.binding(&state.runtime.services().vault, &state.defaults) else {
-            continue;
-        };
-        let forgot = async {
-            let mut inst = state.runtime.instantiate(&binding).await?;
-            inst.forget(keys).await
-        }
-        .await;
-        if !matches!(forgot, Ok(Ok(()))) {
-            tracing::error!(
-                "tenant {}: could not un-mark {} events; a redelivery may be taken for a duplicate",
-                t.id,
-                keys.len()
-            );
-        }
-    }
 }
 
 /// Milliseconds since the Unix epoch.

@@ -5,9 +5,10 @@
 //! the embedded one's place; every key is namespaced by the tenant the host bound, never
 //! by anything the guest says.
 
+use crate::journal::{Job, Journal, MAX_BATCH, Staged};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
 
 /// A storage failure, described for a human (never with a value in it).
 #[derive(Debug)]
@@ -27,7 +28,7 @@ impl From<rusqlite::Error> for StorageError {
     }
 }
 
-type Result<T> = std::result::Result<T, StorageError>;
+pub(crate) type Result<T> = std::result::Result<T, StorageError>;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -109,6 +110,7 @@ pub struct NewEvent {
 /// The SQLite database.
 pub struct Database {
     conn: Mutex<Connection>,
+    journal: Journal,
 }
 
 const SCHEMA: &str = "
@@ -181,6 +183,7 @@ impl Database {
         }
         Ok(Database {
             conn: Mutex::new(conn),
+            journal: Journal::new(),
         })
     }
 
@@ -310,6 +313,89 @@ impl Database {
         Ok(())
     }
 
+    /// Staged writes not yet committed, and the per-tenant ordering of the webhook path.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Make `staged` writes and `events` durable together, in the next group commit (one
+    /// transaction and one fsync for every job waiting then). Per event, whether it was
+    /// new (an event already recorded under the same tenant and key is not recorded again).
+    pub async fn commit(
+        self: &Arc<Self>,
+        staged: Vec<Staged>,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+    ) -> Result<Vec<bool>> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            staged,
+            events,
+            now_ms,
+            done,
+        };
+        let queue = self.journal.queue(|| {
+            let (tx, rx) = mpsc::channel();
+            let db = Arc::downgrade(self);
+            std::thread::Builder::new()
+                .name("wa-commit".into())
+                .spawn(move || committer(db, rx))
+                .expect("spawn the commit thread");
+            tx
+        });
+        queue
+            .send(job)
+            .map_err(|_| StorageError("the commit thread is gone".into()))?;
+        answer
+            .await
+            .map_err(|_| StorageError("the commit thread is gone".into()))?
+    }
+
+    /// One transaction for a batch of jobs: their writes, then their events.
+    fn write_batch(&self, jobs: &[Job]) -> Result<Vec<Vec<bool>>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(jobs.len());
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
+            )?;
+            let mut delete =
+                tx.prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events (tenant, kind, idempotency_key, received_at_ms, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for job in jobs {
+                for w in job.staged.iter().flat_map(Staged::writes) {
+                    for ((bucket, key), value) in &w.entries {
+                        match value {
+                            Some(v) => {
+                                upsert.execute(params![w.tenant, bucket, key, v, job.now_ms])?
+                            }
+                            None => delete.execute(params![w.tenant, bucket, key])?,
+                        };
+                    }
+                }
+                let mut inserted = Vec::with_capacity(job.events.len());
+                for e in &job.events {
+                    inserted.push(
+                        insert.execute(params![
+                            e.tenant,
+                            e.kind,
+                            e.idempotency_key,
+                            job.now_ms,
+                            e.json
+                        ])? == 1,
+                    );
+                }
+                out.push(inserted);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Delete the keys of `bucket` (in every tenant) not written since `before_ms`;
     /// how many went. The webhook server sweeps the `dedupe` bucket with it.
     pub fn sweep(&self, bucket: &str, before_ms: i64) -> Result<usize> {
@@ -347,6 +433,9 @@ impl Database {
 
 impl KvBackend for Database {
     fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        if let Some(staged) = self.journal.get(tenant, bucket, key) {
+            return Ok(staged);
+        }
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3",
@@ -424,9 +513,149 @@ impl KvBackend for Database {
     }
 }
 
+/// The commit thread: takes every job waiting, writes them in one transaction.
+fn committer(db: Weak<Database>, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let Some(db) = db.upgrade() else { return };
+        let (current, stale) = db.journal.current(jobs);
+        for j in stale {
+            let _ = j.done.send(Err(StorageError(
+                "an earlier commit failed; this delivery must be processed again".into(),
+            )));
+        }
+        if current.is_empty() {
+            continue;
+        }
+        match db.write_batch(&current) {
+            Ok(results) => {
+                db.journal.committed(&current);
+                for (j, r) in current.into_iter().zip(results) {
+                    let _ = j.done.send(Ok(r));
+                }
+            }
+            Err(e) => {
+                tracing::error!("group commit of {} deliveries failed: {e}", current.len());
+                db.journal.failed();
+                for j in current {
+                    let _ = j.done.send(Err(StorageError(e.0.clone())));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::WriteSet;
+
+    fn event(tenant: &str, key: &str) -> NewEvent {
+        NewEvent {
+            tenant: Some(tenant.into()),
+            kind: "message".into(),
+            idempotency_key: key.into(),
+            json: "{}".into(),
+        }
+    }
+
+    fn writes(tenant: &str, key: &str, value: &[u8]) -> WriteSet {
+        let mut w = WriteSet::new(tenant);
+        w.put("dedupe", key, Some(value.to_vec()));
+        w
+    }
+
+    #[tokio::test]
+    async fn staged_writes_are_seen_at_once_and_committed_with_their_events() {
+        let db = Arc::new(Database::open_in_memory().unwrap());
+        let j = db.journal();
+        let staged = j
+            .stage(j.generation(), vec![writes("a", "m1", b"1")])
+            .unwrap();
+        // Staged, not committed: reads see it, the table does not have it.
+        assert_eq!(db.get("a", "dedupe", "m1").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(db.events(None, 0, 10).unwrap().len(), 0);
+        let new = db
+            .commit(vec![staged], vec![event("a", "m1"), event("a", "m1")], 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            new,
+            vec![true, false],
+            "the same key twice is recorded once"
+        );
+        assert!(j.get("a", "dedupe", "m1").is_none(), "the overlay let go");
+        assert_eq!(db.get("a", "dedupe", "m1").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(db.events(None, 0, 10).unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_loses_its_marks_and_refuses_what_was_staged_on_them() {
+        let db = Arc::new(Database::open_in_memory().unwrap());
+        let j = db.journal();
+        let first = j
+            .stage(j.generation(), vec![writes("a", "m1", b"1")])
+            .unwrap();
+        // A second delivery staged while the first waits (it has seen m1's mark).
+        let generation = j.generation();
+        let second = j.stage(generation, vec![writes("a", "m2", b"1")]).unwrap();
+        db.conn().pragma_update(None, "query_only", true).unwrap();
+        assert!(
+            db.commit(vec![first], vec![event("a", "m1")], 5)
+                .await
+                .is_err()
+        );
+        db.conn().pragma_update(None, "query_only", false).unwrap();
+        // Nothing of the failed batch remains to make a redelivery look like a duplicate.
+        assert_eq!(db.get("a", "dedupe", "m1").unwrap(), None);
+        assert!(
+            db.commit(vec![second], vec![event("a", "m2")], 5)
+                .await
+                .is_err()
+        );
+        assert!(j.stage(generation, vec![writes("a", "m3", b"1")]).is_err());
+        assert_eq!(db.events(None, 0, 10).unwrap().len(), 0);
+        // A delivery staged afresh goes through.
+        let again = j
+            .stage(j.generation(), vec![writes("a", "m1", b"1")])
+            .unwrap();
+        assert_eq!(
+            db.commit(vec![again], vec![event("a", "m1")], 6)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_commits_all_land() {
+        let db = Arc::new(Database::open_in_memory().unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let key = format!("m{i}");
+                let j = db.journal();
+                let staged = j
+                    .stage(j.generation(), vec![writes("a", &key, b"1")])
+                    .unwrap();
+                db.commit(vec![staged], vec![event("a", &key)], 1)
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), vec![true]);
+        }
+        assert_eq!(db.events(None, 0, 1000).unwrap().len(), 200);
+        assert_eq!(db.list_keys("a", "dedupe", 0, 1000).unwrap().len(), 200);
+    }
 
     #[test]
     fn namespaces_do_not_leak_between_tenants_or_buckets() {

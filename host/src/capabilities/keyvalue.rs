@@ -1,9 +1,14 @@
 //! `wasi:keyvalue` (store and atomics) over a [`KvBackend`], namespaced by the tenant
 //! the host bound. Bucket names, keys, values and cursors all come from the guest, so
 //! each is bounded here before it reaches the backend.
+//!
+//! An instance may stage its writes instead of writing through (`staged`): reads see
+//! them, and the host commits them later in one piece (see [`crate::journal`]). `list-keys`
+//! lists what is committed.
 
 use crate::bindings::wasi::keyvalue::atomics;
 use crate::bindings::wasi::keyvalue::store::{self, Error, KeyResponse};
+use crate::journal::WriteSet;
 use crate::storage::{KvBackend, StorageError};
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
@@ -30,6 +35,8 @@ pub struct KeyValue<'a> {
     pub backend: &'a Arc<dyn KvBackend>,
     /// The instance's resource table.
     pub table: &'a mut ResourceTable,
+    /// Where writes go when the instance stages them; none writes through.
+    pub staged: Option<&'a mut WriteSet>,
 }
 
 fn other(e: StorageError) -> Error {
@@ -39,6 +46,24 @@ fn other(e: StorageError) -> Error {
 impl KeyValue<'_> {
     fn bucket(&self, b: &Resource<Bucket>) -> wasmtime::Result<String> {
         Ok(self.table.get(b)?.name.clone())
+    }
+
+    fn read(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(v) = self.staged.as_ref().and_then(|w| w.get(bucket, key)) {
+            return Ok(v.map(<[u8]>::to_vec));
+        }
+        self.backend.get(self.tenant, bucket, key).map_err(other)
+    }
+
+    fn write(&mut self, bucket: &str, key: &str, value: Option<&[u8]>) -> Result<(), Error> {
+        match (&mut self.staged, value) {
+            (Some(w), v) => {
+                w.put(bucket, key, v.map(<[u8]>::to_vec));
+                Ok(())
+            }
+            (None, Some(v)) => self.backend.set(self.tenant, bucket, key, v).map_err(other),
+            (None, None) => self.backend.delete(self.tenant, bucket, key).map_err(other),
+        }
     }
 }
 
@@ -72,8 +97,7 @@ impl store::HostBucket for KeyValue<'_> {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key)
-            .and_then(|()| self.backend.get(self.tenant, &bucket, &key).map_err(other)))
+        Ok(check_key(&key).and_then(|()| self.read(&bucket, &key)))
     }
 
     fn set(
@@ -88,20 +112,12 @@ impl store::HostBucket for KeyValue<'_> {
                 "values must be at most {MAX_VALUE_BYTES} bytes"
             ))));
         }
-        Ok(check_key(&key).and_then(|()| {
-            self.backend
-                .set(self.tenant, &bucket, &key, &value)
-                .map_err(other)
-        }))
+        Ok(check_key(&key).and_then(|()| self.write(&bucket, &key, Some(&value))))
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<(), Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| {
-            self.backend
-                .delete(self.tenant, &bucket, &key)
-                .map_err(other)
-        }))
+        Ok(check_key(&key).and_then(|()| self.write(&bucket, &key, None)))
     }
 
     fn exists(
@@ -110,11 +126,7 @@ impl store::HostBucket for KeyValue<'_> {
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| {
-            self.backend
-                .exists(self.tenant, &bucket, &key)
-                .map_err(other)
-        }))
+        Ok(check_key(&key).and_then(|()| self.read(&bucket, &key).map(|v| v.is_some())))
     }
 
     fn list_keys(
@@ -150,11 +162,39 @@ impl atomics::Host for KeyValue<'_> {
         delta: u64,
     ) -> wasmtime::Result<Result<u64, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| {
-            self.backend
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e));
+        }
+        if self.staged.is_none() {
+            return Ok(self
+                .backend
                 .increment(self.tenant, &bucket, &key, delta)
-                .map_err(other)
-        }))
+                .map_err(other));
+        }
+        // Staged: the same counter encoding as the backend's (decimal text).
+        let current = match self.read(&bucket, &key) {
+            Ok(None) => 0,
+            Ok(Some(v)) => match std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                Some(n) => n,
+                None => {
+                    return Ok(Err(Error::Other(format!(
+                        "the value under {key} is not a counter"
+                    ))));
+                }
+            },
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some(next) = current.checked_add(delta) else {
+            return Ok(Err(Error::Other(format!(
+                "the counter under {key} would overflow"
+            ))));
+        };
+        Ok(self
+            .write(&bucket, &key, Some(next.to_string().as_bytes()))
+            .map(|()| next))
     }
 }
 
@@ -187,6 +227,7 @@ mod tests {
             tenant: "a",
             backend: &backend,
             table: &mut table,
+            staged: None,
         };
         let b1 = a.open("secrets".into()).unwrap().unwrap();
         a.set(b1, "access-token".into(), b"sealed-a".to_vec())
@@ -197,6 +238,7 @@ mod tests {
             tenant: "b",
             backend: &backend,
             table: &mut table_b,
+            staged: None,
         };
         let b2 = b.open("secrets".into()).unwrap().unwrap();
         assert_eq!(b.get(b2, "access-token".into()).unwrap().unwrap(), None);
@@ -212,6 +254,7 @@ mod tests {
             tenant: "a",
             backend: &backend,
             table: &mut table,
+            staged: None,
         };
         for bad in ["", "a/b", &"x".repeat(65)] {
             assert!(
