@@ -216,6 +216,7 @@ pub struct Runtime {
     engine: Engine,
     pre: PluginCorePre<TenantState>,
     services: Services,
+    pool: Arc<crate::capabilities::pool::Pool>,
     config: RuntimeConfig,
     _ticker: EpochTicker,
 }
@@ -237,6 +238,7 @@ impl Runtime {
             engine,
             pre,
             services,
+            pool: Default::default(),
             config,
             _ticker: ticker,
         })
@@ -265,6 +267,7 @@ impl Runtime {
                 policy: self.services.egress.clone(),
                 recorder: self.services.recorder.clone(),
                 throughput: self.services.throughput.clone(),
+                pool: self.pool.clone(),
             },
             kv: self.services.kv.clone(),
             vault: self.services.vault.clone(),

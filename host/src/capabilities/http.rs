@@ -3,8 +3,10 @@
 //! Every request a tenant instance makes passes [`EgressHooks::send_request`]: a
 //! destination not on the allow-list is refused with `HttpRequestDenied` (a typed error
 //! in the guest, not a trap); an allowed one is appended to the `WA_RECORD_REQUESTS`
-//! file when set, with tokens left out, then sent.
+//! file when set, with tokens left out, then sent over a pooled keep-alive connection
+//! ([`super::pool`]).
 
+use super::pool::Pool;
 use super::throughput::{Throughput, retryable};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -187,6 +189,8 @@ pub struct EgressHooks {
     pub recorder: Option<Arc<Recorder>>,
     /// Pacing and throttle retries, shared by all instances.
     pub throughput: Arc<Throughput>,
+    /// Keep-alive connections, shared by all instances.
+    pub pool: Arc<Pool>,
 }
 
 /// For `POST /{version}/{phone-number-id}/messages`: the number and the recipient.
@@ -222,6 +226,7 @@ impl WasiHttpHooks for EgressHooks {
         let policy = self.policy.clone();
         let recorder = self.recorder.clone();
         let throughput = self.throughput.clone();
+        let pool = self.pool.clone();
         Box::new(async move {
             if !policy.allows(request.uri()) {
                 tracing::info!("egress denied: {}", redact_url(request.uri()));
@@ -247,20 +252,20 @@ impl WasiHttpHooks for EgressHooks {
                 if let Some(r) = &recorder {
                     r.record(parts.method.as_str(), &parts.uri, &bytes);
                 }
-                let mut request =
-                    http::Request::new(Full::new(bytes.clone()).map_err(|never| match never {}));
+                let mut request = http::Request::new(Full::new(bytes.clone()));
                 *request.method_mut() = parts.method.clone();
                 *request.uri_mut() = parts.uri.clone();
                 *request.headers_mut() = parts.headers.clone();
                 *request.version_mut() = parts.version;
-                let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+                let res = pool.send(request, options).await?;
+                let done: IoFuture = Box::new(async { Ok(()) });
                 if res.status().is_success() || target.is_none() {
-                    return Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture));
+                    let res =
+                        res.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync());
+                    return Ok((res, done));
                 }
-                // A refused send: read the (small) error body to see whether it was a throttle.
-                let (rparts, rbody) = res.into_parts();
-                let rbytes = rbody.collect().await?.to_bytes();
-                let _ = io.await;
+                // A refused send: see whether it was a throttle.
+                let (rparts, rbytes) = res.into_parts();
                 attempt += 1;
                 if attempt <= throughput.max_retries && retryable(rparts.status.as_u16(), &rbytes) {
                     tracing::info!(
@@ -273,7 +278,6 @@ impl WasiHttpHooks for EgressHooks {
                 let body = Full::new(rbytes)
                     .map_err(|never| match never {})
                     .boxed_unsync();
-                let done: IoFuture = Box::new(async { Ok(()) });
                 return Ok((http::Response::from_parts(rparts, body), done));
             }
         })

@@ -5,4 +5,5 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod keyvalue;
+pub mod pool;
 pub mod throughput;
