@@ -3,10 +3,10 @@
 //! becomes one event of its own kind; whatever does not fit a known shape is kept as
 //! `Unknown` raw JSON. Nothing is dropped and nothing here panics on any input.
 
+use super::tree::{J, NULL};
 use super::types::*;
 use crate::core::error::{Error, GraphError};
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
@@ -18,45 +18,40 @@ struct Payload<'a> {
 
 #[derive(Deserialize)]
 struct Entry<'a> {
-    #[serde(default)]
-    id: Value,
-    #[serde(default)]
-    time: Value,
+    #[serde(borrow, default)]
+    id: J<'a>,
+    #[serde(borrow, default)]
+    time: J<'a>,
     #[serde(borrow, default)]
     changes: Vec<&'a RawValue>,
 }
 
-fn s(v: &Value, k: &str) -> Option<String> {
+fn s(v: &J, k: &str) -> Option<String> {
     match v.get(k)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+        J::Str(s) => Some(s.to_string()),
+        n => n.number_string(),
     }
 }
 
 /// A non-empty string field.
-fn ne(v: &Value, k: &str) -> Option<String> {
+fn ne(v: &J, k: &str) -> Option<String> {
     s(v, k).filter(|x| !x.is_empty())
 }
 
 /// Meta sends numbers as strings or numbers; junk is none.
-fn u64_of(v: &Value, k: &str) -> Option<u64> {
+fn u64_of(v: &J, k: &str) -> Option<u64> {
     match v.get(k)? {
-        Value::String(s) => s.parse().ok(),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
+        J::Str(s) => s.parse().ok(),
+        n => n.as_u64(),
     }
 }
 
-fn b(v: &Value, k: &str) -> bool {
-    v.get(k).and_then(Value::as_bool).unwrap_or(false)
+fn b(v: &J, k: &str) -> bool {
+    v.get(k).and_then(J::as_bool).unwrap_or(false)
 }
 
-fn arr<'v>(v: &'v Value, k: &str) -> &'v [Value] {
-    v.get(k)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+fn arr<'v, 'a>(v: &'v J<'a>, k: &str) -> &'v [J<'a>] {
+    v.get(k).and_then(J::as_array).unwrap_or(&[])
 }
 
 fn digest_key(prefix: &str, raw: &str) -> String {
@@ -65,13 +60,13 @@ fn digest_key(prefix: &str, raw: &str) -> String {
 }
 
 /// Graph error objects as webhooks carry them (`title` where the API has `message`).
-pub(crate) fn errors_of(v: &Value) -> Vec<GraphError> {
+pub(crate) fn errors_of(v: &J) -> Vec<GraphError> {
     arr(v, "errors")
         .iter()
         .map(|e| GraphError {
             code: e
                 .get("code")
-                .and_then(Value::as_i64)
+                .and_then(J::as_i64)
                 .and_then(|c| i32::try_from(c).ok())
                 .unwrap_or(0),
             message: ne(e, "message")
@@ -83,7 +78,7 @@ pub(crate) fn errors_of(v: &Value) -> Vec<GraphError> {
         .collect()
 }
 
-fn media(v: &Value) -> Media {
+fn media(v: &J) -> Media {
     Media {
         id: s(v, "id").unwrap_or_default(),
         mime_type: ne(v, "mime_type"),
@@ -96,7 +91,7 @@ fn media(v: &Value) -> Media {
     }
 }
 
-fn choice(v: &Value) -> ReplyChoice {
+fn choice(v: &J) -> ReplyChoice {
     ReplyChoice {
         id: s(v, "id").unwrap_or_default(),
         title: s(v, "title").unwrap_or_default(),
@@ -105,9 +100,9 @@ fn choice(v: &Value) -> ReplyChoice {
 }
 
 /// The content of a message object (inbound, echoed, or the new version of an edit).
-fn content(m: &Value, kind: &str) -> MessageContent {
-    let part = m.get(kind).unwrap_or(&Value::Null);
-    let other = || MessageContent::Other(m.to_string());
+fn content(m: &J, kind: &str) -> MessageContent {
+    let part = m.get(kind).unwrap_or(&NULL);
+    let other = || MessageContent::Other(m.to_json_string());
     match kind {
         "text" => match s(part, "body") {
             Some(body) => MessageContent::Text(body),
@@ -124,8 +119,8 @@ fn content(m: &Value, kind: &str) -> MessageContent {
             }
         }
         "location" => match (
-            part.get("latitude").and_then(Value::as_f64),
-            part.get("longitude").and_then(Value::as_f64),
+            part.get("latitude").and_then(J::as_f64),
+            part.get("longitude").and_then(J::as_f64),
         ) {
             (Some(latitude), Some(longitude)) => MessageContent::Location(Location {
                 latitude,
@@ -136,7 +131,7 @@ fn content(m: &Value, kind: &str) -> MessageContent {
             }),
             _ => other(),
         },
-        "contacts" if m.get("contacts").is_some_and(Value::is_array) => MessageContent::Contacts(
+        "contacts" if m.get("contacts").is_some_and(J::is_array) => MessageContent::Contacts(
             arr(m, "contacts")
                 .iter()
                 .map(|c| ContactCard {
@@ -153,7 +148,7 @@ fn content(m: &Value, kind: &str) -> MessageContent {
                         .iter()
                         .filter_map(|e| ne(e, "email"))
                         .collect(),
-                    raw: c.to_string(),
+                    raw: c.to_json_string(),
                 })
                 .collect(),
         ),
@@ -165,14 +160,14 @@ fn content(m: &Value, kind: &str) -> MessageContent {
             None => other(),
         },
         "interactive" => {
-            let t = part.get("type").and_then(Value::as_str).unwrap_or("");
-            let inner = part.get(t).unwrap_or(&Value::Null);
+            let t = part.get("type").and_then(J::as_str).unwrap_or("");
+            let inner = part.get(t).unwrap_or(&NULL);
             match t {
                 "button_reply" if inner.is_object() => MessageContent::ButtonReply(choice(inner)),
                 "list_reply" if inner.is_object() => MessageContent::ListReply(choice(inner)),
                 "nfm_reply" if inner.is_object() => {
                     let response_json = s(inner, "response_json").unwrap_or_default();
-                    let flow_token = serde_json::from_str::<Value>(&response_json)
+                    let flow_token = serde_json::from_str::<J>(&response_json)
                         .ok()
                         .and_then(|r| ne(&r, "flow_token"));
                     MessageContent::FlowReply(FlowReply {
@@ -209,7 +204,7 @@ fn content(m: &Value, kind: &str) -> MessageContent {
                     quantity: u64_of(i, "quantity")
                         .and_then(|q| u32::try_from(q).ok())
                         .unwrap_or(0),
-                    item_price: i.get("item_price").and_then(Value::as_f64).unwrap_or(0.0),
+                    item_price: i.get("item_price").and_then(J::as_f64).unwrap_or(0.0),
                     currency: s(i, "currency").unwrap_or_default(),
                 })
                 .collect(),
@@ -233,7 +228,7 @@ fn content(m: &Value, kind: &str) -> MessageContent {
                     original_message_id,
                     message_type,
                     text,
-                    raw: new.to_string(),
+                    raw: new.to_json_string(),
                 })
             }
             _ => other(),
@@ -247,7 +242,7 @@ fn content(m: &Value, kind: &str) -> MessageContent {
     }
 }
 
-fn referral(v: &Value) -> Option<Referral> {
+fn referral(v: &J) -> Option<Referral> {
     let r = v.get("referral")?;
     r.is_object().then(|| Referral {
         source_url: ne(r, "source_url"),
@@ -260,10 +255,10 @@ fn referral(v: &Value) -> Option<Referral> {
     })
 }
 
-fn contact_for(contacts: &[Value], wa_id: Option<&str>) -> Option<Contact> {
+fn contact_for(contacts: &[J], wa_id: Option<&str>) -> Option<Contact> {
     let found = contacts
         .iter()
-        .find(|c| wa_id.is_some() && c.get("wa_id").and_then(Value::as_str) == wa_id)
+        .find(|c| wa_id.is_some() && c.get("wa_id").and_then(J::as_str) == wa_id)
         .or_else(|| {
             if contacts.len() == 1 {
                 contacts.first()
@@ -301,9 +296,9 @@ fn unknown_item(prefix: &str, raw: &str) -> Item {
     }
 }
 
-fn message_item(m: &Value, contacts: &[Value]) -> Item {
+fn message_item(m: &J, contacts: &[J]) -> Item {
     let (Some(id), Some(kind)) = (ne(m, "id"), s(m, "type")) else {
-        return unknown_item("message", &m.to_string());
+        return unknown_item("message", &m.to_json_string());
     };
     let from = s(m, "from").unwrap_or_default();
     let context = m
@@ -336,9 +331,9 @@ fn message_item(m: &Value, contacts: &[Value]) -> Item {
     }
 }
 
-fn echo_item(m: &Value, contacts: &[Value]) -> Item {
+fn echo_item(m: &J, contacts: &[J]) -> Item {
     let (Some(id), Some(kind)) = (ne(m, "id"), s(m, "type")) else {
-        return unknown_item("echo", &m.to_string());
+        return unknown_item("echo", &m.to_json_string());
     };
     let to = s(m, "to").unwrap_or_default();
     Item {
@@ -356,10 +351,10 @@ fn echo_item(m: &Value, contacts: &[Value]) -> Item {
     }
 }
 
-fn status_item(st: &Value, contacts: &[Value]) -> Item {
+fn status_item(st: &J, contacts: &[J]) -> Item {
     let raw_status = s(st, "status").unwrap_or_default();
     let (Some(id), Some(status)) = (ne(st, "id"), DeliveryStatus::parse(&raw_status)) else {
-        return unknown_item("status", &st.to_string());
+        return unknown_item("status", &st.to_json_string());
     };
     let recipient_id = ne(st, "recipient_id");
     Item {
@@ -384,7 +379,7 @@ fn status_item(st: &Value, contacts: &[Value]) -> Item {
                 .get("pricing")
                 .filter(|p| p.is_object())
                 .map(|p| Pricing {
-                    billable: p.get("billable").and_then(Value::as_bool),
+                    billable: p.get("billable").and_then(J::as_bool),
                     pricing_model: ne(p, "pricing_model"),
                     category: ne(p, "category"),
                     pricing_type: ne(p, "type"),
@@ -394,9 +389,9 @@ fn status_item(st: &Value, contacts: &[Value]) -> Item {
     }
 }
 
-fn call_item(c: &Value, event: Option<&str>, contacts: &[Value]) -> Item {
+fn call_item(c: &J, event: Option<&str>, contacts: &[J]) -> Item {
     let Some(id) = ne(c, "id") else {
-        return unknown_item("call", &c.to_string());
+        return unknown_item("call", &c.to_json_string());
     };
     let event = event
         .map(str::to_string)
@@ -405,7 +400,7 @@ fn call_item(c: &Value, event: Option<&str>, contacts: &[Value]) -> Item {
     let status = ne(c, "status");
     let from = ne(c, "from");
     let to = ne(c, "to").or_else(|| ne(c, "recipient_id"));
-    let party = if c.get("direction").and_then(Value::as_str) == Some("USER_INITIATED") {
+    let party = if c.get("direction").and_then(J::as_str) == Some("USER_INITIATED") {
         from.clone()
     } else {
         to.clone()
@@ -422,14 +417,14 @@ fn call_item(c: &Value, event: Option<&str>, contacts: &[Value]) -> Item {
             to,
             status,
             duration_seconds: u64_of(c, "duration"),
-            raw: c.to_string(),
+            raw: c.to_json_string(),
         }),
     }
 }
 
-fn preference_item(p: &Value, contacts: &[Value]) -> Item {
+fn preference_item(p: &J, contacts: &[J]) -> Item {
     let (Some(wa_id), Some(value)) = (ne(p, "wa_id"), ne(p, "value")) else {
-        return unknown_item("preference", &p.to_string());
+        return unknown_item("preference", &p.to_json_string());
     };
     let timestamp = u64_of(p, "timestamp");
     let category = s(p, "category").unwrap_or_default();
@@ -450,7 +445,7 @@ fn preference_item(p: &Value, contacts: &[Value]) -> Item {
 }
 
 /// Events of a change whose value is one object (templates, account, phone number).
-fn single(field: &str, v: &Value, raw_value: &str) -> Option<EventBody> {
+fn single(field: &str, v: &J, raw_value: &str) -> Option<EventBody> {
     let template = |kind, value: Option<String>, previous: Option<String>| {
         Some(EventBody::Template(TemplateUpdate {
             kind,
@@ -513,14 +508,12 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, Error> {
     let mut events = Vec::new();
     for entry in payload.entry {
         let waba_id = match &entry.id {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => String::new(),
+            J::Str(s) => s.to_string(),
+            n => n.number_string().unwrap_or_default(),
         };
         let time = match &entry.time {
-            Value::String(s) => s.parse().ok(),
-            Value::Number(n) => n.as_u64(),
-            _ => None,
+            J::Str(s) => s.parse().ok(),
+            n => n.as_u64(),
         };
         for raw_change in entry.changes {
             parse_change(&waba_id, time, raw_change, &mut events);
@@ -535,9 +528,9 @@ fn parse_change(
     raw_change: &RawValue,
     out: &mut Vec<Event>,
 ) {
-    let change: Value = serde_json::from_str(raw_change.get()).unwrap_or(Value::Null);
+    let change: J = serde_json::from_str(raw_change.get()).unwrap_or_default();
     let field = s(&change, "field").unwrap_or_default();
-    let value = change.get("value").unwrap_or(&Value::Null);
+    let value = change.get("value").unwrap_or(&NULL);
     let metadata = value.get("metadata");
     let routing = Routing {
         waba_id: waba_id.to_string(),
@@ -589,7 +582,7 @@ fn parse_change(
         });
     }
     if items.is_empty() {
-        let raw_value = value.to_string();
+        let raw_value = value.to_json_string();
         let body = single(&field, value, &raw_value)
             .unwrap_or_else(|| EventBody::Unknown(raw_change.get().to_string()));
         items.push(Item {
