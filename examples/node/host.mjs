@@ -6,7 +6,7 @@
 //                                        allow: ['https://graph.facebook.com'], vault, kv });
 //   await wa.messages.send({...});
 import { readFile } from 'node:fs/promises';
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { cli, clocks, http, io } from '@bytecodealliance/preview2-shim';
 import { instantiate } from './gen/whatsapp.js';
 
@@ -144,6 +144,7 @@ export async function instantiateTenant({ tenantId, settings = {}, allow = [], v
     'whatsapp:cloud-api/crypto': {
       seal: (plaintext) => vault.seal(tenantId, plaintext),
       open: (sealed) => vault.open(tenantId, sealed),
+      hmacSha256: (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest()),
     },
   };
   return instantiate(getCoreModule, imports);

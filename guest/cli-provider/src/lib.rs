@@ -129,6 +129,14 @@ impl crypto::Guest for Provider {
         master.fill(0);
         plain
     }
+
+    fn hmac_sha256(key: Vec<u8>, message: Vec<u8>) -> Vec<u8> {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes keys of any length");
+        mac.update(&message);
+        mac.finalize().into_bytes().to_vec()
+    }
 }
 
 impl bindings::Guest for Provider {

@@ -77,6 +77,18 @@ impl Tenant {
                 "the tenant has no app-secret".into(),
             ))
         })?;
-        webhook::verify_signature(secret.as_bytes(), body, header).map_err(err)
+        // The host's HMAC: hardware SHA-256 instead of a software one in wasm.
+        let mut broken = false;
+        let checked = webhook::verify_signature_with(header, || {
+            let mac = crypto::hmac_sha256(secret.as_bytes(), body);
+            <[u8; 32]>::try_from(mac.as_slice()).unwrap_or_else(|_| {
+                broken = true;
+                [0; 32]
+            })
+        });
+        if broken {
+            return Err(Error::Other("the host's HMAC is not 32 bytes".into()));
+        }
+        checked.map_err(err)
     }
 }

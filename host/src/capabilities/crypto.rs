@@ -202,6 +202,15 @@ impl wit::Host for Crypto<'_> {
         // The guest asked for the plaintext, so it leaves the zeroizing wrapper here.
         Ok(self.vault.open(self.tenant, &sealed).map(|p| p.to_vec()))
     }
+
+    fn hmac_sha256(&mut self, key: Vec<u8>, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        use hmac::{Hmac, Mac};
+        let key = Zeroizing::new(key);
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes keys of any length");
+        mac.update(&message);
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
 }
 
 struct CryptoCap;
