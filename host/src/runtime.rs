@@ -1,8 +1,6 @@
 //! The engine, the component compiled once (and cached precompiled on disk), the
 //! `InstancePre`, and a fresh `Store` with limits and a deadline for each unit of work.
 
-use crate::bindings::PluginCore;
-use crate::bindings::PluginCorePre;
 use crate::capabilities::{
     config::Config,
     crypto::{Crypto, Vault},
@@ -15,7 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{
+    Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, TypedFunc,
+};
 use wasmtime::{
     Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
     StoreLimits, StoreLimitsBuilder,
@@ -75,8 +75,9 @@ pub struct Services {
 pub struct TenantBinding {
     /// The tenant id: it namespaces storage and keys.
     pub tenant_id: String,
-    /// The settings (`wasi:config` pairs), `tenant-id` included.
-    pub config: Vec<(String, String)>,
+    /// The settings (`wasi:config` pairs), `tenant-id` included; shared, not copied, by
+    /// every instance made from this binding.
+    pub config: Arc<[(String, String)]>,
 }
 
 impl std::fmt::Debug for TenantBinding {
@@ -97,7 +98,7 @@ impl TenantBinding {
         config.extend(settings.into_iter().filter(|(k, _)| k != "tenant-id"));
         TenantBinding {
             tenant_id: tenant_id.to_string(),
-            config,
+            config: config.into(),
         }
     }
 }
@@ -105,7 +106,7 @@ impl TenantBinding {
 /// The store data of one tenant instance: one field per capability.
 pub struct TenantState {
     tenant: String,
-    config: Vec<(String, String)>,
+    config: Arc<[(String, String)]>,
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -214,7 +215,9 @@ impl Drop for EpochTicker {
 /// The loaded component, ready to instantiate for any tenant.
 pub struct Runtime {
     engine: Engine,
-    pre: PluginCorePre<TenantState>,
+    pre: InstancePre<TenantState>,
+    exports: Arc<Exports>,
+    typechecked: std::sync::OnceLock<()>,
     services: Services,
     pool: Arc<crate::capabilities::pool::Pool>,
     config: RuntimeConfig,
@@ -232,11 +235,14 @@ impl Runtime {
         crate::capabilities::keyvalue::add_to_linker(&mut linker, TenantState::keyvalue)?;
         crate::capabilities::config::add_to_linker(&mut linker, TenantState::config)?;
         crate::capabilities::crypto::add_to_linker(&mut linker, TenantState::crypto)?;
-        let pre = PluginCorePre::new(linker.instantiate_pre(&component)?)?;
+        let exports = Arc::new(Exports::new(&component)?);
+        let pre = linker.instantiate_pre(&component)?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Runtime {
             engine,
             pre,
+            exports,
+            typechecked: std::sync::OnceLock::new(),
             services,
             pool: Default::default(),
             config,
@@ -282,10 +288,21 @@ impl Runtime {
         let ticks = (self.config.deadline.as_millis() / TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        let plugin = self.pre.instantiate_async(&mut store).await?;
-        Ok(Instance { store, plugin })
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        if self.typechecked.get().is_none() {
+            self.exports.typecheck(&mut store, &instance)?;
+            let _ = self.typechecked.set(());
+        }
+        Ok(Instance {
+            store,
+            instance,
+            exports: self.exports.clone(),
+        })
     }
 }
+
+/// Bytes of a freed instance's linear memory reset in place instead of decommitted.
+const KEEP_RESIDENT: usize = 2 << 20;
 
 fn engine_config(config: &RuntimeConfig) -> EngineConfig {
     let mut c = EngineConfig::new();
@@ -299,6 +316,13 @@ fn engine_config(config: &RuntimeConfig) -> EngineConfig {
     pool.total_memories(n);
     pool.total_tables(n.saturating_mul(8));
     pool.max_memory_size(config.memory_limit_bytes);
+    // A slot freed is reused warm: its low memory (where the guest's stack, data and
+    // small heap live) is reset in place rather than unmapped, so that the next instance
+    // neither page-faults it back in nor makes every core flush its TLB (madvise).
+    pool.linear_memory_keep_resident(KEEP_RESIDENT);
+    pool.table_keep_resident(64 << 10);
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
+    pool.decommit_batch_size(32);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c
 }
@@ -348,7 +372,8 @@ fn load_component(
 /// One tenant instance: call the component's operations on it.
 pub struct Instance {
     store: Store<TenantState>,
-    plugin: PluginCore,
+    instance: wasmtime::component::Instance,
+    exports: Arc<Exports>,
 }
 
 /// The component's API types, re-exported without the generated module paths.
@@ -403,151 +428,103 @@ impl Instance {
             None => WriteSet::new(&data.tenant),
         }
     }
+}
 
+/// Where each operation the host calls is, found once per component, and the typed
+/// `Instance` method that calls it.
+macro_rules! exports {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident($($arg:ident: $ty:ty),*) -> $ok:ty = $iface:expr, $func:literal;
+    )*) => {
+        struct Exports {
+            $($name: ComponentExportIndex,)*
+        }
+
+        impl Exports {
+            fn new(component: &Component) -> wasmtime::Result<Self> {
+                Ok(Exports { $($name: export_index(component, $iface, $func)?,)* })
+            }
+
+            /// Check every signature against the component, once: what lets each call
+            /// skip the check (`TypedFunc::new_unchecked`).
+            fn typecheck(
+                &self,
+                store: &mut Store<TenantState>,
+                instance: &wasmtime::component::Instance,
+            ) -> wasmtime::Result<()> {
+                $(instance.get_typed_func::<($($ty,)*), (Result<$ok, api::Error>,)>(&mut *store, self.$name)?;)*
+                Ok(())
+            }
+        }
+
+        impl Instance {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&mut self, $($arg: $ty),*) -> CallResult<$ok> {
+                    let func = self
+                        .instance
+                        .get_func(&mut self.store, self.exports.$name)
+                        .ok_or_else(|| wasmtime::format_err!("the component exports no {}", $func))?;
+                    // SAFETY: `Exports::typecheck` checked this very signature against the
+                    // component every instance of this runtime comes from.
+                    let typed = unsafe {
+                        TypedFunc::<($($ty,)*), (Result<$ok, api::Error>,)>::new_unchecked(func)
+                    };
+                    let (r,) = typed.call_async(&mut self.store, ($($arg,)*)).await?;
+                    Ok(r)
+                }
+            )*
+        }
+    };
+}
+
+const MESSAGES: &str = "whatsapp:cloud-api/messages@0.1.0";
+const WEBHOOKS: &str = "whatsapp:cloud-api/webhooks@0.1.0";
+
+exports! {
     /// `messages.send`
-    pub async fn send(&mut self, message: &api::OutgoingMessage) -> CallResult<api::SendResult> {
-        self.plugin
-            .whatsapp_cloud_api_messages()
-            .call_send(&mut self.store, message)
-            .await
-    }
-
+    send(message: &api::OutgoingMessage) -> api::SendResult = MESSAGES, "send";
     /// `messages.mark-read`
-    pub async fn mark_read(&mut self, message_id: &str, typing_indicator: bool) -> CallResult<()> {
-        self.plugin
-            .whatsapp_cloud_api_messages()
-            .call_mark_read(&mut self.store, message_id, typing_indicator)
-            .await
-    }
-
-    /// `webhooks.verify-subscription`
-    pub async fn verify_subscription(
-        &mut self,
-        mode: &str,
-        token: &str,
-        challenge: &str,
-    ) -> CallResult<String> {
-        self.plugin
-            .whatsapp_cloud_api_webhooks()
-            .call_verify_subscription(&mut self.store, mode, token, challenge)
-            .await
-    }
-
-    /// `webhooks.verify-signature`
-    pub async fn verify_signature(
-        &mut self,
-        body: &[u8],
-        signature: Option<&str>,
-    ) -> CallResult<()> {
-        self.plugin
-            .whatsapp_cloud_api_webhooks()
-            .call_verify_signature(&mut self.store, body, signature)
-            .await
-    }
-
-    /// `webhooks.parse`
-    pub async fn parse(&mut self, body: &[u8]) -> CallResult<Vec<api::Event>> {
-        self.plugin
-            .whatsapp_cloud_api_webhooks()
-            .call_parse(&mut self.store, body)
-            .await
-    }
-
-    /// `webhooks.receive`
-    pub async fn receive(
-        &mut self,
-        body: &[u8],
-        signature: Option<&str>,
-    ) -> CallResult<Vec<api::Event>> {
-        self.plugin
-            .whatsapp_cloud_api_webhooks()
-            .call_receive(&mut self.store, body, signature)
-            .await
-    }
-
-    /// `webhooks.ingest`
-    pub async fn ingest(
-        &mut self,
-        body: &[u8],
-        signature: Option<&str>,
-    ) -> CallResult<api::IngestResult> {
-        self.plugin
-            .whatsapp_cloud_api_webhooks()
-            .call_ingest(&mut self.store, body, signature)
-            .await
-    }
-
-    /// `webhooks.forget`
-    pub async fn forget(&mut self, keys: &[String]) -> CallResult<()> {
-        self.plugin
-            .whatsapp_cloud_api_webhooks()
-            .call_forget(&mut self.store, keys)
-            .await
-    }
-
+    mark_read(message_id: &str, typing_indicator: bool) -> () = MESSAGES, "mark-read";
     /// `messages.preview`
-    pub async fn preview(
-        &mut self,
-        message: &api::OutgoingMessage,
-    ) -> CallResult<api::outgoing::RequestPreview> {
-        self.plugin
-            .whatsapp_cloud_api_messages()
-            .call_preview(&mut self.store, message)
-            .await
-    }
-
+    preview(message: &api::OutgoingMessage) -> api::outgoing::RequestPreview = MESSAGES, "preview";
     /// `messages.status`
-    pub async fn status(&mut self, message_id: &str) -> CallResult<Option<api::DeliveryState>> {
-        self.plugin
-            .whatsapp_cloud_api_messages()
-            .call_status(&mut self.store, message_id)
-            .await
-    }
-
+    status(message_id: &str) -> Option<api::DeliveryState> = MESSAGES, "status";
+    /// `webhooks.verify-subscription`
+    verify_subscription(mode: &str, token: &str, challenge: &str) -> String = WEBHOOKS, "verify-subscription";
+    /// `webhooks.verify-signature`
+    verify_signature(body: &[u8], signature: Option<&str>) -> () = WEBHOOKS, "verify-signature";
+    /// `webhooks.parse`
+    parse(body: &[u8]) -> Vec<api::Event> = WEBHOOKS, "parse";
+    /// `webhooks.receive`
+    receive(body: &[u8], signature: Option<&str>) -> Vec<api::Event> = WEBHOOKS, "receive";
+    /// `webhooks.ingest`
+    ingest(body: &[u8], signature: Option<&str>) -> api::IngestResult = WEBHOOKS, "ingest";
+    /// `webhooks.forget`
+    forget(keys: &[String]) -> () = WEBHOOKS, "forget";
     /// `connection.info`
-    pub async fn info(&mut self) -> CallResult<api::TenantInfo> {
-        self.plugin
-            .whatsapp_cloud_api_connection()
-            .call_info(&mut self.store)
-            .await
-    }
-
+    info() -> api::TenantInfo = "whatsapp:cloud-api/connection@0.1.0", "info";
     /// `templates.list`
-    pub async fn list_templates(
-        &mut self,
-        query: &api::ListQuery,
-    ) -> CallResult<api::TemplatePage> {
-        self.plugin
-            .whatsapp_cloud_api_templates()
-            .call_list(&mut self.store, query)
-            .await
-    }
-
+    list_templates(query: &api::ListQuery) -> api::TemplatePage = "whatsapp:cloud-api/templates@0.1.0", "list";
     /// `media.get`
-    pub async fn media_info(&mut self, media_id: &str) -> CallResult<api::MediaInfo> {
-        self.plugin
-            .whatsapp_cloud_api_media()
-            .call_get(&mut self.store, media_id)
-            .await
-    }
-
+    media_info(media_id: &str) -> api::MediaInfo = "whatsapp:cloud-api/media@0.1.0", "get";
     /// `catalog.list-products`
-    pub async fn list_products(
-        &mut self,
-        catalog_id: &str,
-        after: Option<&str>,
-    ) -> CallResult<api::ProductPage> {
-        self.plugin
-            .whatsapp_cloud_api_catalog()
-            .call_list_products(&mut self.store, catalog_id, after)
-            .await
-    }
-
+    list_products(catalog_id: &str, after: Option<&str>) -> api::ProductPage = "whatsapp:cloud-api/catalog@0.1.0", "list-products";
     /// `flows.list`
-    pub async fn list_flows(&mut self, after: Option<&str>) -> CallResult<api::FlowPage> {
-        self.plugin
-            .whatsapp_cloud_api_flows()
-            .call_list(&mut self.store, after)
-            .await
-    }
+    list_flows(after: Option<&str>) -> api::FlowPage = "whatsapp:cloud-api/flows@0.1.0", "list";
+}
+
+fn export_index(
+    c: &Component,
+    interface: &str,
+    func: &str,
+) -> wasmtime::Result<ComponentExportIndex> {
+    let (_, instance) = c
+        .get_export(None, interface)
+        .ok_or_else(|| wasmtime::format_err!("the component does not export {interface}"))?;
+    let (_, f) = c
+        .get_export(Some(&instance), func)
+        .ok_or_else(|| wasmtime::format_err!("the component's {interface} has no {func}"))?;
+    Ok(f)
 }
