@@ -109,7 +109,11 @@ pub struct NewEvent {
 
 /// The SQLite database.
 pub struct Database {
+    /// Every write goes through this connection.
     conn: Mutex<Connection>,
+    /// Reads of a file database use their own connection: under WAL they see the last
+    /// commit without waiting for a writer (the commit thread's fsync).
+    reader: Option<Mutex<Connection>>,
     journal: Journal,
 }
 
@@ -157,7 +161,11 @@ impl Database {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Self::init(conn)
+        let mut db = Self::init(conn)?;
+        let reader = Connection::open(path)?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        db.reader = Some(Mutex::new(reader));
+        Ok(db)
     }
 
     /// A database that lives in memory only (for one-shot commands and tests).
@@ -183,6 +191,7 @@ impl Database {
         }
         Ok(Database {
             conn: Mutex::new(conn),
+            reader: None,
             journal: Journal::new(),
         })
     }
@@ -192,9 +201,18 @@ impl Database {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The connection for reads (the writer's, for a database in memory).
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        self.reader
+            .as_ref()
+            .unwrap_or(&self.conn)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Insert a tenant; its id and phone number id must be new.
     pub fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {
-        self.conn()
+        self.read()
             .execute(
                 "INSERT INTO tenants (id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at, settings)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -249,7 +267,7 @@ impl Database {
     /// Every tenant, by id.
     pub fn tenants(&self) -> Result<Vec<TenantRecord>> {
         let sql = format!("SELECT {} FROM tenants ORDER BY id", Self::TENANT_COLUMNS);
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map([], Self::tenant_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -259,7 +277,7 @@ impl Database {
     /// none. An event already recorded (same tenant and idempotency key) is not recorded
     /// again; the result says, per event, whether it was new.
     pub fn record_events(&self, events: &[NewEvent], now_ms: i64) -> Result<Vec<bool>> {
-        let mut conn = self.conn();
+        let mut conn = self.read();
         let tx = conn.transaction()?;
         let mut inserted = Vec::with_capacity(events.len());
         {
@@ -286,7 +304,7 @@ impl Database {
 
     /// Events after `after_seq`, counted per tenant (the empty name for unroutable ones).
     pub fn counts_after(&self, after_seq: i64) -> Result<Vec<(String, i64)>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT COALESCE(tenant, ''), COUNT(*) FROM events WHERE seq > ?1 GROUP BY 1 ORDER BY 1",
         )?;
@@ -306,7 +324,7 @@ impl Database {
 
     /// Move a named cursor, durably.
     pub fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
-        self.conn().execute(
+        self.read().execute(
             "INSERT INTO cursors (name, seq) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
             params![name, seq],
         )?;
@@ -353,7 +371,7 @@ impl Database {
 
     /// One transaction for a batch of jobs: their writes, then their events.
     fn write_batch(&self, jobs: &[Job]) -> Result<Vec<Vec<bool>>> {
-        let mut conn = self.conn();
+        let mut conn = self.read();
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(jobs.len());
         {
@@ -399,7 +417,7 @@ impl Database {
     /// Delete the keys of `bucket` (in every tenant) not written since `before_ms`;
     /// how many went. The webhook server sweeps the `dedupe` bucket with it.
     pub fn sweep(&self, bucket: &str, before_ms: i64) -> Result<usize> {
-        Ok(self.conn().execute(
+        Ok(self.read().execute(
             "DELETE FROM kv WHERE bucket = ?1 AND updated_at_ms < ?2",
             params![bucket, before_ms],
         )?)
@@ -412,7 +430,7 @@ impl Database {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<EventRow>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
              WHERE seq > ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY seq LIMIT ?3",
@@ -474,7 +492,7 @@ impl KvBackend for Database {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT key FROM kv WHERE tenant = ?1 AND bucket = ?2 ORDER BY key LIMIT ?3 OFFSET ?4",
         )?;
