@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod bench;
 #[allow(missing_docs)]
 mod bindings;
 pub mod capabilities;

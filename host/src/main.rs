@@ -106,6 +106,26 @@ enum Command {
     },
     /// Send a text message as a tenant.
     Send(Box<SendArgs>),
+    /// Measure: parse natively and through the component, instantiation, memory per
+    /// instance, webhook server and send throughput on loopback (build with --release).
+    Bench {
+        /// Print one JSON object (otherwise one `key: value` line each).
+        #[arg(long)]
+        json: bool,
+        /// Also time verify + parse of every payload in these files of named payloads
+        /// (e.g. ../shared/fixtures/pywa/updates).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// Seconds each load test runs at most.
+        #[arg(long, default_value_t = 3)]
+        load_secs: u64,
+        /// Requests each load test sends at most.
+        #[arg(long, default_value_t = 200_000)]
+        load_max: u64,
+        /// Concurrent connections of the webhook load generator.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+    },
 }
 
 /// What to send: one of the content flags, or `--json`.
@@ -411,6 +431,30 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
     match &cli.command {
+        Command::Bench {
+            json,
+            fixtures,
+            load_secs,
+            load_max,
+            connections,
+        } => {
+            let opts = whatsapp_host::bench::BenchOptions {
+                fixtures: fixtures.clone(),
+                load_duration: Duration::from_secs((*load_secs).clamp(1, 60)),
+                load_max: *load_max,
+                connections: (*connections).clamp(1, 1024),
+                ..Default::default()
+            };
+            let v = whatsapp_host::bench::run(&opts).await?;
+            if *json {
+                println!("{v}");
+            } else if let Some(o) = v.as_object() {
+                for (k, v) in o.iter().filter(|(k, _)| *k != "targets") {
+                    println!("{k}: {v}");
+                }
+            }
+            Ok(())
+        }
         Command::Demo { timeout_secs } => {
             let wasm = component(&cli)?;
             let mut out = std::io::stdout();

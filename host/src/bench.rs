@@ -1,0 +1,592 @@
+//! `wa-host bench`: every figure measured in the same run, printed as one JSON object.
+//!
+//! Timings are medians over rounds (each round a batch of calls, so that the clock's own
+//! cost disappears). Everything listens on 127.0.0.1, and every load loop stops at a
+//! count and at a deadline, whichever comes first.
+
+use crate::capabilities::crypto::Vault;
+use crate::capabilities::http::EgressPolicy;
+use crate::capabilities::throughput::Throughput;
+use crate::runtime::api::{Content, OutgoingMessage, Text};
+use crate::sandbox::{self, SandboxConfig};
+use crate::server::{self, ServerState};
+use crate::storage::Database;
+use crate::tenants::{self, Defaults, NewTenant};
+use crate::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use whatsapp_guest::core::webhook;
+use zeroize::Zeroizing;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What to measure and for how long.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Files of named payloads (`{"name": payload, …}`), as in pywa's `updates/`.
+    pub fixtures: Option<PathBuf>,
+    /// How long each load test runs at most.
+    pub load_duration: Duration,
+    /// How many requests each load test sends at most.
+    pub load_max: u64,
+    /// Concurrent connections of the webhook load generator.
+    pub connections: usize,
+    /// Where the load test's database lives (a fresh temporary directory inside).
+    pub scratch: PathBuf,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            fixtures: None,
+            load_duration: Duration::from_secs(3),
+            load_max: 200_000,
+            connections: 64,
+            scratch: std::env::temp_dir(),
+        }
+    }
+}
+
+/// The targets of issue 8, as `(key, bound, lower_is_better)`.
+pub const TARGETS: &[(&str, f64, bool)] = &[
+    ("component_native_parse_ratio", 1.5, true),
+    ("instantiate_ns", 10_000.0, true),
+    ("component_bytes", 1_048_576.0, true),
+    ("webhook_server_rps", 10_000.0, false),
+    ("send_per_s", 5_000.0, false),
+    ("rss_per_instance_bytes", 102_400.0, true),
+    ("fixtures_speedup_vs_pywa", 5.0, false),
+];
+
+/// pywa 4.5 on `shared/fixtures/pywa/updates`, on the 2-core machine (issue 8).
+pub const PYWA_NS_PER_PAYLOAD: f64 = 18_000.0;
+
+const APP_SECRET: &str = "bench-app-secret";
+const TOKEN: &str = "bench-access-token";
+const WABA: &str = "102290129340398";
+
+/// Median of `rounds` rounds of `batch` calls of `f`, in ns per call.
+async fn median_ns<F, Fut>(rounds: usize, batch: usize, mut f: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut per_call = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f().await;
+        }
+        per_call.push(start.elapsed().as_nanos() as f64 / batch as f64);
+    }
+    median(&mut per_call)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A typical webhook of about 2 KB: an inbound text (a reply, from an ad) and a status.
+pub fn typical_webhook(n: u64) -> Vec<u8> {
+    let text = "Hi! I ordered the blue running shoes last week (order 48213) and the tracking page still says the parcel is at the depot. Could you tell me when it will be delivered, and whether I can pick it up myself from the shop on Main Street instead? I am free on Saturday morning. Thanks a lot for your help!";
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": WABA,
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": { "display_phone_number": "15550783881", "phone_number_id": "106540352242922" },
+                    "contacts": [{ "profile": { "name": "Ana Souza" }, "wa_id": "15551234567", "user_id": "US.13491208655302741918" }],
+                    "messages": [{
+                        "from": "15551234567",
+                        "id": format!("wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzQUI{n:016}"),
+                        "timestamp": "1764072000",
+                        "type": "text",
+                        "text": { "body": text },
+                        "context": { "from": "15550783881", "id": "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA" },
+                        "referral": {
+                            "source_url": "https://fb.me/3cr4Wqqkv", "source_id": "120201234567890123",
+                            "source_type": "ad", "headline": "Spring sale: running shoes",
+                            "body": "Up to 40% off this week only.", "media_type": "image",
+                            "image_url": "https://scontent.xx.fbcdn.net/v/t45.1600-4/abc.jpg",
+                            "ctwa_clid": "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0-eM-GABDLOPaOdRMv-_zfUQ2a"
+                        }
+                    }]
+                }
+            }, {
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": { "display_phone_number": "15550783881", "phone_number_id": "106540352242922" },
+                    "statuses": [{
+                        "id": format!("wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI{n:016}"),
+                        "status": "delivered", "timestamp": "1764072001", "recipient_id": "15551234567",
+                        "conversation": { "id": "b1b1f0c6e0a6a3c2b0f4e5d6c7b8a9f0", "origin": { "type": "service" } },
+                        "pricing": { "billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service" },
+                        "biz_opaque_callback_data": "order-48213"
+                    }]
+                }
+            }]
+        }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn services(db: Arc<Database>, vault: Arc<Vault>, egress: EgressPolicy) -> Services {
+    Services {
+        kv: db,
+        vault,
+        egress: Arc::new(egress),
+        recorder: None,
+        // Pacing is Meta's policy, not a cost of ours: wide enough not to be measured.
+        throughput: Arc::new(Throughput::new(1000).with_pair_burst(1_000_000)),
+    }
+}
+
+fn runtime(services: Services, max_instances: u32, cache: &Path) -> Result<Runtime, BoxError> {
+    let config = RuntimeConfig {
+        max_instances,
+        cache_dir: Some(cache.to_path_buf()),
+        ..RuntimeConfig::default()
+    };
+    Ok(Runtime::new(COMPONENT, config, services)?)
+}
+
+/// Run every measurement; the JSON object `wa-host bench --json` prints.
+pub async fn run(opts: &BenchOptions) -> Result<Value, BoxError> {
+    let scratch = opts.scratch.join(format!(
+        "wa-bench-{}-{}",
+        std::process::id(),
+        crate::app::now_secs()
+    ));
+    std::fs::create_dir_all(&scratch)?;
+    let result = measure(opts, &scratch).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError> {
+    let cache = scratch.join("cache");
+    let mut out = serde_json::Map::new();
+    out.insert("component_bytes".into(), COMPONENT.len().into());
+
+    // Cold start: compile once (fills the cache), then load from the cache.
+    let t = Instant::now();
+    drop(runtime(
+        services(
+            Arc::new(Database::open_in_memory()?),
+            Arc::new(Vault::ephemeral()),
+            EgressPolicy::default(),
+        ),
+        16,
+        &cache,
+    )?);
+    out.insert("compile_ms".into(), json!(t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let rt = runtime(
+        services(
+            Arc::new(Database::open_in_memory()?),
+            Arc::new(Vault::ephemeral()),
+            EgressPolicy::default(),
+        ),
+        64,
+        &cache,
+    )?;
+    out.insert(
+        "cold_start_cached_ms".into(),
+        json!(t.elapsed().as_secs_f64() * 1e3),
+    );
+
+    // Verify + parse of a typical signed webhook, natively and through the component.
+    let body = typical_webhook(1);
+    let sig = webhook::sign(APP_SECRET.as_bytes(), &body);
+    out.insert("webhook_bytes".into(), body.len().into());
+    let native = median_ns(31, 2000, || {
+        let r = webhook::verify_signature(APP_SECRET.as_bytes(), &body, Some(&sig))
+            .and_then(|()| webhook::parse(&body));
+        black_box(r.unwrap());
+        std::future::ready(())
+    })
+    .await;
+    let binding = TenantBinding::new(
+        "bench",
+        [
+            ("phone-number-id".into(), "106540352242922".into()),
+            ("waba-id".into(), WABA.into()),
+            ("app-secret".into(), APP_SECRET.into()),
+        ],
+    );
+    let mut inst = rt.instantiate(&binding).await?;
+    let component = {
+        let (body, sig) = (&body, &sig);
+        let inst = &mut inst;
+        let mut per_call = Vec::new();
+        for _ in 0..31 {
+            let start = Instant::now();
+            for _ in 0..2000 {
+                black_box(
+                    inst.receive(body, Some(sig))
+                        .await?
+                        .map_err(|e| format!("{e:?}"))?,
+                );
+            }
+            per_call.push(start.elapsed().as_nanos() as f64 / 2000.0);
+        }
+        median(&mut per_call)
+    };
+    drop(inst);
+    out.insert("parse_native_ns_per_payload".into(), json!(native));
+    out.insert("parse_component_ns_per_payload".into(), json!(component));
+    out.insert(
+        "component_native_parse_ratio".into(),
+        json!(component / native),
+    );
+
+    // A tenant instance from the InstancePre (pooling allocator).
+    let mut per_call = Vec::new();
+    for _ in 0..31 {
+        let start = Instant::now();
+        for _ in 0..1000 {
+            black_box(rt.instantiate(&binding).await?);
+        }
+        per_call.push(start.elapsed().as_nanos() as f64 / 1000.0);
+    }
+    out.insert("instantiate_ns".into(), json!(median(&mut per_call)));
+
+    if let Some(dir) = &opts.fixtures {
+        let (n, component, native) = fixtures(&rt, &binding, dir).await?;
+        out.insert("fixtures_payloads".into(), n.into());
+        out.insert("fixtures_component_ns_per_payload".into(), json!(component));
+        out.insert("fixtures_native_ns_per_payload".into(), json!(native));
+        out.insert("pywa_ns_per_payload".into(), json!(PYWA_NS_PER_PAYLOAD));
+        out.insert(
+            "fixtures_speedup_vs_pywa".into(),
+            json!(PYWA_NS_PER_PAYLOAD / component),
+        );
+    }
+    drop(rt);
+
+    // Memory per live instance, 1,000 of them live (each has answered one call).
+    let rt = runtime(
+        services(
+            Arc::new(Database::open_in_memory()?),
+            Arc::new(Vault::ephemeral()),
+            EgressPolicy::default(),
+        ),
+        1024,
+        &cache,
+    )?;
+    drop(rt.instantiate(&binding).await?);
+    let before = resident_bytes();
+    let mut live = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let mut i = rt.instantiate(&binding).await?;
+        black_box(i.info().await?.map_err(|e| format!("{e:?}"))?);
+        live.push(i);
+    }
+    let after = resident_bytes();
+    if let (Some(b), Some(a)) = (before, after) {
+        out.insert(
+            "rss_per_instance_bytes".into(),
+            json!((a.saturating_sub(b)) / 1000),
+        );
+    }
+    drop(live);
+    drop(rt);
+
+    let (rps, p99, lost, sent) = webhook_load(opts, scratch, &cache).await?;
+    out.insert("webhook_server_rps".into(), json!(rps));
+    out.insert("webhook_server_p99_ms".into(), json!(p99));
+    out.insert("webhook_server_posts".into(), sent.into());
+    out.insert("webhook_server_lost_events".into(), lost.into());
+
+    let (per_s, failed, sends) = send_load(opts, &cache).await?;
+    out.insert("send_per_s".into(), json!(per_s));
+    out.insert("send_count".into(), sends.into());
+    out.insert("send_failures".into(), failed.into());
+
+    let mut meets = serde_json::Map::new();
+    for (key, bound, lower) in TARGETS {
+        if let Some(v) = out.get(*key).and_then(Value::as_f64) {
+            meets.insert(
+                (*key).into(),
+                json!(if *lower { v <= *bound } else { v >= *bound }),
+            );
+        }
+    }
+    out.insert(
+        "targets".into(),
+        TARGETS
+            .iter()
+            .map(|(k, b, lower)| ((*k).to_string(), json!({ "bound": b, "at_most": lower })))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    );
+    out.insert("meets".into(), meets.into());
+    Ok(Value::Object(out))
+}
+
+/// Verify + parse of every fixture payload, signed, through the component and natively:
+/// `(payloads, component ns per payload, native ns per payload)`, medians over passes.
+async fn fixtures(
+    rt: &Runtime,
+    binding: &TenantBinding,
+    dir: &Path,
+) -> Result<(usize, f64, f64), BoxError> {
+    let mut payloads = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for f in files {
+        let v: Value = serde_json::from_slice(&std::fs::read(&f)?)?;
+        for (_, payload) in v.as_object().into_iter().flatten() {
+            let body = serde_json::to_vec(payload)?;
+            let sig = webhook::sign(APP_SECRET.as_bytes(), &body);
+            payloads.push((body, sig));
+        }
+    }
+    if payloads.is_empty() {
+        return Err(format!("no payloads in {}", dir.display()).into());
+    }
+    let mut inst = rt.instantiate(binding).await?;
+    let (mut component, mut native) = (Vec::new(), Vec::new());
+    for _ in 0..51 {
+        let start = Instant::now();
+        for (body, sig) in &payloads {
+            black_box(
+                inst.receive(body, Some(sig))
+                    .await?
+                    .map_err(|e| format!("{e:?}"))?,
+            );
+        }
+        component.push(start.elapsed().as_nanos() as f64 / payloads.len() as f64);
+        let start = Instant::now();
+        for (body, sig) in &payloads {
+            let r = webhook::verify_signature(APP_SECRET.as_bytes(), body, Some(sig))
+                .and_then(|()| webhook::parse(body));
+            black_box(r.map_err(|e| e.to_string())?);
+        }
+        native.push(start.elapsed().as_nanos() as f64 / payloads.len() as f64);
+    }
+    Ok((payloads.len(), median(&mut component), median(&mut native)))
+}
+
+/// Signed POSTs through `serve` on loopback, with the durable database:
+/// `(requests per second, p99 ms, events lost, POSTs answered 200)`.
+async fn webhook_load(
+    opts: &BenchOptions,
+    scratch: &Path,
+    cache: &Path,
+) -> Result<(f64, f64, u64, u64), BoxError> {
+    let db = Arc::new(Database::open(&scratch.join("bench.db"))?);
+    let vault = Arc::new(Vault::ephemeral());
+    tenants::add(
+        &db,
+        &vault,
+        NewTenant {
+            id: "bench".into(),
+            phone_number_id: "106540352242922".into(),
+            waba_id: WABA.into(),
+            display_phone_number: Some("15550783881".into()),
+            graph_origin: None,
+            access_token: None,
+            app_secret: Some(Zeroizing::new(APP_SECRET.into())),
+            verify_token: None,
+            settings: vec![],
+        },
+        0,
+    )?;
+    let rt = Arc::new(runtime(
+        services(db.clone(), vault, EgressPolicy::default()),
+        (opts.connections as u32 * 2).max(64),
+        cache,
+    )?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(ServerState {
+        runtime: rt,
+        db: db.clone(),
+        defaults: Defaults::default(),
+        max_body: server::DEFAULT_MAX_BODY,
+        events: None,
+        metrics: Default::default(),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let next = Arc::new(AtomicU64::new(0));
+    // The generator's own cost kept small: a template with the message ids substituted.
+    let template = Arc::new(String::from_utf8(typical_webhook(0))?);
+    let deadline = Instant::now() + opts.load_duration;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..opts.connections {
+        let next = next.clone();
+        let template = template.clone();
+        let max = opts.load_max;
+        tasks.push(tokio::spawn(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tcp)).await?;
+            tokio::spawn(conn);
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            while Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= max {
+                    break;
+                }
+                let body = template.replace("0000000000000000", &format!("{n:016}"));
+                let sig = webhook::sign(APP_SECRET.as_bytes(), body.as_bytes());
+                let req = hyper::Request::post("/webhook")
+                    .header(hyper::header::HOST, "127.0.0.1")
+                    .header(hyper::header::CONTENT_TYPE, "application/json")
+                    .header(webhook::SIGNATURE_HEADER, sig)
+                    .body(Full::new(Bytes::from(body)))?;
+                let t = Instant::now();
+                sender.ready().await?;
+                let res = sender.send_request(req).await?;
+                let ok = res.status().is_success();
+                res.into_body().collect().await?;
+                if ok {
+                    latencies.push(t.elapsed().as_secs_f64() * 1e3);
+                } else {
+                    failures += 1;
+                }
+            }
+            Ok::<_, BoxError>((latencies, failures))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await??;
+        latencies.extend(l);
+        failures += f;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    let _ = server.await;
+    if failures > 0 {
+        return Err(format!("{failures} webhook POSTs were refused under load").into());
+    }
+    let ok = latencies.len() as u64;
+    // Each POST carries two events; every one answered 200 must be recorded.
+    let recorded = db
+        .counts_after(0)?
+        .iter()
+        .map(|(_, n)| *n as u64)
+        .sum::<u64>();
+    let lost = (ok * 2).saturating_sub(recorded);
+    let p99 = if latencies.is_empty() {
+        0.0
+    } else {
+        latencies.sort_by(f64::total_cmp);
+        latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]
+    };
+    Ok((ok as f64 / elapsed, p99, lost, ok))
+}
+
+/// Text sends through the component to the loopback sandbox, from many tenants at once:
+/// `(sends per second, failures, sends)`.
+async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64), BoxError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let config = SandboxConfig {
+        access_token: TOKEN.into(),
+        ..SandboxConfig::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sandbox::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    let db = Arc::new(Database::open_in_memory()?);
+    let vault = Arc::new(Vault::ephemeral());
+    let mut egress = EgressPolicy::default();
+    egress.allow(&origin)?;
+    let tenants: Vec<TenantBinding> = (0..16)
+        .map(|i| {
+            let id = format!("sender{i}");
+            tenants::set_access_token(&db, &vault, &id, TOKEN)?;
+            Ok(TenantBinding::new(
+                &id,
+                [
+                    ("phone-number-id".into(), format!("1065403522429{i:02}")),
+                    ("graph-origin".into(), origin.clone()),
+                    ("window-policy".into(), "off".into()),
+                ],
+            ))
+        })
+        .collect::<Result<_, BoxError>>()?;
+    let tasks_n = 32;
+    let rt = Arc::new(runtime(
+        services(db, vault, egress),
+        tasks_n as u32 * 2,
+        cache,
+    )?);
+    let tenants = Arc::new(tenants);
+    let next = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + opts.load_duration;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..tasks_n {
+        let (rt, tenants, next, max) = (rt.clone(), tenants.clone(), next.clone(), opts.load_max);
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= max {
+                    break;
+                }
+                let binding = &tenants[n as usize % tenants.len()];
+                let message = OutgoingMessage {
+                    // Not the sandbox's throttled test numbers (+1555000xxxx).
+                    to: format!("+4477{:08}", n % 100_000_000),
+                    content: Content::Text(Text {
+                        body: "Your order has shipped.".into(),
+                        preview_url: false,
+                    }),
+                    reply_to: None,
+                    biz_opaque_callback_data: None,
+                };
+                let mut inst = rt.instantiate(binding).await?;
+                match inst.send(&message).await? {
+                    Ok(_) => ok += 1,
+                    Err(_) => failed += 1,
+                }
+            }
+            Ok::<_, BoxError>((ok, failed))
+        }));
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for t in tasks {
+        let (o, f) = t.await??;
+        ok += o;
+        failed += f;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    Ok((ok as f64 / elapsed, failed, ok + failed))
+}
