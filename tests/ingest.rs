@@ -394,3 +394,26 @@ async fn a_tenant_with_its_own_app_secret_verifies_under_it_alone() {
     assert_eq!(h.db.events(Some("own-app"), 0, 10).unwrap().len(), 1);
     assert!(h.db.events(Some("acme"), 0, 10).unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_post_whose_commit_fails_is_refused_and_its_redelivery_is_recorded() {
+    let h = Harness::start(quiet()).await;
+    let body = text_from("15551234567", "wamid.commitfail", "Is anyone there?");
+    // Another process holds the database's write lock past the busy timeout.
+    let blocker = rusqlite::Connection::open(&h.db_path).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (code, answer) = post(&h, body.clone()).await;
+    assert_eq!(code, 503, "{answer}");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(h.db.events(None, 0, 10).unwrap().is_empty());
+    // Meta delivers it again: processed afresh, not taken for a duplicate.
+    let (code, answer) = post(&h, body.clone()).await;
+    assert_eq!(code, 200, "{answer}");
+    let rows = h.db.events(None, 0, 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].json.contains("Is anyone there?"));
+    // A third delivery is the duplicate.
+    let (code, _) = post(&h, body).await;
+    assert_eq!(code, 200);
+    assert_eq!(h.db.events(None, 0, 10).unwrap().len(), 1);
+}

@@ -73,7 +73,14 @@ pub fn cache_dir() -> PathBuf {
 
 /// Services over an in-memory database, recording requests when `WA_RECORD_REQUESTS` is set.
 pub fn services(egress: EgressPolicy) -> (Services, Arc<Database>, Arc<Vault>) {
-    let db = Arc::new(Database::open_in_memory().unwrap());
+    services_on(egress, Arc::new(Database::open_in_memory().unwrap()))
+}
+
+/// [`services`] over a given database.
+pub fn services_on(
+    egress: EgressPolicy,
+    db: Arc<Database>,
+) -> (Services, Arc<Database>, Arc<Vault>) {
     let vault = Arc::new(Vault::ephemeral());
     let services = Services {
         kv: db.clone(),
@@ -137,8 +144,10 @@ pub struct Options {
 pub struct Harness {
     /// The component runtime.
     pub runtime: Arc<Runtime>,
-    /// The database (in memory).
+    /// The database: a file, as `serve` uses (WAL, group commits, a read connection).
     pub db: Arc<Database>,
+    /// Its path.
+    pub db_path: PathBuf,
     /// The vault.
     pub vault: Arc<Vault>,
     /// `http://127.0.0.1:PORT` of the sandbox.
@@ -155,6 +164,9 @@ pub struct Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        if let Some(dir) = self.db_path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -167,7 +179,16 @@ impl Harness {
         let webhook_url = format!("http://{}/webhook", server_listener.local_addr().unwrap());
         let mut egress = EgressPolicy::default();
         egress.allow(&sandbox_origin).unwrap();
-        let (services, db, vault) = services(egress);
+        static HARNESSES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "wa-harness-{}-{}",
+            std::process::id(),
+            HARNESSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db_path = dir.join("host.db");
+        let (services, db, vault) =
+            services_on(egress, Arc::new(Database::open(&db_path).unwrap()));
         let runtime = Arc::new(runtime(services));
         let tenant = tenants::add(
             &db,
@@ -223,6 +244,7 @@ impl Harness {
         Harness {
             runtime,
             db,
+            db_path,
             vault,
             sandbox_origin,
             webhook_url,
