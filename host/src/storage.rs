@@ -164,6 +164,8 @@ impl Database {
         let mut db = Self::init(conn)?;
         let reader = Connection::open(path)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        // A write sent to the reader by mistake fails loudly instead of bypassing the writer.
+        reader.pragma_update(None, "query_only", true)?;
         db.reader = Some(Mutex::new(reader));
         Ok(db)
     }
@@ -212,7 +214,7 @@ impl Database {
 
     /// Insert a tenant; its id and phone number id must be new.
     pub fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {
-        self.read()
+        self.conn()
             .execute(
                 "INSERT INTO tenants (id, phone_number_id, waba_id, display_phone_number, graph_origin, app_secret, verify_token, created_at, settings)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -247,7 +249,7 @@ impl Database {
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
         let sql = format!("SELECT {} FROM tenants WHERE id = ?1", Self::TENANT_COLUMNS);
         Ok(self
-            .conn()
+            .read()
             .query_row(&sql, [id], Self::tenant_from_row)
             .optional()?)
     }
@@ -259,7 +261,7 @@ impl Database {
             Self::TENANT_COLUMNS
         );
         Ok(self
-            .conn()
+            .read()
             .query_row(&sql, [phone_number_id], Self::tenant_from_row)
             .optional()?)
     }
@@ -277,7 +279,7 @@ impl Database {
     /// none. An event already recorded (same tenant and idempotency key) is not recorded
     /// again; the result says, per event, whether it was new.
     pub fn record_events(&self, events: &[NewEvent], now_ms: i64) -> Result<Vec<bool>> {
-        let mut conn = self.read();
+        let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut inserted = Vec::with_capacity(events.len());
         {
@@ -298,7 +300,7 @@ impl Database {
     /// The newest event's sequence number (0 when none).
     pub fn last_seq(&self) -> Result<i64> {
         Ok(self
-            .conn()
+            .read()
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
     }
 
@@ -315,7 +317,7 @@ impl Database {
     /// A named cursor (the forwarder's position), none when never set.
     pub fn cursor(&self, name: &str) -> Result<Option<i64>> {
         Ok(self
-            .conn()
+            .read()
             .query_row("SELECT seq FROM cursors WHERE name = ?1", [name], |r| {
                 r.get(0)
             })
@@ -324,7 +326,7 @@ impl Database {
 
     /// Move a named cursor, durably.
     pub fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
-        self.read().execute(
+        self.conn().execute(
             "INSERT INTO cursors (name, seq) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
             params![name, seq],
         )?;
@@ -371,7 +373,7 @@ impl Database {
 
     /// One transaction for a batch of jobs: their writes, then their events.
     fn write_batch(&self, jobs: &[Job]) -> Result<Vec<Vec<bool>>> {
-        let mut conn = self.read();
+        let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(jobs.len());
         {
@@ -417,7 +419,7 @@ impl Database {
     /// Delete the keys of `bucket` (in every tenant) not written since `before_ms`;
     /// how many went. The webhook server sweeps the `dedupe` bucket with it.
     pub fn sweep(&self, bucket: &str, before_ms: i64) -> Result<usize> {
-        Ok(self.read().execute(
+        Ok(self.conn().execute(
             "DELETE FROM kv WHERE bucket = ?1 AND updated_at_ms < ?2",
             params![bucket, before_ms],
         )?)
@@ -454,7 +456,7 @@ impl KvBackend for Database {
         if let Some(staged) = self.journal.get(tenant, bucket, key) {
             return Ok(staged);
         }
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT value FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3",
         )?;
