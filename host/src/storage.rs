@@ -107,6 +107,15 @@ pub struct NewEvent {
     pub json: String,
 }
 
+/// Store a key's value (and when it was written).
+const UPSERT_KV: &str = "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms";
+
+/// A counter's value as stored (decimal text), or none when it is not one.
+pub fn parse_counter(v: &[u8]) -> Option<u64> {
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
 /// The SQLite database.
 pub struct Database {
     /// Every write goes through this connection.
@@ -377,10 +386,7 @@ impl Database {
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(jobs.len());
         {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
-            )?;
+            let mut upsert = tx.prepare_cached(UPSERT_KV)?;
             let mut delete =
                 tx.prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND bucket = ?2 AND key = ?3")?;
             let mut insert = tx.prepare_cached(
@@ -467,10 +473,7 @@ impl KvBackend for Database {
 
     fn set(&self, tenant: &str, bucket: &str, key: &str, value: &[u8]) -> Result<()> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
-        )?;
+        let mut stmt = conn.prepare_cached(UPSERT_KV)?;
         stmt.execute(params![tenant, bucket, key, value, now_ms()])?;
         Ok(())
     }
@@ -515,17 +518,14 @@ impl KvBackend for Database {
             .optional()?;
         let current = match current {
             None => 0,
-            Some(v) => std::str::from_utf8(&v)
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
+            Some(v) => parse_counter(&v)
                 .ok_or_else(|| StorageError(format!("the value under {key} is not a counter")))?,
         };
         let next = current
             .checked_add(delta)
             .ok_or_else(|| StorageError(format!("the counter under {key} would overflow")))?;
         tx.execute(
-            "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
+            UPSERT_KV,
             params![tenant, bucket, key, next.to_string().into_bytes(), now_ms()],
         )?;
         tx.commit()?;

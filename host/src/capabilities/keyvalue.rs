@@ -174,10 +174,7 @@ impl atomics::Host for KeyValue<'_> {
         // Staged: the same counter encoding as the backend's (decimal text).
         let current = match self.read(&bucket, &key) {
             Ok(None) => 0,
-            Ok(Some(v)) => match std::str::from_utf8(&v)
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-            {
+            Ok(Some(v)) => match crate::storage::parse_counter(&v) {
                 Some(n) => n,
                 None => {
                     return Ok(Err(Error::Other(format!(
