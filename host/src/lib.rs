@@ -37,12 +37,15 @@ pub mod demo;
 pub mod events;
 pub mod forward;
 pub mod journal;
-pub mod net;
 pub mod runtime;
-pub mod sandbox;
 pub mod server;
 pub mod storage;
 pub mod tenants;
+
+/// The Graph API sandbox (its own crate, `whatsapp-sandbox`: it needs no wasmtime).
+pub use whatsapp_sandbox as sandbox;
+/// The HTTP plumbing the webhook server shares with the sandbox.
+pub use whatsapp_sandbox::net;
 
 /// The wasmtime this host is built on, for embedders' own `wasmtime::Result` and config.
 pub use wasmtime;

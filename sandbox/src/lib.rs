@@ -4,7 +4,9 @@
 //! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
-use crate::net::{self, Resp};
+pub mod net;
+
+use crate::net::Resp;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -72,7 +74,9 @@ type Client = hyper_util::client::legacy::Client<
     Full<Bytes>,
 >;
 
-struct State {
+/// The sandbox's state: its configuration and what it remembers between requests.
+/// [`serve`] puts one behind a listener; [`Sandbox::answer`] takes a request's parts directly.
+pub struct Sandbox {
     config: SandboxConfig,
     client: Client,
     /// Sends seen per throttled test recipient.
@@ -137,15 +141,23 @@ pub async fn serve(
     config: SandboxConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http();
-    let state = Arc::new(State {
-        config,
-        client,
-        last_inbound: Default::default(),
-        throttled: Default::default(),
-    });
-    net::serve(listener, state, handle, shutdown).await
+    net::serve(listener, Sandbox::new(config), handle, shutdown).await
+}
+
+impl Sandbox {
+    /// A sandbox that answers as `config` says (call from within a tokio runtime when
+    /// `config.webhook_url` is set: webhooks are sent from spawned tasks).
+    pub fn new(config: SandboxConfig) -> Arc<Self> {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
+        Arc::new(Sandbox {
+            config,
+            client,
+            last_inbound: Default::default(),
+            throttled: Default::default(),
+        })
+    }
 }
 
 fn is_version(s: &str) -> bool {
@@ -159,17 +171,9 @@ fn is_version(s: &str) -> bool {
         })
 }
 
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let authorized = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t == state.config.access_token);
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+async fn handle(state: Arc<Sandbox>, req: Request<Incoming>) -> Resp {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
             return graph_error(
@@ -180,46 +184,77 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             );
         }
     };
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if method == hyper::Method::POST && segments == ["sandbox", "inbound"] {
-        return control_inbound(&state, &body).await;
-    }
-    let Some((version, rest)) = segments.split_first().filter(|(v, _)| is_version(v)) else {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            2500,
-            None,
-            &format!("Unknown path components: {path}"),
-        );
-    };
-    let _ = version;
-    if !authorized {
-        return graph_error(
-            StatusCode::UNAUTHORIZED,
-            190,
-            None,
-            "Invalid OAuth access token - Cannot parse access token",
-        );
-    }
-    match (method.as_str(), rest) {
-        ("POST", [pnid, "messages"]) => messages(&state, pnid, &body),
-        ("GET", [_waba, "message_templates"]) => templates(&query),
-        ("GET", [_waba, "flows"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
-        ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
-        ("GET", [id]) => graph_error(
-            StatusCode::BAD_REQUEST,
-            100,
-            Some(33),
-            &format!(
-                "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+    let authorization = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    state
+        .answer(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            authorization,
+            &body,
+        )
+        .await
+}
+
+impl Sandbox {
+    /// Answer one request from its parts, as [`serve`] does once it has read the body:
+    /// a Graph response or a Graph error object, never a server error.
+    pub async fn answer(
+        self: &Arc<Self>,
+        method: &str,
+        path: &str,
+        query: &str,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Resp {
+        let state = self;
+        let authorized = authorization
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| t == state.config.access_token);
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if method == "POST" && segments == ["sandbox", "inbound"] {
+            return control_inbound(state, body).await;
+        }
+        let Some((version, rest)) = segments.split_first().filter(|(v, _)| is_version(v)) else {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                2500,
+                None,
+                &format!("Unknown path components: {path}"),
+            );
+        };
+        let _ = version;
+        if !authorized {
+            return graph_error(
+                StatusCode::UNAUTHORIZED,
+                190,
+                None,
+                "Invalid OAuth access token - Cannot parse access token",
+            );
+        }
+        match (method, rest) {
+            ("POST", [pnid, "messages"]) => messages(state, pnid, body),
+            ("GET", [_waba, "message_templates"]) => templates(query),
+            ("GET", [_waba, "flows"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
+            ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
+            ("GET", [id]) => graph_error(
+                StatusCode::BAD_REQUEST,
+                100,
+                Some(33),
+                &format!(
+                    "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+                ),
             ),
-        ),
-        _ => graph_error(
-            StatusCode::BAD_REQUEST,
-            2500,
-            None,
-            &format!("Unknown path components: {path}"),
-        ),
+            _ => graph_error(
+                StatusCode::BAD_REQUEST,
+                2500,
+                None,
+                &format!("Unknown path components: {path}"),
+            ),
+        }
     }
 }
 
@@ -255,7 +290,7 @@ fn digits_of(to: &str) -> Option<String> {
         .then(|| d.to_string())
 }
 
-fn messages(state: &Arc<State>, pnid: &str, body: &[u8]) -> Resp {
+fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return invalid("The request body is not valid JSON");
     };
@@ -438,7 +473,7 @@ fn envelope(config: &SandboxConfig, pnid: &str, value: Value) -> Value {
 }
 
 async fn deliver_statuses(
-    state: &State,
+    state: &Sandbox,
     url: &str,
     pnid: &str,
     wamid: &str,
@@ -467,7 +502,7 @@ async fn deliver_statuses(
     }
 }
 
-async fn deliver_failure(state: &State, url: &str, pnid: &str, wamid: &str, wa_id: &str) {
+async fn deliver_failure(state: &Sandbox, url: &str, pnid: &str, wamid: &str, wa_id: &str) {
     tokio::time::sleep(state.config.status_delay).await;
     let s = json!({ "id": wamid, "status": "failed", "timestamp": now_secs().to_string(), "recipient_id": wa_id,
         "errors": [{ "code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
@@ -482,7 +517,7 @@ async fn deliver_failure(state: &State, url: &str, pnid: &str, wamid: &str, wa_i
 }
 
 async fn inbound(
-    state: &State,
+    state: &Sandbox,
     url: &str,
     pnid: &str,
     from: &str,
@@ -508,7 +543,7 @@ async fn inbound(
     (id, ok)
 }
 
-async fn control_inbound(state: &Arc<State>, body: &[u8]) -> Resp {
+async fn control_inbound(state: &Arc<Sandbox>, body: &[u8]) -> Resp {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return invalid("The request body is not valid JSON");
     };
@@ -530,7 +565,7 @@ async fn control_inbound(state: &Arc<State>, body: &[u8]) -> Resp {
 }
 
 /// POST a signed webhook; retried with backoff like Meta, up to 5 times. True when 2xx.
-async fn post_webhook(state: &State, url: &str, payload: &Value) -> bool {
+async fn post_webhook(state: &Sandbox, url: &str, payload: &Value) -> bool {
     let body = Bytes::from(payload.to_string());
     let signature = sign(state.config.app_secret.as_bytes(), &body);
     let mut delay = Duration::from_millis(50);
