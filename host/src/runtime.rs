@@ -18,7 +18,7 @@ use wasmtime::component::{
 };
 use wasmtime::{
     Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    StoreLimits, StoreLimitsBuilder,
+    StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -33,8 +33,13 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Linear memory a tenant instance may grow to.
     pub memory_limit_bytes: usize,
-    /// Wall-clock budget of one call into the component (checked while wasm runs).
+    /// Wall-clock budget of an instance, from instantiation (checked while wasm runs:
+    /// a guest that runs on yields to other tasks every epoch tick and is stopped with
+    /// a trap once this has passed).
     pub deadline: Duration,
+    /// Host resources (HTTP requests and fields, buckets, …) an instance may hold at
+    /// once; creating one more fails with a trap.
+    pub max_resources: usize,
     /// Where the precompiled component is cached; none compiles every time.
     pub cache_dir: Option<PathBuf>,
     /// Seconds added to the wall clock instances see (for simulations and tests of the
@@ -48,6 +53,7 @@ impl Default for RuntimeConfig {
             max_instances: 1000,
             memory_limit_bytes: 64 << 20,
             deadline: Duration::from_secs(60),
+            max_resources: 1_000,
             cache_dir: None,
             clock_offset_secs: 0,
         }
@@ -260,7 +266,11 @@ impl Runtime {
         let state = TenantState {
             tenant: binding.tenant_id.clone(),
             config: binding.config.clone(),
-            table: ResourceTable::new(),
+            table: {
+                let mut t = ResourceTable::new();
+                t.set_max_capacity(self.config.max_resources);
+                t
+            },
             wasi: {
                 let mut b = WasiCtx::builder();
                 if self.config.clock_offset_secs != 0 {
@@ -285,9 +295,17 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.config.deadline.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Every tick that finds wasm running yields to the executor, so a busy guest
+        // never holds a worker thread; past the deadline it is stopped.
+        let deadline = std::time::Instant::now() + self.config.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if std::time::Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
         let instance = self.pre.instantiate_async(&mut store).await?;
         if self.typechecked.get().is_none() {
             self.exports.typecheck(&mut store, &instance)?;

@@ -1,0 +1,137 @@
+//! A component of world `plugin` that misbehaves on purpose, for the host's tests
+//! (`tests/hostile.rs`). `webhooks.parse(body)` does what the body says:
+//!
+//! - `loop`: spins forever (the epoch deadline must stop it);
+//! - `grow`: allocates until memory runs out (the tenant's memory cap must stop it);
+//! - `flood-http` / `flood-kv`: creates `wasi:http` fields or opens key-value buckets
+//!   without ever dropping them (the resource-table cap must stop it);
+//! - anything else: returns no events.
+//!
+//! `connection.info` answers normally, so the same component also serves well-behaved
+//! tenants. Every other export refuses with `not-configured`.
+#![cfg(target_arch = "wasm32")]
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "plugin",
+        generate_all,
+    });
+}
+
+use bindings::exports::whatsapp::cloud_api::{
+    catalog, connection, flows, media, messages, templates, webhooks,
+};
+use bindings::wasi::config::store as config;
+use bindings::wasi::http::types::Fields;
+use bindings::wasi::keyvalue::store as kv;
+use bindings::whatsapp::cloud_api::types::{Error, SendResult};
+
+struct Hostile;
+bindings::export!(Hostile with_types_in bindings);
+
+type Result<T> = std::result::Result<T, Error>;
+
+fn refuse<T>() -> Result<T> {
+    Err(Error::NotConfigured(
+        "the hostile test component does not do this".into(),
+    ))
+}
+
+impl webhooks::Guest for Hostile {
+    fn parse(body: Vec<u8>) -> Result<Vec<webhooks::Event>> {
+        match body.as_slice() {
+            b"loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            b"grow" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            b"flood-http" => loop {
+                std::mem::forget(Fields::new());
+            },
+            b"flood-kv" => loop {
+                match kv::open("flood") {
+                    Ok(bucket) => std::mem::forget(bucket),
+                    Err(_) => return Err(Error::NotConfigured("the host refused a bucket".into())),
+                }
+            },
+            _ => Ok(Vec::new()),
+        }
+    }
+    fn verify_subscription(_: String, _: String, _: String) -> Result<String> {
+        refuse()
+    }
+    fn verify_signature(_: Vec<u8>, _: Option<String>) -> Result<()> {
+        refuse()
+    }
+    fn receive(_: Vec<u8>, _: Option<String>) -> Result<Vec<webhooks::Event>> {
+        refuse()
+    }
+    fn ingest(_: Vec<u8>, _: Option<String>) -> Result<webhooks::IngestResult> {
+        refuse()
+    }
+    fn forget(_: Vec<String>) -> Result<()> {
+        refuse()
+    }
+}
+
+impl connection::Guest for Hostile {
+    fn info() -> Result<connection::TenantInfo> {
+        let get = |k: &str| config::get(k).ok().flatten();
+        Ok(connection::TenantInfo {
+            tenant_id: get("tenant-id").unwrap_or_default(),
+            phone_number_id: get("phone-number-id"),
+            waba_id: get("waba-id"),
+            api_version: "v23.0".into(),
+            graph_origin: "https://graph.facebook.com".into(),
+            has_access_token: false,
+            has_app_secret: false,
+        })
+    }
+}
+
+impl messages::Guest for Hostile {
+    fn send(_: messages::OutgoingMessage) -> Result<SendResult> {
+        refuse()
+    }
+    fn preview(_: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
+        refuse()
+    }
+    fn status(_: String) -> Result<Option<messages::DeliveryState>> {
+        refuse()
+    }
+    fn mark_read(_: String, _: bool) -> Result<()> {
+        refuse()
+    }
+}
+
+impl templates::Guest for Hostile {
+    fn list(_: templates::ListQuery) -> Result<templates::TemplatePage> {
+        refuse()
+    }
+}
+
+impl media::Guest for Hostile {
+    fn get(_: String) -> Result<media::MediaInfo> {
+        refuse()
+    }
+}
+
+impl catalog::Guest for Hostile {
+    fn list_products(_: String, _: Option<String>) -> Result<catalog::ProductPage> {
+        refuse()
+    }
+}
+
+impl flows::Guest for Hostile {
+    fn list(_: Option<String>) -> Result<flows::FlowPage> {
+        refuse()
+    }
+}
