@@ -22,6 +22,7 @@ pub use super::outgoing::Content;
 
 /// One message to one recipient.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Outgoing {
     /// E.164 number or `wa_id`.
     pub to: String,

@@ -58,6 +58,7 @@ pub mod limits {
 
 /// Uploaded media id, or a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum MediaSource {
     /// A media id.
     Id(String),
@@ -67,6 +68,7 @@ pub enum MediaSource {
 
 /// A media message.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Media {
     /// Where the file is.
     pub source: MediaSource,
@@ -78,6 +80,7 @@ pub struct Media {
 
 /// A location pin.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Location {
     /// Degrees.
     pub latitude: f64,
@@ -91,6 +94,7 @@ pub struct Location {
 
 /// A phone of a contact card.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ContactPhone {
     /// The number.
     pub phone: String,
@@ -102,6 +106,7 @@ pub struct ContactPhone {
 
 /// A contact card.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ContactCard {
     /// Formatted name.
     pub formatted_name: String,
@@ -121,6 +126,7 @@ pub struct ContactCard {
 
 /// An interactive header.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Header {
     /// Text.
     Text(String),
@@ -134,6 +140,7 @@ pub enum Header {
 
 /// A reply button.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ReplyButton {
     /// Id.
     pub id: String,
@@ -143,6 +150,7 @@ pub struct ReplyButton {
 
 /// A list row.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ListRow {
     /// Id.
     pub id: String,
@@ -154,6 +162,7 @@ pub struct ListRow {
 
 /// A list section.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ListSection {
     /// Title.
     pub title: Option<String>,
@@ -163,6 +172,7 @@ pub struct ListSection {
 
 /// A flow to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Flow {
     /// Header.
     pub header: Option<Header>,
@@ -188,6 +198,7 @@ pub struct Flow {
 
 /// A product section.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ProductSection {
     /// Title.
     pub title: String,
@@ -197,6 +208,7 @@ pub struct ProductSection {
 
 /// A template parameter's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum ParameterValue {
     /// Text.
     Text(String),
@@ -215,6 +227,7 @@ pub enum ParameterValue {
 
 /// A template parameter, positional (no name) or NAMED.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Parameter {
     /// The name, for NAMED templates.
     pub name: Option<String>,
@@ -224,6 +237,7 @@ pub struct Parameter {
 
 /// A template header parameter.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum TemplateHeader {
     /// Text.
     Text(Parameter),
@@ -239,6 +253,7 @@ pub enum TemplateHeader {
 
 /// A template button parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum TemplateButton {
     /// Quick-reply payload.
     QuickReply(String),
@@ -259,6 +274,7 @@ pub enum TemplateButton {
 
 /// A carousel card.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CarouselCard {
     /// Image or video.
     pub header: TemplateHeader,
@@ -270,6 +286,7 @@ pub struct CarouselCard {
 
 /// A template message.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Template {
     /// Name.
     pub name: String,
@@ -289,6 +306,7 @@ pub struct Template {
 
 /// What a message carries.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Content {
     /// Text.
     Text {

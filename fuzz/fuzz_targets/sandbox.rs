@@ -1,0 +1,87 @@
+//! The sandbox's request handling: any method, path, query, authorization and body get
+//! a Graph response or a Graph error object (JSON with `error.code`), never a panic
+//! and never a 5xx.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use http_body_util::BodyExt;
+use libfuzzer_sys::fuzz_target;
+use std::sync::{Arc, OnceLock};
+use whatsapp_sandbox::{Sandbox, SandboxConfig};
+
+#[derive(Arbitrary, Debug)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+    Other(String),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    method: Method,
+    /// Path segments after the version (joined with `/`).
+    segments: Vec<String>,
+    versioned: bool,
+    query: String,
+    authorized: bool,
+    body: Vec<u8>,
+    /// The body as JSON of a send, so the validation beyond parsing runs too.
+    json_body: Option<Vec<(String, String)>>,
+}
+
+fn env() -> &'static (tokio::runtime::Runtime, Arc<Sandbox>) {
+    static ENV: OnceLock<(tokio::runtime::Runtime, Arc<Sandbox>)> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let sandbox = rt.block_on(async { Sandbox::new(SandboxConfig::default()) });
+        (rt, sandbox)
+    })
+}
+
+fuzz_target!(|input: Input| {
+    let (rt, sandbox) = env();
+    let method = match &input.method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Delete => "DELETE",
+        Method::Other(m) => m.as_str(),
+    };
+    let mut path = if input.versioned {
+        "/v23.0".to_string()
+    } else {
+        String::new()
+    };
+    for s in &input.segments {
+        path.push('/');
+        path.push_str(s);
+    }
+    let body = match &input.json_body {
+        Some(fields) => {
+            let mut m = serde_json::Map::new();
+            m.insert("messaging_product".into(), "whatsapp".into());
+            for (k, v) in fields {
+                let v = serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.clone()));
+                m.insert(k.clone(), v);
+            }
+            serde_json::to_vec(&m).unwrap()
+        }
+        None => input.body.clone(),
+    };
+    let auth = input.authorized.then_some("Bearer sandbox-access-token");
+    let (status, bytes) = rt.block_on(async {
+        let r = sandbox
+            .answer(method, &path, &input.query, auth, &body)
+            .await;
+        let status = r.status();
+        (status, r.into_body().collect().await.unwrap().to_bytes())
+    });
+    assert!(!status.is_server_error(), "{status} for {method} {path}");
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{status} with a body that is not JSON ({e})"));
+    if !status.is_success() {
+        assert!(v["error"]["code"].is_i64(), "an error without a code: {v}");
+    }
+});
