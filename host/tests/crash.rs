@@ -132,7 +132,17 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn serve(data: &Path, port: u16, forward: u16) -> Child {
+/// A running `wa-host serve`, killed with SIGKILL when dropped (a failing test too).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path, port: u16, forward: u16) -> Server {
     let child = wa_host(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args([
@@ -152,7 +162,7 @@ fn serve(data: &Path, port: u16, forward: u16) -> Child {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    Server(child)
 }
 
 /// `wa-host events list`: each recorded message id with how many events carry it, and
@@ -202,7 +212,7 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
 
     let (forward_port, forwarded) = receiver();
     let port = free_port();
-    let mut server = serve(&dir, port, forward_port);
+    let mut server = Some(serve(&dir, port, forward_port));
 
     // POSTs from another thread, until the server is gone; then SIGKILL mid-stream.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -220,7 +230,6 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
     let started = Instant::now();
     let mut acked = BTreeSet::new();
     let mut refused = 0;
-    let mut killed = false;
     while let Ok((n, status)) = rx.recv() {
         match status {
             Some(200) => {
@@ -229,10 +238,8 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
             Some(_) => refused += 1,
             None => break,
         }
-        if !killed && (acked.len() >= 300 || started.elapsed() > Duration::from_secs(30)) {
-            server.kill().unwrap(); // SIGKILL
-            server.wait().unwrap();
-            killed = true;
+        if acked.len() >= 300 || started.elapsed() > Duration::from_secs(30) {
+            drop(server.take()); // SIGKILL
         }
     }
     client.join().unwrap();
@@ -245,7 +252,7 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
 
     // Restart on the same data directory: Meta redelivers what it had no 200 for, and
     // (as it may) some of what it had.
-    let mut server = serve(&dir, port, forward_port);
+    let server = serve(&dir, port, forward_port);
     let last = *acked.last().unwrap();
     let redeliver: Vec<u32> = (0..=last + 20)
         .filter(|n| !acked.contains(n) || n % 10 == 0)
@@ -271,8 +278,7 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
         assert!(Instant::now() < deadline, "forwarding did not catch up");
         std::thread::sleep(Duration::from_millis(100));
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 
     for n in &acked {
