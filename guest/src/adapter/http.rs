@@ -52,15 +52,18 @@ fn split_url(url: &str) -> Result<Url<'_>, Error> {
 /// Send `req` with `Authorization: Bearer {token}`; the status and body of the answer.
 pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let url = split_url(&req.url)?;
-    let mut headers: Vec<(String, Vec<u8>)> = vec![(
-        "authorization".into(),
-        format!("Bearer {token}").into_bytes(),
-    )];
+    // Sized once, so that no reallocation leaves a copy of the token behind.
+    let mut bearer = Vec::with_capacity(7 + token.len());
+    bearer.extend_from_slice(b"Bearer ");
+    bearer.extend_from_slice(token.as_bytes());
+    let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), bearer)];
     if req.json.is_some() {
         headers.push(("content-type".into(), b"application/json".to_vec()));
     }
-    let fields =
-        Fields::from_list(&headers).map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
+    let fields = Fields::from_list(&headers);
+    // The host has its copy of the header now; this one goes.
+    crate::core::secret::wipe(&mut headers[0].1);
+    let fields = fields.map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
     let request = OutgoingRequest::new(fields);
     let method = match req.method {
         Method::Get => WasiMethod::Get,

@@ -9,6 +9,7 @@ use super::convert::err;
 use super::http;
 use super::ingest::storage;
 use crate::core::graph::{Credential, Request, Settings};
+use crate::core::secret::{Secret, wipe};
 use crate::core::{self, webhook};
 
 /// The bucket that holds the tenant's sealed secrets.
@@ -32,19 +33,23 @@ impl Tenant {
         }
     }
 
-    fn secret(&self, key: &str) -> Result<Option<String>, Error> {
+    fn secret(&self, key: &str) -> Result<Option<Secret>, Error> {
         let bucket = kv::open(SECRETS_BUCKET).map_err(storage)?;
         let Some(sealed) = bucket.get(key).map_err(storage)? else {
             return Ok(None);
         };
-        let plain = crypto::open(&sealed).map_err(|e| {
+        let mut plain = crypto::open(&sealed).map_err(|e| {
             Error::Storage(format!(
                 "the stored {key} does not open ({e:?}); store it again"
             ))
         })?;
-        String::from_utf8(plain)
-            .map(Some)
-            .map_err(|_| Error::Storage(format!("the stored {key} is not text")))
+        if std::str::from_utf8(&plain).is_err() {
+            wipe(&mut plain);
+            return Err(Error::Storage(format!("the stored {key} is not text")));
+        }
+        Ok(Some(Secret::new(
+            String::from_utf8(plain).unwrap_or_default(),
+        )))
     }
 
     pub fn has_secret(&self, key: &str) -> Result<bool, Error> {
@@ -53,7 +58,7 @@ impl Tenant {
             .map_err(storage)
     }
 
-    fn token(&self, credential: Credential) -> Result<String, Error> {
+    fn token(&self, credential: Credential) -> Result<Secret, Error> {
         let catalog = match credential {
             Credential::Catalog => self.secret(CATALOG_TOKEN)?,
             Credential::Access => None,
@@ -68,7 +73,7 @@ impl Tenant {
     /// Make a Graph request with the tenant's token: the status and body of the answer.
     pub fn call(&self, req: &Request) -> Result<(u16, Vec<u8>), Error> {
         let token = self.token(req.credential)?;
-        http::send(req, &token).map_err(err)
+        http::send(req, token.expose()).map_err(err)
     }
 
     pub fn verify_signature(&self, body: &[u8], header: Option<&str>) -> Result<(), Error> {

@@ -7,6 +7,7 @@ pub mod messages;
 pub mod outgoing;
 pub mod policy;
 pub mod preflight;
+pub mod secret;
 pub mod webhook;
 
 pub use error::{Error, GraphError};

@@ -1,0 +1,385 @@
+//! Secrets stay secret. Every command of `wa-host` runs as a platform would run it, with
+//! debug logging and request recording on, through sends that succeed and fail, good and
+//! forged webhooks, a wrong verify token and a platform that refuses forwarded events.
+//! Then every byte it wrote (stdout, stderr, the recording, every file of the data
+//! directory, the database and its WAL included) is searched for every secret: access
+//! tokens, app secrets, the verify token, the forwarding secret, the master key (as given
+//! and as raw bytes). Failures name the secret and the place, never the secret itself.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use whatsapp_guest::core::webhook::sign;
+
+const WA_HOST: &str = env!("CARGO_BIN_EXE_wa-host");
+
+const TOKEN: &str = "EAAGtoken1SECRETacme7f3a9c0d";
+const BAD_TOKEN: &str = "EAAGtoken2SECRETbeta51e7aa2";
+const APP_SECRET: &str = "appsecret3SECRET91bd4c";
+const TENANT_APP_SECRET: &str = "appsecret4SECRETbeta08f2";
+const VERIFY_TOKEN: &str = "verify5SECRET55e1";
+const FORWARD_SECRET: &str = "forward6SECRET3c9d";
+const MASTER_KEY: &str = "5ec7e75ec7e75ec7e7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7";
+const PNID: &str = "106540352242922";
+const PNID_BETA: &str = "106540352242923";
+
+fn secrets() -> Vec<(&'static str, Vec<u8>)> {
+    let mut raw_master = [0u8; 32];
+    hex::decode_to_slice(MASTER_KEY, &mut raw_master).unwrap();
+    vec![
+        ("access token", TOKEN.into()),
+        ("refused access token", BAD_TOKEN.into()),
+        ("app secret", APP_SECRET.into()),
+        ("tenant app secret", TENANT_APP_SECRET.into()),
+        ("verify token", VERIFY_TOKEN.into()),
+        ("forwarding secret", FORWARD_SECRET.into()),
+        ("master key (hex)", MASTER_KEY.into()),
+        ("master key (upper hex)", MASTER_KEY.to_uppercase().into()),
+        ("master key (bytes)", raw_master.to_vec()),
+    ]
+}
+
+struct Env {
+    dir: PathBuf,
+    outputs: Vec<(String, Vec<u8>)>,
+}
+
+impl Env {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(WA_HOST);
+        c.env("WA_DATA_DIR", self.dir.join("data"))
+            .env("WA_MASTER_KEY", MASTER_KEY)
+            .env("WA_APP_SECRET", APP_SECRET)
+            .env("WA_VERIFY_TOKEN", VERIFY_TOKEN)
+            .env("WA_FORWARD_SECRET", FORWARD_SECRET)
+            .env("WA_SANDBOX_TOKEN", TOKEN)
+            .env("WA_LOG", "debug")
+            .env("WA_RECORD_REQUESTS", self.dir.join("requests.jsonl"));
+        c
+    }
+
+    /// Run `wa-host args`, feeding `stdin`; keep what it printed.
+    fn run(&mut self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let name = args[..args.len().min(2)].join(" ");
+        self.outputs
+            .push((format!("stdout of {name}"), out.stdout.clone()));
+        self.outputs
+            .push((format!("stderr of {name}"), out.stderr.clone()));
+        out
+    }
+
+    /// Start a long-running `wa-host args` whose output goes to files in the temp dir.
+    fn spawn(&self, name: &str, args: &[&str]) -> Daemon {
+        let out = std::fs::File::create(self.dir.join(format!("{name}.out"))).unwrap();
+        let err = std::fs::File::create(self.dir.join(format!("{name}.err"))).unwrap();
+        Daemon(
+            self.cmd()
+                .args(args)
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+/// A background process, killed when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "nothing on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One HTTP/1.1 exchange; the whole response.
+fn http(port: u16, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!(
+        "{method} {target} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    resp
+}
+
+/// A platform that refuses every forwarded event (so forwarding retries and logs).
+fn refusing_platform() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    port
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
+    let dir = std::env::temp_dir().join(format!("wa-secrets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut env = Env {
+        dir: dir.clone(),
+        outputs: Vec::new(),
+    };
+    let (sandbox_port, server_port) = (free_port(), free_port());
+    let sandbox = format!("http://127.0.0.1:{sandbox_port}");
+    let forward = format!("http://127.0.0.1:{}/events", refusing_platform());
+
+    // Two tenants: one with the sandbox's token, one with a token it refuses and an
+    // app secret of its own.
+    let add = |env: &mut Env, name: &str, pnid: &str, stdin: &str, own_secret: bool| {
+        let mut args = vec!["tenant", "add", name, "--phone-number-id", pnid];
+        args.extend(["--waba-id", "102290129340398", "--graph-origin", &sandbox]);
+        args.push("--token-stdin");
+        if own_secret {
+            args.push("--app-secret-stdin");
+        }
+        let out = env.run(&args, stdin);
+        assert!(out.status.success(), "tenant add {name} failed");
+    };
+    add(&mut env, "acme", PNID, &format!("{TOKEN}\n"), false);
+    add(
+        &mut env,
+        "beta",
+        PNID_BETA,
+        &format!("{BAD_TOKEN}\n{TENANT_APP_SECRET}\n"),
+        true,
+    );
+    env.run(&["tenant", "list"], "");
+    env.run(&["tenant", "show", "acme"], "");
+    env.run(&["tenant", "show", "beta"], "");
+
+    let sandbox_proc = env.spawn(
+        "sandbox",
+        &[
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{sandbox_port}"),
+            "--webhook-url",
+            &format!("http://127.0.0.1:{server_port}/webhook"),
+        ],
+    );
+    let server = env.spawn(
+        "serve",
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{server_port}"),
+            "--forward-url",
+            &forward,
+        ],
+    );
+    wait_for(sandbox_port);
+    wait_for(server_port);
+
+    // The customer writes first, then the business answers; beta's send is refused.
+    http(
+        sandbox_port,
+        "POST",
+        "/sandbox/inbound",
+        &[("content-type", "application/json")],
+        format!(r#"{{"phone_number_id":"{PNID}","from":"15551234567","text":"hello"}}"#).as_bytes(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let egress = ["--allow-egress", sandbox.as_str()];
+    let ok = env.run(
+        &[
+            &egress[..],
+            &[
+                "send",
+                "--tenant",
+                "acme",
+                "--to",
+                "+15551234567",
+                "--text",
+                "hi",
+            ],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(ok.status.success(), "acme's send failed");
+    let refused = env.run(
+        &[
+            &egress[..],
+            &[
+                "send",
+                "--tenant",
+                "beta",
+                "--to",
+                "+15551234567",
+                "--text",
+                "hi",
+            ],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(!refused.status.success(), "beta's token is refused");
+    // Denied egress (no allow-list entry).
+    env.run(
+        &[
+            "send",
+            "--tenant",
+            "acme",
+            "--to",
+            "+15551234567",
+            "--text",
+            "hi",
+        ],
+        "",
+    );
+
+    // Webhooks: the handshake with the right and a wrong token, forged and signed POSTs.
+    let handshake = |token: &str| {
+        format!("/webhook?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42")
+    };
+    let good = http(server_port, "GET", &handshake(VERIFY_TOKEN), &[], b"");
+    assert!(
+        String::from_utf8_lossy(&good).ends_with("42"),
+        "the handshake answers"
+    );
+    http(server_port, "GET", &handshake("wrong"), &[], b"");
+    let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+    http(
+        server_port,
+        "POST",
+        "/webhook",
+        &[("x-hub-signature-256", "sha256=00")],
+        body,
+    );
+    let signature = sign(APP_SECRET.as_bytes(), body);
+    http(
+        server_port,
+        "POST",
+        "/webhook",
+        &[("x-hub-signature-256", &signature)],
+        body,
+    );
+    let payload = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"{PNID_BETA}"}},"messages":[{{"from":"15551234567","id":"wamid.b1","timestamp":"1764000000","type":"text","text":{{"body":"x"}}}}]}}}}]}}]}}"#
+    );
+    let beta_sig = sign(TENANT_APP_SECRET.as_bytes(), payload.as_bytes());
+    http(
+        server_port,
+        "POST",
+        "/webhook",
+        &[("x-hub-signature-256", &beta_sig)],
+        payload.as_bytes(),
+    );
+    env.run(&["webhook", "parse", "--signature", "sha256=0123"], "{}");
+
+    // Wait for acme's statuses, then stop everything.
+    let started = Instant::now();
+    loop {
+        let out = env.run(&["events", "list"], "");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("\"read\"") && text.contains("wamid.b1") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the events did not arrive"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500)); // a forwarding retry or two
+    drop(server);
+    drop(sandbox_proc);
+
+    // Everything written, searched for every secret.
+    let mut places = std::mem::take(&mut env.outputs);
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    for f in files {
+        places.push((f.display().to_string(), std::fs::read(&f).unwrap()));
+    }
+    let recording = places
+        .iter()
+        .find(|(p, _)| p.ends_with("requests.jsonl"))
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .expect("requests were recorded");
+    assert!(
+        recording.contains("/messages"),
+        "the sends are in the recording"
+    );
+    let serve_log = std::fs::read_to_string(dir.join("serve.err")).unwrap();
+    assert!(!serve_log.is_empty(), "serve logged something to search");
+    let mut found = Vec::new();
+    for (what, secret) in secrets() {
+        for (place, bytes) in &places {
+            if contains(bytes, &secret) {
+                found.push(format!("the {what} is in {place}"));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
