@@ -311,11 +311,23 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     drop(live);
     drop(rt);
 
-    let (rps, p99, lost, sent) = webhook_load(opts, scratch, &cache).await?;
-    out.insert("webhook_server_rps".into(), json!(rps));
-    out.insert("webhook_server_p99_ms".into(), json!(p99));
-    out.insert("webhook_server_posts".into(), sent.into());
-    out.insert("webhook_server_lost_events".into(), lost.into());
+    let load = webhook_load(opts, scratch, &cache).await?;
+    out.insert("webhook_server_rps".into(), json!(load.rps));
+    out.insert("webhook_server_p99_ms".into(), json!(load.p99_ms));
+    out.insert("webhook_server_posts".into(), load.ok.into());
+    out.insert("webhook_server_lost_events".into(), load.lost.into());
+    out.insert(
+        "webhook_server_rps_by_second".into(),
+        json!(load.by_second),
+    );
+    if load.lost > 0 {
+        // Not a figure to compare but a broken promise: fail the command.
+        return Err(format!(
+            "{} events answered 200 under load were not recorded",
+            load.lost
+        )
+        .into());
+    }
 
     let (per_s, failed, sends) = send_load(opts, &cache).await?;
     out.insert("send_per_s".into(), json!(per_s));
@@ -391,12 +403,13 @@ async fn fixtures(
 }
 
 /// Signed POSTs through `serve` on loopback, with the durable database:
-/// `(requests per second, p99 ms, events lost, POSTs answered 200)`.
+/// Signed POSTs through the webhook server with durable recording, from `connections`
+/// keep-alive connections, bounded by `load_duration` and `load_max`.
 async fn webhook_load(
     opts: &BenchOptions,
     scratch: &Path,
     cache: &Path,
-) -> Result<(f64, f64, u64, u64), BoxError> {
+) -> Result<WebhookLoad, BoxError> {
     let db = Arc::new(Database::open(&scratch.join("bench.db"))?);
     let vault = Arc::new(Vault::ephemeral());
     tenants::add(
@@ -471,7 +484,10 @@ async fn webhook_load(
                 let ok = res.status().is_success();
                 res.into_body().collect().await?;
                 if ok {
-                    latencies.push(t.elapsed().as_secs_f64() * 1e3);
+                    latencies.push((
+                        start.elapsed().as_secs_f64(),
+                        t.elapsed().as_secs_f64() * 1e3,
+                    ));
                 } else {
                     failures += 1;
                 }
@@ -493,6 +509,14 @@ async fn webhook_load(
         return Err(format!("{failures} webhook POSTs were refused under load").into());
     }
     let ok = latencies.len() as u64;
+    // Throughput second by second (the last, partial second left out), to show it holds.
+    let mut by_second = vec![0u64; elapsed.floor() as usize];
+    for (done, _) in &latencies {
+        if let Some(n) = by_second.get_mut(*done as usize) {
+            *n += 1;
+        }
+    }
+    let mut latencies: Vec<f64> = latencies.into_iter().map(|(_, l)| l).collect();
     // Each POST carries two events; every one answered 200 must be recorded.
     let recorded = db
         .counts_after(0)?
@@ -506,7 +530,25 @@ async fn webhook_load(
         latencies.sort_by(f64::total_cmp);
         latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]
     };
-    Ok((ok as f64 / elapsed, p99, lost, ok))
+    Ok(WebhookLoad {
+        rps: ok as f64 / elapsed,
+        p99_ms: p99,
+        lost,
+        ok,
+        by_second,
+    })
+}
+
+/// What the webhook load test measured.
+struct WebhookLoad {
+    rps: f64,
+    p99_ms: f64,
+    /// Events answered 200 but not recorded.
+    lost: u64,
+    /// POSTs answered 200.
+    ok: u64,
+    /// POSTs answered 200 in each whole second of the run.
+    by_second: Vec<u64>,
 }
 
 /// Text sends through the component to the loopback sandbox, from many tenants at once:
