@@ -316,10 +316,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     out.insert("webhook_server_p99_ms".into(), json!(load.p99_ms));
     out.insert("webhook_server_posts".into(), load.ok.into());
     out.insert("webhook_server_lost_events".into(), load.lost.into());
-    out.insert(
-        "webhook_server_rps_by_second".into(),
-        json!(load.by_second),
-    );
+    out.insert("webhook_server_rps_by_second".into(), json!(load.by_second));
     if load.lost > 0 {
         // Not a figure to compare but a broken promise: fail the command.
         return Err(format!(
