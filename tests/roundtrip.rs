@@ -323,7 +323,7 @@ async fn the_handshake_needs_the_verify_token() {
 }
 
 #[tokio::test]
-async fn bad_signatures_and_bodies_are_refused_and_nothing_is_recorded() {
+async fn bad_signatures_are_refused_and_unreadable_signed_bodies_kept() {
     let h = Harness::start(quiet()).await;
     let body = fixture("message.json", "text");
     let ct = ("content-type", "application/json");
@@ -354,19 +354,40 @@ async fn bad_signatures_and_bodies_are_refused_and_nothing_is_recorded() {
         .0,
         401
     );
+    // Signed but unreadable: kept whole as a `rejected` event, 200 so that Meta does
+    // not retry it for days; a redelivery is not kept twice.
     let junk = b"{not json".to_vec();
     let sig = sign(APP_SECRET, &junk);
-    assert_eq!(
-        http(
+    for _ in 0..2 {
+        let (status, _) = http(
             "POST",
             &h.webhook_url,
             &[ct, ("x-hub-signature-256", &sig)],
-            junk
+            junk.clone(),
         )
-        .await
-        .0,
-        400
+        .await;
+        assert_eq!(status, 200);
+    }
+    let rejected: Vec<_> =
+        h.db.events(None, 0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.json.contains(r#""type":"rejected""#))
+            .collect();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(
+        rejected[0].json.contains("e25vdCBqc29u"),
+        "the body, base64"
     );
+    // Unsigned junk is refused like any forgery.
+    let (status, _) = http(
+        "POST",
+        &h.webhook_url,
+        &[ct, ("x-hub-signature-256", &sign("another-secret", &junk))],
+        junk,
+    )
+    .await;
+    assert_eq!(status, 401);
     let huge = vec![b' '; 4 * 1024 * 1024 + 1];
     assert_eq!(
         http(
@@ -379,7 +400,11 @@ async fn bad_signatures_and_bodies_are_refused_and_nothing_is_recorded() {
         .0,
         413
     );
-    assert!(h.db.events(None, 0, 10).unwrap().is_empty());
+    assert_eq!(
+        h.db.events(None, 0, 10).unwrap().len(),
+        1,
+        "only the signed, unreadable body was recorded (as rejected)"
+    );
 }
 
 fn change(pnid: &str, id: &str) -> Value {

@@ -62,6 +62,8 @@ pub struct Counters {
     pub signature_failures: u64,
     /// Changes no tenant owns, recorded as unroutable.
     pub unroutable: u64,
+    /// Verified bodies that could not be read, recorded as rejected.
+    pub rejected: u64,
 }
 
 impl Metrics {
@@ -86,7 +88,7 @@ impl Metrics {
         let m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         type Series = (&'static str, &'static str, fn(&Counters) -> u64);
-        let series: [Series; 4] = [
+        let series: [Series; 5] = [
             ("wa_webhook_events_total", "Events recorded.", |c| c.events),
             (
                 "wa_webhook_duplicates_total",
@@ -102,6 +104,11 @@ impl Metrics {
                 "wa_webhook_unroutable_total",
                 "Changes no tenant owns.",
                 |c| c.unroutable,
+            ),
+            (
+                "wa_webhook_rejected_total",
+                "Verified bodies that could not be read, kept as rejected events.",
+                |c| c.rejected,
             ),
         ];
         for (name, help, get) in series {
@@ -340,7 +347,26 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             "the X-Hub-Signature-256 header is missing".into(),
         ));
     };
-    let routes = peek_routes(&body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let routes = match peek_routes(&body) {
+        Ok(r) => r,
+        // Signed by Meta yet unreadable: kept whole as a `rejected` event and answered
+        // 200, so that nothing is lost and Meta does not retry it for days. Unsigned, it
+        // is refused like any forgery (and the sender learns nothing of the parser).
+        Err(reason) => {
+            let host_secret = state.defaults.app_secret.as_ref();
+            if host_secret
+                .is_none_or(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_err())
+            {
+                state.metrics.add("", |c| c.signature_failures += 1);
+                return Err((
+                    StatusCode::UNAUTHORIZED,
+                    "the signature does not match the body under the host's app secret".into(),
+                ));
+            }
+            let (row, json) = rejected(None, &reason, &body);
+            return record(state, Vec::new(), vec![row], vec![(None, json)]).await;
+        }
+    };
 
     // Who each change belongs to, and whether the signature holds under that party's secret.
     let vault = &state.runtime.services().vault;
@@ -426,10 +452,19 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                 }
                 Err(e) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
             },
-            Ok(Err(PluginError::InvalidInput(i))) => Err((
-                StatusCode::BAD_REQUEST,
-                format!("invalid {}: {}", i.field, i.reason),
-            )),
+            // A verified body the component cannot read: kept for this tenant as a
+            // `rejected` event (200, so that Meta does not retry it for days).
+            Ok(Err(PluginError::InvalidInput(i))) => {
+                drop(turn);
+                let (row, json) = rejected(
+                    Some(&t.id),
+                    &format!("invalid {}: {}", i.field, i.reason),
+                    &body,
+                );
+                rows.push(row);
+                json_rows.push((Some(t.id.clone()), json));
+                continue;
+            }
             Ok(Err(e)) => Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the component failed: {}", events::describe_error(&e)),
@@ -483,6 +518,29 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             json_rows.push((None, json));
         }
     }
+    record(state, staged, rows, json_rows).await
+}
+
+/// A `rejected` event: a verified body that could not be read, kept whole (base64) with
+/// the reason, once per tenant and body.
+fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> (NewEvent, serde_json::Value) {
+    let json = webhook::json::rejected(tenant, reason, body);
+    let row = NewEvent {
+        tenant: tenant.map(str::to_string),
+        kind: "rejected".into(),
+        idempotency_key: format!("rejected:{}", hex::encode(&Sha256::digest(body)[..16])),
+        json: json.to_string(),
+    };
+    (row, json)
+}
+
+/// Commit the staged writes and the events together; how many events were new.
+async fn record(
+    state: &ServerState,
+    staged: Vec<crate::journal::Staged>,
+    rows: Vec<NewEvent>,
+    json_rows: Vec<(Option<String>, serde_json::Value)>,
+) -> Result<usize, Refusal> {
     // Nothing was written yet: if the commit fails, Meta's retry is processed afresh.
     let inserted = state.db.commit(staged, rows, now_ms()).await.map_err(|e| {
         (
@@ -498,12 +556,11 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             continue;
         }
         n += 1;
-        state.metrics.add(name, |c| {
-            if tenant.is_some() {
-                c.events += 1
-            } else {
-                c.unroutable += 1
-            }
+        let kind = json["type"].as_str();
+        state.metrics.add(name, |c| match (kind, &tenant) {
+            (Some("rejected"), _) => c.rejected += 1,
+            (_, Some(_)) => c.events += 1,
+            (_, None) => c.unroutable += 1,
         });
         if let Some(tx) = &state.events {
             let _ = tx.send(json);

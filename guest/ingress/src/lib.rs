@@ -108,16 +108,19 @@ fn receive(request: IncomingRequest) -> (u16, String) {
     if let Err(e) = webhook::verify_signature(app_secret.as_bytes(), &body, signature.as_deref()) {
         return (401, format!("{e}\n"));
     }
-    let events = match webhook::parse(&body) {
-        Ok(events) => events,
-        Err(e) => return (400, format!("{e}\n")),
-    };
     let tenant = setting("tenant-id");
+    // Signed yet unreadable: forwarded whole as one `rejected` event, so that it is not
+    // lost and Meta does not retry it for days.
+    let payloads: Vec<serde_json::Value> = match webhook::parse(&body) {
+        Ok(events) => events
+            .iter()
+            .map(|e| json::to_json(e, tenant.as_deref()))
+            .collect(),
+        Err(e) => vec![json::rejected(tenant.as_deref(), &e.to_string(), &body)],
+    };
     let secret = setting("forward-secret").unwrap_or_default();
-    for event in &events {
-        let payload = json::to_json(event, tenant.as_deref())
-            .to_string()
-            .into_bytes();
+    for payload in &payloads {
+        let payload = payload.to_string().into_bytes();
         let signature = webhook::sign(secret.as_bytes(), &payload);
         match client::post_json(&forward_url, &payload, FORWARD_SIGNATURE_HEADER, &signature) {
             Ok(status) if (200..300).contains(&status) => {}
@@ -135,7 +138,7 @@ fn receive(request: IncomingRequest) -> (u16, String) {
             }
         }
     }
-    (200, format!("{} events forwarded\n", events.len()))
+    (200, format!("{} events forwarded\n", payloads.len()))
 }
 
 /// The whole body, at most [`MAX_BODY`] bytes: 413 past that, 400 when it broke off.
