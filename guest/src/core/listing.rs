@@ -29,6 +29,10 @@ pub struct TemplateQuery {
     pub name: Option<String>,
     /// status filter
     pub status: Option<String>,
+    /// category filter
+    pub category: Option<String>,
+    /// language filter
+    pub language: Option<String>,
     /// page size
     pub limit: Option<u32>,
     /// cursor
@@ -52,7 +56,10 @@ struct RawPage<T> {
     paging: Paging,
 }
 
-fn read_page<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8]) -> Result<Page<T>, Error> {
+pub(crate) fn read_page<T: for<'de> Deserialize<'de>>(
+    status: u16,
+    body: &[u8],
+) -> Result<Page<T>, Error> {
     let p: RawPage<T> = read_json(status, body)?;
     Ok(Page {
         items: p.data,
@@ -79,6 +86,8 @@ pub fn list_templates_request(s: &Settings, q: &TemplateQuery) -> Result<Request
     for (k, v) in [
         ("name", &q.name),
         ("status", &q.status),
+        ("category", &q.category),
+        ("language", &q.language),
         ("after", &q.after),
     ] {
         if let Some(v) = v {
@@ -220,13 +229,15 @@ mod tests {
         let q = TemplateQuery {
             name: Some("order update".into()),
             status: Some("APPROVED".into()),
+            category: Some("UTILITY".into()),
+            language: None,
             limit: Some(10),
             after: Some("QVFI=".into()),
         };
         let r = list_templates_request(&s(), &q).unwrap();
         assert_eq!(
             r.url,
-            "https://graph.facebook.com/v23.0/102290129340398/message_templates?fields=id,name,language,status,category&limit=10&name=order%20update&status=APPROVED&after=QVFI%3D"
+            "https://graph.facebook.com/v23.0/102290129340398/message_templates?fields=id,name,language,status,category&limit=10&name=order%20update&status=APPROVED&category=UTILITY&after=QVFI%3D"
         );
         assert!(
             list_templates_request(

@@ -8,6 +8,7 @@ pub mod outgoing;
 pub mod policy;
 pub mod preflight;
 pub mod secret;
+pub mod templates;
 pub mod webhook;
 
 pub use error::{Error, GraphError};
