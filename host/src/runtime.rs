@@ -409,8 +409,13 @@ pub mod api {
         Content, OutgoingMessage, Text,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::templates::{
-        ListQuery, TemplatePage, TemplateSummary,
+        CreatedTemplate, ListQuery, NewTemplate, SyncReport, TemplateDetails, TemplatePage,
+        TemplateSummary,
     };
+    /// Everything `templates.create` takes, under the WIT's own names.
+    pub mod templates {
+        pub use crate::bindings::exports::whatsapp::cloud_api::templates::*;
+    }
     pub use crate::bindings::exports::whatsapp::cloud_api::webhooks::{
         AccountUpdate, CallEvent, CallPermissionReply, Contact, ContactCard, Conversation, Edit,
         Event, EventBody, FlowReply, InboundMessage, IngestResult, Location, Media, MessageContent,
@@ -499,6 +504,7 @@ macro_rules! exports {
 
 const MESSAGES: &str = "whatsapp:cloud-api/messages@0.1.0";
 const WEBHOOKS: &str = "whatsapp:cloud-api/webhooks@0.1.0";
+const TEMPLATES: &str = "whatsapp:cloud-api/templates@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -524,7 +530,21 @@ exports! {
     /// `connection.info`
     info() -> api::TenantInfo = "whatsapp:cloud-api/connection@0.1.0", "info";
     /// `templates.list`
-    list_templates(query: &api::ListQuery) -> api::TemplatePage = "whatsapp:cloud-api/templates@0.1.0", "list";
+    list_templates(query: &api::ListQuery) -> api::TemplatePage = TEMPLATES, "list";
+    /// `templates.create`
+    create_template(template: &api::NewTemplate) -> api::CreatedTemplate = TEMPLATES, "create";
+    /// `templates.create-json`
+    create_template_json(json: &str) -> api::CreatedTemplate = TEMPLATES, "create-json";
+    /// `templates.get`
+    get_template(template_id: &str) -> api::TemplateDetails = TEMPLATES, "get";
+    /// `templates.edit`
+    edit_template(template_id: &str, template: &api::NewTemplate) -> () = TEMPLATES, "edit";
+    /// `templates.edit-json`
+    edit_template_json(template_id: &str, json: &str) -> () = TEMPLATES, "edit-json";
+    /// `templates.delete`
+    delete_template(name: &str, template_id: Option<&str>) -> () = TEMPLATES, "delete";
+    /// `templates.sync`
+    sync_templates() -> api::SyncReport = TEMPLATES, "sync";
     /// `media.get`
     media_info(media_id: &str) -> api::MediaInfo = "whatsapp:cloud-api/media@0.1.0", "get";
     /// `catalog.list-products`

@@ -5,11 +5,12 @@ mod convert;
 mod http;
 mod ingest;
 mod policy;
+mod templates;
 mod tenant;
 
 use crate::core::{self, webhook};
 use bindings::exports::whatsapp::cloud_api::{
-    catalog, connection, flows, media, messages, templates, webhooks,
+    catalog, connection, flows, media, messages, webhooks,
 };
 use bindings::whatsapp::cloud_api::types::{Error, SendResult};
 use convert::{err, wit_events};
@@ -23,7 +24,7 @@ mod bindings {
     });
 }
 
-struct Component;
+pub(crate) struct Component;
 bindings::export!(Component with_types_in bindings);
 
 type Result<T> = std::result::Result<T, Error>;
@@ -125,35 +126,6 @@ impl webhooks::Guest for Component {
     fn receive(body: Vec<u8>, signature_header: Option<String>) -> Result<Vec<webhooks::Event>> {
         Tenant::bind().verify_signature(&body, signature_header.as_deref())?;
         webhook::parse(&body).map(wit_events).map_err(err)
-    }
-}
-
-impl templates::Guest for Component {
-    fn list(query: templates::ListQuery) -> Result<templates::TemplatePage> {
-        let tenant = Tenant::bind();
-        let q = core::listing::TemplateQuery {
-            name: query.name,
-            status: query.status,
-            limit: query.limit,
-            after: query.after,
-        };
-        let req = core::listing::list_templates_request(&tenant.settings, &q).map_err(err)?;
-        let (status, body) = tenant.call(&req)?;
-        let page = core::listing::read_templates(status, &body).map_err(err)?;
-        Ok(templates::TemplatePage {
-            templates: page
-                .items
-                .into_iter()
-                .map(|t| templates::TemplateSummary {
-                    id: t.id,
-                    name: t.name,
-                    language: t.language,
-                    status: t.status,
-                    category: t.category,
-                })
-                .collect(),
-            next: page.next,
-        })
     }
 }
 

@@ -116,6 +116,27 @@ impl templates::Guest for Hostile {
     fn list(_: templates::ListQuery) -> Result<templates::TemplatePage> {
         refuse()
     }
+    fn create(_: templates::NewTemplate) -> Result<templates::CreatedTemplate> {
+        refuse()
+    }
+    fn create_json(_: String) -> Result<templates::CreatedTemplate> {
+        refuse()
+    }
+    fn get(_: String) -> Result<templates::TemplateDetails> {
+        refuse()
+    }
+    fn edit(_: String, _: templates::NewTemplate) -> Result<()> {
+        refuse()
+    }
+    fn edit_json(_: String, _: String) -> Result<()> {
+        refuse()
+    }
+    fn delete(_: String, _: Option<String>) -> Result<()> {
+        refuse()
+    }
+    fn sync() -> Result<templates::SyncReport> {
+        refuse()
+    }
 }
 
 impl media::Guest for Hostile {
