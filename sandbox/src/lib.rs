@@ -5,6 +5,7 @@
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
 pub mod net;
+mod templates;
 
 use crate::net::Resp;
 use base64::Engine as _;
@@ -38,6 +39,9 @@ pub struct SandboxConfig {
     /// Like Meta, accept a free-form message to a customer who has not written in 24
     /// hours (through `/sandbox/inbound`), then fail it with a 131047 status webhook.
     pub enforce_window: bool,
+    /// How long a submitted or edited template stays `PENDING` before its verdict (a
+    /// name containing `reject` is rejected) and the status webhook.
+    pub template_review: Duration,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -60,6 +64,7 @@ impl Default for SandboxConfig {
             auto_reply: false,
             status_delay: Duration::from_millis(20),
             enforce_window: true,
+            template_review: Duration::from_millis(50),
         }
     }
 }
@@ -83,6 +88,8 @@ pub struct Sandbox {
     throttled: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// When each (phone number id, customer) last wrote, for the 24-hour window.
     last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
+    /// The message templates.
+    templates: std::sync::Mutex<Vec<templates::Stored>>,
 }
 
 /// A test recipient throttled (130429) on its first two sends, then accepted.
@@ -156,8 +163,20 @@ impl Sandbox {
             client,
             last_inbound: Default::default(),
             throttled: Default::default(),
+            templates: std::sync::Mutex::new(templates::seed()),
         })
     }
+}
+
+fn unknown_object(verb: &str, id: &str) -> Resp {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        100,
+        Some(33),
+        &format!(
+            "Unsupported {verb} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+        ),
+    )
 }
 
 fn is_version(s: &str) -> bool {
@@ -237,17 +256,15 @@ impl Sandbox {
         }
         match (method, rest) {
             ("POST", [pnid, "messages"]) => messages(state, pnid, body),
-            ("GET", [_waba, "message_templates"]) => templates(query),
+            ("GET", [_waba, "message_templates"]) => templates::list(state, query),
+            ("POST", [_waba, "message_templates"]) => templates::create(state, body),
+            ("DELETE", [_waba, "message_templates"]) => templates::delete(state, query),
             ("GET", [_waba, "flows"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
             ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
-            ("GET", [id]) => graph_error(
-                StatusCode::BAD_REQUEST,
-                100,
-                Some(33),
-                &format!(
-                    "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
-                ),
-            ),
+            ("GET", [id]) => templates::get(state, id).unwrap_or_else(|| unknown_object("get", id)),
+            ("POST", [id]) => {
+                templates::edit(state, id, body).unwrap_or_else(|| unknown_object("post", id))
+            }
             _ => graph_error(
                 StatusCode::BAD_REQUEST,
                 2500,
@@ -264,24 +281,6 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
             .filter(|(k, _)| *k == name)
             .map(|(_, v)| v)
     })
-}
-
-fn templates(query: &str) -> Resp {
-    let all = [
-        json!({"id": "1407680676729941", "name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY"}),
-        json!({"id": "1192339204654487", "name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY"}),
-        json!({"id": "956473842910234", "name": "spring_sale", "language": "en_US", "status": "PENDING", "category": "MARKETING"}),
-    ];
-    let name = query_param(query, "name");
-    let status = query_param(query, "status");
-    let data: Vec<&Value> = all
-        .iter()
-        .filter(|t| name.is_none_or(|n| t["name"] == n) && status.is_none_or(|s| t["status"] == s))
-        .collect();
-    net::json(
-        StatusCode::OK,
-        &json!({ "data": data, "paging": { "cursors": { "before": "QVFIUm", "after": "QVFIUn" } } }),
-    )
 }
 
 fn digits_of(to: &str) -> Option<String> {
