@@ -273,6 +273,8 @@ async fn listings_and_lookups_go_through_the_sandbox() {
         .list_templates(&ListQuery {
             name: None,
             status: Some("APPROVED".into()),
+            category: None,
+            language: None,
             limit: Some(10),
             after: None,
         })

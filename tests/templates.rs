@@ -1,0 +1,501 @@
+//! Template management end to end: component, host and sandbox. Every template of pywa's
+//! fixtures is created from Meta's JSON and reviewed (with the status webhook), the
+//! typed API builds one and refuses a malformed one before sending, listing filters and
+//! pages, a template is read whole, the cache the send pre-flight reads is synced,
+//! edits follow Meta's rules (status, category, once per 24 hours), and templates are
+//! deleted by name and by id.
+
+use serde_json::Value;
+use std::time::Duration;
+use whatsapp_host::api::outgoing::TemplateMessage;
+use whatsapp_host::api::templates::{
+    NewTemplate, TemplateBody, TemplateButton, TemplateCategory, TextWithExamples, UrlButton,
+};
+use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage};
+use whatsapp_host::{Runtime, RuntimeConfig};
+use whatsapp_tests::{Harness, Options, fixtures_dir};
+
+fn fixture_templates() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join("templates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for f in files {
+        let v: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        out.extend(v);
+    }
+    out
+}
+
+fn query() -> ListQuery {
+    ListQuery {
+        name: None,
+        status: None,
+        category: None,
+        language: None,
+        limit: None,
+        after: None,
+    }
+}
+
+fn typed(name: &str, body: &str, examples: &[&str]) -> NewTemplate {
+    NewTemplate {
+        name: name.into(),
+        language: "en_US".into(),
+        category: TemplateCategory::Utility,
+        named_parameters: false,
+        message_send_ttl_seconds: None,
+        header: None,
+        limited_time_offer: None,
+        body: Some(TemplateBody {
+            text: Some(TextWithExamples {
+                text: body.into(),
+                examples: examples.iter().map(|s| s.to_string()).collect(),
+                named_examples: vec![],
+            }),
+            add_security_recommendation: None,
+        }),
+        footer: None,
+        buttons: vec![
+            TemplateButton::QuickReply("Thanks".into()),
+            TemplateButton::Url(UrlButton {
+                text: "Track".into(),
+                url: "https://shop.example/track/{{1}}".into(),
+                example: Some("A1B2".into()),
+            }),
+        ],
+        carousel: vec![],
+    }
+}
+
+fn with_webhooks() -> Options {
+    Options {
+        webhooks: true,
+        auto_reply: false,
+        enforce_window: false,
+    }
+}
+
+/// Wait until every name in `names` has a template status webhook with `event`.
+async fn reviewed(h: &mut Harness, names: &[&str], event: &str) {
+    let want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    h.wait_for(Duration::from_secs(20), |seen| {
+        want.iter().all(|n| {
+            seen.iter()
+                .any(|e| e["type"] == "template" && e["name"] == n.as_str() && e["value"] == event)
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_fixture_template_is_created_from_meta_json_and_reviewed() {
+    let mut h = Harness::start(with_webhooks()).await;
+    let fixtures = fixture_templates();
+    assert!(fixtures.len() >= 13);
+    let mut names = Vec::new();
+    for (name, v) in &fixtures {
+        let created = h
+            .instance()
+            .await
+            .create_template_json(&v.to_string())
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(created.status, "PENDING", "{name}");
+        // Read back whole: the components are the ones sent.
+        let d = h
+            .instance()
+            .await
+            .get_template(&created.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let components: Value = serde_json::from_str(&d.components_json).unwrap();
+        assert_eq!(components, v["components"], "{name}");
+        names.push(name.as_str());
+    }
+    reviewed(&mut h, &names, "APPROVED").await;
+    // A second create of the same name and language is Meta's error, kept whole.
+    let again = h
+        .instance()
+        .await
+        .create_template_json(&fixtures[0].1.to_string())
+        .await
+        .unwrap();
+    let Err(Error::Meta(g)) = again else {
+        panic!("{again:?}")
+    };
+    assert_eq!((g.code, g.subcode), (100, Some(2388024)));
+}
+
+#[tokio::test]
+async fn the_typed_api_builds_a_template_and_refuses_a_malformed_one_before_sending() {
+    let mut h = Harness::start(with_webhooks()).await;
+    let mut i = h.instance().await;
+    let ok = i
+        .create_template(&typed(
+            "shipping_update",
+            "Hi {{1}}, order {{2}} has shipped.",
+            &["Ana", "42"],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.status, "PENDING");
+    let rejected = i
+        .create_template(&typed("promo_reject_me", "Hello {{1}}, welcome.", &["Ana"]))
+        .await
+        .unwrap()
+        .unwrap();
+    reviewed(&mut h, &["shipping_update"], "APPROVED").await;
+    reviewed(&mut h, &["promo_reject_me"], "REJECTED").await;
+    let d = h
+        .instance()
+        .await
+        .get_template(&rejected.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.rejected_reason.as_deref()),
+        ("REJECTED", Some("INVALID_FORMAT"))
+    );
+    // A gap in the placeholders: refused with the field, nothing sent.
+    let bad = h
+        .instance()
+        .await
+        .create_template(&typed(
+            "gap_template",
+            "Hi {{1}}, order {{3}} shipped.",
+            &["Ana", "42"],
+        ))
+        .await
+        .unwrap();
+    let Err(Error::InvalidInput(e)) = bad else {
+        panic!("{bad:?}")
+    };
+    assert_eq!(e.field, "body.text");
+    let mut q = query();
+    q.name = Some("gap_template".into());
+    let listed = h
+        .instance()
+        .await
+        .list_templates(&q)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(listed.templates.is_empty(), "nothing was sent");
+    let bad_json = h
+        .instance()
+        .await
+        .create_template_json("{\"name\": \"x\"")
+        .await
+        .unwrap();
+    assert!(
+        matches!(bad_json, Err(Error::InvalidInput(ref e)) if e.field == "json"),
+        "{bad_json:?}"
+    );
+}
+
+#[tokio::test]
+async fn listing_filters_and_pages() {
+    let h = Harness::start(with_webhooks()).await;
+    for (_, v) in fixture_templates() {
+        h.instance()
+            .await
+            .create_template_json(&v.to_string())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // Every page of five, following the cursor.
+    let mut all = Vec::new();
+    let mut q = query();
+    q.limit = Some(5);
+    loop {
+        let page = h
+            .instance()
+            .await
+            .list_templates(&q)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(page.templates.len() <= 5);
+        all.extend(page.templates);
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(
+        all.len(),
+        fixture_templates().len() + 3,
+        "the fixtures and the sandbox's own three"
+    );
+    let mut q = query();
+    q.category = Some("AUTHENTICATION".into());
+    let auth = h
+        .instance()
+        .await
+        .list_templates(&q)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(auth.templates.len(), 3);
+    assert!(
+        auth.templates
+            .iter()
+            .all(|t| t.category == "AUTHENTICATION")
+    );
+    let mut q = query();
+    q.name = Some("hello_world".into());
+    q.language = Some("en_US".into());
+    q.status = Some("APPROVED".into());
+    let one = h
+        .instance()
+        .await
+        .list_templates(&q)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(one.templates.len(), 1);
+}
+
+#[tokio::test]
+async fn sync_fills_the_cache_the_send_preflight_reads() {
+    let h = Harness::start(Options {
+        webhooks: false,
+        auto_reply: false,
+        enforce_window: false,
+    })
+    .await;
+    let report = h.instance().await.sync_templates().await.unwrap().unwrap();
+    assert_eq!((report.templates, report.removed), (3, 0));
+    // order_update takes two body parameters: a send without them is refused locally.
+    let send = OutgoingMessage {
+        to: "+15551234567".into(),
+        content: Content::Template(TemplateMessage {
+            name: "order_update".into(),
+            language: "en_US".into(),
+            header: None,
+            body: vec![],
+            buttons: vec![],
+            carousel: vec![],
+            offer_expires_at_ms: None,
+        }),
+        reply_to: None,
+        biz_opaque_callback_data: None,
+    };
+    let r = h.instance().await.send(&send).await.unwrap();
+    let Err(Error::TemplateMismatch(g)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(g.code, 132000);
+    // Deleted at Meta, removed from the cache by the next sync.
+    h.instance()
+        .await
+        .delete_template("order_update", None)
+        .await
+        .unwrap()
+        .unwrap();
+    let report = h.instance().await.sync_templates().await.unwrap().unwrap();
+    assert_eq!(
+        (report.templates, report.removed),
+        (2, 0),
+        "delete removed it already"
+    );
+}
+
+/// A runtime whose instances see the clock `offset` seconds on.
+fn runtime_at(h: &Harness, offset: i64) -> Runtime {
+    let services = whatsapp_host::Services {
+        kv: h.db.clone(),
+        vault: h.vault.clone(),
+        egress: std::sync::Arc::new({
+            let mut e = whatsapp_host::capabilities::http::EgressPolicy::default();
+            e.allow(&h.sandbox_origin).unwrap();
+            e
+        }),
+        recorder: whatsapp_host::capabilities::http::Recorder::from_env()
+            .unwrap()
+            .map(std::sync::Arc::new),
+        throughput: Default::default(),
+    };
+    let config = RuntimeConfig {
+        cache_dir: Some(whatsapp_tests::cache_dir()),
+        max_instances: 8,
+        clock_offset_secs: offset,
+        ..RuntimeConfig::default()
+    };
+    Runtime::new(whatsapp_host::COMPONENT, config, services).unwrap()
+}
+
+async fn status_of(h: &Harness, id: &str) -> String {
+    h.instance()
+        .await
+        .get_template(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+async fn until_approved(h: &Harness, id: &str) {
+    for _ in 0..200 {
+        if status_of(h, id).await == "APPROVED" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{id} was not approved");
+}
+
+#[tokio::test]
+async fn edits_follow_metas_rules_from_the_tenants_own_history() {
+    let h = Harness::start(with_webhooks()).await;
+    let template = typed(
+        "delivery_window",
+        "Hi {{1}}, we deliver on {{2}}.",
+        &["Ana", "Monday"],
+    );
+    let created = h
+        .instance()
+        .await
+        .create_template(&template)
+        .await
+        .unwrap()
+        .unwrap();
+    // Under review: not editable.
+    let pending = h
+        .instance()
+        .await
+        .edit_template(&created.id, &template)
+        .await
+        .unwrap();
+    assert!(
+        matches!(pending, Err(Error::InvalidInput(ref e)) if e.field == "template-id"),
+        "{pending:?}"
+    );
+    until_approved(&h, &created.id).await;
+    // Approved: the category is fixed.
+    let mut recategorized = template.clone();
+    recategorized.category = TemplateCategory::Marketing;
+    let r = h
+        .instance()
+        .await
+        .edit_template(&created.id, &recategorized)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "template.category"),
+        "{r:?}"
+    );
+    // One edit goes through; the next within 24 hours waits.
+    let mut edited = template.clone();
+    edited.body.as_mut().unwrap().text.as_mut().unwrap().text =
+        "Hi {{1}}, we now deliver on {{2}}.".into();
+    h.instance()
+        .await
+        .edit_template(&created.id, &edited)
+        .await
+        .unwrap()
+        .unwrap();
+    until_approved(&h, &created.id).await;
+    let d = h
+        .instance()
+        .await
+        .get_template(&created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(d.components_json.contains("we now deliver"));
+    let r = h
+        .instance()
+        .await
+        .edit_template_json(&created.id, &serde_json::json!({
+            "name": "delivery_window", "language": "en_US", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Hi {{1}}, delivery is {{2}}.", "example": {"body_text": [["Ana", "Monday"]]}}]
+        }).to_string())
+        .await
+        .unwrap();
+    let Err(Error::RateLimited(rl)) = r else {
+        panic!("{r:?}")
+    };
+    let wait = rl.retry_after_seconds.unwrap();
+    assert!((86_000..=86_400).contains(&wait), "{wait}");
+    // A day later (the instances' clock moved on), it is allowed again.
+    let tomorrow = runtime_at(&h, 25 * 3600);
+    let binding = h.tenant.binding(&h.vault, &Default::default()).unwrap();
+    tomorrow
+        .instantiate(&binding)
+        .await
+        .unwrap()
+        .edit_template(&created.id, &template)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn templates_are_deleted_by_name_or_by_id() {
+    let h = Harness::start(with_webhooks()).await;
+    let mut en = typed("two_languages", "Hi {{1}}, welcome.", &["Ana"]);
+    let first = h
+        .instance()
+        .await
+        .create_template(&en)
+        .await
+        .unwrap()
+        .unwrap();
+    en.language = "pt_BR".into();
+    en.body.as_mut().unwrap().text.as_mut().unwrap().text = "Oi {{1}}, bem-vindo.".into();
+    h.instance()
+        .await
+        .create_template(&en)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut q = query();
+    q.name = Some("two_languages".into());
+    assert_eq!(listed(&h, &q).await, 2);
+    h.instance()
+        .await
+        .delete_template("two_languages", Some(&first.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed(&h, &q).await, 1, "only the one with that id");
+    h.instance()
+        .await
+        .delete_template("two_languages", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed(&h, &q).await, 0);
+    let gone = h
+        .instance()
+        .await
+        .delete_template("two_languages", None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(gone, Err(Error::Meta(ref g)) if g.code == 100),
+        "{gone:?}"
+    );
+}
+
+async fn listed(h: &Harness, q: &ListQuery) -> usize {
+    h.instance()
+        .await
+        .list_templates(q)
+        .await
+        .unwrap()
+        .unwrap()
+        .templates
+        .len()
+}
