@@ -24,7 +24,7 @@ sandbox=http://127.0.0.1:$sandbox_port
 printf 'sandbox-access-token\n' | "$WA_HOST" tenant add acme \
   --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin
 WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" & pids+=($!)
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # The customer writes first (through the sandbox, as Meta would deliver it): that opens
 # the 24-hour window a free-form reply needs.
@@ -41,3 +41,21 @@ for s in sent delivered read; do
   "$WA_HOST" events list | grep -q "\"status\":\"$s\"" || { echo "no $s status arrived" >&2; exit 1; }
 done
 echo "round trip complete" >&2
+
+# Templates: one of Meta's guide examples (pywa's fixture) submitted, reviewed by the
+# sandbox, listed, synced into the tenant's cache, read and deleted.
+egress=(--allow-egress "$sandbox")
+fixture="$(dirname "$0")/../../shared/fixtures/pywa/templates/buttons.json"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["order_confirmation"]))' "$fixture" \
+  > "$WA_DATA_DIR/order_confirmation.json"
+id=$("$WA_HOST" "${egress[@]}" templates create --tenant acme "$WA_DATA_DIR/order_confirmation.json" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 50); do
+  "$WA_HOST" "${egress[@]}" templates get --tenant acme "$id" | grep -q '"status":"APPROVED"' && break
+  sleep 0.1
+done
+"$WA_HOST" "${egress[@]}" templates list --tenant acme --status APPROVED --all | grep -q '"name":"order_confirmation"' ||
+  { echo "the template was not approved" >&2; exit 1; }
+"$WA_HOST" "${egress[@]}" templates sync --tenant acme
+"$WA_HOST" "${egress[@]}" templates delete --tenant acme order_confirmation
+echo "templates complete" >&2

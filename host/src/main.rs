@@ -18,6 +18,8 @@ use whatsapp_host::tenants::{self, Defaults, NewTenant};
 use whatsapp_host::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, events};
 use zeroize::Zeroizing;
 
+mod commands;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Parser)]
@@ -106,6 +108,11 @@ enum Command {
     },
     /// Send a text message as a tenant.
     Send(Box<SendArgs>),
+    /// A tenant's message templates: list, get, create, edit, delete, sync.
+    Templates {
+        #[command(subcommand)]
+        command: commands::templates::TemplatesCommand,
+    },
     /// Measure: parse natively and through the component, instantiation, memory per
     /// instance, webhook server and send throughput on loopback (build with --release).
     Bench {
@@ -636,19 +643,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             Ok(())
         }
+        Command::Templates { command } => commands::templates::run(&cli, command).await,
         Command::Send(args) => {
             let message = args.message()?;
-            let data = data_dir(&cli)?;
-            let record = data
-                .db
-                .tenant(&args.tenant)?
-                .ok_or_else(|| format!("no tenant named {}", args.tenant))?;
-            // The tenant's graph origin is not allowed implicitly: egress is the operator's call.
-            let runtime = data.runtime(component(&cli)?.as_deref(), egress(&cli)?)?;
-            let mut instance = runtime
-                .instantiate(&record.binding(&data.vault, &defaults())?)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (_runtime, mut instance) = commands::instance(&cli, &args.tenant).await?;
             let outcome = if args.dry_run {
                 instance.preview(&message).await.map_err(|e| format!("the component failed: {e}"))?.map(|p| {
                     let body: serde_json::Value = serde_json::from_str(&p.body).unwrap_or(serde_json::Value::String(p.body));
@@ -665,10 +663,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                     println!("{v}");
                     Ok(())
                 }
-                Err(e) => {
-                    println!("{}", events::error_json(&e));
-                    Err(events::describe_error(&e).into())
-                }
+                Err(e) => commands::fail(&e),
             }
         }
     }
@@ -770,6 +765,13 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`wa-host events list | head`): nothing more to say.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("wa-host: {e}");
             ExitCode::FAILURE

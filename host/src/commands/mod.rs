@@ -1,0 +1,44 @@
+//! `wa-host` commands that call the component as one tenant: each opens the data
+//! directory, instantiates the tenant and prints JSON lines; a component error is
+//! printed as JSON (`events::error_json`) and makes the command fail.
+
+pub mod templates;
+
+use crate::{BoxError, Cli, component, data_dir, defaults, egress};
+use whatsapp_host::api::Error as PluginError;
+use whatsapp_host::{CallResult, Instance, Runtime, events};
+
+/// A fresh instance of `tenant`, with the runtime it came from (keep it for as long as
+/// the instance: its epoch ticker enforces the deadline). The tenant's Graph origin is
+/// not allowed implicitly: egress is the operator's call (`--allow-egress`).
+pub async fn instance(cli: &Cli, tenant: &str) -> Result<(Runtime, Instance), BoxError> {
+    let data = data_dir(cli)?;
+    let record = data
+        .db
+        .tenant(tenant)?
+        .ok_or_else(|| format!("no tenant named {tenant}"))?;
+    let runtime = data.runtime(component(cli)?.as_deref(), egress(cli)?)?;
+    let binding = record.binding(&data.vault, &defaults())?;
+    let instance = runtime
+        .instantiate(&binding)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((runtime, instance))
+}
+
+/// Print `ok` as JSON, or the component's error as JSON and fail.
+pub fn print<T>(r: CallResult<T>, ok: impl FnOnce(T) -> serde_json::Value) -> Result<(), BoxError> {
+    match r.map_err(|e| format!("the component failed: {e}"))? {
+        Ok(v) => {
+            println!("{}", ok(v));
+            Ok(())
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// Print the component's error as JSON and fail with its description.
+pub fn fail<T>(e: &PluginError) -> Result<T, BoxError> {
+    println!("{}", events::error_json(e));
+    Err(events::describe_error(e).into())
+}
