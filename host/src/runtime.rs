@@ -403,7 +403,9 @@ pub mod api {
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{Product, ProductPage};
     pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{FlowPage, FlowSummary};
-    pub use crate::bindings::exports::whatsapp::cloud_api::media::MediaInfo;
+    pub use crate::bindings::exports::whatsapp::cloud_api::media::{
+        DownloadedMedia, MediaInfo, MediaKind, UploadProgress,
+    };
     pub use crate::bindings::exports::whatsapp::cloud_api::messages::DeliveryState;
     pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
         Content, OutgoingMessage, Text,
@@ -505,6 +507,7 @@ macro_rules! exports {
 const MESSAGES: &str = "whatsapp:cloud-api/messages@0.1.0";
 const WEBHOOKS: &str = "whatsapp:cloud-api/webhooks@0.1.0";
 const TEMPLATES: &str = "whatsapp:cloud-api/templates@0.1.0";
+const MEDIA: &str = "whatsapp:cloud-api/media@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -546,7 +549,19 @@ exports! {
     /// `templates.sync`
     sync_templates() -> api::SyncReport = TEMPLATES, "sync";
     /// `media.get`
-    media_info(media_id: &str) -> api::MediaInfo = "whatsapp:cloud-api/media@0.1.0", "get";
+    media_info(media_id: &str) -> api::MediaInfo = MEDIA, "get";
+    /// `media.upload`
+    upload_media(kind: api::MediaKind, mime_type: &str, file_name: &str, data: &[u8]) -> String = MEDIA, "upload";
+    /// `media.start-upload`
+    start_upload(file_name: &str, file_length: u64, mime_type: &str) -> api::UploadProgress = MEDIA, "start-upload";
+    /// `media.upload-chunk`
+    upload_chunk(session_id: &str, offset: u64, data: &[u8]) -> api::UploadProgress = MEDIA, "upload-chunk";
+    /// `media.upload-status`
+    upload_status(session_id: &str) -> api::UploadProgress = MEDIA, "upload-status";
+    /// `media.download`
+    download_media(media_id: &str, expected_sha256: Option<&str>) -> api::DownloadedMedia = MEDIA, "download";
+    /// `media.delete`
+    delete_media(media_id: &str) -> () = MEDIA, "delete";
     /// `catalog.list-products`
     list_products(catalog_id: &str, after: Option<&str>) -> api::ProductPage = "whatsapp:cloud-api/catalog@0.1.0", "list-products";
     /// `flows.list`

@@ -40,6 +40,7 @@ pub const SETTABLE: &[&str] = &[
     "opt-out-keywords",
     "opt-in-keywords",
     "api-version",
+    "app-id",
 ];
 
 /// Host-wide defaults a tenant without its own setting falls back to.

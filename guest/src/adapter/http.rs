@@ -13,7 +13,7 @@ use super::bindings::wasi::http::types::{
 };
 use super::bindings::wasi::io::streams::StreamError;
 use crate::core::Error;
-use crate::core::graph::{Method, Request};
+use crate::core::graph::{Auth, Method, Request};
 
 /// Largest write the output stream accepts in one blocking call.
 const WRITE_CHUNK: usize = 4096;
@@ -49,16 +49,25 @@ fn split_url(url: &str) -> Result<Url<'_>, Error> {
     })
 }
 
-/// Send `req` with `Authorization: Bearer {token}`; the status and body of the answer.
+/// Send `req` with the token (`Authorization: Bearer …`, or `OAuth …` for uploads);
+/// the status and body of the answer.
 pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let url = split_url(&req.url)?;
     // Sized once, so that no reallocation leaves a copy of the token behind.
-    let mut bearer = Vec::with_capacity(7 + token.len());
-    bearer.extend_from_slice(b"Bearer ");
-    bearer.extend_from_slice(token.as_bytes());
-    let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), bearer)];
-    if req.json.is_some() {
-        headers.push(("content-type".into(), b"application/json".to_vec()));
+    let scheme: &[u8] = match req.auth {
+        Auth::Bearer => b"Bearer ",
+        Auth::OAuth => b"OAuth ",
+    };
+    let mut authorization = Vec::with_capacity(scheme.len() + token.len());
+    authorization.extend_from_slice(scheme);
+    authorization.extend_from_slice(token.as_bytes());
+    let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), authorization)];
+    if req.body.is_some() {
+        let ct = req.content_type.as_deref().unwrap_or("application/json");
+        headers.push(("content-type".into(), ct.as_bytes().to_vec()));
+    }
+    for (k, v) in &req.headers {
+        headers.push((k.clone(), v.as_bytes().to_vec()));
     }
     let fields = Fields::from_list(&headers);
     // The host has its copy of the header now; this one goes.
@@ -93,7 +102,7 @@ pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let future = outgoing_handler::handle(request, Some(options)).map_err(|e| classify(&e))?;
 
     // Write the body. A failure here is not the outcome: the response future decides.
-    let written = write_body(&body, req.json.as_deref().unwrap_or_default());
+    let written = write_body(&body, req.body.as_deref().unwrap_or_default());
     if written {
         let _ = OutgoingBody::finish(body, None);
     } else {

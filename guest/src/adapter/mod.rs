@@ -4,14 +4,13 @@
 mod convert;
 mod http;
 mod ingest;
+mod media;
 mod policy;
 mod templates;
 mod tenant;
 
 use crate::core::{self, webhook};
-use bindings::exports::whatsapp::cloud_api::{
-    catalog, connection, flows, media, messages, webhooks,
-};
+use bindings::exports::whatsapp::cloud_api::{catalog, connection, flows, messages, webhooks};
 use bindings::whatsapp::cloud_api::types::{Error, SendResult};
 use convert::{err, wit_events};
 use tenant::Tenant;
@@ -49,7 +48,7 @@ impl messages::Guest for Component {
         Ok(messages::RequestPreview {
             method: req.method.as_str().to_string(),
             url: req.url,
-            body: String::from_utf8_lossy(req.json.as_deref().unwrap_or_default()).into_owned(),
+            body: String::from_utf8_lossy(req.body.as_deref().unwrap_or_default()).into_owned(),
         })
     }
 
@@ -126,22 +125,6 @@ impl webhooks::Guest for Component {
     fn receive(body: Vec<u8>, signature_header: Option<String>) -> Result<Vec<webhooks::Event>> {
         Tenant::bind().verify_signature(&body, signature_header.as_deref())?;
         webhook::parse(&body).map(wit_events).map_err(err)
-    }
-}
-
-impl media::Guest for Component {
-    fn get(media_id: String) -> Result<media::MediaInfo> {
-        let tenant = Tenant::bind();
-        let req = core::listing::media_info_request(&tenant.settings, &media_id).map_err(err)?;
-        let (status, body) = tenant.call(&req)?;
-        let m = core::listing::read_media_info(status, &body).map_err(err)?;
-        Ok(media::MediaInfo {
-            id: m.id,
-            url: m.url,
-            mime_type: m.mime_type,
-            sha256: m.sha256,
-            file_size: m.file_size,
-        })
     }
 }
 

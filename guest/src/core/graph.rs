@@ -18,6 +18,8 @@ pub struct Settings {
     pub phone_number_id: Option<String>,
     /// The WABA id.
     pub waba_id: Option<String>,
+    /// The Meta app's id (resumable uploads).
+    pub app_id: Option<String>,
     /// The display number.
     pub display_phone_number: Option<String>,
     /// `https://graph.facebook.com`, or the sandbox's origin.
@@ -68,6 +70,7 @@ impl Settings {
                 "tenant-id" => s.tenant_id = v,
                 "phone-number-id" => s.phone_number_id = Some(v),
                 "waba-id" => s.waba_id = Some(v),
+                "app-id" => s.app_id = Some(v),
                 "display-phone-number" => s.display_phone_number = Some(v),
                 "graph-origin" => s.graph_origin = v.trim_end_matches('/').to_string(),
                 "api-version" => s.api_version = v,
@@ -146,38 +149,70 @@ pub enum Credential {
     Catalog,
 }
 
-/// A request to make: what the adapter sends, with the bearer token it adds.
+/// How the token is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer {token}` (the Graph API).
+    Bearer,
+    /// `Authorization: OAuth {token}` (resumable uploads, `/upload:{id}`).
+    OAuth,
+}
+
+/// A request to make: what the adapter sends, with the token it adds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The method.
     pub method: Method,
     /// The full URL.
     pub url: String,
-    /// A JSON body, for POST.
-    pub json: Option<Vec<u8>>,
-    /// The token to use.
+    /// The body, for POST.
+    pub body: Option<Vec<u8>>,
+    /// The body's `Content-Type` (`application/json` unless said otherwise).
+    pub content_type: Option<String>,
+    /// Other headers (`file_offset` for upload chunks).
+    pub headers: Vec<(String, String)>,
+    /// Which of the tenant's tokens authorizes it.
     pub credential: Credential,
+    /// How the token is presented.
+    pub auth: Auth,
 }
 
 impl Request {
+    /// A `method` request of `url` with no body.
+    pub fn new(method: Method, url: String) -> Self {
+        Request {
+            method,
+            url,
+            body: None,
+            content_type: None,
+            headers: Vec::new(),
+            credential: Credential::Access,
+            auth: Auth::Bearer,
+        }
+    }
+
     /// A GET of `url`.
     pub fn get(url: String) -> Self {
-        Request {
-            method: Method::Get,
-            url,
-            json: None,
-            credential: Credential::Access,
-        }
+        Request::new(Method::Get, url)
+    }
+
+    /// A DELETE of `url`.
+    pub fn delete(url: String) -> Self {
+        Request::new(Method::Delete, url)
     }
 
     /// A POST of a JSON value to `url`.
     pub fn post_json(url: String, body: &serde_json::Value) -> Self {
         let json = serde_json::to_vec(body).expect("a serde_json::Value always serializes");
+        Request::post(url, "application/json".into(), json)
+    }
+
+    /// A POST of `body` (of `content_type`) to `url`.
+    pub fn post(url: String, content_type: String, body: Vec<u8>) -> Self {
         Request {
-            method: Method::Post,
-            url,
-            json: Some(json),
-            credential: Credential::Access,
+            body: Some(body),
+            content_type: Some(content_type),
+            ..Request::new(Method::Post, url)
         }
     }
 }

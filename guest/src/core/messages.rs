@@ -226,7 +226,7 @@ mod tests {
             r.url,
             "https://graph.facebook.com/v23.0/106540352242922/messages"
         );
-        let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
+        let v: Value = serde_json::from_slice(r.body.as_ref().unwrap()).unwrap();
         assert_eq!(
             v,
             json!({"messaging_product": "whatsapp", "recipient_type": "individual",
@@ -300,14 +300,14 @@ mod tests {
     #[test]
     fn mark_read_carries_the_typing_indicator_when_asked() {
         let r = mark_read_request(&settings(), "wamid.X", true).unwrap();
-        let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
+        let v: Value = serde_json::from_slice(r.body.as_ref().unwrap()).unwrap();
         assert_eq!(
             v,
             json!({"messaging_product": "whatsapp", "status": "read",
             "message_id": "wamid.X", "typing_indicator": {"type": "text"}})
         );
         let r = mark_read_request(&settings(), "wamid.X", false).unwrap();
-        let v: Value = serde_json::from_slice(r.json.as_ref().unwrap()).unwrap();
+        let v: Value = serde_json::from_slice(r.body.as_ref().unwrap()).unwrap();
         assert!(v.get("typing_indicator").is_none());
     }
 

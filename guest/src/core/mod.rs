@@ -3,6 +3,7 @@
 pub mod error;
 pub mod graph;
 pub mod listing;
+pub mod media;
 pub mod messages;
 pub mod outgoing;
 pub mod policy;

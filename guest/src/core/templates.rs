@@ -5,7 +5,7 @@
 //! edit budget: once per 24 hours, 10 times per 30 days).
 
 use super::error::{Error, GraphError};
-use super::graph::{Credential, Method, Request, Settings, check_node_id, encode_query, read_json};
+use super::graph::{Request, Settings, check_node_id, encode_query, read_json};
 use super::preflight::placeholders;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -1427,12 +1427,7 @@ pub fn delete_request(s: &Settings, name: &str, id: Option<&str>) -> Result<Requ
     if let Some(id) = id {
         url.push_str(&format!("&hsm_id={}", check_node_id("template-id", id)?));
     }
-    Ok(Request {
-        method: Method::Delete,
-        url,
-        json: None,
-        credential: Credential::Access,
-    })
+    Ok(Request::delete(url))
 }
 
 /// Read a `{"success": true}` answer.

@@ -144,16 +144,38 @@ impl Recorder {
         &self.path
     }
 
-    /// Append one request. Headers (and so the bearer token) are never written.
-    pub fn record(&self, method: &str, uri: &http::Uri, body: &[u8]) {
-        let body = if body.is_empty() {
-            serde_json::Value::Null
+    /// Append one request. Headers (and so the bearer token) are never written. A
+    /// multipart body is written as its fields (a file as its size), other binary
+    /// bodies as their size.
+    pub fn record(&self, method: &str, uri: &http::Uri, content_type: Option<&str>, body: &[u8]) {
+        use serde_json::Value;
+        let mut line = serde_json::json!({ "method": method, "url": redact_url(uri) });
+        let ct = content_type.unwrap_or("application/json");
+        line["body"] = if body.is_empty() {
+            Value::Null
+        } else if ct.starts_with("multipart/form-data") {
+            line["content_type"] = "multipart/form-data".into();
+            match whatsapp_sandbox::net::multipart(ct, body) {
+                Some(parts) => parts
+                    .into_iter()
+                    .map(|p| {
+                        let v = match p.file_name {
+                            Some(_) => format!("<{} bytes>", p.data.len()),
+                            None => String::from_utf8_lossy(p.data).into_owned(),
+                        };
+                        (p.name, Value::String(v))
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+                None => Value::String(format!("<malformed multipart, {} bytes>", body.len())),
+            }
+        } else if ct.starts_with("application/json") {
+            serde_json::from_slice(body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
         } else {
-            serde_json::from_slice(body).unwrap_or_else(|_| {
-                serde_json::Value::String(String::from_utf8_lossy(body).into_owned())
-            })
+            line["content_type"] = ct.into();
+            Value::String(format!("<{} bytes>", body.len()))
         };
-        let line = serde_json::json!({ "method": method, "url": redact_url(uri), "body": body });
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         // One write per line so that concurrent processes appending to the file interleave whole lines.
         let mut bytes = serde_json::to_vec(&line).expect("a JSON value serializes");
@@ -250,7 +272,11 @@ impl WasiHttpHooks for EgressHooks {
                     }
                 }
                 if let Some(r) = &recorder {
-                    r.record(parts.method.as_str(), &parts.uri, &bytes);
+                    let ct = parts
+                        .headers
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok());
+                    r.record(parts.method.as_str(), &parts.uri, ct, &bytes);
                 }
                 let mut request = http::Request::new(Full::new(bytes.clone()));
                 *request.method_mut() = parts.method.clone();

@@ -143,6 +143,24 @@ impl media::Guest for Hostile {
     fn get(_: String) -> Result<media::MediaInfo> {
         refuse()
     }
+    fn upload(_: media::MediaKind, _: String, _: String, _: Vec<u8>) -> Result<String> {
+        refuse()
+    }
+    fn start_upload(_: String, _: u64, _: String) -> Result<media::UploadProgress> {
+        refuse()
+    }
+    fn upload_chunk(_: String, _: u64, _: Vec<u8>) -> Result<media::UploadProgress> {
+        refuse()
+    }
+    fn upload_status(_: String) -> Result<media::UploadProgress> {
+        refuse()
+    }
+    fn download(_: String, _: Option<String>) -> Result<media::DownloadedMedia> {
+        refuse()
+    }
+    fn delete(_: String) -> Result<()> {
+        refuse()
+    }
 }
 
 impl catalog::Guest for Hostile {

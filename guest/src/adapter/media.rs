@@ -1,0 +1,164 @@
+//! `media`: the WIT operations onto `core::media`; resumable uploads remembered in the
+//! tenant's `uploads` bucket so that any instance can resume them.
+
+use super::Component;
+use super::bindings::exports::whatsapp::cloud_api::media as wit;
+use super::bindings::wasi::keyvalue::store as kv;
+use super::bindings::whatsapp::cloud_api::types::Error;
+use super::convert::err;
+use super::ingest::storage;
+use super::tenant::Tenant;
+use crate::core::listing;
+use crate::core::media::{self as m, Kind, Session};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// Where resumable uploads are remembered, by session id.
+const UPLOADS_BUCKET: &str = "uploads";
+
+fn kind(k: wit::MediaKind) -> Kind {
+    match k {
+        wit::MediaKind::Image => Kind::Image,
+        wit::MediaKind::Video => Kind::Video,
+        wit::MediaKind::Audio => Kind::Audio,
+        wit::MediaKind::Document => Kind::Document,
+        wit::MediaKind::Sticker => Kind::Sticker,
+    }
+}
+
+fn progress(s: &Session) -> wit::UploadProgress {
+    wit::UploadProgress {
+        session_id: s.id.clone(),
+        offset: s.offset,
+        file_length: s.file_length,
+        handle: s.handle.clone(),
+    }
+}
+
+fn load(id: &str) -> Result<Session> {
+    let bucket = kv::open(UPLOADS_BUCKET).map_err(storage)?;
+    bucket
+        .get(id)
+        .map_err(storage)?
+        .and_then(|v| serde_json::from_slice(&v).ok())
+        .ok_or_else(|| {
+            err(crate::core::Error::invalid(
+                "session-id",
+                "no such upload: start-upload first",
+            ))
+        })
+}
+
+fn save(s: &Session) -> Result<()> {
+    let bucket = kv::open(UPLOADS_BUCKET).map_err(storage)?;
+    let bytes = serde_json::to_vec(s).map_err(|e| Error::Other(e.to_string()))?;
+    bucket.set(&s.id, &bytes).map_err(storage)
+}
+
+fn info(tenant: &Tenant, media_id: &str) -> Result<listing::MediaInfo> {
+    let req = listing::media_info_request(&tenant.settings, media_id).map_err(err)?;
+    let (status, body) = tenant.call(&req)?;
+    listing::read_media_info(status, &body).map_err(err)
+}
+
+impl wit::Guest for Component {
+    fn get(media_id: String) -> Result<wit::MediaInfo> {
+        let i = info(&Tenant::bind(), &media_id)?;
+        Ok(wit::MediaInfo {
+            id: i.id,
+            url: i.url,
+            mime_type: i.mime_type,
+            sha256: i.sha256,
+            file_size: i.file_size,
+        })
+    }
+
+    fn upload(
+        k: wit::MediaKind,
+        mime_type: String,
+        file_name: String,
+        data: Vec<u8>,
+    ) -> Result<String> {
+        let tenant = Tenant::bind();
+        let req = m::upload_request(&tenant.settings, kind(k), &mime_type, &file_name, &data)
+            .map_err(err)?;
+        drop(data);
+        let (status, body) = tenant.call(&req)?;
+        Ok(m::read_uploaded(status, &body).map_err(err)?.id)
+    }
+
+    fn start_upload(
+        file_name: String,
+        file_length: u64,
+        mime_type: String,
+    ) -> Result<wit::UploadProgress> {
+        let tenant = Tenant::bind();
+        let req = m::session_request(&tenant.settings, &file_name, file_length, &mime_type)
+            .map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let session = Session {
+            id: m::read_session(status, &body).map_err(err)?,
+            file_name,
+            file_length,
+            mime_type,
+            offset: 0,
+            handle: None,
+        };
+        save(&session)?;
+        Ok(progress(&session))
+    }
+
+    fn upload_chunk(session_id: String, offset: u64, data: Vec<u8>) -> Result<wit::UploadProgress> {
+        let tenant = Tenant::bind();
+        let mut session = load(&session_id)?;
+        let req = m::chunk_request(&tenant.settings, &session, offset, &data).map_err(err)?;
+        let sent = data.len() as u64;
+        drop(data);
+        let (status, body) = tenant.call(&req)?;
+        m::read_progress(&mut session, sent, status, &body).map_err(err)?;
+        save(&session)?;
+        Ok(progress(&session))
+    }
+
+    fn upload_status(session_id: String) -> Result<wit::UploadProgress> {
+        let tenant = Tenant::bind();
+        let mut session = load(&session_id)?;
+        let req = m::status_request(&tenant.settings, &session_id).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        m::read_progress(&mut session, 0, status, &body).map_err(err)?;
+        save(&session)?;
+        Ok(progress(&session))
+    }
+
+    fn download(media_id: String, expected_sha256: Option<String>) -> Result<wit::DownloadedMedia> {
+        let tenant = Tenant::bind();
+        let mut refreshed = false;
+        loop {
+            let i = info(&tenant, &media_id)?;
+            let req = m::download_request(&i.url).map_err(err)?;
+            let (status, data) = tenant.call(&req)?;
+            if m::url_expired(status) && !refreshed {
+                // Media URLs live for minutes: ask for a fresh one, once.
+                refreshed = true;
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                return Err(err(crate::core::error::from_response(status, &data)));
+            }
+            let expected = expected_sha256.as_deref().unwrap_or(&i.sha256);
+            let sha256 = m::check_sha256(&data, expected).map_err(err)?;
+            return Ok(wit::DownloadedMedia {
+                mime_type: i.mime_type,
+                sha256,
+                data,
+            });
+        }
+    }
+
+    fn delete(media_id: String) -> Result<()> {
+        let tenant = Tenant::bind();
+        let req = m::delete_request(&tenant.settings, &media_id).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        crate::core::messages::read_success(status, &body).map_err(err)
+    }
+}
