@@ -26,6 +26,8 @@ struct Input {
     query: String,
     authorized: bool,
     body: Vec<u8>,
+    content_type: String,
+    file_offset: Option<String>,
     /// The body as JSON of a send, so the validation beyond parsing runs too.
     json_body: Option<Vec<(String, String)>>,
 }
@@ -70,10 +72,16 @@ fuzz_target!(|input: Input| {
         }
         None => input.body.clone(),
     };
-    let auth = input.authorized.then_some("Bearer sandbox-access-token");
+    let mut headers = vec![("content-type", input.content_type.as_str())];
+    if input.authorized {
+        headers.push(("authorization", "Bearer sandbox-access-token"));
+    }
+    if let Some(o) = &input.file_offset {
+        headers.push(("file_offset", o.as_str()));
+    }
     let (status, bytes) = rt.block_on(async {
         let r = sandbox
-            .answer(method, &path, &input.query, auth, &body)
+            .answer(method, &path, &input.query, &headers, &body)
             .await;
         let status = r.status();
         (status, r.into_body().collect().await.unwrap().to_bytes())

@@ -35,7 +35,7 @@ fuzz_target!(|msg: Outgoing| {
     let (rt, sandbox, settings) = env();
     match send_request(settings, &msg) {
         Ok(req) => {
-            let body = req.json.expect("a send has a JSON body");
+            let body = req.body.expect("a send has a JSON body");
             let v: serde_json::Value = serde_json::from_slice(&body).expect("the body is JSON");
             assert_eq!(v["messaging_product"], "whatsapp");
             let path = req
@@ -46,7 +46,7 @@ fuzz_target!(|msg: Outgoing| {
                 "POST",
                 path,
                 "",
-                Some("Bearer sandbox-access-token"),
+                &[("authorization", "Bearer sandbox-access-token")],
                 &body,
             ));
             let status = resp.status();

@@ -4,6 +4,7 @@
 //! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
+mod media;
 pub mod net;
 mod templates;
 
@@ -42,6 +43,8 @@ pub struct SandboxConfig {
     /// How long a submitted or edited template stays `PENDING` before its verdict (a
     /// name containing `reject` is rejected) and the status webhook.
     pub template_review: Duration,
+    /// How long a media URL (from `GET /{media-id}`) can be fetched.
+    pub media_url_ttl: Duration,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -65,6 +68,7 @@ impl Default for SandboxConfig {
             status_delay: Duration::from_millis(20),
             enforce_window: true,
             template_review: Duration::from_millis(50),
+            media_url_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -90,6 +94,14 @@ pub struct Sandbox {
     last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
     /// The message templates.
     templates: std::sync::Mutex<Vec<templates::Stored>>,
+    /// Uploaded media, by id.
+    media: std::sync::Mutex<std::collections::HashMap<String, media::Stored>>,
+    /// Resumable uploads in progress, by session id.
+    uploads: std::sync::Mutex<std::collections::HashMap<String, media::Upload>>,
+    /// `http://host:port` the sandbox serves on (media URLs point there).
+    origin: std::sync::OnceLock<String>,
+    /// Media URLs still to be handed out already expired (`POST /sandbox/media-expiry`).
+    expire_next: std::sync::atomic::AtomicU32,
 }
 
 /// A test recipient throttled (130429) on its first two sends, then accepted.
@@ -148,7 +160,11 @@ pub async fn serve(
     config: SandboxConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    net::serve(listener, Sandbox::new(config), handle, shutdown).await
+    let sandbox = Sandbox::new(config);
+    let _ = sandbox
+        .origin
+        .set(format!("http://{}", listener.local_addr()?));
+    net::serve(listener, sandbox, handle, shutdown).await
 }
 
 impl Sandbox {
@@ -164,7 +180,18 @@ impl Sandbox {
             last_inbound: Default::default(),
             throttled: Default::default(),
             templates: std::sync::Mutex::new(templates::seed()),
+            media: Default::default(),
+            uploads: Default::default(),
+            origin: std::sync::OnceLock::new(),
+            expire_next: Default::default(),
         })
+    }
+}
+
+impl Sandbox {
+    /// Where the sandbox serves (`http://127.0.0.1` until [`serve`] knows its port).
+    fn origin(&self) -> &str {
+        self.origin.get().map_or("http://127.0.0.1", String::as_str)
     }
 }
 
@@ -203,16 +230,16 @@ async fn handle(state: Arc<Sandbox>, req: Request<Incoming>) -> Resp {
             );
         }
     };
-    let authorization = parts
-        .headers
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let headers: Vec<(&str, &str)> = ["authorization", "content-type", "file_offset"]
+        .into_iter()
+        .filter_map(|n| Some((n, parts.headers.get(n)?.to_str().ok()?)))
+        .collect();
     state
         .answer(
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query().unwrap_or(""),
-            authorization,
+            &headers,
             &body,
         )
         .await
@@ -220,22 +247,33 @@ async fn handle(state: Arc<Sandbox>, req: Request<Incoming>) -> Resp {
 
 impl Sandbox {
     /// Answer one request from its parts, as [`serve`] does once it has read the body:
-    /// a Graph response or a Graph error object, never a server error.
+    /// a Graph response or a Graph error object, never a server error. `headers` are
+    /// (lowercase name, value): `authorization`, `content-type`, `file_offset`.
     pub async fn answer(
         self: &Arc<Self>,
         method: &str,
         path: &str,
         query: &str,
-        authorization: Option<&str>,
+        headers: &[(&str, &str)],
         body: &[u8],
     ) -> Resp {
         let state = self;
-        let authorized = authorization
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| t == state.config.access_token);
+        let header = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        // Resumable uploads take `OAuth {token}`; everything else `Bearer {token}`.
+        let upload = segments.len() == 2 && segments[1].starts_with("upload:");
+        let scheme = if upload { "OAuth " } else { "Bearer " };
+        let authorized = header("authorization")
+            .and_then(|v| v.strip_prefix(scheme))
+            .is_some_and(|t| t == state.config.access_token);
         if method == "POST" && segments == ["sandbox", "inbound"] {
             return control_inbound(state, body).await;
+        }
+        if method == "POST" && segments == ["sandbox", "media-expiry"] {
+            return media::expire_next(state, body);
+        }
+        if let (true, ["sandbox", "media", id]) = (method == "GET", segments.as_slice()) {
+            return media::download(state, id, query, authorized);
         }
         let Some((version, rest)) = segments.split_first().filter(|(v, _)| is_version(v)) else {
             return graph_error(
@@ -256,12 +294,23 @@ impl Sandbox {
         }
         match (method, rest) {
             ("POST", [pnid, "messages"]) => messages(state, pnid, body),
+            ("POST", [_pnid, "media"]) => media::upload(state, header("content-type"), body),
+            ("POST", [_app, "uploads"]) => media::start(state, query),
+            ("POST", [id]) if id.starts_with("upload:") => {
+                media::chunk(state, id, header("file_offset"), body)
+            }
+            ("GET", [id]) if id.starts_with("upload:") => media::status(state, id),
+            ("DELETE", [id]) => {
+                media::delete(state, id).unwrap_or_else(|| unknown_object("delete", id))
+            }
             ("GET", [_waba, "message_templates"]) => templates::list(state, query),
             ("POST", [_waba, "message_templates"]) => templates::create(state, body),
             ("DELETE", [_waba, "message_templates"]) => templates::delete(state, query),
             ("GET", [_waba, "flows"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
             ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
-            ("GET", [id]) => templates::get(state, id).unwrap_or_else(|| unknown_object("get", id)),
+            ("GET", [id]) => templates::get(state, id)
+                .or_else(|| media::info(state, id))
+                .unwrap_or_else(|| unknown_object("get", id)),
             ("POST", [id]) => {
                 templates::edit(state, id, body).unwrap_or_else(|| unknown_object("post", id))
             }

@@ -67,3 +67,76 @@ where
         });
     }
 }
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Part<'a> {
+    /// The field's name.
+    pub name: String,
+    /// The file's name, for a file.
+    pub file_name: Option<String>,
+    /// The content.
+    pub data: &'a [u8],
+}
+
+/// The parts of a `multipart/form-data` body (its `Content-Type` names the boundary);
+/// none when it is not well formed.
+pub fn multipart<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<Part<'a>>> {
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let d = delimiter.as_bytes();
+    let find = |hay: &[u8], from: usize, needle: &[u8]| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let mut out = Vec::new();
+    let mut at = find(body, 0, d)? + d.len();
+    loop {
+        if body.get(at..at + 2) == Some(b"--") {
+            return Some(out);
+        }
+        let head_start = at + 2; // CRLF after the delimiter
+        let head_end = find(body, head_start, b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(body.get(head_start..head_end)?).into_owned();
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?
+            .to_string();
+        let next = find(body, head_end + 4, d)?;
+        let content = body.get(head_end + 4..next.checked_sub(2)?)?;
+        let attr = |key: &str| {
+            disposition.split(';').find_map(|p| {
+                p.trim()
+                    .strip_prefix(&format!("{key}="))
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        };
+        out.push(Part {
+            name: attr("name")?,
+            file_name: attr("filename"),
+            data: content,
+        });
+        at = next + d.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_parts_are_read() {
+        let body = b"--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.png\"\r\nContent-Type: image/png\r\n\r\n\x00\x01--X\r\n--XX--\r\n";
+        let p = multipart("multipart/form-data; boundary=XX", body).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].name.as_str(), p[0].data), ("a", &b"1"[..]));
+        assert_eq!(p[1].file_name.as_deref(), Some("f.png"));
+        assert_eq!(p[1].data, b"\x00\x01--X");
+        assert!(multipart("multipart/form-data; boundary=XX", b"junk").is_none());
+    }
+}

@@ -40,12 +40,12 @@ fn build_and_send(msg: &Outgoing) -> Result<u16, Error> {
     let (rt, sandbox, settings) = env();
     let req = send_request(settings, msg)?;
     let path = req.url.strip_prefix(ORIGIN).unwrap().to_string();
-    let body = req.json.unwrap();
+    let body = req.body.unwrap();
     let resp = rt.block_on(sandbox.answer(
         "POST",
         &path,
         "",
-        Some("Bearer sandbox-access-token"),
+        &[("authorization", "Bearer sandbox-access-token")],
         &body,
     ));
     let status = resp.status().as_u16();
