@@ -125,6 +125,8 @@ pub async fn parser(app_secret: &str) -> Instance {
 pub const APP_SECRET: &str = "harness-app-secret";
 /// The token the harness's sandbox accepts.
 pub const TOKEN: &str = "harness-token";
+/// The harness tenant's Meta app id (resumable uploads).
+pub const APP_ID: &str = "1189009012345678";
 /// The harness tenant's phone number id.
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 /// The harness tenant's WABA id (the sandbox's default).
@@ -203,7 +205,10 @@ impl Harness {
                 app_secret: Some(Zeroizing::new(APP_SECRET.into())),
                 verify_token: Some(Zeroizing::new("harness-verify".into())),
                 // Most tests send to contacts who never wrote; the window has tests of its own.
-                settings: vec![("window-policy".into(), "off".into())],
+                settings: vec![
+                    ("window-policy".into(), "off".into()),
+                    ("app-id".into(), APP_ID.into()),
+                ],
             },
             0,
         )

@@ -1,0 +1,221 @@
+//! Media end to end through component, host and sandbox: upload and read back, the
+//! digest checked on download (the webhook's or Meta's), an expired URL fetched afresh,
+//! types and sizes refused locally, delete; a resumable upload interrupted and resumed
+//! from Meta's offset by a new instance, its handle used as a template's header example.
+
+use whatsapp_host::api::templates::{
+    NewTemplate, TemplateBody, TemplateCategory, TemplateHeader, TextWithExamples,
+};
+use whatsapp_host::api::{Error, MediaKind};
+use whatsapp_tests::{Harness, Options, http};
+
+fn quiet() -> Options {
+    Options {
+        webhooks: false,
+        auto_reply: false,
+        enforce_window: false,
+    }
+}
+
+/// A small PNG-looking file of `n` bytes.
+fn png(n: usize) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend((0..n.saturating_sub(8)).map(|i| (i * 31 % 251) as u8));
+    v
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[tokio::test]
+async fn an_upload_is_read_back_checked_and_deleted() {
+    let h = Harness::start(quiet()).await;
+    let file = png(40_000);
+    let id = h
+        .instance()
+        .await
+        .upload_media(MediaKind::Image, "image/png", "photo.png", &file)
+        .await
+        .unwrap()
+        .unwrap();
+    let info = h.instance().await.media_info(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (info.mime_type.as_str(), info.file_size, info.sha256.clone()),
+        ("image/png", 40_000, sha256(&file))
+    );
+    // Downloaded with the token, checked against Meta's digest and against the webhook's.
+    let got = h
+        .instance()
+        .await
+        .download_media(&id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.data, file);
+    let got = h
+        .instance()
+        .await
+        .download_media(&id, Some(&sha256(&file)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.sha256, sha256(&file));
+    let wrong = h
+        .instance()
+        .await
+        .download_media(&id, Some(&sha256(b"other")))
+        .await
+        .unwrap();
+    assert!(
+        matches!(wrong, Err(Error::Other(ref m)) if m.contains("SHA-256")),
+        "{wrong:?}"
+    );
+    // Deleted: Meta no longer knows it.
+    h.instance().await.delete_media(&id).await.unwrap().unwrap();
+    let gone = h.instance().await.media_info(&id).await.unwrap();
+    assert!(
+        matches!(gone, Err(Error::Meta(ref g)) if g.code == 100),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_url_is_fetched_afresh_once() {
+    let h = Harness::start(quiet()).await;
+    let file = png(1000);
+    let id = h
+        .instance()
+        .await
+        .upload_media(MediaKind::Image, "image/png", "p.png", &file)
+        .await
+        .unwrap()
+        .unwrap();
+    let expire = |n: u32| {
+        let url = format!("{}/sandbox/media-expiry", h.sandbox_origin);
+        async move {
+            let body = format!("{{\"expire_next\":{n}}}").into_bytes();
+            assert_eq!(
+                http("POST", &url, &[("content-type", "application/json")], body)
+                    .await
+                    .0,
+                200
+            );
+        }
+    };
+    expire(1).await;
+    let got = h
+        .instance()
+        .await
+        .download_media(&id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.data, file, "the second URL worked");
+    expire(2).await;
+    let r = h.instance().await.download_media(&id, None).await.unwrap();
+    assert!(r.is_err(), "two expired URLs in a row: {r:?}");
+}
+
+#[tokio::test]
+async fn types_and_sizes_are_refused_before_anything_is_sent() {
+    let h = Harness::start(quiet()).await;
+    let mut i = h.instance().await;
+    for (kind, mime, size, field) in [
+        (MediaKind::Image, "image/gif", 100, "mime-type"),
+        (MediaKind::Image, "image/jpeg", 5 * 1024 * 1024 + 1, "size"),
+        (MediaKind::Sticker, "image/webp", 150 * 1024, "size"),
+        (MediaKind::Audio, "audio/wav", 100, "mime-type"),
+        (MediaKind::Document, "application/pdf", 0, "size"),
+    ] {
+        let r = i
+            .upload_media(kind, mime, "f", &vec![7u8; size])
+            .await
+            .unwrap();
+        assert!(
+            matches!(r, Err(Error::InvalidInput(ref e)) if e.field == field),
+            "{mime} {size}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_resumable_upload_resumes_from_metas_offset_and_its_handle_makes_a_template() {
+    let h = Harness::start(quiet()).await;
+    let file = png(10_000);
+    let started = h
+        .instance()
+        .await
+        .start_upload("header.png", file.len() as u64, "image/png")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(started.session_id.starts_with("upload:"));
+    let first = h
+        .instance()
+        .await
+        .upload_chunk(&started.session_id, 0, &file[..4096])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.offset, first.handle.as_deref()), (4096, None));
+    // The process died here. A new instance asks Meta where it stands…
+    let status = h
+        .instance()
+        .await
+        .upload_status(&started.session_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.offset, 4096);
+    // …a chunk from the wrong place is refused locally…
+    let wrong = h
+        .instance()
+        .await
+        .upload_chunk(&started.session_id, 0, &file[..10])
+        .await
+        .unwrap();
+    assert!(
+        matches!(wrong, Err(Error::InvalidInput(ref e)) if e.field == "offset"),
+        "{wrong:?}"
+    );
+    // …and the rest completes it.
+    let done = h
+        .instance()
+        .await
+        .upload_chunk(&started.session_id, 4096, &file[4096..])
+        .await
+        .unwrap()
+        .unwrap();
+    let handle = done.handle.expect("the whole file is there");
+    assert!(handle.starts_with("4::"));
+    let template = NewTemplate {
+        name: "photo_header".into(),
+        language: "en_US".into(),
+        category: TemplateCategory::Marketing,
+        named_parameters: false,
+        message_send_ttl_seconds: None,
+        header: Some(TemplateHeader::Image(handle)),
+        limited_time_offer: None,
+        body: Some(TemplateBody {
+            text: Some(TextWithExamples {
+                text: "New in store, {{1}}!".into(),
+                examples: vec!["Ana".into()],
+                named_examples: vec![],
+            }),
+            add_security_recommendation: None,
+        }),
+        footer: None,
+        buttons: vec![],
+        carousel: vec![],
+    };
+    let created = h
+        .instance()
+        .await
+        .create_template(&template)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created.status, "PENDING");
+}
