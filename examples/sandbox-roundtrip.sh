@@ -22,7 +22,8 @@ sandbox=http://127.0.0.1:$sandbox_port
 
 "$WA_HOST" sandbox --listen "127.0.0.1:$sandbox_port" --webhook-url "http://127.0.0.1:$server_port/webhook" & pids+=($!)
 printf 'sandbox-access-token\n' | "$WA_HOST" tenant add acme \
-  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin
+  --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin \
+  --set app-id=1189009012345678
 WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" & pids+=($!)
 for _ in $(seq 600); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -59,3 +60,15 @@ done
 "$WA_HOST" "${egress[@]}" templates sync --tenant acme
 "$WA_HOST" "${egress[@]}" templates delete --tenant acme order_confirmation
 echo "templates complete" >&2
+
+# Media: an upload read back with its digest checked, and a resumable upload in small
+# chunks whose handle is what a template's media header takes.
+head -c 20000 /dev/urandom > "$WA_DATA_DIR/photo.png"
+mid=$("$WA_HOST" "${egress[@]}" media upload --tenant acme --kind image --mime-type image/png "$WA_DATA_DIR/photo.png" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$WA_HOST" "${egress[@]}" media download --tenant acme "$mid" -o "$WA_DATA_DIR/back.png"
+cmp "$WA_DATA_DIR/photo.png" "$WA_DATA_DIR/back.png" || { echo "the download differs" >&2; exit 1; }
+"$WA_HOST" "${egress[@]}" media delete --tenant acme "$mid"
+"$WA_HOST" "${egress[@]}" media upload-resumable --tenant acme --mime-type image/png --chunk-size 6000 \
+  "$WA_DATA_DIR/photo.png" | grep -q '"handle":"4::' || { echo "no upload handle" >&2; exit 1; }
+echo "media complete" >&2

@@ -108,6 +108,11 @@ enum Command {
     },
     /// Send a text message as a tenant.
     Send(Box<SendArgs>),
+    /// A tenant's media: upload (whole or resumable), get, download, delete.
+    Media {
+        #[command(subcommand)]
+        command: commands::media::MediaCommand,
+    },
     /// A tenant's message templates: list, get, create, edit, delete, sync.
     Templates {
         #[command(subcommand)]
@@ -644,6 +649,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Templates { command } => commands::templates::run(&cli, command).await,
+        Command::Media { command } => commands::media::run(&cli, command).await,
         Command::Send(args) => {
             let message = args.message()?;
             let (_runtime, mut instance) = commands::instance(&cli, &args.tenant).await?;

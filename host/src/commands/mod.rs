@@ -2,6 +2,7 @@
 //! directory, instantiates the tenant and prints JSON lines; a component error is
 //! printed as JSON (`events::error_json`) and makes the command fail.
 
+pub mod media;
 pub mod templates;
 
 use crate::{BoxError, Cli, component, data_dir, defaults, egress};
