@@ -6,7 +6,9 @@
 //                                        allow: ['https://graph.facebook.com'], vault, kv });
 //   await wa.messages.send({...});
 import { readFile } from 'node:fs/promises';
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  constants, createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, hkdfSync, privateDecrypt, randomBytes,
+} from 'node:crypto';
 import { cli, clocks, http, io } from '@bytecodealliance/preview2-shim';
 import { instantiate } from './gen/whatsapp.js';
 
@@ -145,6 +147,32 @@ export async function instantiateTenant({ tenantId, settings = {}, allow = [], v
       seal: (plaintext) => vault.seal(tenantId, plaintext),
       open: (sealed) => vault.open(tenantId, sealed),
       hmacSha256: (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest()),
+      // WhatsApp Flows data exchange: RSA-OAEP-SHA256 for the AES key (the private key,
+      // PKCS#8 DER, is opened here and never reaches the component), AES-128-GCM with a
+      // 16-byte IV; the response's IV is the request's with every bit flipped.
+      flowDecrypt: (sealedKey, encryptedAesKey, iv, data) => {
+        const der = Buffer.from(vault.open(tenantId, sealedKey));
+        let aesKey;
+        try {
+          const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+          aesKey = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(encryptedAesKey));
+          const body = Buffer.from(data);
+          const d = createDecipheriv('aes-128-gcm', aesKey, Buffer.from(iv));
+          d.setAuthTag(body.subarray(body.length - 16));
+          const plain = Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]);
+          return { data: new Uint8Array(plain), aesKey: new Uint8Array(aesKey) };
+        } catch {
+          throw 'rejected';
+        } finally {
+          der.fill(0);
+        }
+      },
+      flowEncrypt: (aesKey, iv, data) => {
+        if (aesKey.length !== 16 || iv.length !== 16) throw 'malformed';
+        const flipped = Buffer.from(iv).map((b) => ~b & 0xff);
+        const c = createCipheriv('aes-128-gcm', Buffer.from(aesKey), flipped);
+        return new Uint8Array(Buffer.concat([c.update(Buffer.from(data)), c.final(), c.getAuthTag()]));
+      },
     },
   };
   return instantiate(getCoreModule, imports);

@@ -402,7 +402,10 @@ pub mod api {
     }
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{Product, ProductPage};
     pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
-    pub use crate::bindings::exports::whatsapp::cloud_api::flows::{FlowPage, FlowSummary};
+    pub use crate::bindings::exports::whatsapp::cloud_api::flows::{
+        AssetResult, FlowDetails, FlowExchange, FlowPage, FlowPreview, FlowSummary, FlowUpdate,
+        FlowValidationError, NewFlow,
+    };
     pub use crate::bindings::exports::whatsapp::cloud_api::media::{
         DownloadedMedia, MediaInfo, MediaKind, UploadProgress,
     };
@@ -508,6 +511,7 @@ const MESSAGES: &str = "whatsapp:cloud-api/messages@0.1.0";
 const WEBHOOKS: &str = "whatsapp:cloud-api/webhooks@0.1.0";
 const TEMPLATES: &str = "whatsapp:cloud-api/templates@0.1.0";
 const MEDIA: &str = "whatsapp:cloud-api/media@0.1.0";
+const FLOWS: &str = "whatsapp:cloud-api/flows@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -565,7 +569,27 @@ exports! {
     /// `catalog.list-products`
     list_products(catalog_id: &str, after: Option<&str>) -> api::ProductPage = "whatsapp:cloud-api/catalog@0.1.0", "list-products";
     /// `flows.list`
-    list_flows(after: Option<&str>) -> api::FlowPage = "whatsapp:cloud-api/flows@0.1.0", "list";
+    list_flows(after: Option<&str>) -> api::FlowPage = FLOWS, "list";
+    /// `flows.create`
+    create_flow(flow: &api::NewFlow) -> String = FLOWS, "create";
+    /// `flows.get`
+    get_flow(flow_id: &str) -> api::FlowDetails = FLOWS, "get";
+    /// `flows.update`
+    update_flow(flow_id: &str, update: &api::FlowUpdate) -> () = FLOWS, "update";
+    /// `flows.upload-json`
+    upload_flow_json(flow_id: &str, flow_json: &str) -> api::AssetResult = FLOWS, "upload-json";
+    /// `flows.publish`
+    publish_flow(flow_id: &str) -> () = FLOWS, "publish";
+    /// `flows.deprecate`
+    deprecate_flow(flow_id: &str) -> () = FLOWS, "deprecate";
+    /// `flows.delete`
+    delete_flow(flow_id: &str) -> () = FLOWS, "delete";
+    /// `flows.preview`
+    preview_flow(flow_id: &str, invalidate: bool) -> api::FlowPreview = FLOWS, "preview";
+    /// `flows.decrypt-request`
+    decrypt_flow_request(body: &[u8]) -> api::FlowExchange = FLOWS, "decrypt-request";
+    /// `flows.encrypt-response`
+    encrypt_flow_response(exchange: &api::FlowExchange, response_json: &str) -> String = FLOWS, "encrypt-response";
 }
 
 fn export_index(

@@ -137,6 +137,20 @@ impl crypto::Guest for Provider {
         mac.update(&message);
         mac.finalize().into_bytes().to_vec()
     }
+
+    /// Flows data exchange needs RSA: not provided under the CLI (the reference host does it).
+    fn flow_decrypt(
+        _: Vec<u8>,
+        _: Vec<u8>,
+        _: Vec<u8>,
+        _: Vec<u8>,
+    ) -> Result<crypto::FlowRequest, OpenError> {
+        Err(OpenError::UnknownKey)
+    }
+
+    fn flow_encrypt(_: Vec<u8>, _: Vec<u8>, _: Vec<u8>) -> Result<Vec<u8>, OpenError> {
+        Err(OpenError::UnknownKey)
+    }
 }
 
 impl bindings::Guest for Provider {

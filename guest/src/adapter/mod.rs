@@ -2,6 +2,7 @@
 //! bindings stay private to this module.
 
 mod convert;
+mod flows;
 mod http;
 mod ingest;
 mod media;
@@ -10,7 +11,7 @@ mod templates;
 mod tenant;
 
 use crate::core::{self, webhook};
-use bindings::exports::whatsapp::cloud_api::{catalog, connection, flows, messages, webhooks};
+use bindings::exports::whatsapp::cloud_api::{catalog, connection, messages, webhooks};
 use bindings::whatsapp::cloud_api::types::{Error, SendResult};
 use convert::{err, wit_events};
 use tenant::Tenant;
@@ -146,29 +147,6 @@ impl catalog::Guest for Component {
                     name: p.name,
                     price: p.price,
                     availability: p.availability,
-                })
-                .collect(),
-            next: page.next,
-        })
-    }
-}
-
-impl flows::Guest for Component {
-    fn list(after: Option<String>) -> Result<flows::FlowPage> {
-        let tenant = Tenant::bind();
-        let req =
-            core::listing::list_flows_request(&tenant.settings, after.as_deref()).map_err(err)?;
-        let (status, body) = tenant.call(&req)?;
-        let page = core::listing::read_flows(status, &body).map_err(err)?;
-        Ok(flows::FlowPage {
-            flows: page
-                .items
-                .into_iter()
-                .map(|f| flows::FlowSummary {
-                    id: f.id,
-                    name: f.name,
-                    status: f.status,
-                    categories: f.categories,
                 })
                 .collect(),
             next: page.next,

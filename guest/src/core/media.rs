@@ -94,19 +94,6 @@ pub fn check(kind: Kind, mime_type: &str, size: u64, animated: bool) -> Result<(
     Ok(())
 }
 
-/// A multipart boundary that does not occur in `data`.
-fn boundary(data: &[u8]) -> String {
-    let digest = hex::encode(&Sha256::digest(data)[..12]);
-    format!("----wa-media-{digest}")
-}
-
-fn quoted(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .map(|c| if c == '"' || c == '\\' { '_' } else { c })
-        .collect()
-}
-
 /// `POST /{phone-number-id}/media` as `multipart/form-data` (`messaging_product`,
 /// `type`, `file`), after [`check`].
 pub fn upload_request(
@@ -121,29 +108,17 @@ pub fn upload_request(
         Kind::Sticker if is_animated_webp(data) => check(kind, mime_type, data.len() as u64, true),
         _ => Err(e),
     })?;
-    let b = boundary(data);
-    let mut body = Vec::with_capacity(data.len() + 512);
-    for (name, value) in [("messaging_product", "whatsapp"), ("type", mime_type)] {
-        body.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {mime_type}\r\n\r\n",
-            quoted(file_name)
-        )
-        .as_bytes(),
+    let (content_type, body) = super::encoding::multipart(
+        &[("messaging_product", "whatsapp"), ("type", mime_type)],
+        &super::encoding::FilePart {
+            field: "file",
+            file_name,
+            content_type: mime_type,
+            data,
+        },
     );
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
     let url = s.url(&format!("{}/media", s.phone_number_id()?));
-    Ok(Request::post(
-        url,
-        format!("multipart/form-data; boundary={b}"),
-        body,
-    ))
+    Ok(Request::post(url, content_type, body))
 }
 
 /// A WebP with the animation flag (`VP8X` chunk, bit 1 of its flags).

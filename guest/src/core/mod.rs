@@ -1,6 +1,8 @@
 //! The sans-IO core: no sockets, clocks or globals; values in, values out.
 
+pub mod encoding;
 pub mod error;
+pub mod flows;
 pub mod graph;
 pub mod listing;
 pub mod media;

@@ -211,6 +211,37 @@ impl wit::Host for Crypto<'_> {
         mac.update(&message);
         Ok(mac.finalize().into_bytes().to_vec())
     }
+
+    fn flow_decrypt(
+        &mut self,
+        sealed_private_key: Vec<u8>,
+        encrypted_aes_key: Vec<u8>,
+        iv: Vec<u8>,
+        encrypted_data: Vec<u8>,
+    ) -> wasmtime::Result<Result<wit::FlowRequest, OpenError>> {
+        let key = match self.vault.open(self.tenant, &sealed_private_key) {
+            Ok(k) => k,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(
+            super::flows_crypto::decrypt(&key, &encrypted_aes_key, &iv, &encrypted_data)
+                .map(|(data, aes_key)| wit::FlowRequest {
+                    data,
+                    aes_key: aes_key.to_vec(),
+                })
+                .map_err(|_| OpenError::Rejected),
+        )
+    }
+
+    fn flow_encrypt(
+        &mut self,
+        aes_key: Vec<u8>,
+        iv: Vec<u8>,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, OpenError>> {
+        let aes_key = Zeroizing::new(aes_key);
+        Ok(super::flows_crypto::encrypt(&aes_key, &iv, &data).map_err(|_| OpenError::Malformed))
+    }
 }
 
 struct CryptoCap;

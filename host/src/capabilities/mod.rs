@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod crypto;
+pub mod flows_crypto;
 pub mod http;
 pub mod keyvalue;
 pub mod pool;

@@ -173,4 +173,34 @@ impl flows::Guest for Hostile {
     fn list(_: Option<String>) -> Result<flows::FlowPage> {
         refuse()
     }
+    fn create(_: flows::NewFlow) -> Result<String> {
+        refuse()
+    }
+    fn get(_: String) -> Result<flows::FlowDetails> {
+        refuse()
+    }
+    fn update(_: String, _: flows::FlowUpdate) -> Result<()> {
+        refuse()
+    }
+    fn upload_json(_: String, _: String) -> Result<flows::AssetResult> {
+        refuse()
+    }
+    fn publish(_: String) -> Result<()> {
+        refuse()
+    }
+    fn deprecate(_: String) -> Result<()> {
+        refuse()
+    }
+    fn delete(_: String) -> Result<()> {
+        refuse()
+    }
+    fn preview(_: String, _: bool) -> Result<flows::FlowPreview> {
+        refuse()
+    }
+    fn decrypt_request(_: Vec<u8>) -> Result<flows::FlowExchange> {
+        refuse()
+    }
+    fn encrypt_response(_: flows::FlowExchange, _: String) -> Result<String> {
+        refuse()
+    }
 }
