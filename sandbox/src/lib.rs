@@ -4,6 +4,7 @@
 //! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
+mod flows;
 mod media;
 pub mod net;
 mod templates;
@@ -94,6 +95,8 @@ pub struct Sandbox {
     last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
     /// The message templates.
     templates: std::sync::Mutex<Vec<templates::Stored>>,
+    /// WhatsApp Flows.
+    flows: std::sync::Mutex<Vec<flows::Stored>>,
     /// Uploaded media, by id.
     media: std::sync::Mutex<std::collections::HashMap<String, media::Stored>>,
     /// Resumable uploads in progress, by session id.
@@ -180,6 +183,7 @@ impl Sandbox {
             last_inbound: Default::default(),
             throttled: Default::default(),
             templates: std::sync::Mutex::new(templates::seed()),
+            flows: Default::default(),
             media: Default::default(),
             uploads: Default::default(),
             origin: std::sync::OnceLock::new(),
@@ -300,20 +304,27 @@ impl Sandbox {
                 media::chunk(state, id, header("file_offset"), body)
             }
             ("GET", [id]) if id.starts_with("upload:") => media::status(state, id),
-            ("DELETE", [id]) => {
-                media::delete(state, id).unwrap_or_else(|| unknown_object("delete", id))
-            }
+            ("DELETE", [id]) => media::delete(state, id)
+                .or_else(|| flows::delete(state, id))
+                .unwrap_or_else(|| unknown_object("delete", id)),
             ("GET", [_waba, "message_templates"]) => templates::list(state, query),
             ("POST", [_waba, "message_templates"]) => templates::create(state, body),
             ("DELETE", [_waba, "message_templates"]) => templates::delete(state, query),
-            ("GET", [_waba, "flows"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
+            ("GET", [_waba, "flows"]) => flows::list(state),
+            ("POST", [_waba, "flows"]) => flows::create(state, header("content-type"), body),
+            ("POST", [id, "assets"]) => flows::asset(state, id, header("content-type"), body)
+                .unwrap_or_else(|| unknown_object("post", id)),
+            ("POST", [id, to @ ("publish" | "deprecate")]) => {
+                flows::transition(state, id, to).unwrap_or_else(|| unknown_object("post", id))
+            }
             ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
             ("GET", [id]) => templates::get(state, id)
                 .or_else(|| media::info(state, id))
+                .or_else(|| flows::get(state, id, query))
                 .unwrap_or_else(|| unknown_object("get", id)),
-            ("POST", [id]) => {
-                templates::edit(state, id, body).unwrap_or_else(|| unknown_object("post", id))
-            }
+            ("POST", [id]) => templates::edit(state, id, body)
+                .or_else(|| flows::update(state, id, header("content-type"), body))
+                .unwrap_or_else(|| unknown_object("post", id)),
             _ => graph_error(
                 StatusCode::BAD_REQUEST,
                 2500,

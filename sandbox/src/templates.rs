@@ -185,11 +185,11 @@ pub(crate) fn create(s: &Arc<Sandbox>, body: &[u8]) -> Resp {
 
 /// `POST /{template-id}`: a new category and/or components; back under review.
 pub(crate) fn edit(s: &Arc<Sandbox>, id: &str, body: &[u8]) -> Option<Resp> {
+    let mut templates = store(s);
+    let t = templates.iter_mut().find(|t| t.id == id)?;
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return Some(invalid("The request body is not valid JSON"));
     };
-    let mut templates = store(s);
-    let t = templates.iter_mut().find(|t| t.id == id)?;
     if !["APPROVED", "REJECTED", "PAUSED"].contains(&t.status.as_str()) {
         return Some(graph_error(
             StatusCode::BAD_REQUEST,
