@@ -1,0 +1,252 @@
+//! WhatsApp Flows end to end through component, host and sandbox: a flow's life (DRAFT,
+//! JSON with Meta's validation errors, publish, deprecate, delete a DRAFT, preview) and
+//! the data-exchange encryption checked against an independent implementation of the
+//! client's side (`tests/flows_client.py`, Python's `cryptography`, written from Meta's
+//! documentation).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use whatsapp_host::api::{Error, FlowUpdate, NewFlow};
+use whatsapp_host::capabilities::flows_crypto;
+use whatsapp_host::storage::KvBackend;
+use whatsapp_tests::{Harness, Options};
+
+fn quiet() -> Options {
+    Options {
+        webhooks: false,
+        auto_reply: false,
+        enforce_window: false,
+    }
+}
+
+fn new_flow(name: &str, categories: &[&str]) -> NewFlow {
+    NewFlow {
+        name: name.into(),
+        categories: categories.iter().map(|c| c.to_string()).collect(),
+        clone_flow_id: None,
+        endpoint_uri: None,
+    }
+}
+
+const FLOW_JSON: &str = r#"{"version":"7.1","screens":[{"id":"WELCOME","title":"Welcome","terminal":true,"layout":{"type":"SingleColumnLayout","children":[{"type":"Footer","label":"Done","on-click-action":{"name":"complete","payload":{}}}]}}]}"#;
+
+#[tokio::test]
+async fn a_flow_goes_from_draft_to_published_to_deprecated() {
+    let h = Harness::start(quiet()).await;
+    let bad = h
+        .instance()
+        .await
+        .create_flow(&new_flow("x", &["NOT_A_CATEGORY"]))
+        .await
+        .unwrap();
+    assert!(
+        matches!(bad, Err(Error::InvalidInput(ref e)) if e.field == "categories"),
+        "{bad:?}"
+    );
+    let id = h
+        .instance()
+        .await
+        .create_flow(&new_flow("Sign up", &["SIGN_UP"]))
+        .await
+        .unwrap()
+        .unwrap();
+    let d = h.instance().await.get_flow(&id).await.unwrap().unwrap();
+    assert_eq!((d.name.as_str(), d.status.as_str()), ("Sign up", "DRAFT"));
+    let update = FlowUpdate {
+        name: Some("Sign up v2".into()),
+        categories: None,
+        endpoint_uri: Some("https://shop.example/flows".into()),
+    };
+    h.instance()
+        .await
+        .update_flow(&id, &update)
+        .await
+        .unwrap()
+        .unwrap();
+    // Not JSON: refused before anything is sent. JSON Meta finds wrong: its errors.
+    let r = h.instance().await.upload_flow_json(&id, "{").await.unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "flow-json"),
+        "{r:?}"
+    );
+    let r = h
+        .instance()
+        .await
+        .upload_flow_json(&id, r#"{"version":"7.1","screens":[{"title":"no id"}]}"#)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.success);
+    assert_eq!(r.validation_errors.len(), 1);
+    assert!(r.validation_errors[0].message.contains("'id'"));
+    let refused = h.instance().await.publish_flow(&id).await.unwrap();
+    assert!(
+        matches!(refused, Err(Error::Meta(ref g)) if g.code == 100),
+        "{refused:?}"
+    );
+    let r = h
+        .instance()
+        .await
+        .upload_flow_json(&id, FLOW_JSON)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.validation_errors.is_empty());
+    h.instance().await.publish_flow(&id).await.unwrap().unwrap();
+    let d = h.instance().await.get_flow(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            d.name.as_str(),
+            d.status.as_str(),
+            d.json_version.as_deref(),
+            d.endpoint_uri.as_deref()
+        ),
+        (
+            "Sign up v2",
+            "PUBLISHED",
+            Some("7.1"),
+            Some("https://shop.example/flows")
+        )
+    );
+    // Published: not deletable (checked first), deprecated instead.
+    let r = h.instance().await.delete_flow(&id).await.unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.reason.contains("PUBLISHED")),
+        "{r:?}"
+    );
+    let p = h
+        .instance()
+        .await
+        .preview_flow(&id, true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        p.url
+            .starts_with("https://business.facebook.com/wa/manage/flows/")
+    );
+    h.instance()
+        .await
+        .deprecate_flow(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        h.instance()
+            .await
+            .get_flow(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "DEPRECATED"
+    );
+    // A DRAFT is deleted.
+    let draft = h
+        .instance()
+        .await
+        .create_flow(&new_flow("Survey", &["SURVEY"]))
+        .await
+        .unwrap()
+        .unwrap();
+    h.instance()
+        .await
+        .delete_flow(&draft)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = h.instance().await.list_flows(None).await.unwrap().unwrap();
+    assert_eq!(page.flows.len(), 1, "only the deprecated one is left");
+}
+
+fn python() -> String {
+    let py = std::env::var("WA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{py} with the `cryptography` package is needed (the independent side of this test): \
+         `pip install cryptography`, or set WA_PYTHON to a Python that has it"
+    );
+    py
+}
+
+fn client(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/flows_client.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "flows_client.py {args:?} failed");
+    out.stdout
+}
+
+const KEY_PEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/flow-test-key.pem");
+
+#[tokio::test]
+async fn data_exchange_decrypts_a_request_and_encrypts_the_answer_as_meta_documents() {
+    let h = Harness::start(quiet()).await;
+    let request = br#"{"version":"3.0","action":"data_exchange","screen":"WELCOME","data":{"email":"ana@example.com"},"flow_token":"tok-1"}"#;
+    // Without a key the tenant cannot answer.
+    let enc: serde_json::Value =
+        serde_json::from_slice(&client(&["request", KEY_PEM], request)).unwrap();
+    let body = enc["body"].to_string();
+    let r = h
+        .instance()
+        .await
+        .decrypt_flow_request(body.as_bytes())
+        .await
+        .unwrap();
+    assert!(matches!(r, Err(Error::NotConfigured(_))), "{r:?}");
+    // The business's private key, sealed for the tenant where the component finds it.
+    let (der, _public) = flows_crypto::import_key(&std::fs::read(KEY_PEM).unwrap()).unwrap();
+    let sealed = h.vault.seal(&h.tenant.id, &der);
+    h.db.set(&h.tenant.id, "secrets", "flow-private-key", &sealed)
+        .unwrap();
+
+    let exchange = h
+        .instance()
+        .await
+        .decrypt_flow_request(body.as_bytes())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exchange.request_json.as_bytes(), request);
+    let answer = r#"{"screen":"DONE","data":{"extension_message_response":{"params":{"flow_token":"tok-1"}}}}"#;
+    let sealed_answer = h
+        .instance()
+        .await
+        .encrypt_flow_response(&exchange, answer)
+        .await
+        .unwrap()
+        .unwrap();
+    let aes = enc["aes_key"].as_str().unwrap();
+    let iv = enc["iv"].as_str().unwrap();
+    let opened = client(&["response", aes, iv], sealed_answer.as_bytes());
+    assert_eq!(String::from_utf8(opened).unwrap(), answer);
+
+    // A tampered request does not open: `bad-signature`, so the endpoint answers 421.
+    let mut tampered: serde_json::Value = enc["body"].clone();
+    let data = tampered["encrypted_flow_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // One character of the first ciphertext block changed.
+    let first = if data.starts_with('A') { 'B' } else { 'A' };
+    let flipped = format!("{first}{}", &data[1..]);
+    tampered["encrypted_flow_data"] = flipped.into();
+    let r = h
+        .instance()
+        .await
+        .decrypt_flow_request(tampered.to_string().as_bytes())
+        .await
+        .unwrap();
+    assert!(matches!(r, Err(Error::BadSignature(_))), "{r:?}");
+}
