@@ -72,3 +72,16 @@ cmp "$WA_DATA_DIR/photo.png" "$WA_DATA_DIR/back.png" || { echo "the download dif
 "$WA_HOST" "${egress[@]}" media upload-resumable --tenant acme --mime-type image/png --chunk-size 6000 \
   "$WA_DATA_DIR/photo.png" | grep -q '"handle":"4::' || { echo "no upload handle" >&2; exit 1; }
 echo "media complete" >&2
+
+# Flows: a DRAFT with its JSON (Meta's validation errors come back), published; the
+# tenant's data-exchange key pair (only the public key is printed).
+fid=$("$WA_HOST" "${egress[@]}" flows create --tenant acme --name "Sign up" --category SIGN_UP |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo '{"version":"7.1","screens":[{"id":"WELCOME","terminal":true,"layout":{"type":"SingleColumnLayout","children":[]}}]}' |
+  "$WA_HOST" "${egress[@]}" flows upload-json --tenant acme "$fid" - | grep -q '"validation_errors":\[\]' ||
+  { echo "the flow JSON was not accepted" >&2; exit 1; }
+"$WA_HOST" "${egress[@]}" flows publish --tenant acme "$fid"
+"$WA_HOST" "${egress[@]}" flows get --tenant acme "$fid" | grep -q '"status":"PUBLISHED"' ||
+  { echo "the flow was not published" >&2; exit 1; }
+"$WA_HOST" flows keygen --tenant acme | grep -q 'BEGIN PUBLIC KEY' || { echo "no public key" >&2; exit 1; }
+echo "flows complete" >&2

@@ -108,6 +108,11 @@ enum Command {
     },
     /// Send a text message as a tenant.
     Send(Box<SendArgs>),
+    /// A tenant's WhatsApp Flows, and its data-exchange key pair.
+    Flows {
+        #[command(subcommand)]
+        command: commands::flows::FlowsCommand,
+    },
     /// A tenant's media: upload (whole or resumable), get, download, delete.
     Media {
         #[command(subcommand)]
@@ -650,6 +655,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Templates { command } => commands::templates::run(&cli, command).await,
         Command::Media { command } => commands::media::run(&cli, command).await,
+        Command::Flows { command } => commands::flows::run(&cli, command).await,
         Command::Send(args) => {
             let message = args.message()?;
             let (_runtime, mut instance) = commands::instance(&cli, &args.tenant).await?;

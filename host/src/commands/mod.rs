@@ -2,6 +2,7 @@
 //! directory, instantiates the tenant and prints JSON lines; a component error is
 //! printed as JSON (`events::error_json`) and makes the command fail.
 
+pub mod flows;
 pub mod media;
 pub mod templates;
 
@@ -42,4 +43,15 @@ pub fn print<T>(r: CallResult<T>, ok: impl FnOnce(T) -> serde_json::Value) -> Re
 pub fn fail<T>(e: &PluginError) -> Result<T, BoxError> {
     println!("{}", events::error_json(e));
     Err(events::describe_error(e).into())
+}
+
+/// A file's text, or stdin's for `-`.
+pub fn read_file(file: &std::path::Path) -> Result<String, BoxError> {
+    if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()).into())
+    }
 }

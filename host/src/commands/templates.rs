@@ -69,16 +69,6 @@ pub enum TemplatesCommand {
     },
 }
 
-fn read(file: &PathBuf) -> Result<String, BoxError> {
-    if file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-        Ok(s)
-    } else {
-        std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()).into())
-    }
-}
-
 pub async fn run(cli: &Cli, command: &TemplatesCommand) -> Result<(), BoxError> {
     match command {
         TemplatesCommand::List {
@@ -131,7 +121,7 @@ pub async fn run(cli: &Cli, command: &TemplatesCommand) -> Result<(), BoxError> 
             })
         }
         TemplatesCommand::Create { tenant, file } => {
-            let definition = read(file)?;
+            let definition = super::read_file(file)?;
             let (_runtime, mut i) = instance(cli, tenant).await?;
             print(
                 i.create_template_json(&definition).await,
@@ -139,7 +129,7 @@ pub async fn run(cli: &Cli, command: &TemplatesCommand) -> Result<(), BoxError> 
             )
         }
         TemplatesCommand::Edit { tenant, id, file } => {
-            let definition = read(file)?;
+            let definition = super::read_file(file)?;
             let (_runtime, mut i) = instance(cli, tenant).await?;
             print(
                 i.edit_template_json(id, &definition).await,
