@@ -400,7 +400,9 @@ pub mod api {
     pub mod outgoing {
         pub use crate::bindings::exports::whatsapp::cloud_api::messages::*;
     }
-    pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{Product, ProductPage};
+    pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{
+        BatchResult, BatchStatus, ItemError, Product, ProductInput, ProductPage,
+    };
     pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{
         AssetResult, FlowDetails, FlowExchange, FlowPage, FlowPreview, FlowSummary, FlowUpdate,
@@ -512,6 +514,7 @@ const WEBHOOKS: &str = "whatsapp:cloud-api/webhooks@0.1.0";
 const TEMPLATES: &str = "whatsapp:cloud-api/templates@0.1.0";
 const MEDIA: &str = "whatsapp:cloud-api/media@0.1.0";
 const FLOWS: &str = "whatsapp:cloud-api/flows@0.1.0";
+const CATALOG: &str = "whatsapp:cloud-api/catalog@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -567,7 +570,15 @@ exports! {
     /// `media.delete`
     delete_media(media_id: &str) -> () = MEDIA, "delete";
     /// `catalog.list-products`
-    list_products(catalog_id: &str, after: Option<&str>) -> api::ProductPage = "whatsapp:cloud-api/catalog@0.1.0", "list-products";
+    list_products(catalog_id: &str, after: Option<&str>) -> api::ProductPage = CATALOG, "list-products";
+    /// `catalog.upsert-products`
+    upsert_products(catalog_id: &str, products: &[api::ProductInput]) -> api::BatchResult = CATALOG, "upsert-products";
+    /// `catalog.delete-products`
+    delete_products(catalog_id: &str, retailer_ids: &[String]) -> api::BatchResult = CATALOG, "delete-products";
+    /// `catalog.create-product`
+    create_product(catalog_id: &str, product: &api::ProductInput) -> String = CATALOG, "create-product";
+    /// `catalog.check-batch`
+    check_batch(catalog_id: &str, handle: &str) -> api::BatchStatus = CATALOG, "check-batch";
     /// `flows.list`
     list_flows(after: Option<&str>) -> api::FlowPage = FLOWS, "list";
     /// `flows.create`

@@ -1,6 +1,7 @@
 //! The wasm adapter: WIT exports onto the core, I/O through the imports. Generated
 //! bindings stay private to this module.
 
+mod catalog;
 mod convert;
 mod flows;
 mod http;
@@ -11,7 +12,7 @@ mod templates;
 mod tenant;
 
 use crate::core::{self, webhook};
-use bindings::exports::whatsapp::cloud_api::{catalog, connection, messages, webhooks};
+use bindings::exports::whatsapp::cloud_api::{connection, messages, webhooks};
 use bindings::whatsapp::cloud_api::types::{Error, SendResult};
 use convert::{err, wit_events};
 use tenant::Tenant;
@@ -126,31 +127,6 @@ impl webhooks::Guest for Component {
     fn receive(body: Vec<u8>, signature_header: Option<String>) -> Result<Vec<webhooks::Event>> {
         Tenant::bind().verify_signature(&body, signature_header.as_deref())?;
         webhook::parse(&body).map(wit_events).map_err(err)
-    }
-}
-
-impl catalog::Guest for Component {
-    fn list_products(catalog_id: String, after: Option<String>) -> Result<catalog::ProductPage> {
-        let tenant = Tenant::bind();
-        let req =
-            core::listing::list_products_request(&tenant.settings, &catalog_id, after.as_deref())
-                .map_err(err)?;
-        let (status, body) = tenant.call(&req)?;
-        let page = core::listing::read_products(status, &body).map_err(err)?;
-        Ok(catalog::ProductPage {
-            products: page
-                .items
-                .into_iter()
-                .map(|p| catalog::Product {
-                    id: p.id,
-                    retailer_id: p.retailer_id,
-                    name: p.name,
-                    price: p.price,
-                    availability: p.availability,
-                })
-                .collect(),
-            next: page.next,
-        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The sans-IO core: no sockets, clocks or globals; values in, values out.
 
+pub mod catalog;
 pub mod encoding;
 pub mod error;
 pub mod flows;

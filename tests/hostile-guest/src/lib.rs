@@ -167,6 +167,18 @@ impl catalog::Guest for Hostile {
     fn list_products(_: String, _: Option<String>) -> Result<catalog::ProductPage> {
         refuse()
     }
+    fn upsert_products(_: String, _: Vec<catalog::ProductInput>) -> Result<catalog::BatchResult> {
+        refuse()
+    }
+    fn delete_products(_: String, _: Vec<String>) -> Result<catalog::BatchResult> {
+        refuse()
+    }
+    fn create_product(_: String, _: catalog::ProductInput) -> Result<String> {
+        refuse()
+    }
+    fn check_batch(_: String, _: String) -> Result<catalog::BatchStatus> {
+        refuse()
+    }
 }
 
 impl flows::Guest for Hostile {
