@@ -4,6 +4,7 @@
 //! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
+mod catalog;
 mod flows;
 mod media;
 pub mod net;
@@ -46,6 +47,9 @@ pub struct SandboxConfig {
     pub template_review: Duration,
     /// How long a media URL (from `GET /{media-id}`) can be fetched.
     pub media_url_ttl: Duration,
+    /// The token catalog endpoints take instead of `access_token` (a catalog connected
+    /// with its own token); none: `access_token`.
+    pub catalog_token: Option<String>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -70,6 +74,7 @@ impl Default for SandboxConfig {
             enforce_window: true,
             template_review: Duration::from_millis(50),
             media_url_ttl: Duration::from_secs(300),
+            catalog_token: None,
         }
     }
 }
@@ -97,6 +102,8 @@ pub struct Sandbox {
     templates: std::sync::Mutex<Vec<templates::Stored>>,
     /// WhatsApp Flows.
     flows: std::sync::Mutex<Vec<flows::Stored>>,
+    /// Catalogs, by id.
+    catalogs: std::sync::Mutex<std::collections::HashMap<String, catalog::Catalog>>,
     /// Uploaded media, by id.
     media: std::sync::Mutex<std::collections::HashMap<String, media::Stored>>,
     /// Resumable uploads in progress, by session id.
@@ -184,6 +191,7 @@ impl Sandbox {
             throttled: Default::default(),
             templates: std::sync::Mutex::new(templates::seed()),
             flows: Default::default(),
+            catalogs: Default::default(),
             media: Default::default(),
             uploads: Default::default(),
             origin: std::sync::OnceLock::new(),
@@ -267,9 +275,15 @@ impl Sandbox {
         // Resumable uploads take `OAuth {token}`; everything else `Bearer {token}`.
         let upload = segments.len() == 2 && segments[1].starts_with("upload:");
         let scheme = if upload { "OAuth " } else { "Bearer " };
+        let catalog_call = segments.len() == 3
+            && ["items_batch", "products", "check_batch_request_status"].contains(&segments[2]);
+        let token = match (&state.config.catalog_token, catalog_call) {
+            (Some(t), true) => t,
+            _ => &state.config.access_token,
+        };
         let authorized = header("authorization")
             .and_then(|v| v.strip_prefix(scheme))
-            .is_some_and(|t| t == state.config.access_token);
+            .is_some_and(|t| t == token);
         if method == "POST" && segments == ["sandbox", "inbound"] {
             return control_inbound(state, body).await;
         }
@@ -317,7 +331,12 @@ impl Sandbox {
             ("POST", [id, to @ ("publish" | "deprecate")]) => {
                 flows::transition(state, id, to).unwrap_or_else(|| unknown_object("post", id))
             }
-            ("GET", [_catalog, "products"]) => net::json(StatusCode::OK, &json!({ "data": [] })),
+            ("GET", [catalog, "products"]) => catalog::list(state, catalog),
+            ("POST", [catalog, "products"]) => catalog::create(state, catalog, body),
+            ("POST", [catalog, "items_batch"]) => catalog::items_batch(state, catalog, body),
+            ("GET", [catalog, "check_batch_request_status"]) => {
+                catalog::batch_status(state, catalog, query)
+            }
             ("GET", [id]) => templates::get(state, id)
                 .or_else(|| media::info(state, id))
                 .or_else(|| flows::get(state, id, query))
