@@ -175,6 +175,11 @@ impl Drop for Harness {
 impl Harness {
     /// Start everything on free loopback ports.
     pub async fn start(opts: Options) -> Harness {
+        Harness::start_with(opts, |_| {}).await
+    }
+
+    /// [`Harness::start`] with the sandbox's configuration adjusted by `tweak`.
+    pub async fn start_with(opts: Options, tweak: impl FnOnce(&mut SandboxConfig)) -> Harness {
         let sandbox_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sandbox_origin = format!("http://{}", sandbox_listener.local_addr().unwrap());
@@ -235,7 +240,7 @@ impl Harness {
             state,
             stopped(stop_rx.clone()),
         ));
-        let config = SandboxConfig {
+        let mut config = SandboxConfig {
             app_secret: APP_SECRET.into(),
             access_token: TOKEN.into(),
             webhook_url: opts.webhooks.then(|| webhook_url.clone()),
@@ -245,6 +250,7 @@ impl Harness {
             enforce_window: opts.enforce_window,
             ..SandboxConfig::default()
         };
+        tweak(&mut config);
         tokio::spawn(sandbox::serve(sandbox_listener, config, stopped(stop_rx)));
         Harness {
             runtime,
