@@ -85,3 +85,20 @@ echo '{"version":"7.1","screens":[{"id":"WELCOME","terminal":true,"layout":{"typ
   { echo "the flow was not published" >&2; exit 1; }
 "$WA_HOST" flows keygen --tenant acme | grep -q 'BEGIN PUBLIC KEY' || { echo "no public key" >&2; exit 1; }
 echo "flows complete" >&2
+
+# Catalog: products from a CSV (one of them refused locally, reported by line), pushed
+# with the catalog token connected separately.
+printf 'sandbox-access-token\n' | "$WA_HOST" tenant set-catalog-token acme
+cat > "$WA_DATA_DIR/products.csv" <<'CSV'
+retailer_id,name,price,currency,availability,image_url
+sku-1,Aloe Blue Elf,12.99,USD,in stock,https://shop.example/1.jpg
+sku-2,Buddha's Temple,19.50,USD,in stock,https://shop.example/2.jpg
+sku-3,Black Prince,7.00,usd,in stock,https://shop.example/3.jpg
+CSV
+if "$WA_HOST" "${egress[@]}" catalog push --tenant acme --catalog 1234567890 "$WA_DATA_DIR/products.csv" > "$WA_DATA_DIR/report"; then
+  echo "the bad row was not reported" >&2; exit 1
+fi
+grep -q '"retailer_id":"sku-3"' "$WA_DATA_DIR/report" || { echo "sku-3 missing from the report" >&2; exit 1; }
+[ "$("$WA_HOST" "${egress[@]}" catalog list --tenant acme --catalog 1234567890 | wc -l)" -eq 2 ] ||
+  { echo "two products expected in the catalog" >&2; exit 1; }
+echo "catalog complete" >&2

@@ -108,6 +108,11 @@ enum Command {
     },
     /// Send a text message as a tenant.
     Send(Box<SendArgs>),
+    /// A tenant's catalog: push products from JSON or CSV, list, delete, batch status.
+    Catalog {
+        #[command(subcommand)]
+        command: commands::catalog::CatalogCommand,
+    },
     /// A tenant's WhatsApp Flows, and its data-exchange key pair.
     Flows {
         #[command(subcommand)]
@@ -348,6 +353,9 @@ enum TenantCommand {
     List,
     /// Show one tenant (never its secrets).
     Show { name: String },
+    /// Store a catalog token (connected separately from the WhatsApp token), read from
+    /// the first line of stdin and sealed; catalog calls use it.
+    SetCatalogToken { name: String },
 }
 
 #[derive(Subcommand)]
@@ -656,6 +664,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Templates { command } => commands::templates::run(&cli, command).await,
         Command::Media { command } => commands::media::run(&cli, command).await,
         Command::Flows { command } => commands::flows::run(&cli, command).await,
+        Command::Catalog { command } => commands::catalog::run(&cli, command).await,
         Command::Send(args) => {
             let message = args.message()?;
             let (_runtime, mut instance) = commands::instance(&cli, &args.tenant).await?;
@@ -748,6 +757,26 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
                 .tenant(name)?
                 .ok_or_else(|| format!("no tenant named {name}"))?;
             println!("{}", serde_json::to_string_pretty(&t.describe(&data.db)?)?);
+        }
+        TenantCommand::SetCatalogToken { name } => {
+            if data.db.tenant(name)?.is_none() {
+                return Err(format!("no tenant named {name}").into());
+            }
+            let mut line = Zeroizing::new(String::new());
+            std::io::stdin().lock().read_line(&mut line)?;
+            let token = line.trim();
+            if token.is_empty() {
+                return Err("no catalog token on stdin".into());
+            }
+            let sealed = data.vault.seal(name, token.as_bytes());
+            whatsapp_host::storage::KvBackend::set(
+                &*data.db,
+                name,
+                "secrets",
+                "catalog-token",
+                &sealed,
+            )?;
+            eprintln!("wa-host: {name}'s catalog token is stored (sealed)");
         }
     }
     Ok(())

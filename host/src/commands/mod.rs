@@ -2,6 +2,7 @@
 //! directory, instantiates the tenant and prints JSON lines; a component error is
 //! printed as JSON (`events::error_json`) and makes the command fail.
 
+pub mod catalog;
 pub mod flows;
 pub mod media;
 pub mod templates;
