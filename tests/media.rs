@@ -219,3 +219,65 @@ async fn a_resumable_upload_resumes_from_metas_offset_and_its_handle_makes_a_tem
         .unwrap();
     assert_eq!(created.status, "PENDING");
 }
+
+#[tokio::test]
+async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
+    let h = Harness::start(quiet()).await;
+    // 12 MB of video: written 1 MB at a time, never whole in the component's memory.
+    let piece: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    let size = 12 * piece.len() as u64;
+    let mut i = h.instance().await;
+    let up = i
+        .begin_upload(MediaKind::Video, "video/mp4", "big.mp4", size)
+        .await
+        .unwrap()
+        .unwrap();
+    for n in 1..=12u64 {
+        let written = i.write_upload(up, &piece).await.unwrap().unwrap();
+        assert_eq!(written, n * piece.len() as u64);
+    }
+    let id = i.finish_upload(up).await.unwrap().unwrap();
+    let info = h.instance().await.media_info(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (info.file_size, info.mime_type.as_str()),
+        (size, "video/mp4")
+    );
+    let whole: Vec<u8> = piece.iter().copied().cycle().take(size as usize).collect();
+    assert_eq!(info.sha256, sha256(&whole));
+    // Too much, or too little: abandoned with a typed error, nothing stored.
+    let up = i
+        .begin_upload(MediaKind::Image, "image/png", "p.png", 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = i.write_upload(up, &[0u8; 11]).await.unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "data"),
+        "{r:?}"
+    );
+    let up = i
+        .begin_upload(MediaKind::Image, "image/png", "p.png", 10)
+        .await
+        .unwrap()
+        .unwrap();
+    i.write_upload(up, &[0u8; 4]).await.unwrap().unwrap();
+    let r = i.finish_upload(up).await.unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "upload"),
+        "{r:?}"
+    );
+    let r = i.write_upload(9999, &[1]).await.unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "upload"),
+        "{r:?}"
+    );
+    // Over the kind's limit: refused before anything is sent.
+    let r = i
+        .begin_upload(MediaKind::Video, "video/mp4", "huge.mp4", 17 << 20)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "size"),
+        "{r:?}"
+    );
+}

@@ -559,6 +559,12 @@ exports! {
     media_info(media_id: &str) -> api::MediaInfo = MEDIA, "get";
     /// `media.upload`
     upload_media(kind: api::MediaKind, mime_type: &str, file_name: &str, data: &[u8]) -> String = MEDIA, "upload";
+    /// `media.begin-upload`
+    begin_upload(kind: api::MediaKind, mime_type: &str, file_name: &str, size: u64) -> u32 = MEDIA, "begin-upload";
+    /// `media.write-upload`
+    write_upload(upload: u32, data: &[u8]) -> u64 = MEDIA, "write-upload";
+    /// `media.finish-upload`
+    finish_upload(upload: u32) -> String = MEDIA, "finish-upload";
     /// `media.start-upload`
     start_upload(file_name: &str, file_length: u64, mime_type: &str) -> api::UploadProgress = MEDIA, "start-upload";
     /// `media.upload-chunk`

@@ -79,8 +79,8 @@ impl Default for SandboxConfig {
     }
 }
 
-/// Largest request body the sandbox reads.
-const MAX_BODY: usize = 8 << 20;
+/// Largest request body the sandbox reads (Meta takes documents of 100 MB).
+const MAX_BODY: usize = 110 << 20;
 /// Meta's text limit.
 const TEXT_MAX: usize = 4096;
 

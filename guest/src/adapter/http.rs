@@ -8,10 +8,10 @@
 
 use super::bindings::wasi::http::outgoing_handler;
 use super::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
+    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
-use super::bindings::wasi::io::streams::StreamError;
+use super::bindings::wasi::io::streams::{OutputStream, StreamError};
 use crate::core::Error;
 use crate::core::graph::{Auth, Method, Request};
 
@@ -49,9 +49,27 @@ fn split_url(url: &str) -> Result<Url<'_>, Error> {
     })
 }
 
+/// A request whose body is being written: [`start`] it, [`InFlight::write`] its body
+/// (in as many pieces as the caller likes: a large upload never sits whole in memory),
+/// then [`InFlight::finish`] it for the answer.
+pub struct InFlight {
+    stream: Option<OutputStream>,
+    body: Option<OutgoingBody>,
+    future: FutureIncomingResponse,
+    /// Every write so far went through.
+    intact: bool,
+}
+
 /// Send `req` with the token (`Authorization: Bearer …`, or `OAuth …` for uploads);
 /// the status and body of the answer.
 pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
+    let mut flight = start(req, token)?;
+    flight.write(req.body.as_deref().unwrap_or_default());
+    flight.finish()
+}
+
+/// Start `req` (its headers, not its body) with the token.
+pub fn start(req: &Request, token: &str) -> Result<InFlight, Error> {
     let url = split_url(&req.url)?;
     // Sized once, so that no reallocation leaves a copy of the token behind.
     let scheme: &[u8] = match req.auth {
@@ -62,7 +80,7 @@ pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     authorization.extend_from_slice(scheme);
     authorization.extend_from_slice(token.as_bytes());
     let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), authorization)];
-    if req.body.is_some() {
+    if req.body.is_some() || req.content_type.is_some() {
         let ct = req.content_type.as_deref().unwrap_or("application/json");
         headers.push(("content-type".into(), ct.as_bytes().to_vec()));
     }
@@ -100,36 +118,47 @@ pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_NS));
     let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT_NS));
     let future = outgoing_handler::handle(request, Some(options)).map_err(|e| classify(&e))?;
-
-    // Write the body. A failure here is not the outcome: the response future decides.
-    let written = write_body(&body, req.body.as_deref().unwrap_or_default());
-    if written {
-        let _ = OutgoingBody::finish(body, None);
-    } else {
-        drop(body); // not finished: the host aborts the request rather than send a truncated body
-    }
-
-    future.subscribe().block();
-    let response = match future.get() {
-        Some(Ok(Ok(r))) => r,
-        Some(Ok(Err(code))) => return Err(classify(&code)),
-        Some(Err(())) | None => {
-            return Err(Error::Ambiguous("the response was lost by the host".into()));
-        }
-    };
-    read_response(response)
+    let stream = body.write().ok();
+    Ok(InFlight {
+        intact: stream.is_some(),
+        stream,
+        body: Some(body),
+        future,
+    })
 }
 
-fn write_body(body: &OutgoingBody, bytes: &[u8]) -> bool {
-    let Ok(stream) = body.write() else {
-        return false;
-    };
-    for chunk in bytes.chunks(WRITE_CHUNK) {
-        if stream.blocking_write_and_flush(chunk).is_err() {
-            return false;
+impl InFlight {
+    /// Write the next piece of the body. A failure here is not the outcome (the response
+    /// decides); it only keeps the body from being finished.
+    pub fn write(&mut self, bytes: &[u8]) -> bool {
+        if let (true, Some(stream)) = (self.intact, &self.stream) {
+            self.intact = bytes
+                .chunks(WRITE_CHUNK)
+                .all(|chunk| stream.blocking_write_and_flush(chunk).is_ok());
         }
+        self.intact
     }
-    true
+
+    /// Finish the body (only if every write went through: the host then aborts rather
+    /// than send a truncated body) and wait for the answer.
+    pub fn finish(mut self) -> Result<(u16, Vec<u8>), Error> {
+        drop(self.stream.take());
+        // Dropped unfinished when a write failed: the host aborts the request.
+        if let Some(body) = self.body.take()
+            && self.intact
+        {
+            let _ = OutgoingBody::finish(body, None);
+        }
+        self.future.subscribe().block();
+        let response = match self.future.get() {
+            Some(Ok(Ok(r))) => r,
+            Some(Ok(Err(code))) => return Err(classify(&code)),
+            Some(Err(())) | None => {
+                return Err(Error::Ambiguous("the response was lost by the host".into()));
+            }
+        };
+        read_response(response)
+    }
 }
 
 fn read_response(response: IncomingResponse) -> Result<(u16, Vec<u8>), Error> {

@@ -61,7 +61,96 @@ fn info(tenant: &Tenant, media_id: &str) -> Result<listing::MediaInfo> {
     listing::read_media_info(status, &body).map_err(err)
 }
 
+/// A streamed upload in progress on this instance.
+struct Streaming {
+    flight: super::http::InFlight,
+    written: u64,
+    size: u64,
+    tail: Vec<u8>,
+}
+
+thread_local! {
+    static STREAMS: std::cell::RefCell<std::collections::HashMap<u32, Streaming>> =
+        Default::default();
+    static NEXT_STREAM: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+fn no_stream(stream: u32) -> Error {
+    err(crate::core::Error::invalid(
+        "upload",
+        format!("no upload {stream} in progress on this instance (begin-upload first)"),
+    ))
+}
+
 impl wit::Guest for Component {
+    fn begin_upload(
+        k: wit::MediaKind,
+        mime_type: String,
+        file_name: String,
+        size: u64,
+    ) -> Result<u32> {
+        let tenant = Tenant::bind();
+        let up = m::streamed_upload(&tenant.settings, kind(k), &mime_type, &file_name, size)
+            .map_err(err)?;
+        let mut flight = tenant.start(&up.request)?;
+        flight.write(&up.head);
+        let id = NEXT_STREAM.with(|n| {
+            let id = n.get();
+            n.set(id.wrapping_add(1).max(1));
+            id
+        });
+        STREAMS.with(|s| {
+            s.borrow_mut().insert(
+                id,
+                Streaming {
+                    flight,
+                    written: 0,
+                    size,
+                    tail: up.tail,
+                },
+            )
+        });
+        Ok(id)
+    }
+
+    fn write_upload(upload: u32, data: Vec<u8>) -> Result<u64> {
+        let stream = upload;
+        STREAMS.with(|s| {
+            let mut streams = s.borrow_mut();
+            let up = streams.get_mut(&stream).ok_or_else(|| no_stream(stream))?;
+            if up.written + data.len() as u64 > up.size {
+                let size = up.size;
+                streams.remove(&stream); // dropped unfinished: the host aborts it
+                return Err(err(crate::core::Error::invalid(
+                    "data",
+                    format!("more than the {size} bytes announced; the upload is abandoned"),
+                )));
+            }
+            up.flight.write(&data);
+            up.written += data.len() as u64;
+            Ok(up.written)
+        })
+    }
+
+    fn finish_upload(upload: u32) -> Result<String> {
+        let stream = upload;
+        let mut up = STREAMS
+            .with(|s| s.borrow_mut().remove(&stream))
+            .ok_or_else(|| no_stream(stream))?;
+        if up.written != up.size {
+            return Err(err(crate::core::Error::invalid(
+                "upload",
+                format!(
+                    "{} of the {} bytes announced were written; the upload is abandoned",
+                    up.written, up.size
+                ),
+            )));
+        }
+        up.flight.write(&up.tail);
+        let (status, body) = up.flight.finish().map_err(err)?;
+        Ok(m::read_uploaded(status, &body).map_err(err)?.id)
+    }
+
     fn get(media_id: String) -> Result<wit::MediaInfo> {
         let i = info(&Tenant::bind(), &media_id)?;
         Ok(wit::MediaInfo {

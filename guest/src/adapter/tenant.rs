@@ -70,6 +70,12 @@ impl Tenant {
             .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))
     }
 
+    /// Start a Graph request with the tenant's token; its body is written by the caller.
+    pub fn start(&self, req: &Request) -> Result<http::InFlight, Error> {
+        let token = self.token(req.credential)?;
+        http::start(req, token.expose()).map_err(err)
+    }
+
     /// Make a Graph request with the tenant's token: the status and body of the answer.
     pub fn call(&self, req: &Request) -> Result<(u16, Vec<u8>), Error> {
         let token = self.token(req.credential)?;

@@ -121,6 +121,68 @@ pub fn upload_request(
     Ok(Request::post(url, content_type, body))
 }
 
+/// A multipart upload sent in pieces: the request (headers only), what comes before
+/// the file's bytes, and what comes after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamedUpload {
+    /// `POST /{phone-number-id}/media`, with its `Content-Length` and no body.
+    pub request: Request,
+    /// The form fields and the file part's header.
+    pub head: Vec<u8>,
+    /// The closing boundary.
+    pub tail: Vec<u8>,
+    /// The file's size.
+    pub size: u64,
+}
+
+/// [`upload_request`] for a file of `size` bytes that is written in pieces (so that it
+/// is never whole in memory). A sticker may be up to the animated limit: its bytes are
+/// not seen before it is sent.
+pub fn streamed_upload(
+    s: &Settings,
+    kind: Kind,
+    mime_type: &str,
+    file_name: &str,
+    size: u64,
+) -> Result<StreamedUpload, Error> {
+    check(kind, mime_type, size, kind == Kind::Sticker)?;
+    // A boundary from the upload's own particulars: 96 bits, so that the file holding it
+    // by chance is not a concern.
+    let seed = format!("{file_name}\u{0}{mime_type}\u{0}{size}\u{0}stream");
+    let marker = super::encoding::FilePart {
+        field: "file",
+        file_name,
+        content_type: mime_type,
+        data: seed.as_bytes(),
+    };
+    let (content_type, whole) = super::encoding::multipart(
+        &[("messaging_product", "whatsapp"), ("type", mime_type)],
+        &marker,
+    );
+    // Split the one-part body around the placeholder content: head | content | tail.
+    let at = whole
+        .windows(seed.len())
+        .rposition(|w| w == seed.as_bytes())
+        .ok_or_else(|| Error::Other("multipart layout".into()))?;
+    let head = whole[..at].to_vec();
+    let tail = whole[at + seed.len()..].to_vec();
+    let length = head.len() as u64 + size + tail.len() as u64;
+    let mut request = Request::new(
+        super::graph::Method::Post,
+        s.url(&format!("{}/media", s.phone_number_id()?)),
+    );
+    request.content_type = Some(content_type);
+    request
+        .headers
+        .push(("content-length".into(), length.to_string()));
+    Ok(StreamedUpload {
+        request,
+        head,
+        tail,
+        size,
+    })
+}
+
 /// A WebP with the animation flag (`VP8X` chunk, bit 1 of its flags).
 fn is_animated_webp(data: &[u8]) -> bool {
     data.len() > 21
@@ -383,6 +445,43 @@ mod tests {
         ));
         assert!(body.ends_with(&format!("--{b}--\r\n")));
         assert!(r.url.ends_with("/106540352242922/media"));
+    }
+
+    #[test]
+    fn a_streamed_upload_is_the_same_body_in_pieces() {
+        let data = b"\x89PNG streamed bytes";
+        let st = streamed_upload(
+            &settings(),
+            Kind::Image,
+            "image/png",
+            "s.png",
+            data.len() as u64,
+        )
+        .unwrap();
+        let mut body = st.head.clone();
+        body.extend_from_slice(data);
+        body.extend_from_slice(&st.tail);
+        let ct = st.request.content_type.clone().unwrap();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let b = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
+        assert!(text.starts_with(&format!("--{b}\r\n")) && text.ends_with(&format!("--{b}--\r\n")));
+        assert!(text.contains(
+            "filename=\"s.png\"\r\nContent-Type: image/png\r\n\r\n\u{fffd}PNG streamed bytes\r\n--"
+        ));
+        assert_eq!(
+            st.request.headers,
+            vec![("content-length".to_string(), body.len().to_string())]
+        );
+        assert!(
+            streamed_upload(
+                &settings(),
+                Kind::Document,
+                "application/pdf",
+                "big.pdf",
+                101 * MB
+            )
+            .is_err()
+        );
     }
 
     #[test]

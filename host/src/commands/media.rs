@@ -32,7 +32,7 @@ impl From<Kind> for MediaKind {
 
 #[derive(Subcommand)]
 pub enum MediaCommand {
-    /// Upload a file for sending; prints its media id.
+    /// Upload a file for sending (streamed); prints its media id.
     Upload {
         #[arg(long)]
         tenant: String,
@@ -91,13 +91,29 @@ pub async fn run(cli: &Cli, command: &MediaCommand) -> Result<(), BoxError> {
             mime_type,
             file,
         } => {
-            let data = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            // Streamed a megabyte at a time: the file is never whole in memory.
+            let mut f =
+                std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let size = f.metadata()?.len();
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
             let (_runtime, mut i) = instance(cli, tenant).await?;
-            print(
-                i.upload_media((*kind).into(), mime_type, name, &data).await,
-                |id| json!({ "id": id }),
-            )
+            let up = i
+                .begin_upload((*kind).into(), mime_type, name, size)
+                .await
+                .map_err(|e| e.to_string())?
+                .or_else(|e| super::fail(&e))?;
+            let mut piece = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut piece)?;
+                if n == 0 {
+                    break;
+                }
+                i.write_upload(up, &piece[..n])
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .or_else(|e| super::fail(&e))?;
+            }
+            print(i.finish_upload(up).await, |id| json!({ "id": id }))
         }
         MediaCommand::UploadResumable {
             tenant,

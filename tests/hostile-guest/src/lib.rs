@@ -146,6 +146,15 @@ impl media::Guest for Hostile {
     fn upload(_: media::MediaKind, _: String, _: String, _: Vec<u8>) -> Result<String> {
         refuse()
     }
+    fn begin_upload(_: media::MediaKind, _: String, _: String, _: u64) -> Result<u32> {
+        refuse()
+    }
+    fn write_upload(_: u32, _: Vec<u8>) -> Result<u64> {
+        refuse()
+    }
+    fn finish_upload(_: u32) -> Result<String> {
+        refuse()
+    }
     fn start_upload(_: String, _: u64, _: String) -> Result<media::UploadProgress> {
         refuse()
     }
