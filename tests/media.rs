@@ -223,16 +223,17 @@ async fn a_resumable_upload_resumes_from_metas_offset_and_its_handle_makes_a_tem
 #[tokio::test]
 async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
     let h = Harness::start(quiet()).await;
-    // 12 MB of video: written 1 MB at a time, never whole in the component's memory.
+    // A 20 MB document: written and read 1 MB at a time, never whole in the component's
+    // memory (past the 16 MB a single-call download takes).
     let piece: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
-    let size = 12 * piece.len() as u64;
+    let size = 20 * piece.len() as u64;
     let mut i = h.instance().await;
     let up = i
-        .begin_upload(MediaKind::Video, "video/mp4", "big.mp4", size)
+        .begin_upload(MediaKind::Document, "application/pdf", "big.pdf", size)
         .await
         .unwrap()
         .unwrap();
-    for n in 1..=12u64 {
+    for n in 1..=20u64 {
         let written = i.write_upload(up, &piece).await.unwrap().unwrap();
         assert_eq!(written, n * piece.len() as u64);
     }
@@ -240,10 +241,47 @@ async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
     let info = h.instance().await.media_info(&id).await.unwrap().unwrap();
     assert_eq!(
         (info.file_size, info.mime_type.as_str()),
-        (size, "video/mp4")
+        (size, "application/pdf")
+    );
+    let whole_call = h.instance().await.download_media(&id, None).await.unwrap();
+    assert!(
+        whole_call.is_err(),
+        "20 MB is past the single-call download"
     );
     let whole: Vec<u8> = piece.iter().copied().cycle().take(size as usize).collect();
     assert_eq!(info.sha256, sha256(&whole));
+    // Read back in pieces the same way, its digest checked at the end.
+    let d = i
+        .begin_download(&id, Some(&sha256(&whole)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.file_size, size);
+    let mut back = Vec::new();
+    loop {
+        let chunk = i.read_download(d.download, 1 << 20).await.unwrap().unwrap();
+        if chunk.is_empty() {
+            break;
+        }
+        assert!(chunk.len() <= 1 << 20);
+        back.extend(chunk);
+    }
+    assert!(back == whole, "the download is the upload");
+    let d = i
+        .begin_download(&id, Some(&sha256(b"not it")))
+        .await
+        .unwrap()
+        .unwrap();
+    let end = loop {
+        let r = i.read_download(d.download, 4 << 20).await.unwrap();
+        if !matches!(r, Ok(ref c) if !c.is_empty()) {
+            break r;
+        }
+    };
+    assert!(
+        matches!(end, Err(Error::Other(ref m)) if m.contains("SHA-256")),
+        "{end:?}"
+    );
     // Too much, or too little: abandoned with a typed error, nothing stored.
     let up = i
         .begin_upload(MediaKind::Image, "image/png", "p.png", 10)

@@ -409,7 +409,7 @@ pub mod api {
         FlowValidationError, NewFlow,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::media::{
-        DownloadedMedia, MediaInfo, MediaKind, UploadProgress,
+        DownloadInfo, DownloadedMedia, MediaInfo, MediaKind, UploadProgress,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::messages::DeliveryState;
     pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
@@ -573,6 +573,10 @@ exports! {
     upload_status(session_id: &str) -> api::UploadProgress = MEDIA, "upload-status";
     /// `media.download`
     download_media(media_id: &str, expected_sha256: Option<&str>) -> api::DownloadedMedia = MEDIA, "download";
+    /// `media.begin-download`
+    begin_download(media_id: &str, expected_sha256: Option<&str>) -> api::DownloadInfo = MEDIA, "begin-download";
+    /// `media.read-download`
+    read_download(download: u32, max_bytes: u32) -> Vec<u8> = MEDIA, "read-download";
     /// `media.delete`
     delete_media(media_id: &str) -> () = MEDIA, "delete";
     /// `catalog.list-products`

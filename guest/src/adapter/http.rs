@@ -8,10 +8,10 @@
 
 use super::bindings::wasi::http::outgoing_handler;
 use super::bindings::wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
-    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
+    Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
-use super::bindings::wasi::io::streams::{OutputStream, StreamError};
+use super::bindings::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::core::Error;
 use crate::core::graph::{Auth, Method, Request};
 
@@ -141,7 +141,30 @@ impl InFlight {
 
     /// Finish the body (only if every write went through: the host then aborts rather
     /// than send a truncated body) and wait for the answer.
-    pub fn finish(mut self) -> Result<(u16, Vec<u8>), Error> {
+    pub fn finish(self) -> Result<(u16, Vec<u8>), Error> {
+        read_response(self.response()?)
+    }
+
+    /// [`InFlight::finish`], with the answer's body left to read in pieces.
+    pub fn finish_streaming(self) -> Result<(u16, BodyReader), Error> {
+        let response = self.response()?;
+        let status = response.status();
+        let body = response
+            .consume()
+            .map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
+        let stream = body
+            .stream()
+            .map_err(|_| Error::Ambiguous("response body unavailable".into()))?;
+        Ok((
+            status,
+            BodyReader {
+                stream,
+                _body: body,
+            },
+        ))
+    }
+
+    fn response(mut self) -> Result<IncomingResponse, Error> {
         drop(self.stream.take());
         // Dropped unfinished when a write failed: the host aborts the request.
         if let Some(body) = self.body.take()
@@ -157,7 +180,32 @@ impl InFlight {
                 return Err(Error::Ambiguous("the response was lost by the host".into()));
             }
         };
-        read_response(response)
+        Ok(response)
+    }
+}
+
+/// A response body read in pieces (the stream is dropped before its body).
+pub struct BodyReader {
+    stream: InputStream,
+    _body: IncomingBody,
+}
+
+impl BodyReader {
+    /// Up to `max` more bytes; empty at the end.
+    pub fn read(&self, max: u64) -> Result<Vec<u8>, Error> {
+        loop {
+            match self.stream.blocking_read(max) {
+                Ok(chunk) if chunk.is_empty() => continue,
+                Ok(chunk) => return Ok(chunk),
+                Err(StreamError::Closed) => return Ok(Vec::new()),
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(Error::Ambiguous(format!(
+                        "the response broke off: {}",
+                        e.to_debug_string()
+                    )));
+                }
+            }
+        }
     }
 }
 

@@ -69,10 +69,27 @@ struct Streaming {
     tail: Vec<u8>,
 }
 
+/// A download being read on this instance.
+struct Reading {
+    body: super::http::BodyReader,
+    hasher: sha2::Sha256,
+    expected: String,
+}
+
 thread_local! {
+    static DOWNLOADS: std::cell::RefCell<std::collections::HashMap<u32, Reading>> =
+        Default::default();
     static STREAMS: std::cell::RefCell<std::collections::HashMap<u32, Streaming>> =
         Default::default();
     static NEXT_STREAM: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+fn next_id() -> u32 {
+    NEXT_STREAM.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    })
 }
 
 fn no_stream(stream: u32) -> Error {
@@ -94,11 +111,7 @@ impl wit::Guest for Component {
             .map_err(err)?;
         let mut flight = tenant.start(&up.request)?;
         flight.write(&up.head);
-        let id = NEXT_STREAM.with(|n| {
-            let id = n.get();
-            n.set(id.wrapping_add(1).max(1));
-            id
-        });
+        let id = next_id();
         STREAMS.with(|s| {
             s.borrow_mut().insert(
                 id,
@@ -242,6 +255,75 @@ impl wit::Guest for Component {
                 data,
             });
         }
+    }
+
+    fn begin_download(
+        media_id: String,
+        expected_sha256: Option<String>,
+    ) -> Result<wit::DownloadInfo> {
+        let tenant = Tenant::bind();
+        let mut refreshed = false;
+        loop {
+            let i = info(&tenant, &media_id)?;
+            let req = m::download_request(&i.url).map_err(err)?;
+            let (status, body) = tenant.start(&req)?.finish_streaming().map_err(err)?;
+            if m::url_expired(status) && !refreshed {
+                refreshed = true;
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                let text = body.read(64 * 1024).unwrap_or_default();
+                return Err(err(crate::core::error::from_response(status, &text)));
+            }
+            let id = next_id();
+            DOWNLOADS.with(|d| {
+                d.borrow_mut().insert(
+                    id,
+                    Reading {
+                        body,
+                        hasher: sha2::Digest::new(),
+                        expected: expected_sha256.unwrap_or(i.sha256),
+                    },
+                )
+            });
+            return Ok(wit::DownloadInfo {
+                download: id,
+                mime_type: i.mime_type,
+                file_size: i.file_size,
+            });
+        }
+    }
+
+    fn read_download(download: u32, max_bytes: u32) -> Result<Vec<u8>> {
+        DOWNLOADS.with(|d| {
+            let mut downloads = d.borrow_mut();
+            let r = downloads.get_mut(&download).ok_or_else(|| {
+                err(crate::core::Error::invalid(
+                    "download",
+                    format!("no download {download} in progress on this instance"),
+                ))
+            })?;
+            let chunk = match r.body.read(u64::from(max_bytes.clamp(1, 4 << 20))) {
+                Ok(c) => c,
+                Err(e) => {
+                    downloads.remove(&download);
+                    return Err(err(e));
+                }
+            };
+            if chunk.is_empty() {
+                let r = downloads.remove(&download).expect("looked up above");
+                let actual = hex::encode(sha2::Digest::finalize(r.hasher));
+                if !r.expected.is_empty() && !actual.eq_ignore_ascii_case(r.expected.trim()) {
+                    return Err(Error::Other(format!(
+                        "the downloaded file's SHA-256 is {actual}, not the {} announced: refused",
+                        r.expected
+                    )));
+                }
+                return Ok(chunk);
+            }
+            sha2::Digest::update(&mut r.hasher, &chunk);
+            Ok(chunk)
+        })
     }
 
     fn delete(media_id: String) -> Result<()> {

@@ -2,9 +2,9 @@
 //! a send reuses an idle HTTP/1.1 connection to the same origin instead of paying a TCP
 //! (and TLS) handshake each time.
 //!
-//! Responses are read whole here (Graph answers are small; at most
-//! [`MAX_RESPONSE_BODY`]), so that a connection is idle again, and back in the pool, as soon
-//! as its answer is in. A request that found its pooled connection closed before any of
+//! Responses are read whole here (Graph answers are small; media downloads at most
+//! [`MAX_RESPONSE_BODY`], which the guest then reads in pieces), so that a connection is
+//! idle again, and back in the pool, as soon as its answer is in. A request that found its pooled connection closed before any of
 //! it was written is sent on a fresh one; once written, nothing is sent twice.
 
 use bytes::Bytes;
@@ -19,8 +19,8 @@ use wasmtime_wasi_http::{Error, RequestOptions};
 
 /// Idle connections kept per origin.
 pub const MAX_IDLE_PER_ORIGIN: usize = 64;
-/// The largest response read (the guest reads no more either).
-pub const MAX_RESPONSE_BODY: usize = 16 << 20;
+/// The largest response read: Meta's largest media file (a 100 MB document) and some.
+pub const MAX_RESPONSE_BODY: usize = 101 << 20;
 /// When the guest gives no timeouts.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 

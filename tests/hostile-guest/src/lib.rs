@@ -170,6 +170,12 @@ impl media::Guest for Hostile {
     fn delete(_: String) -> Result<()> {
         refuse()
     }
+    fn begin_download(_: String, _: Option<String>) -> Result<media::DownloadInfo> {
+        refuse()
+    }
+    fn read_download(_: u32, _: u32) -> Result<Vec<u8>> {
+        refuse()
+    }
 }
 
 impl catalog::Guest for Hostile {
