@@ -163,6 +163,41 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
         t.row(what, format!("{s}, {kept}"));
     }
 
+    // A tenant with its own app secret: its unreadable bodies are kept for it.
+    tenants::add(
+        &h.db,
+        &h.vault,
+        NewTenant {
+            id: "own-secret".into(),
+            phone_number_id: "106540352249999".into(),
+            waba_id: WABA_ID.into(),
+            display_phone_number: None,
+            graph_origin: None,
+            access_token: None,
+            app_secret: Some(zeroize::Zeroizing::new("own-app-secret".into())),
+            verify_token: None,
+            settings: vec![],
+        },
+        0,
+    )
+    .unwrap();
+    let junk = b"{\"object\": ".to_vec();
+    let before = h.db.events(None, 0, 100_000).unwrap().len();
+    let own = vec![(
+        "x-hub-signature-256".to_string(),
+        sign("own-app-secret", &junk),
+    )];
+    let st = post(own, junk).await;
+    let kept: Vec<_> = h.db.events(Some("own-secret"), 0, 100).unwrap();
+    t.row(
+        "Signed with a tenant's own app secret, not JSON",
+        format!(
+            "{st}, kept as that tenant's `rejected` event ({} recorded)",
+            h.db.events(None, 0, 100_000).unwrap().len() - before
+        ),
+    );
+    assert_eq!(kept.len(), 1, "kept for the tenant whose secret signed it");
+
     let big = vec![b' '; whatsapp_host::server::DEFAULT_MAX_BODY + 1];
     let s = post(signed(&big), big).await;
     t.row("Webhook body over the size limit (4 MiB)", s.to_string());

@@ -7,9 +7,10 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use whatsapp_host::api::{Error, FlowUpdate, NewFlow};
+use whatsapp_host::capabilities::crypto::FLOW_KEY_PURPOSE;
 use whatsapp_host::capabilities::flows_crypto;
 use whatsapp_host::storage::KvBackend;
-use whatsapp_tests::{Harness, Options};
+use whatsapp_tests::{APP_SECRET, Harness, Options, sign};
 
 fn quiet() -> Options {
     Options {
@@ -198,23 +199,41 @@ async fn data_exchange_decrypts_a_request_and_encrypts_the_answer_as_meta_docume
     let enc: serde_json::Value =
         serde_json::from_slice(&client(&["request", KEY_PEM], request)).unwrap();
     let body = enc["body"].to_string();
+    let sig = sign(APP_SECRET, body.as_bytes());
     let r = h
         .instance()
         .await
-        .decrypt_flow_request(body.as_bytes())
+        .decrypt_flow_request(body.as_bytes(), Some(&sig))
         .await
         .unwrap();
     assert!(matches!(r, Err(Error::NotConfigured(_))), "{r:?}");
+    // Unsigned, or signed with another secret: refused before any decryption.
+    for bad in [None, Some(sign("another-secret", body.as_bytes()))] {
+        let r = h
+            .instance()
+            .await
+            .decrypt_flow_request(body.as_bytes(), bad.as_deref())
+            .await
+            .unwrap();
+        assert!(matches!(r, Err(Error::BadSignature(_))), "{r:?}");
+    }
     // The business's private key, sealed for the tenant where the component finds it.
     let (der, _public) = flows_crypto::import_key(&std::fs::read(KEY_PEM).unwrap()).unwrap();
-    let sealed = h.vault.seal(&h.tenant.id, &der);
+    let sealed = h.vault.seal_for(&h.tenant.id, FLOW_KEY_PURPOSE, &der);
     h.db.set(&h.tenant.id, "secrets", "flow-private-key", &sealed)
         .unwrap();
+    // Sealed plainly instead, the guest's crypto.open could read it: flow-decrypt refuses.
+    let plain = h.vault.seal(&h.tenant.id, &der);
+    assert!(
+        h.vault
+            .open_for(&h.tenant.id, FLOW_KEY_PURPOSE, &plain)
+            .is_err()
+    );
 
     let exchange = h
         .instance()
         .await
-        .decrypt_flow_request(body.as_bytes())
+        .decrypt_flow_request(body.as_bytes(), Some(&sig))
         .await
         .unwrap()
         .unwrap();
@@ -242,10 +261,14 @@ async fn data_exchange_decrypts_a_request_and_encrypts_the_answer_as_meta_docume
     let first = if data.starts_with('A') { 'B' } else { 'A' };
     let flipped = format!("{first}{}", &data[1..]);
     tampered["encrypted_flow_data"] = flipped.into();
+    let tampered = tampered.to_string();
     let r = h
         .instance()
         .await
-        .decrypt_flow_request(tampered.to_string().as_bytes())
+        .decrypt_flow_request(
+            tampered.as_bytes(),
+            Some(&sign(APP_SECRET, tampered.as_bytes())),
+        )
         .await
         .unwrap();
     assert!(matches!(r, Err(Error::BadSignature(_))), "{r:?}");

@@ -33,9 +33,9 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Linear memory a tenant instance may grow to.
     pub memory_limit_bytes: usize,
-    /// Wall-clock budget of an instance, from instantiation (checked while wasm runs:
-    /// a guest that runs on yields to other tasks every epoch tick and is stopped with
-    /// a trap once this has passed).
+    /// Wall-clock budget of each call into an instance (checked while wasm runs: a guest
+    /// that runs on yields to other tasks every epoch tick and is stopped with a trap
+    /// once this has passed). Each call starts its own.
     pub deadline: Duration,
     /// Host resources (HTTP requests and fields, buckets, …) an instance may hold at
     /// once; creating one more fails with a trap.
@@ -122,6 +122,9 @@ pub struct TenantState {
     limits: StoreLimits,
     /// Key-value writes staged rather than written through (`Instance::defer_writes`).
     writes: Option<WriteSet>,
+    /// Each call's budget, and when the current call must have ended.
+    call_budget: Duration,
+    call_deadline: std::time::Instant,
 }
 
 impl WasiView for TenantState {
@@ -292,15 +295,16 @@ impl Runtime {
                 .trap_on_grow_failure(true)
                 .build(),
             writes: None,
+            call_budget: self.config.deadline,
+            call_deadline: std::time::Instant::now() + self.config.deadline,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         // Every tick that finds wasm running yields to the executor, so a busy guest
         // never holds a worker thread; past the deadline it is stopped.
-        let deadline = std::time::Instant::now() + self.config.deadline;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if std::time::Instant::now() >= deadline {
+        store.epoch_deadline_callback(move |ctx| {
+            Ok(if std::time::Instant::now() >= ctx.data().call_deadline {
                 UpdateDeadline::Interrupt
             } else {
                 UpdateDeadline::Yield(1)
@@ -501,6 +505,8 @@ macro_rules! exports {
                     let typed = unsafe {
                         TypedFunc::<($($ty,)*), (Result<$ok, api::Error>,)>::new_unchecked(func)
                     };
+                    let data = self.store.data_mut();
+                    data.call_deadline = std::time::Instant::now() + data.call_budget;
                     let (r,) = typed.call_async(&mut self.store, ($($arg,)*)).await?;
                     Ok(r)
                 }
@@ -608,7 +614,7 @@ exports! {
     /// `flows.preview`
     preview_flow(flow_id: &str, invalidate: bool) -> api::FlowPreview = FLOWS, "preview";
     /// `flows.decrypt-request`
-    decrypt_flow_request(body: &[u8]) -> api::FlowExchange = FLOWS, "decrypt-request";
+    decrypt_flow_request(body: &[u8], signature: Option<&str>) -> api::FlowExchange = FLOWS, "decrypt-request";
     /// `flows.encrypt-response`
     encrypt_flow_response(exchange: &api::FlowExchange, response_json: &str) -> String = FLOWS, "encrypt-response";
 }

@@ -353,18 +353,34 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
         // 200, so that nothing is lost and Meta does not retry it for days. Unsigned, it
         // is refused like any forgery (and the sender learns nothing of the parser).
         Err(reason) => {
-            let host_secret = state.defaults.app_secret.as_ref();
-            if host_secret
-                .is_none_or(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_err())
-            {
+            let holds = |s: &str| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok();
+            let owner = if state.defaults.app_secret.as_ref().is_some_and(|s| holds(s)) {
+                Some(None)
+            } else {
+                // Not under the host's secret: a tenant's own, if one signed it. (Only on
+                // this path, for bodies that do not parse: one HMAC per such tenant.)
+                let vault = &state.runtime.services().vault;
+                state.db.tenants().ok().and_then(|ts| {
+                    ts.into_iter()
+                        .filter(|t| t.app_secret_sealed.is_some())
+                        .find(|t| {
+                            t.app_secret(vault, &state.defaults)
+                                .ok()
+                                .flatten()
+                                .is_some_and(|s| holds(&s))
+                        })
+                        .map(|t| Some(t.id))
+                })
+            };
+            let Some(tenant) = owner else {
                 state.metrics.add("", |c| c.signature_failures += 1);
                 return Err((
                     StatusCode::UNAUTHORIZED,
-                    "the signature does not match the body under the host's app secret".into(),
+                    "the signature does not match the body under any app secret".into(),
                 ));
-            }
-            let (row, json) = rejected(None, &reason, &body);
-            return record(state, Vec::new(), vec![row], vec![(None, json)]).await;
+            };
+            let (row, json) = rejected(tenant.as_deref(), &reason, &body);
+            return record(state, Vec::new(), vec![row], vec![(tenant, json)]).await;
         }
     };
 

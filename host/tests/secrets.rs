@@ -21,6 +21,8 @@ const APP_SECRET: &str = "appsecret3SECRET91bd4c";
 const TENANT_APP_SECRET: &str = "appsecret4SECRETbeta08f2";
 const VERIFY_TOKEN: &str = "verify5SECRET55e1";
 const FORWARD_SECRET: &str = "forward6SECRET3c9d";
+const CATALOG_TOKEN: &str = "catalog7SECRETtoken2b8e";
+const FLOW_KEY_PEM: &str = include_str!("../../tests/data/flow-test-key.pem");
 const MASTER_KEY: &str = "5ec7e75ec7e75ec7e7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7";
 const PNID: &str = "106540352242922";
 const PNID_BETA: &str = "106540352242923";
@@ -38,6 +40,19 @@ fn secrets() -> Vec<(&'static str, Vec<u8>)> {
         ("master key (hex)", MASTER_KEY.into()),
         ("master key (upper hex)", MASTER_KEY.to_uppercase().into()),
         ("master key (bytes)", raw_master.to_vec()),
+        ("catalog token", CATALOG_TOKEN.into()),
+        // A line from the middle of the flow private key's PEM, and its DER.
+        (
+            "flow private key (PEM)",
+            FLOW_KEY_PEM.lines().nth(5).unwrap().into(),
+        ),
+        ("flow private key (DER)", {
+            let b64: String = FLOW_KEY_PEM
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
+            whatsapp_guest::core::encoding::from_base64(&b64).unwrap()[40..80].to_vec()
+        }),
     ]
 }
 
@@ -212,6 +227,12 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
         &format!("{BAD_TOKEN}\n{TENANT_APP_SECRET}\n"),
         true,
     );
+    env.run(
+        &["tenant", "set-catalog-token", "acme"],
+        &format!("{CATALOG_TOKEN}\n"),
+    );
+    let imported = env.run(&["flows", "import-key", "--tenant", "acme"], FLOW_KEY_PEM);
+    assert!(imported.status.success(), "flows import-key failed");
     env.run(&["tenant", "list"], "");
     env.run(&["tenant", "show", "acme"], "");
     env.run(&["tenant", "show", "beta"], "");
@@ -283,6 +304,23 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
         "",
     );
     assert!(!refused.status.success(), "beta's token is refused");
+    // The management commands, including ones that fail.
+    for args in [
+        &["templates", "list", "--tenant", "acme", "--all"][..],
+        &["templates", "sync", "--tenant", "beta"],
+        &[
+            "catalog",
+            "list",
+            "--tenant",
+            "acme",
+            "--catalog",
+            "1234567890",
+        ],
+        &["flows", "list", "--tenant", "acme"],
+        &["media", "get", "--tenant", "acme", "1234567890"],
+    ] {
+        env.run(&[&egress[..], args].concat(), "");
+    }
     // Denied egress (no allow-list entry).
     env.run(
         &[

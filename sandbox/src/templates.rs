@@ -119,7 +119,7 @@ pub(crate) fn list(s: &Sandbox, query: &str) -> Resp {
         })
         .map(Stored::json)
         .collect();
-    let end = (start + limit).min(all.len());
+    let end = start.saturating_add(limit).min(all.len());
     let page = all.get(start..end).unwrap_or(&[]).to_vec();
     let mut paging =
         json!({ "cursors": { "before": format!("QVFI{start}"), "after": format!("QVFI{end}") } });

@@ -7,7 +7,6 @@ use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
 use super::tenant::Tenant;
 use crate::core::catalog::{self as c, Product};
-use crate::core::graph::Request;
 use crate::core::listing;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -27,14 +26,28 @@ fn product(p: wit::ProductInput) -> Product {
     }
 }
 
-/// Send each batch; the handles.
-fn send(tenant: &Tenant, requests: &[Request]) -> Result<Vec<String>> {
+/// Send each batch: the handles, and every item of a call that failed, with why (the
+/// calls before it were applied, so the result says what was and was not).
+fn send(tenant: &Tenant, chunks: &[c::Chunk]) -> (Vec<String>, Vec<wit::ItemError>) {
     let mut handles = Vec::new();
-    for r in requests {
-        let (status, body) = tenant.call(r)?;
-        handles.extend(c::read_handles(status, &body).map_err(err)?);
+    let mut failed = Vec::new();
+    for chunk in chunks {
+        let outcome = tenant
+            .call(&chunk.request)
+            .and_then(|(status, body)| c::read_handles(status, &body).map_err(err));
+        match outcome {
+            Ok(h) => handles.extend(h),
+            Err(e) => {
+                let reason = format!("the batch call failed: {e:?}");
+                failed.extend(chunk.items.iter().map(|(i, rid)| wit::ItemError {
+                    index: Some(*i),
+                    retailer_id: Some(rid.clone()),
+                    reason: reason.clone(),
+                }));
+            }
+        }
     }
-    Ok(handles)
+    (handles, failed)
 }
 
 impl wit::Guest for Component {
@@ -66,31 +79,35 @@ impl wit::Guest for Component {
     ) -> Result<wit::BatchResult> {
         let tenant = Tenant::bind();
         let products: Vec<Product> = products.into_iter().map(product).collect();
-        let (requests, refused) =
+        let (chunks, refused) =
             c::upsert_requests(&tenant.settings, &catalog_id, &products).map_err(err)?;
-        let handles = send(&tenant, &requests)?;
+        let (handles, failed) = send(&tenant, &chunks);
+        let mut refused: Vec<wit::ItemError> = refused
+            .into_iter()
+            .map(|r| wit::ItemError {
+                index: Some(r.index),
+                retailer_id: Some(r.retailer_id),
+                reason: r.reason,
+            })
+            .collect();
+        let sent = (products.len() - refused.len() - failed.len()) as u32;
+        refused.extend(failed);
         Ok(wit::BatchResult {
             handles,
-            sent: (products.len() - refused.len()) as u32,
-            refused: refused
-                .into_iter()
-                .map(|r| wit::ItemError {
-                    index: Some(r.index),
-                    retailer_id: Some(r.retailer_id),
-                    reason: r.reason,
-                })
-                .collect(),
+            sent,
+            refused,
         })
     }
 
     fn delete_products(catalog_id: String, retailer_ids: Vec<String>) -> Result<wit::BatchResult> {
         let tenant = Tenant::bind();
-        let requests =
+        let chunks =
             c::delete_requests(&tenant.settings, &catalog_id, &retailer_ids).map_err(err)?;
+        let (handles, failed) = send(&tenant, &chunks);
         Ok(wit::BatchResult {
-            handles: send(&tenant, &requests)?,
-            sent: retailer_ids.len() as u32,
-            refused: Vec::new(),
+            handles,
+            sent: (retailer_ids.len() - failed.len()) as u32,
+            refused: failed,
         })
     }
 

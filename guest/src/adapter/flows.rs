@@ -142,7 +142,12 @@ impl wit::Guest for Component {
         })
     }
 
-    fn decrypt_request(body: Vec<u8>) -> Result<wit::FlowExchange> {
+    fn decrypt_request(
+        body: Vec<u8>,
+        signature_header: Option<String>,
+    ) -> Result<wit::FlowExchange> {
+        // Only Meta, holding the app secret, may make the host spend an RSA decryption.
+        Tenant::bind().verify_signature(&body, signature_header.as_deref())?;
         let e = f::exchange_envelope(&body).map_err(err)?;
         let sealed = kv::open(SECRETS_BUCKET)
             .and_then(|b| b.get(FLOW_PRIVATE_KEY))

@@ -84,6 +84,16 @@ thread_local! {
     static NEXT_STREAM: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
+/// Uploads, and downloads, open at once on one instance (each may hold a large body).
+const MAX_OPEN: usize = 4;
+
+fn too_many(what: &str) -> Error {
+    err(crate::core::Error::invalid(
+        what,
+        format!("at most {MAX_OPEN} open at once on an instance; finish one first"),
+    ))
+}
+
 fn next_id() -> u32 {
     NEXT_STREAM.with(|n| {
         let id = n.get();
@@ -106,6 +116,9 @@ impl wit::Guest for Component {
         file_name: String,
         size: u64,
     ) -> Result<u32> {
+        if STREAMS.with(|s| s.borrow().len()) >= MAX_OPEN {
+            return Err(too_many("upload"));
+        }
         let tenant = Tenant::bind();
         let up = m::streamed_upload(&tenant.settings, kind(k), &mime_type, &file_name, size)
             .map_err(err)?;
@@ -237,7 +250,7 @@ impl wit::Guest for Component {
         let mut refreshed = false;
         loop {
             let i = info(&tenant, &media_id)?;
-            let req = m::download_request(&i.url).map_err(err)?;
+            let req = m::download_request(&tenant.settings, &i.url).map_err(err)?;
             let (status, data) = tenant.call(&req)?;
             if m::url_expired(status) && !refreshed {
                 // Media URLs live for minutes: ask for a fresh one, once.
@@ -261,11 +274,20 @@ impl wit::Guest for Component {
         media_id: String,
         expected_sha256: Option<String>,
     ) -> Result<wit::DownloadInfo> {
+        if DOWNLOADS.with(|d| d.borrow().len()) >= MAX_OPEN {
+            return Err(too_many("download"));
+        }
         let tenant = Tenant::bind();
         let mut refreshed = false;
         loop {
             let i = info(&tenant, &media_id)?;
-            let req = m::download_request(&i.url).map_err(err)?;
+            let expected = expected_sha256.clone().unwrap_or(i.sha256.clone());
+            if expected.trim().is_empty() {
+                return Err(Error::Other(
+                    "no SHA-256 to check the file against (Meta gave none)".into(),
+                ));
+            }
+            let req = m::download_request(&tenant.settings, &i.url).map_err(err)?;
             let (status, body) = tenant.start(&req)?.finish_streaming().map_err(err)?;
             if m::url_expired(status) && !refreshed {
                 refreshed = true;
@@ -282,7 +304,7 @@ impl wit::Guest for Component {
                     Reading {
                         body,
                         hasher: sha2::Digest::new(),
-                        expected: expected_sha256.unwrap_or(i.sha256),
+                        expected,
                     },
                 )
             });
@@ -313,7 +335,7 @@ impl wit::Guest for Component {
             if chunk.is_empty() {
                 let r = downloads.remove(&download).expect("looked up above");
                 let actual = hex::encode(sha2::Digest::finalize(r.hasher));
-                if !r.expected.is_empty() && !actual.eq_ignore_ascii_case(r.expected.trim()) {
+                if !actual.eq_ignore_ascii_case(r.expected.trim()) {
                     return Err(Error::Other(format!(
                         "the downloaded file's SHA-256 is {actual}, not the {} announced: refused",
                         r.expected

@@ -195,6 +195,16 @@ fn edit(tenant: &Tenant, id: &str, n: NewTemplate) -> Result<()> {
     let req = t::edit_request(&tenant.settings, id, &current, &n).map_err(err)?;
     let (status, body) = tenant.call(&req)?;
     t::read_success(status, &body).map_err(err)?;
+    // The pre-flight checks sends against the new components from now on.
+    let templates = kv::open(state::TEMPLATES_BUCKET).map_err(storage)?;
+    let key = state::template_key(&current.name, &current.language);
+    let mut entry: CachedTemplate = templates
+        .get(&key)
+        .map_err(storage)?
+        .and_then(|v| serde_json::from_slice(&v).ok())
+        .unwrap_or_else(|| cached(&current));
+    entry.definition = Some(preflight::definition(&n.to_json()));
+    put(&templates, &key, &entry)?;
     if current.status.eq_ignore_ascii_case("APPROVED") {
         // Only what the last 30 days can still count is kept.
         history.retain(|&s| now.saturating_sub(s) < t::limits::EDIT_WINDOW_SECS);

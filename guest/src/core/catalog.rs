@@ -32,6 +32,45 @@ pub const CONDITION: [&str; 3] = ["new", "refurbished", "used"];
 const ZERO_DECIMAL: [&str; 10] = [
     "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KRW", "PYG", "UGX", "VND",
 ];
+/// Currencies with three decimals (ISO 4217 exponent 3).
+const THREE_DECIMAL: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
+/// Digits after the decimal point in `currency` (ISO 4217's exponent).
+pub fn exponent(currency: &str) -> u32 {
+    if ZERO_DECIMAL.contains(&currency) {
+        0
+    } else if THREE_DECIMAL.contains(&currency) {
+        3
+    } else {
+        2
+    }
+}
+
+/// An amount in major units (`12.99`) as minor units (1299) of `currency`; none if it
+/// has more decimals than the currency, or is not a number.
+pub fn minor_units(amount: &str, currency: &str) -> Option<u64> {
+    let e = exponent(currency) as usize;
+    let amount = amount.trim();
+    let (units, decimals) = amount.split_once('.').unwrap_or((amount, ""));
+    if units.is_empty()
+        || !units.bytes().all(|b| b.is_ascii_digit())
+        || decimals.len() > e
+        || !decimals.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let decimals = format!("{decimals:0<e$}");
+    let fraction = if e == 0 {
+        0
+    } else {
+        decimals.parse::<u64>().ok()?
+    };
+    units
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(10u64.pow(e as u32))?
+        .checked_add(fraction)
+}
 
 /// A product to upsert.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -68,12 +107,19 @@ fn https(field: &str, url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The price as Meta's feeds write it: `9.99 USD` (no decimals for JPY and its like).
+/// The price as Meta's feeds write it: `9.99 USD`, `1500 JPY`, `1.250 KWD`.
 pub fn price_text(minor: u64, currency: &str) -> String {
-    if ZERO_DECIMAL.contains(&currency) {
+    let e = exponent(currency);
+    let scale = 10u64.pow(e);
+    if e == 0 {
         format!("{minor} {currency}")
     } else {
-        format!("{}.{:02} {currency}", minor / 100, minor % 100)
+        format!(
+            "{}.{:0w$} {currency}",
+            minor / scale,
+            minor % scale,
+            w = e as usize
+        )
     }
 }
 
@@ -171,18 +217,31 @@ fn batch_request(s: &Settings, catalog_id: &str, requests: Vec<Value>) -> Result
     Ok(r)
 }
 
-/// Upserts in chunks of [`BATCH_MAX`]: the requests, and the items refused locally
-/// (the others are sent).
+/// One `items_batch` call and the items it carries (index, retailer id), so that a
+/// failed call can be reported item by item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The call.
+    pub request: Request,
+    /// Its items.
+    pub items: Vec<(u32, String)>,
+}
+
+/// Upserts in chunks of [`BATCH_MAX`]: the calls, and the items refused locally (the
+/// others are sent).
 pub fn upsert_requests(
     s: &Settings,
     catalog_id: &str,
     products: &[Product],
-) -> Result<(Vec<Request>, Vec<Refused>), Error> {
+) -> Result<(Vec<Chunk>, Vec<Refused>), Error> {
     let mut refused = Vec::new();
     let mut items = Vec::new();
     for (i, p) in products.iter().enumerate() {
         match p.validate() {
-            Ok(()) => items.push(json!({ "method": "UPDATE", "data": p.batch_data() })),
+            Ok(()) => items.push((
+                (i as u32, p.retailer_id.clone()),
+                json!({ "method": "UPDATE", "data": p.batch_data() }),
+            )),
             Err(Error::InvalidInput { field, reason }) => refused.push(Refused {
                 index: i as u32,
                 retailer_id: p.retailer_id.clone(),
@@ -191,8 +250,7 @@ pub fn upsert_requests(
             Err(e) => return Err(e),
         }
     }
-    let requests = chunks(s, catalog_id, items)?;
-    Ok((requests, refused))
+    Ok((chunks(s, catalog_id, items)?, refused))
 }
 
 /// Deletes by retailer id, in chunks of [`BATCH_MAX`].
@@ -200,7 +258,7 @@ pub fn delete_requests(
     s: &Settings,
     catalog_id: &str,
     retailer_ids: &[String],
-) -> Result<Vec<Request>, Error> {
+) -> Result<Vec<Chunk>, Error> {
     if let Some(i) = retailer_ids.iter().position(|r| r.trim().is_empty()) {
         return Err(Error::invalid(
             format!("retailer-ids[{i}]"),
@@ -209,15 +267,28 @@ pub fn delete_requests(
     }
     let items = retailer_ids
         .iter()
-        .map(|r| json!({ "method": "DELETE", "data": { "id": r.trim() } }))
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                (i as u32, r.clone()),
+                json!({ "method": "DELETE", "data": { "id": r.trim() } }),
+            )
+        })
         .collect();
     chunks(s, catalog_id, items)
 }
 
-fn chunks(s: &Settings, catalog_id: &str, items: Vec<Value>) -> Result<Vec<Request>, Error> {
+type Item = ((u32, String), Value);
+
+fn chunks(s: &Settings, catalog_id: &str, items: Vec<Item>) -> Result<Vec<Chunk>, Error> {
     items
         .chunks(BATCH_MAX)
-        .map(|c| batch_request(s, catalog_id, c.to_vec()))
+        .map(|c| {
+            Ok(Chunk {
+                request: batch_request(s, catalog_id, c.iter().map(|(_, v)| v.clone()).collect())?,
+                items: c.iter().map(|(k, _)| k.clone()).collect(),
+            })
+        })
         .collect()
 }
 
@@ -377,6 +448,16 @@ mod tests {
         );
         assert_eq!(price_text(1299, "USD"), "12.99 USD");
         assert_eq!(price_text(1299, "JPY"), "1299 JPY");
+        assert_eq!(price_text(1250, "KWD"), "1.250 KWD");
+        assert_eq!(minor_units("12.99", "USD"), Some(1299));
+        assert_eq!(minor_units("12.9", "USD"), Some(1290));
+        assert_eq!(minor_units("1500", "JPY"), Some(1500));
+        assert_eq!(minor_units("15.5", "JPY"), None);
+        assert_eq!(minor_units("1.25", "KWD"), Some(1250));
+        assert_eq!(minor_units("1.2345", "KWD"), None);
+        assert_eq!(minor_units("x", "USD"), None);
+        assert_eq!(minor_units("-1", "USD"), None);
+        assert_eq!(minor_units("99999999999999999999", "USD"), None);
     }
 
     #[test]
@@ -386,8 +467,13 @@ mod tests {
             .map(|i| product(&format!("sku-{i}")))
             .collect();
         ps[3].currency = "dollars".into();
-        let (reqs, refused) = upsert_requests(&s, "123", &ps).unwrap();
-        assert_eq!(reqs.len(), 2);
+        let (chunks, refused) = upsert_requests(&s, "123", &ps).unwrap();
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(
+            chunks[1].items,
+            vec![(BATCH_MAX as u32 + 1, format!("sku-{}", BATCH_MAX + 1))]
+        );
+        let reqs: Vec<&Request> = chunks.iter().map(|c| &c.request).collect();
         assert_eq!(refused.len(), 1);
         assert_eq!(
             (refused[0].index, refused[0].retailer_id.as_str()),

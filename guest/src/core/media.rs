@@ -362,7 +362,12 @@ pub fn read_progress(
 /// Check downloaded bytes against the SHA-256 (hex) that the webhook or Meta gave.
 pub fn check_sha256(data: &[u8], expected: &str) -> Result<String, Error> {
     let actual = hex::encode(Sha256::digest(data));
-    if !expected.is_empty() && !actual.eq_ignore_ascii_case(expected.trim()) {
+    if expected.trim().is_empty() {
+        return Err(Error::Other(
+            "no SHA-256 to check the file against (Meta gave none)".into(),
+        ));
+    }
+    if !actual.eq_ignore_ascii_case(expected.trim()) {
         return Err(Error::Other(format!(
             "the downloaded file's SHA-256 is {actual}, not the {expected} announced: refused"
         )));
@@ -370,11 +375,20 @@ pub fn check_sha256(data: &[u8], expected: &str) -> Result<String, Error> {
     Ok(actual)
 }
 
-/// `GET {url}` of a media file (the URL `GET /{media-id}` gave; it needs the token).
-pub fn download_request(url: &str) -> Result<Request, Error> {
-    if !url.starts_with("https://") && !url.starts_with("http://") {
+/// Where Meta serves media files.
+pub const MEDIA_ORIGIN: &str = "https://lookaside.fbsbx.com";
+
+/// `GET {url}` of a media file (the URL `GET /{media-id}` gave; it needs the token). The
+/// token goes only to Meta's media host or the tenant's own Graph origin (the sandbox).
+pub fn download_request(s: &Settings, url: &str) -> Result<Request, Error> {
+    let trusted = [MEDIA_ORIGIN, s.graph_origin.as_str()].iter().any(|o| {
+        url.strip_prefix(o)
+            .is_some_and(|rest| rest.starts_with('/'))
+    });
+    if !trusted {
         return Err(Error::Other(format!(
-            "Meta gave a media URL that is not http(s): {url}"
+            "the media URL is not on {MEDIA_ORIGIN} or the Graph origin: the token is not sent there ({})",
+            url.split('?').next().unwrap_or("")
         )));
     }
     Ok(Request::get(url.to_string()))
@@ -516,6 +530,22 @@ mod tests {
             session_request(&Settings::default(), "f.pdf", 10, "application/pdf").is_err(),
             "no app id"
         );
+    }
+
+    #[test]
+    fn the_token_goes_only_to_metas_media_host_or_the_graph_origin() {
+        let s = settings();
+        assert!(
+            download_request(
+                &s,
+                "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+            )
+            .is_ok()
+        );
+        assert!(download_request(&s, "https://graph.facebook.com/v23.0/1").is_ok());
+        assert!(download_request(&s, "https://lookaside.fbsbx.com.evil.example/x").is_err());
+        assert!(download_request(&s, "http://lookaside.fbsbx.com/x").is_err());
+        assert!(download_request(&s, "https://evil.example/x").is_err());
     }
 
     #[test]

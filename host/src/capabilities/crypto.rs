@@ -20,6 +20,9 @@ use zeroize::Zeroizing;
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 12;
 const TAG: usize = 16;
+/// The purpose the flow private key is sealed for ([`Vault::seal_for`]): the guest's
+/// `crypto.open` cannot open it, only the host's `flow-decrypt`.
+pub const FLOW_KEY_PURPOSE: &str = "flow-private-key";
 /// The environment variable holding the master key (64 hex digits).
 pub const MASTER_KEY_ENV: &str = "WA_MASTER_KEY";
 
@@ -117,17 +120,32 @@ impl Vault {
         ChaCha20Poly1305::new(Key::from_slice(key.as_slice()))
     }
 
-    fn aad(tenant: &str) -> Vec<u8> {
+    fn aad(tenant: &str, purpose: Option<&str>) -> Vec<u8> {
         let mut aad = b"whatsapp-cloud-api/v1\0tenant\0".to_vec();
         aad.extend_from_slice(tenant.as_bytes());
+        if let Some(p) = purpose {
+            aad.extend_from_slice(b"\0purpose\0");
+            aad.extend_from_slice(p.as_bytes());
+        }
         aad
     }
 
     /// Seal `plaintext` for `tenant`.
     pub fn seal(&self, tenant: &str, plaintext: &[u8]) -> Vec<u8> {
+        self.seal_with(tenant, None, plaintext)
+    }
+
+    /// Seal `plaintext` for `tenant` and one `purpose` only: [`Vault::open`] (and so the
+    /// component's `crypto.open`) refuses it; only [`Vault::open_for`] with the same
+    /// purpose opens it. For keys the host uses on the guest's behalf (the flow key).
+    pub fn seal_for(&self, tenant: &str, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        self.seal_with(tenant, Some(purpose), plaintext)
+    }
+
+    fn seal_with(&self, tenant: &str, purpose: Option<&str>, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).expect("the OS random source");
-        let aad = Self::aad(tenant);
+        let aad = Self::aad(tenant, purpose);
         let ct = self
             .cipher(tenant)
             .encrypt(
@@ -148,13 +166,32 @@ impl Vault {
 
     /// Open what [`Vault::seal`] produced for `tenant`.
     pub fn open(&self, tenant: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+        self.open_with(tenant, None, sealed)
+    }
+
+    /// Open what [`Vault::seal_for`] produced for `tenant` and `purpose`.
+    pub fn open_for(
+        &self,
+        tenant: &str,
+        purpose: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+        self.open_with(tenant, Some(purpose), sealed)
+    }
+
+    fn open_with(
+        &self,
+        tenant: &str,
+        purpose: Option<&str>,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, OpenError> {
         if sealed.len() < HEADER + TAG || sealed[0] != VERSION {
             return Err(OpenError::Malformed);
         }
         if sealed[1..5] != self.key_id {
             return Err(OpenError::UnknownKey);
         }
-        let aad = Self::aad(tenant);
+        let aad = Self::aad(tenant, purpose);
         self.cipher(tenant)
             .decrypt(
                 Nonce::from_slice(&sealed[5..HEADER]),
@@ -219,7 +256,10 @@ impl wit::Host for Crypto<'_> {
         iv: Vec<u8>,
         encrypted_data: Vec<u8>,
     ) -> wasmtime::Result<Result<wit::FlowRequest, OpenError>> {
-        let key = match self.vault.open(self.tenant, &sealed_private_key) {
+        let key = match self
+            .vault
+            .open_for(self.tenant, FLOW_KEY_PURPOSE, &sealed_private_key)
+        {
             Ok(k) => k,
             Err(e) => return Ok(Err(e)),
         };
@@ -261,6 +301,25 @@ pub fn add_to_linker<T: 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_sealed_for_a_purpose_opens_only_for_it() {
+        let v = Vault::ephemeral();
+        let sealed = v.seal_for("t", FLOW_KEY_PURPOSE, b"private key");
+        assert_eq!(v.open("t", &sealed).unwrap_err(), OpenError::Rejected);
+        assert_eq!(
+            v.open_for("t", "other", &sealed).unwrap_err(),
+            OpenError::Rejected
+        );
+        assert_eq!(
+            v.open_for("u", FLOW_KEY_PURPOSE, &sealed).unwrap_err(),
+            OpenError::Rejected
+        );
+        assert_eq!(
+            &**v.open_for("t", FLOW_KEY_PURPOSE, &sealed).unwrap(),
+            b"private key"
+        );
+    }
 
     #[test]
     fn a_value_sealed_for_one_tenant_does_not_open_for_another() {

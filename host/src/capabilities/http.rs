@@ -69,6 +69,9 @@ impl std::fmt::Display for Origin {
     }
 }
 
+/// Where Meta serves media files (the URLs `GET /{media-id}` gives).
+pub const MEDIA_ORIGIN: &str = "https://lookaside.fbsbx.com";
+
 /// Where tenant instances may send requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EgressPolicy {
@@ -76,10 +79,13 @@ pub struct EgressPolicy {
 }
 
 impl Default for EgressPolicy {
-    /// Only Meta's Graph API.
+    /// Only Meta: the Graph API, and the host its media files are downloaded from.
     fn default() -> Self {
         EgressPolicy {
-            allowed: vec![Origin::parse("https://graph.facebook.com").expect("a valid origin")],
+            allowed: ["https://graph.facebook.com", MEDIA_ORIGIN]
+                .iter()
+                .map(|o| Origin::parse(o).expect("a valid origin"))
+                .collect(),
         }
     }
 }

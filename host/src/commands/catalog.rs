@@ -74,19 +74,14 @@ struct Row {
     brand: Option<String>,
 }
 
-/// `12.99` → 1299 (two decimals at most).
-fn minor(price: &serde_json::Value) -> Option<u64> {
+/// A price in major units (`12.99`, `1500` yen) as minor units of `currency`.
+fn minor(price: &serde_json::Value, currency: &str) -> Option<u64> {
     let text = match price {
         serde_json::Value::String(s) => s.trim().to_string(),
         serde_json::Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    let (units, cents) = text.split_once('.').unwrap_or((&text, "0"));
-    if cents.len() > 2 {
-        return None;
-    }
-    let cents = format!("{cents:0<2}");
-    Some(units.parse::<u64>().ok()? * 100 + cents.parse::<u64>().ok()?)
+    whatsapp_guest::core::catalog::minor_units(&text, currency)
 }
 
 fn empty_none(s: Option<String>) -> Option<String> {
@@ -97,8 +92,12 @@ impl Row {
     fn input(self) -> Result<ProductInput, String> {
         let price_minor = match (self.price_minor, &self.price) {
             (Some(m), _) => m,
-            (None, Some(p)) => minor(p)
-                .ok_or_else(|| format!("price {p} is not an amount with at most two decimals"))?,
+            (None, Some(p)) => minor(p, &self.currency).ok_or_else(|| {
+                format!(
+                    "price {p} is not an amount in {} with its decimals",
+                    self.currency
+                )
+            })?,
             (None, None) => return Err("price or price_minor is required".into()),
         };
         Ok(ProductInput {
@@ -169,10 +168,7 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
             let mut failed = 0usize;
             let mut report = |line: usize, retailer_id: &str, reason: &str| {
                 failed += 1;
-                println!(
-                    "{}",
-                    json!({ "line": line, "retailer_id": retailer_id, "error": reason })
-                );
+                super::out(json!({ "line": line, "retailer_id": retailer_id, "error": reason }))
             };
             // Rows that are not products are reported; the others go in chunks.
             let mut products = Vec::new();
@@ -183,7 +179,7 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
                         products.push(p);
                         lines.push(n + 1);
                     }
-                    Err(e) => report(n + 1, &rid, &e),
+                    Err(e) => report(n + 1, &rid, &e)?,
                 }
             }
             let mut handles = Vec::new();
@@ -205,12 +201,15 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
                     }
                 };
                 for refused in &r.refused {
-                    let line = refused.index.map_or(0, |x| part_lines[x as usize]);
+                    let line = refused
+                        .index
+                        .and_then(|x| part_lines.get(x as usize).copied())
+                        .unwrap_or(0);
                     report(
                         line,
                         refused.retailer_id.as_deref().unwrap_or(""),
                         &refused.reason,
-                    );
+                    )?;
                 }
                 handles.extend(r.handles);
                 done += part.len();
@@ -230,7 +229,7 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
                     };
                     if s.status == "finished" {
                         for e in &s.errors {
-                            report(0, e.retailer_id.as_deref().unwrap_or(""), &e.reason);
+                            report(0, e.retailer_id.as_deref().unwrap_or(""), &e.reason)?;
                         }
                         break;
                     }
@@ -265,10 +264,9 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
                     Err(e) => return super::fail(&e),
                 };
                 for p in &page.products {
-                    println!(
-                        "{}",
-                        json!({ "id": p.id, "retailer_id": p.retailer_id, "name": p.name, "price": p.price, "availability": p.availability })
-                    );
+                    super::out(
+                        json!({ "id": p.id, "retailer_id": p.retailer_id, "name": p.name, "price": p.price, "availability": p.availability }),
+                    )?;
                 }
                 match page.next {
                     Some(n) if !page.products.is_empty() => after = Some(n),
@@ -310,11 +308,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prices_become_minor_units() {
-        assert_eq!(minor(&json!("12.99")), Some(1299));
-        assert_eq!(minor(&json!("12.9")), Some(1290));
-        assert_eq!(minor(&json!(12)), Some(1200));
-        assert_eq!(minor(&json!("12.999")), None);
-        assert_eq!(minor(&json!("abc")), None);
+    fn prices_become_minor_units_per_currency() {
+        assert_eq!(minor(&json!("12.99"), "USD"), Some(1299));
+        assert_eq!(minor(&json!(12), "USD"), Some(1200));
+        assert_eq!(minor(&json!("1500"), "JPY"), Some(1500));
+        assert_eq!(minor(&json!("1.250"), "KWD"), Some(1250));
+        assert_eq!(minor(&json!("12.999"), "USD"), None);
+        assert_eq!(minor(&json!("abc"), "USD"), None);
     }
 }

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 use std::path::PathBuf;
 use whatsapp_host::api::{FlowUpdate, NewFlow};
+use whatsapp_host::capabilities::crypto::FLOW_KEY_PURPOSE;
 use whatsapp_host::capabilities::flows_crypto;
 use whatsapp_host::storage::KvBackend;
 
@@ -114,10 +115,10 @@ fn store_key(cli: &Cli, tenant: &str, der: &[u8], public_pem: &str) -> Result<()
     if data.db.tenant(tenant)?.is_none() {
         return Err(format!("no tenant named {tenant}").into());
     }
-    let sealed = data.vault.seal(tenant, der);
+    let sealed = data.vault.seal_for(tenant, FLOW_KEY_PURPOSE, der);
     data.db
         .set(tenant, "secrets", "flow-private-key", &sealed)?;
-    print!("{public_pem}");
+    super::out(public_pem.trim_end())?;
     eprintln!(
         "wa-host: the private key is sealed in {tenant}'s storage; register the public key above with Meta"
     );
@@ -139,10 +140,9 @@ pub async fn run(cli: &Cli, command: &FlowsCommand) -> Result<(), BoxError> {
                     Err(e) => return super::fail(&e),
                 };
                 for f in &page.flows {
-                    println!(
-                        "{}",
-                        json!({ "id": f.id, "name": f.name, "status": f.status, "categories": f.categories })
-                    );
+                    super::out(
+                        json!({ "id": f.id, "name": f.name, "status": f.status, "categories": f.categories }),
+                    )?;
                 }
                 match page.next {
                     Some(n) if !page.flows.is_empty() => after = Some(n),

@@ -152,10 +152,7 @@ pub async fn run(cli: &Cli, command: &MediaCommand) -> Result<(), BoxError> {
                     .or_else(|e| super::fail(&e))?;
                 eprintln!("wa-host: {} of {length} bytes", progress.offset);
             }
-            println!(
-                "{}",
-                json!({ "session_id": progress.session_id, "handle": progress.handle })
-            );
+            super::out(json!({ "session_id": progress.session_id, "handle": progress.handle }))?;
             Ok(())
         }
         MediaCommand::Get { tenant, id } => {
@@ -180,10 +177,9 @@ pub async fn run(cli: &Cli, command: &MediaCommand) -> Result<(), BoxError> {
                 Ok(m) => {
                     std::fs::write(output, &m.data)
                         .map_err(|e| format!("{}: {e}", output.display()))?;
-                    println!(
-                        "{}",
-                        json!({ "file": output, "mime_type": m.mime_type, "sha256": m.sha256, "bytes": m.data.len() })
-                    );
+                    super::out(
+                        json!({ "file": output, "mime_type": m.mime_type, "sha256": m.sha256, "bytes": m.data.len() }),
+                    )?;
                     Ok(())
                 }
                 Err(e) => super::fail(&e),

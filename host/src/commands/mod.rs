@@ -33,7 +33,7 @@ pub async fn instance(cli: &Cli, tenant: &str) -> Result<(Runtime, Instance), Bo
 pub fn print<T>(r: CallResult<T>, ok: impl FnOnce(T) -> serde_json::Value) -> Result<(), BoxError> {
     match r.map_err(|e| format!("the component failed: {e}"))? {
         Ok(v) => {
-            println!("{}", ok(v));
+            out(ok(v))?;
             Ok(())
         }
         Err(e) => fail(&e),
@@ -42,7 +42,7 @@ pub fn print<T>(r: CallResult<T>, ok: impl FnOnce(T) -> serde_json::Value) -> Re
 
 /// Print the component's error as JSON and fail with its description.
 pub fn fail<T>(e: &PluginError) -> Result<T, BoxError> {
-    println!("{}", events::error_json(e));
+    out(events::error_json(e))?;
     Err(events::describe_error(e).into())
 }
 
@@ -55,4 +55,12 @@ pub fn read_file(file: &std::path::Path) -> Result<String, BoxError> {
     } else {
         std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()).into())
     }
+}
+
+/// Print one line to stdout; a reader that went away ends the command quietly
+/// (`main` treats a broken pipe as success) instead of a panic.
+pub fn out(v: impl std::fmt::Display) -> Result<(), BoxError> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{v}")?;
+    Ok(())
 }

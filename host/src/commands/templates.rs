@@ -96,10 +96,9 @@ pub async fn run(cli: &Cli, command: &TemplatesCommand) -> Result<(), BoxError> 
                     Err(e) => return fail(&e),
                 };
                 for t in &page.templates {
-                    println!(
-                        "{}",
-                        json!({ "id": t.id, "name": t.name, "language": t.language, "status": t.status, "category": t.category })
-                    );
+                    super::out(
+                        json!({ "id": t.id, "name": t.name, "language": t.language, "status": t.status, "category": t.category }),
+                    )?;
                 }
                 match (page.next, *all) {
                     (Some(n), true) => q.after = Some(n),

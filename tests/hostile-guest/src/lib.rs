@@ -224,7 +224,7 @@ impl flows::Guest for Hostile {
     fn preview(_: String, _: bool) -> Result<flows::FlowPreview> {
         refuse()
     }
-    fn decrypt_request(_: Vec<u8>) -> Result<flows::FlowExchange> {
+    fn decrypt_request(_: Vec<u8>, _: Option<String>) -> Result<flows::FlowExchange> {
         refuse()
     }
     fn encrypt_response(_: flows::FlowExchange, _: String) -> Result<String> {
