@@ -26,17 +26,19 @@ fn product(p: wit::ProductInput) -> Product {
     }
 }
 
-/// Send each batch: the handles, and every item of a call that failed, with why (the
-/// calls before it were applied, so the result says what was and was not).
-fn send(tenant: &Tenant, chunks: &[c::Chunk]) -> (Vec<String>, Vec<wit::ItemError>) {
+/// Send each batch: the handles, and every item of a call that failed after an earlier
+/// one was applied, with why (so the result says what was and was not). If the first
+/// call fails, nothing was applied: its error is the answer.
+fn send(tenant: &Tenant, chunks: &[c::Chunk]) -> Result<(Vec<String>, Vec<wit::ItemError>)> {
     let mut handles = Vec::new();
     let mut failed = Vec::new();
-    for chunk in chunks {
+    for (n, chunk) in chunks.iter().enumerate() {
         let outcome = tenant
             .call(&chunk.request)
             .and_then(|(status, body)| c::read_handles(status, &body).map_err(err));
         match outcome {
             Ok(h) => handles.extend(h),
+            Err(e) if n == 0 => return Err(e),
             Err(e) => {
                 let reason = format!("the batch call failed: {e:?}");
                 failed.extend(chunk.items.iter().map(|(i, rid)| wit::ItemError {
@@ -47,7 +49,7 @@ fn send(tenant: &Tenant, chunks: &[c::Chunk]) -> (Vec<String>, Vec<wit::ItemErro
             }
         }
     }
-    (handles, failed)
+    Ok((handles, failed))
 }
 
 impl wit::Guest for Component {
@@ -81,7 +83,7 @@ impl wit::Guest for Component {
         let products: Vec<Product> = products.into_iter().map(product).collect();
         let (chunks, refused) =
             c::upsert_requests(&tenant.settings, &catalog_id, &products).map_err(err)?;
-        let (handles, failed) = send(&tenant, &chunks);
+        let (handles, failed) = send(&tenant, &chunks)?;
         let mut refused: Vec<wit::ItemError> = refused
             .into_iter()
             .map(|r| wit::ItemError {
@@ -103,7 +105,7 @@ impl wit::Guest for Component {
         let tenant = Tenant::bind();
         let chunks =
             c::delete_requests(&tenant.settings, &catalog_id, &retailer_ids).map_err(err)?;
-        let (handles, failed) = send(&tenant, &chunks);
+        let (handles, failed) = send(&tenant, &chunks)?;
         Ok(wit::BatchResult {
             handles,
             sent: (retailer_ids.len() - failed.len()) as u32,
