@@ -3,12 +3,10 @@
 //! marketing template is refused until the contact resumes.
 
 use serde_json::{Value, json};
-use std::sync::Arc;
+use whatsapp_host::Runtime;
 use whatsapp_host::api::outgoing::*;
 use whatsapp_host::api::{Error, SendResult};
-use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
 use whatsapp_host::tenants::{self, NewTenant};
-use whatsapp_host::{Runtime, RuntimeConfig, Services};
 use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, http, sign};
 use zeroize::Zeroizing;
 
@@ -89,30 +87,6 @@ async fn send(
     rt.instantiate(b).await.unwrap().send(&m).await.unwrap()
 }
 
-/// A runtime over the harness's storage whose instances see the clock `offset` seconds on.
-fn runtime_at(h: &Harness, offset: i64) -> Runtime {
-    let mut egress = EgressPolicy::default();
-    egress.allow(&h.sandbox_origin).unwrap();
-    let services = Services {
-        kv: h.db.clone(),
-        vault: h.vault.clone(),
-        egress: Arc::new(egress),
-        recorder: Recorder::from_env().unwrap().map(Arc::new),
-        // Tests send thousands of messages to one sandbox recipient: no pair pacing.
-        throughput: Arc::new(
-            whatsapp_host::capabilities::throughput::Throughput::new(1000)
-                .with_pair_burst(1_000_000),
-        ),
-    };
-    let config = RuntimeConfig {
-        cache_dir: Some(whatsapp_tests::cache_dir()),
-        max_instances: 16,
-        clock_offset_secs: offset,
-        ..RuntimeConfig::default()
-    };
-    Runtime::new(whatsapp_host::COMPONENT, config, services).unwrap()
-}
-
 #[tokio::test]
 async fn the_window_and_consent_decide_what_may_be_sent() {
     let h = Harness::start(Options {
@@ -136,7 +110,7 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
     )
     .unwrap();
     let binding = shop.binding(&h.vault, &Default::default()).unwrap();
-    let today = runtime_at(&h, 0);
+    let today = h.runtime_at(0);
 
     // Nobody wrote yet: a free-form message is outside the window, a template is fine.
     assert_eq!(
@@ -152,7 +126,7 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
     send(&today, &binding, text("On its way!")).await.unwrap();
 
     // A day later it has closed again; templates still go.
-    let tomorrow = runtime_at(&h, 24 * 3600 + 1);
+    let tomorrow = h.runtime_at(24 * 3600 + 1);
     assert_eq!(
         send(&tomorrow, &binding, text("Still there?")).await,
         Err(Error::OutsideWindow(None))

@@ -12,7 +12,7 @@ use whatsapp_host::api::templates::{
     NewTemplate, TemplateBody, TemplateButton, TemplateCategory, TextWithExamples, UrlButton,
 };
 use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage};
-use whatsapp_host::{Runtime, RuntimeConfig};
+
 use whatsapp_tests::{Harness, Options, fixtures_dir};
 
 fn fixture_templates() -> Vec<(String, Value)> {
@@ -311,30 +311,6 @@ async fn sync_fills_the_cache_the_send_preflight_reads() {
     );
 }
 
-/// A runtime whose instances see the clock `offset` seconds on.
-fn runtime_at(h: &Harness, offset: i64) -> Runtime {
-    let services = whatsapp_host::Services {
-        kv: h.db.clone(),
-        vault: h.vault.clone(),
-        egress: std::sync::Arc::new({
-            let mut e = whatsapp_host::capabilities::http::EgressPolicy::default();
-            e.allow(&h.sandbox_origin).unwrap();
-            e
-        }),
-        recorder: whatsapp_host::capabilities::http::Recorder::from_env()
-            .unwrap()
-            .map(std::sync::Arc::new),
-        throughput: Default::default(),
-    };
-    let config = RuntimeConfig {
-        cache_dir: Some(whatsapp_tests::cache_dir()),
-        max_instances: 8,
-        clock_offset_secs: offset,
-        ..RuntimeConfig::default()
-    };
-    Runtime::new(whatsapp_host::COMPONENT, config, services).unwrap()
-}
-
 async fn status_of(h: &Harness, id: &str) -> String {
     h.instance()
         .await
@@ -429,7 +405,7 @@ async fn edits_follow_metas_rules_from_the_tenants_own_history() {
     let wait = rl.retry_after_seconds.unwrap();
     assert!((86_000..=86_400).contains(&wait), "{wait}");
     // A day later (the instances' clock moved on), it is allowed again.
-    let tomorrow = runtime_at(&h, 25 * 3600);
+    let tomorrow = h.runtime_at(25 * 3600);
     let binding = h.tenant.binding(&h.vault, &Default::default()).unwrap();
     tomorrow
         .instantiate(&binding)

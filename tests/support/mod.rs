@@ -265,6 +265,31 @@ impl Harness {
         }
     }
 
+    /// A runtime over the harness's storage and vault whose instances see the clock
+    /// `offset` seconds on (for the 24-hour window and the template edit budget).
+    pub fn runtime_at(&self, offset: i64) -> Runtime {
+        let mut egress = EgressPolicy::default();
+        egress.allow(&self.sandbox_origin).unwrap();
+        let services = Services {
+            kv: self.db.clone(),
+            vault: self.vault.clone(),
+            egress: Arc::new(egress),
+            recorder: Recorder::from_env().unwrap().map(Arc::new),
+            // Tests send thousands of messages to one sandbox recipient: no pair pacing.
+            throughput: Arc::new(
+                whatsapp_host::capabilities::throughput::Throughput::new(1000)
+                    .with_pair_burst(1_000_000),
+            ),
+        };
+        let config = RuntimeConfig {
+            cache_dir: Some(cache_dir()),
+            max_instances: 16,
+            clock_offset_secs: offset,
+            ..RuntimeConfig::default()
+        };
+        Runtime::new(COMPONENT, config, services).unwrap()
+    }
+
     /// A fresh instance of the harness tenant.
     pub async fn instance(&self) -> Instance {
         self.instance_of(&self.tenant).await
