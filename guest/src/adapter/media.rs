@@ -76,10 +76,12 @@ struct Reading {
     expected: String,
 }
 
+// BTreeMap, not HashMap: a HashMap's random seed would import `wasi:random`, which the
+// `plugin` world does not promise its hosts.
 thread_local! {
-    static DOWNLOADS: std::cell::RefCell<std::collections::HashMap<u32, Reading>> =
+    static DOWNLOADS: std::cell::RefCell<std::collections::BTreeMap<u32, Reading>> =
         Default::default();
-    static STREAMS: std::cell::RefCell<std::collections::HashMap<u32, Streaming>> =
+    static STREAMS: std::cell::RefCell<std::collections::BTreeMap<u32, Streaming>> =
         Default::default();
     static NEXT_STREAM: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
