@@ -176,8 +176,12 @@ async fn inbound_messages_keep_the_window_and_consent() {
     };
     post(&h, text_from("15551234567", "wamid.hi", "hello")).await;
     assert_eq!(
-        h.db.get("acme", "contacts", "last-inbound:15551234567")
-            .unwrap(),
+        h.db.get(
+            "acme",
+            "contacts",
+            &format!("last-inbound:{PHONE_NUMBER_ID}:15551234567")
+        )
+        .unwrap(),
         Some(b"1700000100".to_vec())
     );
     assert_eq!(consent(), None);

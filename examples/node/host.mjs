@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import {
   constants, createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, hkdfSync, privateDecrypt, randomBytes,
 } from 'node:crypto';
-import { cli, clocks, http, io } from '@bytecodealliance/preview2-shim';
+import { cli, clocks, http, io, random } from '@bytecodealliance/preview2-shim';
 import { instantiate } from './gen/whatsapp.js';
 
 const GEN = new URL('./gen/', import.meta.url);
@@ -143,6 +143,7 @@ export async function instantiateTenant({ tenantId, settings = {}, allow = [], v
     'wasi:io/streams': io.streams,
     'wasi:keyvalue/atomics': atomics,
     'wasi:keyvalue/store': store,
+    'wasi:random/random': random.random,
     'whatsapp:cloud-api/crypto': {
       seal: (plaintext) => vault.seal(tenantId, plaintext),
       open: (sealed) => vault.open(tenantId, sealed),

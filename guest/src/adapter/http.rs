@@ -36,7 +36,10 @@ fn split_url(url: &str) -> Result<Url<'_>, Error> {
     } else if let Some(r) = url.strip_prefix("http://") {
         (Scheme::Http, r)
     } else {
-        return Err(Error::Other(format!("unsupported URL scheme in {url}")));
+        return Err(Error::Other(format!(
+            "unsupported URL scheme in {}",
+            without_query(url)
+        )));
     };
     let (authority, path_and_query) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -47,6 +50,11 @@ fn split_url(url: &str) -> Result<Url<'_>, Error> {
         authority,
         path_and_query,
     })
+}
+
+/// `url` up to its query, which may hold secrets (`client_secret`, `input_token`).
+fn without_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
 }
 
 /// A request whose body is being written: [`start`] it, [`InFlight::write`] its body
@@ -68,7 +76,8 @@ pub fn send(req: &Request, token: &str) -> Result<(u16, Vec<u8>), Error> {
     flight.finish()
 }
 
-/// Start `req` (its headers, not its body) with the token.
+/// Start `req` (its headers, not its body) with the token; an empty token sends no
+/// `Authorization` header (the request carries its credentials itself).
 pub fn start(req: &Request, token: &str) -> Result<InFlight, Error> {
     let url = split_url(&req.url)?;
     // Sized once, so that no reallocation leaves a copy of the token behind.
@@ -79,7 +88,11 @@ pub fn start(req: &Request, token: &str) -> Result<InFlight, Error> {
     let mut authorization = Vec::with_capacity(scheme.len() + token.len());
     authorization.extend_from_slice(scheme);
     authorization.extend_from_slice(token.as_bytes());
-    let mut headers: Vec<(String, Vec<u8>)> = vec![("authorization".into(), authorization)];
+    let mut headers: Vec<(String, Vec<u8>)> = if token.is_empty() {
+        Vec::new()
+    } else {
+        vec![("authorization".into(), authorization)]
+    };
     if req.body.is_some() || req.content_type.is_some() {
         let ct = req.content_type.as_deref().unwrap_or("application/json");
         headers.push(("content-type".into(), ct.as_bytes().to_vec()));
@@ -89,7 +102,9 @@ pub fn start(req: &Request, token: &str) -> Result<InFlight, Error> {
     }
     let fields = Fields::from_list(&headers);
     // The host has its copy of the header now; this one goes.
-    crate::core::secret::wipe(&mut headers[0].1);
+    if let Some((_, auth)) = headers.first_mut().filter(|(k, _)| k == "authorization") {
+        crate::core::secret::wipe(auth);
+    }
     let fields = fields.map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
     let request = OutgoingRequest::new(fields);
     let method = match req.method {
@@ -104,9 +119,10 @@ pub fn start(req: &Request, token: &str) -> Result<InFlight, Error> {
             .set_path_with_query(Some(url.path_and_query))
             .is_ok();
     if !ok {
+        // Without the query: OAuth and debug_token calls carry secrets there.
         return Err(Error::Other(format!(
             "the host refused the request line for {}",
-            req.url
+            without_query(&req.url)
         )));
     }
     let body = request

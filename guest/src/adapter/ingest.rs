@@ -97,7 +97,8 @@ fn keep_state(tenant: &Tenant, b: &Buckets, e: &Event) -> Result<(), Error> {
                 .and_then(|c| c.wa_id.clone())
                 .unwrap_or_else(|| m.from.clone());
             let at = e.timestamp.unwrap_or_else(now_secs);
-            let key = state::last_inbound_key(&wa_id);
+            let number = e.routing.phone_number_id.as_deref().unwrap_or_default();
+            let key = state::last_inbound_key(number, &wa_id);
             let before = b
                 .contacts
                 .get(&key)

@@ -176,6 +176,7 @@ impl wit::Guest for Component {
         }
         up.flight.write(&up.tail);
         let (status, body) = up.flight.finish().map_err(err)?;
+        Tenant::bind().check_answer(true, status, &body);
         Ok(m::read_uploaded(status, &body).map_err(err)?.id)
     }
 

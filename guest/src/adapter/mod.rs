@@ -2,6 +2,7 @@
 //! bindings stay private to this module.
 
 mod catalog;
+mod connection;
 mod convert;
 mod flows;
 mod http;
@@ -12,7 +13,7 @@ mod templates;
 mod tenant;
 
 use crate::core::{self, webhook};
-use bindings::exports::whatsapp::cloud_api::{connection, messages, webhooks};
+use bindings::exports::whatsapp::cloud_api::{messages, webhooks};
 use bindings::whatsapp::cloud_api::types::{Error, SendResult};
 use convert::{err, wit_events};
 use tenant::Tenant;
@@ -30,16 +31,32 @@ bindings::export!(Component with_types_in bindings);
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// Validate, check the policies, send from the tenant's sending number.
+fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResult> {
+    let msg = convert::outgoing(message);
+    let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
+    policy::check(tenant, &msg)?;
+    let (status, body) = tenant.call(&req)?;
+    core::messages::read_send_response(status, &body)
+        .map(convert::send_result)
+        .map_err(err)
+}
+
 impl messages::Guest for Component {
     fn send(message: messages::OutgoingMessage) -> Result<SendResult> {
+        send(&Tenant::bind(), message)
+    }
+
+    fn send_from(
+        phone_number_id: String,
+        message: messages::OutgoingMessage,
+    ) -> Result<SendResult> {
         let tenant = Tenant::bind();
-        let msg = convert::outgoing(message);
-        let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
-        policy::check(&tenant, &msg)?;
-        let (status, body) = tenant.call(&req)?;
-        core::messages::read_send_response(status, &body)
-            .map(convert::send_result)
-            .map_err(err)
+        let settings = tenant
+            .settings
+            .sending_from(&phone_number_id)
+            .map_err(err)?;
+        send(&Tenant { settings }, message)
     }
 
     fn preview(message: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
@@ -94,13 +111,16 @@ impl webhooks::Guest for Component {
         challenge: String,
     ) -> Result<String> {
         let tenant = Tenant::bind();
-        webhook::verify_subscription(
+        let answer = webhook::verify_subscription(
             tenant.settings.verify_token.as_deref(),
             &mode,
             &verify_token,
             &challenge,
         )
-        .map_err(err)
+        .map_err(err)?;
+        // The readiness checklist's "webhook verified".
+        connection::mark_webhook_verified()?;
+        Ok(answer)
     }
 
     fn verify_signature(body: Vec<u8>, signature_header: Option<String>) -> Result<()> {
@@ -127,22 +147,5 @@ impl webhooks::Guest for Component {
     fn receive(body: Vec<u8>, signature_header: Option<String>) -> Result<Vec<webhooks::Event>> {
         Tenant::bind().verify_signature(&body, signature_header.as_deref())?;
         webhook::parse(&body).map(wit_events).map_err(err)
-    }
-}
-
-impl connection::Guest for Component {
-    fn info() -> Result<connection::TenantInfo> {
-        let tenant = Tenant::bind();
-        let has_access_token = tenant.has_secret(tenant::ACCESS_TOKEN)?;
-        let s = tenant.settings;
-        Ok(connection::TenantInfo {
-            tenant_id: s.tenant_id,
-            phone_number_id: s.phone_number_id,
-            waba_id: s.waba_id,
-            api_version: s.api_version,
-            graph_origin: s.graph_origin,
-            has_access_token,
-            has_app_secret: s.app_secret.is_some(),
-        })
     }
 }

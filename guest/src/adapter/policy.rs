@@ -20,8 +20,11 @@ fn text(b: &kv::Bucket, key: &str) -> Result<Option<String>, Error> {
 pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
     let wa_id = normalize_recipient(&msg.to).map_err(err)?;
     let contacts = kv::open(state::CONTACTS_BUCKET).map_err(storage)?;
-    let last_inbound =
-        text(&contacts, &state::last_inbound_key(&wa_id))?.and_then(|t| t.parse().ok());
+    let last_inbound = text(
+        &contacts,
+        &state::last_inbound_key(tenant.settings.phone_number_id().map_err(err)?, &wa_id),
+    )?
+    .and_then(|t| t.parse().ok());
     let consent = text(&contacts, &state::consent_key(&wa_id))?;
     let cached: Option<CachedTemplate> = match &msg.content {
         Content::Template(t) => {

@@ -327,6 +327,8 @@ impl wit::Guest for Component {
                 removed += 1;
             }
         }
+        // The readiness checklist's "templates synced".
+        super::connection::mark_templates_synced()?;
         Ok(wit::SyncReport {
             templates: seen.len() as u32,
             removed,

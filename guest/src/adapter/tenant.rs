@@ -58,28 +58,65 @@ impl Tenant {
             .map_err(storage)
     }
 
-    fn token(&self, credential: Credential) -> Result<Secret, Error> {
+    /// The token `credential` names, and whether it is the access token (the catalog
+    /// credential falls back to it when the tenant has no catalog token).
+    fn token(&self, credential: Credential) -> Result<(Secret, bool), Error> {
         let catalog = match credential {
             Credential::Catalog => self.secret(CATALOG_TOKEN)?,
             Credential::Access => None,
+            Credential::None => return Ok((Secret::new(String::new()), false)),
+            Credential::App => {
+                let s = &self.settings;
+                return match (&s.app_id, &s.app_secret) {
+                    (Some(id), Some(secret)) => Ok((Secret::new(format!("{id}|{secret}")), false)),
+                    _ => Err(Error::NotConfigured(
+                        "the tenant has no app-id and app-secret".into(),
+                    )),
+                };
+            }
         };
         if let Some(t) = catalog {
-            return Ok(t);
+            return Ok((t, false));
         }
-        self.secret(ACCESS_TOKEN)?
-            .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))
+        let t = self
+            .access_token()?
+            .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))?;
+        Ok((t, true))
+    }
+
+    /// The stored access token, opened.
+    pub fn access_token(&self) -> Result<Option<Secret>, Error> {
+        self.secret(ACCESS_TOKEN)
     }
 
     /// Start a Graph request with the tenant's token; its body is written by the caller.
     pub fn start(&self, req: &Request) -> Result<http::InFlight, Error> {
-        let token = self.token(req.credential)?;
+        let (token, _) = self.token(req.credential)?;
         http::start(req, token.expose()).map_err(err)
     }
 
     /// Make a Graph request with the tenant's token: the status and body of the answer.
+    /// An answer that says the token is no longer good puts the tenant in
+    /// `reauth-required` (see [`Tenant::check_answer`]).
     pub fn call(&self, req: &Request) -> Result<(u16, Vec<u8>), Error> {
-        let token = self.token(req.credential)?;
-        http::send(req, token.expose()).map_err(err)
+        let (token, access) = self.token(req.credential)?;
+        let (status, body) = http::send(req, token.expose()).map_err(err)?;
+        drop(token);
+        self.check_answer(access, status, &body);
+        Ok((status, body))
+    }
+
+    /// Note a refused token: a Graph error of the unauthorized class (190, 102, 463,
+    /// 467) to a request made with the access token marks the tenant `reauth-required`
+    /// (the catalog token and the app's own are not the business's connection).
+    pub fn check_answer(&self, access_token: bool, status: u16, body: &[u8]) {
+        if (200..300).contains(&status) || !access_token {
+            return;
+        }
+        if let core::Error::Unauthorized(g) = core::error::from_response(status, body) {
+            // Best effort: the caller gets the `unauthorized` error either way.
+            let _ = super::connection::mark_reauth_required(&g);
+        }
     }
 
     pub fn verify_signature(&self, body: &[u8], header: Option<&str>) -> Result<(), Error> {

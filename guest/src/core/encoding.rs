@@ -46,6 +46,27 @@ pub fn from_base64(s: &str) -> Option<Vec<u8>> {
     (acc == 0 && bits < 6).then_some(out)
 }
 
+/// Base64url without padding (RFC 4648 §5), as URLs and OAuth states take it.
+pub fn to_base64url(bytes: &[u8]) -> String {
+    base64(bytes)
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// Decode base64url (padding optional); none if malformed.
+pub fn from_base64url(s: &str) -> Option<Vec<u8>> {
+    if s.contains(['+', '/']) {
+        return None;
+    }
+    from_base64(&s.replace('-', "+").replace('_', "/"))
+}
+
 /// A file part of a multipart body.
 pub struct FilePart<'a> {
     /// The field's name (`file`).
@@ -117,6 +138,20 @@ fn multipart_of(fields: &[(&str, &str)], file: Option<&FilePart<'_>>) -> (String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64url_round_trips_without_padding() {
+        for n in 0..20u8 {
+            let bytes: Vec<u8> = (0..n)
+                .map(|i| i.wrapping_mul(97).wrapping_add(250))
+                .collect();
+            let e = to_base64url(&bytes);
+            assert!(!e.contains(['+', '/', '=']), "{e}");
+            assert_eq!(from_base64url(&e), Some(bytes));
+        }
+        assert_eq!(to_base64url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(from_base64url("a+b"), None);
+    }
 
     #[test]
     fn base64_matches_rfc_4648_and_round_trips() {

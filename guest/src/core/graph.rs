@@ -18,8 +18,13 @@ pub struct Settings {
     pub phone_number_id: Option<String>,
     /// The WABA id.
     pub waba_id: Option<String>,
-    /// The Meta app's id (resumable uploads).
+    /// The Meta app's id (OAuth, `debug_token`, resumable uploads).
     pub app_id: Option<String>,
+    /// Every number the tenant sends from, the default first (`phone-number-ids`,
+    /// comma-separated; the default `phone-number-id` is always one of them).
+    pub phone_number_ids: Vec<String>,
+    /// Where Meta's OAuth dialog is, when not derived from the Graph origin.
+    pub oauth_dialog_origin: Option<String>,
     /// The display number.
     pub display_phone_number: Option<String>,
     /// `https://graph.facebook.com`, or the sandbox's origin.
@@ -71,6 +76,10 @@ impl Settings {
                 "phone-number-id" => s.phone_number_id = Some(v),
                 "waba-id" => s.waba_id = Some(v),
                 "app-id" => s.app_id = Some(v),
+                "phone-number-ids" => s.phone_number_ids = keywords(&v),
+                "oauth-dialog-origin" => {
+                    s.oauth_dialog_origin = Some(v.trim_end_matches('/').to_string())
+                }
                 "display-phone-number" => s.display_phone_number = Some(v),
                 "graph-origin" => s.graph_origin = v.trim_end_matches('/').to_string(),
                 "api-version" => s.api_version = v,
@@ -81,6 +90,12 @@ impl Settings {
                 "window-policy" => s.window_policy = super::policy::WindowPolicy::parse(&v),
                 _ => {}
             }
+        }
+        if let Some(d) = &s.phone_number_id {
+            s.phone_number_ids.retain(|n| n != d);
+            s.phone_number_ids.insert(0, d.clone());
+        } else if let Some(first) = s.phone_number_ids.first() {
+            s.phone_number_id = Some(first.clone());
         }
         s
     }
@@ -97,17 +112,46 @@ impl Settings {
             .ok_or_else(|| Error::NotConfigured("the tenant has no phone-number-id".into()))
     }
 
-    /// Whether an event with these routing keys belongs to this tenant: its phone number,
-    /// or (for changes without one, like template updates) its WABA. A tenant bound to
-    /// neither (a bare parser) takes everything.
+    /// Whether an event with these routing keys belongs to this tenant: one of its phone
+    /// numbers, or (for changes without one, like template updates) its WABA. A tenant
+    /// bound to neither (a bare parser) takes everything.
     pub fn owns(&self, waba_id: &str, phone_number_id: Option<&str>) -> bool {
-        match (&self.phone_number_id, &self.waba_id, phone_number_id) {
-            (None, None, _) => true,
-            (Some(mine), _, Some(p)) => mine == p,
-            (None, Some(_), Some(_)) => false,
+        match (
+            self.phone_number_ids.is_empty(),
+            &self.waba_id,
+            phone_number_id,
+        ) {
+            (true, None, _) => true,
+            (false, _, Some(p)) => self.phone_number_ids.iter().any(|mine| mine == p),
+            (true, Some(_), Some(_)) => false,
             (_, Some(w), None) => w == waba_id,
-            (Some(_), None, None) => false,
+            (false, None, None) => false,
         }
+    }
+
+    /// These settings with `phone_number_id` as the sending number; it must be one of the
+    /// tenant's own (the host binds them), else `InvalidInput`.
+    pub fn sending_from(&self, phone_number_id: &str) -> Result<Settings, Error> {
+        if !self.phone_number_ids.iter().any(|n| n == phone_number_id) {
+            return Err(Error::invalid(
+                "from",
+                format!(
+                    "{phone_number_id:?} is not one of the tenant's numbers ({})",
+                    self.phone_number_ids.join(", ")
+                ),
+            ));
+        }
+        Ok(Settings {
+            phone_number_id: Some(phone_number_id.to_string()),
+            ..self.clone()
+        })
+    }
+
+    /// The app id, or `NotConfigured`.
+    pub fn app_id(&self) -> Result<&str, Error> {
+        self.app_id
+            .as_deref()
+            .ok_or_else(|| Error::NotConfigured("the tenant has no app-id".into()))
     }
 
     /// The WABA id, or `NotConfigured`.
@@ -147,6 +191,10 @@ pub enum Credential {
     Access,
     /// The catalog token, falling back to the access token.
     Catalog,
+    /// The app's own token, `{app-id}|{app-secret}` (`debug_token`).
+    App,
+    /// None: the request carries its credentials itself (the OAuth code exchange).
+    None,
 }
 
 /// How the token is presented.

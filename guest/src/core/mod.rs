@@ -1,6 +1,7 @@
 //! The sans-IO core: no sockets, clocks or globals; values in, values out.
 
 pub mod catalog;
+pub mod connection;
 pub mod encoding;
 pub mod error;
 pub mod flows;

@@ -18,9 +18,10 @@ pub const TEMPLATES_BUCKET: &str = "templates";
 /// How long an idempotency key is kept (Meta retries for up to 7 days).
 pub const DEDUPE_RETENTION_SECS: u64 = 7 * 24 * 3600;
 
-/// The key of a contact's last inbound time (Unix seconds, decimal).
-pub fn last_inbound_key(wa_id: &str) -> String {
-    format!("last-inbound:{wa_id}")
+/// The key of a contact's last inbound time to one of the tenant's numbers (Unix
+/// seconds, decimal): Meta's 24-hour window is per business number and customer.
+pub fn last_inbound_key(phone_number_id: &str, wa_id: &str) -> String {
+    format!("last-inbound:{phone_number_id}:{wa_id}")
 }
 
 /// The key of a contact's marketing consent (`stopped` or `ok`).
