@@ -5,6 +5,7 @@
 //! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
 
 mod catalog;
+pub mod connection;
 mod flows;
 mod media;
 pub mod net;
@@ -27,8 +28,12 @@ use whatsapp_guest::core::webhook::{SIGNATURE_HEADER, sign};
 pub struct SandboxConfig {
     /// The app secret webhooks are signed with.
     pub app_secret: String,
-    /// The only bearer token accepted.
+    /// A bearer token always accepted (as a system user's would be); tokens issued
+    /// through the OAuth dialog are accepted too, until revoked.
     pub access_token: String,
+    /// The Meta app's id: the OAuth dialog and code exchange take only this one, with
+    /// `app_secret` as its client secret.
+    pub app_id: String,
     /// Where webhooks go (`http://127.0.0.1:PORT/webhook`); none sends none.
     pub webhook_url: Option<String>,
     /// The WABA id in webhooks.
@@ -66,6 +71,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             app_secret: "sandbox-app-secret".into(),
             access_token: "sandbox-access-token".into(),
+            app_id: SANDBOX_APP_ID.into(),
             webhook_url: None,
             waba_id: "102290129340398".into(),
             display_phone_number: "15550783881".into(),
@@ -78,6 +84,16 @@ impl Default for SandboxConfig {
         }
     }
 }
+
+/// The sandbox app's id.
+pub const SANDBOX_APP_ID: &str = "740271835411211";
+/// The sandbox WABA's registered phone number (what webhooks and the demo use).
+pub const DEFAULT_PHONE_NUMBER_ID: &str = "106540352242922";
+/// The permissions a connection gets with an Embedded Signup configuration.
+const REQUIRED_SCOPES: [&str; 2] = [
+    "whatsapp_business_management",
+    "whatsapp_business_messaging",
+];
 
 /// Largest request body the sandbox reads (Meta takes documents of 100 MB).
 const MAX_BODY: usize = 110 << 20;
@@ -112,6 +128,8 @@ pub struct Sandbox {
     origin: std::sync::OnceLock<String>,
     /// Media URLs still to be handed out already expired (`POST /sandbox/media-expiry`).
     expire_next: std::sync::atomic::AtomicU32,
+    /// OAuth codes and tokens, the WABA's numbers and subscriptions.
+    connections: std::sync::Mutex<connection::Connections>,
 }
 
 /// A test recipient throttled (130429) on its first two sends, then accepted.
@@ -146,13 +164,18 @@ pub fn new_wamid(wa_id: &str) -> String {
     )
 }
 
-/// A Graph error response.
-pub fn graph_error(status: StatusCode, code: i32, subcode: Option<i32>, message: &str) -> Resp {
+/// A Graph error object (`{"error": {...}}`).
+pub fn graph_error_json(code: i32, subcode: Option<i32>, message: &str) -> Value {
     let mut e = json!({ "message": message, "type": "OAuthException", "code": code, "fbtrace_id": fbtrace_id() });
     if let Some(s) = subcode {
         e["error_subcode"] = s.into();
     }
-    net::json(status, &json!({ "error": e }))
+    json!({ "error": e })
+}
+
+/// A Graph error response.
+pub fn graph_error(status: StatusCode, code: i32, subcode: Option<i32>, message: &str) -> Resp {
+    net::json(status, &graph_error_json(code, subcode, message))
 }
 
 fn invalid(message: &str) -> Resp {
@@ -185,6 +208,7 @@ impl Sandbox {
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http();
         Arc::new(Sandbox {
+            connections: std::sync::Mutex::new(connection::seed(&config.display_phone_number)),
             config,
             client,
             last_inbound: Default::default(),
@@ -281,9 +305,15 @@ impl Sandbox {
             (Some(t), true) => t,
             _ => &state.config.access_token,
         };
-        let authorized = header("authorization")
-            .and_then(|v| v.strip_prefix(scheme))
-            .is_some_and(|t| t == token);
+        let presented = header("authorization").and_then(|v| v.strip_prefix(scheme));
+        let issued = presented.and_then(|t| connection::issued_ok(state, t));
+        let authorized = presented.is_some_and(|t| t == token) || issued == Some(true);
+        if method == "POST" && segments == ["sandbox", "revoke-tokens"] {
+            return connection::revoke_all(state);
+        }
+        if method == "GET" && segments == ["dialog", "oauth"] {
+            return connection::dialog(state, query);
+        }
         if method == "POST" && segments == ["sandbox", "inbound"] {
             return control_inbound(state, body).await;
         }
@@ -302,6 +332,21 @@ impl Sandbox {
             );
         };
         let _ = version;
+        // OAuth and token inspection carry their own credentials.
+        match (method, rest) {
+            ("GET", ["dialog", "oauth"]) => return connection::dialog(state, query),
+            ("GET", ["oauth", "access_token"]) => return connection::exchange(state, query),
+            ("GET", ["debug_token"]) => {
+                return connection::debug_token(state, query, header("authorization"));
+            }
+            _ => {}
+        }
+        if issued == Some(false) {
+            // A token the sandbox issued, since revoked or expired.
+            if let Some(r) = presented.and_then(|t| connection::refusal(state, t)) {
+                return r;
+            }
+        }
         if !authorized {
             return graph_error(
                 StatusCode::UNAUTHORIZED,
@@ -331,6 +376,18 @@ impl Sandbox {
             ("POST", [id, to @ ("publish" | "deprecate")]) => {
                 flows::transition(state, id, to).unwrap_or_else(|| unknown_object("post", id))
             }
+            ("GET", [waba, "phone_numbers"]) => connection::numbers(state, waba, query),
+            ("POST", [id, "register"]) => connection::register(state, id, body),
+            ("POST", [id, "deregister"]) => connection::deregister(state, id),
+            ("POST", [id, "request_code"]) => connection::request_code(state, id, body),
+            ("POST", [id, "verify_code"]) => connection::verify_code(state, id, body),
+            ("GET", [id, "whatsapp_business_profile"]) => connection::profile(state, id),
+            ("POST", [id, "whatsapp_business_profile"]) => {
+                connection::update_profile(state, id, body)
+            }
+            ("GET", [waba, "subscribed_apps"]) => connection::subscriptions(state, waba),
+            ("POST", [waba, "subscribed_apps"]) => connection::subscribe(state, waba, body).await,
+            ("DELETE", [waba, "subscribed_apps"]) => connection::unsubscribe(state, waba),
             ("GET", [catalog, "products"]) => catalog::list(state, catalog),
             ("POST", [catalog, "products"]) => catalog::create(state, catalog, body),
             ("POST", [catalog, "items_batch"]) => catalog::items_batch(state, catalog, body),
@@ -341,7 +398,8 @@ impl Sandbox {
                 .or_else(|| media::info(state, id))
                 .or_else(|| flows::get(state, id, query))
                 .unwrap_or_else(|| unknown_object("get", id)),
-            ("POST", [id]) => templates::edit(state, id, body)
+            ("POST", [id]) => connection::set_pin(state, id, body)
+                .or_else(|| templates::edit(state, id, body))
                 .or_else(|| flows::update(state, id, header("content-type"), body))
                 .unwrap_or_else(|| unknown_object("post", id)),
             _ => graph_error(
