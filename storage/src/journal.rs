@@ -1,10 +1,10 @@
 //! Staged key-value writes and group commits: how the webhook server makes a POST's
 //! state changes and its events durable together, many POSTs per fsync.
 //!
-//! An instance made with [`crate::Instance::defer_writes`] stages what the component
+//! An instance made with the host's `Instance::defer_writes` stages what the component
 //! writes (a [`WriteSet`]) instead of writing through. The server hands the staged writes
-//! of a POST to [`crate::storage::Database::commit`] together with its events: the
-//! committer thread puts every job waiting at that moment into one SQLite transaction,
+//! of a POST to [`crate::Database::commit`] together with its events: the
+//! committer thread puts every job waiting at that moment into one transaction,
 //! one fsync makes them all durable, and each POST gets its 200 only after that. A
 //! dedupe mark is never durable without its event, so a redelivery after a crash or a
 //! failed commit is processed again, never taken for a duplicate.
@@ -16,7 +16,7 @@
 //! overlay is dropped and its generation moves on: every job staged on top of the lost
 //! writes is refused as well, and Meta delivers all of them again.
 
-use crate::storage::{NewEvent, Result, StorageError};
+use crate::{NewEvent, Result, StorageError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
@@ -68,7 +68,7 @@ struct Pending {
     next_job: u64,
 }
 
-/// Staged writes admitted into the overlay, to be committed with [`Journal::submit`].
+/// Staged writes admitted into the overlay, to be committed with [`crate::Database::commit`].
 #[derive(Debug)]
 pub struct Staged {
     job: u64,
@@ -82,6 +82,38 @@ pub(crate) struct Job {
     pub(crate) events: Vec<NewEvent>,
     pub(crate) now_ms: i64,
     pub(crate) done: tokio::sync::oneshot::Sender<Result<Vec<bool>>>,
+}
+
+impl Job {
+    pub(crate) fn batch(&self) -> Batch<'_> {
+        Batch {
+            staged: &self.staged,
+            events: &self.events,
+            now_ms: self.now_ms,
+        }
+    }
+}
+
+/// One job of a group commit, as a backend writes it: the staged writes (stamped
+/// `now_ms`), then the events.
+pub struct Batch<'a> {
+    /// Staged key-value writes.
+    pub staged: &'a [Staged],
+    /// Events to record.
+    pub events: &'a [NewEvent],
+    /// When, in Unix milliseconds.
+    pub now_ms: i64,
+}
+
+impl Batch<'_> {
+    /// Every staged write, in order: (tenant, bucket, key, value or deletion).
+    pub fn writes(&self) -> impl Iterator<Item = (&str, &str, &str, Option<&[u8]>)> {
+        self.staged.iter().flat_map(Staged::writes).flat_map(|w| {
+            w.entries
+                .iter()
+                .map(move |((b, k), v)| (w.tenant.as_str(), b.as_str(), k.as_str(), v.as_deref()))
+        })
+    }
 }
 
 /// The overlay, the tenant locks and the queue to the committer thread.

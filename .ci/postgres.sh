@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Start a throwaway PostgreSQL server for the storage conformance tests, and print its URL
+# as the last line of stdout (everything else goes to stderr):
+#
+#   WA_POSTGRES_URL=$(.ci/postgres.sh | tail -1) WA_REQUIRE_POSTGRES=1 cargo test -p whatsapp-storage
+#
+# Installs Debian's `postgresql` package when the server programs are missing, keeps the
+# data under target/pg, listens on 127.0.0.1 only (port $WA_PG_PORT, default 54329) and
+# asks for a password over TCP. Running it again reuses the server if it runs, starts it if
+# it stopped, and prints the same URL. For tests only: fsync is off.
+set -euo pipefail
+
+port="${WA_PG_PORT:-54329}"
+role=wa
+db=wa_test
+root="$(cd "$(dirname "$0")/.." && pwd)"
+base="$root/target/pg"
+
+say() { printf 'postgres.sh: %s\n' "$*" >&2; }
+
+# The newest server installed: Debian keeps its programs in /usr/lib/postgresql/N/bin.
+bindir() {
+    local d found=""
+    while read -r d; do
+        if [[ -x "$d/initdb" && -x "$d/pg_ctl" ]]; then found="$d"; fi
+    done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
+    echo "$found"
+}
+
+bin="$(bindir)"
+if [[ -z "$bin" ]]; then
+    say "installing PostgreSQL from Debian's packages"
+    sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then sudo=(sudo); fi
+    export DEBIAN_FRONTEND=noninteractive
+    install=("${sudo[@]}" apt-get install -y -q --no-install-recommends postgresql)
+    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+        "${sudo[@]}" apt-get update -q >&2
+    fi
+    if ! "${install[@]}" >&2; then
+        # The package lists may be stale (a package moved to a newer version).
+        "${sudo[@]}" apt-get update -q >&2
+        "${install[@]}" >&2
+    fi
+    bin="$(bindir)"
+    [[ -n "$bin" ]] || { say "the postgresql package installed no server programs"; exit 1; }
+fi
+
+# initdb refuses to run as root: as root, the server runs as the `postgres` user the
+# package created, and owns its directory.
+as=()
+if [[ "$(id -u)" -eq 0 ]]; then
+    as=(runuser -u postgres --)
+fi
+mkdir -p "$base"
+if [[ "$(id -u)" -eq 0 ]]; then
+    chown postgres:postgres "$base"
+    if ! "${as[@]}" test -w "$base"; then
+        # A checkout the postgres user cannot reach (under /root, say): keep the data in
+        # the postgres user's home instead.
+        base=/var/lib/postgresql/wa-test
+        mkdir -p "$base"
+        chown postgres:postgres "$base"
+    fi
+fi
+data="$base/data"
+sockets="$base/run"
+log="$base/server.log"
+password_file="$base/password"
+"${as[@]}" mkdir -p "$sockets"
+
+if [[ ! -s "$password_file" ]]; then
+    # Hex only: nothing to quote in SQL or in the URL.
+    (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$password_file")
+fi
+password="$(cat "$password_file")"
+
+if [[ ! -f "$data/PG_VERSION" ]]; then
+    say "creating a cluster in $data"
+    "${as[@]}" "$bin/initdb" -D "$data" -U postgres -E UTF8 --no-locale \
+        --auth-local=trust --auth-host=scram-sha-256 >&2
+fi
+
+if "${as[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    say "reusing the server already running on $data"
+else
+    if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        say "port $port is taken by another server: set WA_PG_PORT to a free one"
+        exit 1
+    fi
+    say "starting the server on 127.0.0.1:$port (log: $log)"
+    # fsync off: a throwaway server for tests, made faster; nothing here survives a crash.
+    "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $sockets -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >&2 || { tail -n 20 "$log" >&2 || true; exit 1; }
+fi
+
+for _ in $(seq 60); do
+    if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then break; fi
+    sleep 0.5
+done
+"$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || { say "the server does not accept connections"; exit 1; }
+
+# The role and its database, as the superuser over the Unix socket (trusted locally).
+"${as[@]}" "$bin/psql" -h "$sockets" -p "$port" -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 >&2 <<SQL
+SELECT format('CREATE ROLE %I LOGIN', '$role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role')\gexec
+ALTER ROLE $role WITH LOGIN PASSWORD '$password';
+SELECT format('CREATE DATABASE %I OWNER %I', '$db', '$role') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db')\gexec
+SQL
+
+echo "postgres://$role:$password@127.0.0.1:$port/$db"
