@@ -1,19 +1,23 @@
 //! `whatsapp:cloud-api/crypto`: sealing with a per-tenant key the guest never sees.
 //!
-//! One master key (env `WA_MASTER_KEY`, or a 0600 key file created on first run) gives
-//! each tenant its own key by HKDF-SHA256. Envelopes are ChaCha20-Poly1305 with the
-//! tenant id in the associated data, so a value sealed for one tenant does not open for
-//! another even under the same master key.
+//! A master key (env `WA_MASTER_KEY`, or a 0600 key file created on first run; never
+//! in the database) gives each tenant its own key by HKDF-SHA256. Envelopes are
+//! ChaCha20-Poly1305 with the tenant id in the associated data, so a value sealed for
+//! one tenant does not open for another even under the same master key.
 //!
-//! Envelope: `version (1) | key id (4) | nonce (12) | ciphertext + tag (16)`.
+//! Envelope: `version (1) | key id (4) | nonce (12) | ciphertext + tag (16)`. The key id
+//! names the master key that sealed it: the vault holds a ring of master keys (the
+//! current one seals, every one opens), so that `wa-host rotate-key` can re-seal every
+//! secret under a new key while hosts keep serving. A vault over a key file notices
+//! when the file changes (a rotation) and reloads it.
 
 use crate::bindings::whatsapp::cloud_api::crypto::{self as wit, OpenError};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use wasmtime::component::{HasData, Linker};
 use zeroize::Zeroizing;
 
@@ -25,6 +29,9 @@ const TAG: usize = 16;
 pub const FLOW_KEY_PURPOSE: &str = "flow-private-key";
 /// The environment variable holding the master key (64 hex digits).
 pub const MASTER_KEY_ENV: &str = "WA_MASTER_KEY";
+/// Earlier master keys that still open (comma-separated, 64 hex digits each), while a
+/// rotation with keys from the environment is under way.
+pub const PREVIOUS_KEYS_ENV: &str = "WA_PREVIOUS_MASTER_KEYS";
 
 /// Why a master key could not be had.
 #[derive(Debug)]
@@ -38,57 +45,145 @@ impl std::fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
-/// The master key and what it derives. Its `Debug` shows only the key id.
+/// One master key and its id.
+struct MasterKey {
+    id: [u8; 4],
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl MasterKey {
+    fn new(key: [u8; 32]) -> Self {
+        let key = Zeroizing::new(key);
+        let digest = Sha256::new_with_prefix(b"whatsapp-cloud-api key id\0")
+            .chain_update(key.as_slice())
+            .finalize();
+        MasterKey {
+            id: [digest[0], digest[1], digest[2], digest[3]],
+            key,
+        }
+    }
+
+    fn parse(hex_key: &str) -> Result<Self, String> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(hex_key.trim(), k.as_mut_slice())
+            .map_err(|_| "a master key must be 64 hex digits".to_string())?;
+        Ok(MasterKey::new(*k))
+    }
+
+    fn random() -> Self {
+        let mut k = Zeroizing::new([0u8; 32]);
+        getrandom::fill(k.as_mut_slice()).expect("the OS random source");
+        MasterKey::new(*k)
+    }
+}
+
+/// The keys, the current (sealing) one first.
+struct Ring {
+    keys: Vec<MasterKey>,
+    /// The key file's modification time when it was read.
+    stamp: Option<std::time::SystemTime>,
+}
+
+/// The master keys and what they derive. Its `Debug` shows only key ids.
 pub struct Vault {
-    master: Zeroizing<[u8; 32]>,
-    key_id: [u8; 4],
+    ring: RwLock<Ring>,
+    /// The key file the ring was read from (none: from the environment, or in memory).
+    file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Vault {{ key_id: {} }}", hex::encode(self.key_id))
+        let ids: Vec<String> = self.key_ids().iter().map(hex::encode).collect();
+        write!(f, "Vault {{ key_ids: {ids:?} }}")
     }
 }
 
+fn read_ring(path: &Path) -> Result<Ring, KeyError> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| KeyError(format!("cannot read the key file {}: {e}", path.display())))?,
+    );
+    let keys = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(MasterKey::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| KeyError(format!("{}: {e}", path.display())))?;
+    if keys.is_empty() {
+        return Err(KeyError(format!("{} holds no key", path.display())));
+    }
+    let stamp = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    Ok(Ring { keys, stamp })
+}
+
 impl Vault {
-    /// A vault over a 32-byte master key.
+    fn with_ring(
+        keys: Vec<MasterKey>,
+        file: Option<PathBuf>,
+        stamp: Option<std::time::SystemTime>,
+    ) -> Self {
+        Vault {
+            ring: RwLock::new(Ring { keys, stamp }),
+            file,
+        }
+    }
+
+    /// A vault over one 32-byte master key.
     pub fn new(master: [u8; 32]) -> Self {
-        let master = Zeroizing::new(master);
-        let digest = Sha256::new_with_prefix(b"whatsapp-cloud-api key id\0")
-            .chain_update(master.as_slice())
-            .finalize();
-        let key_id = [digest[0], digest[1], digest[2], digest[3]];
-        Vault { master, key_id }
+        Self::with_ring(vec![MasterKey::new(master)], None, None)
     }
 
     /// A vault with a fresh random key (for one-shot commands, the demo and tests).
     pub fn ephemeral() -> Self {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).expect("the OS random source");
-        Vault::new(k)
+        Self::with_ring(vec![MasterKey::random()], None, None)
     }
 
-    /// The master key from `WA_MASTER_KEY` (64 hex digits) or else from `key_file`,
-    /// which is created with a random key and mode 0600 when missing.
+    /// The master key from `WA_MASTER_KEY` (64 hex digits; earlier ones in
+    /// `WA_PREVIOUS_MASTER_KEYS` still open), or else the keys in `key_file` (one per
+    /// line, the current first), which is created with a random key and mode 0600 when
+    /// missing.
     pub fn from_env_or_file(key_file: &Path) -> Result<Self, KeyError> {
         if let Ok(hex_key) = std::env::var(MASTER_KEY_ENV) {
-            return Self::parse_hex(hex_key.trim())
-                .map_err(|e| KeyError(format!("{MASTER_KEY_ENV}: {e}")));
+            let mut keys = vec![
+                MasterKey::parse(&hex_key)
+                    .map_err(|e| KeyError(format!("{MASTER_KEY_ENV}: {e}")))?,
+            ];
+            if let Ok(previous) = std::env::var(PREVIOUS_KEYS_ENV) {
+                for k in previous.split(',').filter(|k| !k.trim().is_empty()) {
+                    keys.push(
+                        MasterKey::parse(k)
+                            .map_err(|e| KeyError(format!("{PREVIOUS_KEYS_ENV}: {e}")))?,
+                    );
+                }
+            }
+            return Ok(Self::with_ring(keys, None, None));
         }
-        match std::fs::read_to_string(key_file) {
-            Ok(s) => Self::parse_hex(s.trim())
-                .map_err(|e| KeyError(format!("{}: {e}", key_file.display()))),
+        match std::fs::metadata(key_file) {
+            Ok(_) => {
+                let ring = read_ring(key_file)?;
+                Ok(Self::with_ring(
+                    ring.keys,
+                    Some(key_file.to_path_buf()),
+                    ring.stamp,
+                ))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let vault = Self::ephemeral();
-                write_private(key_file, hex::encode(vault.master.as_slice()).as_bytes()).map_err(
-                    |e| {
-                        KeyError(format!(
-                            "cannot create the key file {}: {e}",
-                            key_file.display()
-                        ))
-                    },
-                )?;
-                Ok(vault)
+                let key = MasterKey::random();
+                let mut line = Zeroizing::new(hex::encode(key.key.as_slice()));
+                line.push('\n');
+                write_private(key_file, line.as_bytes(), false).map_err(|e| {
+                    KeyError(format!(
+                        "cannot create the key file {}: {e}",
+                        key_file.display()
+                    ))
+                })?;
+                let stamp = std::fs::metadata(key_file).and_then(|m| m.modified()).ok();
+                Ok(Self::with_ring(
+                    vec![key],
+                    Some(key_file.to_path_buf()),
+                    stamp,
+                ))
             }
             Err(e) => Err(KeyError(format!(
                 "cannot read the key file {}: {e}",
@@ -97,22 +192,96 @@ impl Vault {
         }
     }
 
-    fn parse_hex(s: &str) -> Result<Self, String> {
-        let mut k = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(s, k.as_mut_slice())
-            .map_err(|_| "the master key must be 64 hex digits".to_string())?;
-        Ok(Vault::new(*k))
+    /// The key file this vault reads, when it has one (not with `WA_MASTER_KEY`).
+    pub fn key_file(&self) -> Option<&Path> {
+        self.file.as_deref()
     }
 
-    /// The id of the master key, as written in every envelope.
+    /// Re-read the key file if it changed since it was read (a rotation elsewhere).
+    fn refresh(&self) {
+        let Some(path) = &self.file else { return };
+        let now = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if now == self.ring.read().unwrap_or_else(|p| p.into_inner()).stamp {
+            return;
+        }
+        match read_ring(path) {
+            Ok(ring) => *self.ring.write().unwrap_or_else(|p| p.into_inner()) = ring,
+            Err(e) => tracing::error!("keeping the master keys in memory: {e}"),
+        }
+    }
+
+    /// The id of the current master key, as written in every envelope it seals.
     pub fn key_id(&self) -> [u8; 4] {
-        self.key_id
+        self.refresh();
+        self.ring.read().unwrap_or_else(|p| p.into_inner()).keys[0].id
     }
 
-    fn cipher(&self, tenant: &str) -> ChaCha20Poly1305 {
+    /// The ids of every master key held, the current first.
+    pub fn key_ids(&self) -> Vec<[u8; 4]> {
+        self.ring
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys
+            .iter()
+            .map(|k| k.id)
+            .collect()
+    }
+
+    /// The id of the master key an envelope was sealed under.
+    pub fn sealed_key_id(sealed: &[u8]) -> Option<[u8; 4]> {
+        (sealed.len() >= HEADER + TAG && sealed[0] == VERSION)
+            .then(|| [sealed[1], sealed[2], sealed[3], sealed[4]])
+    }
+
+    /// Start a rotation of the key file: a new random key becomes the current one, the
+    /// others still open. Hosts over the same file pick it up at their next seal or at
+    /// the first envelope they cannot open. The new key's id.
+    pub fn rotate(&self) -> Result<[u8; 4], KeyError> {
+        let path = self.file.as_ref().ok_or_else(|| {
+            KeyError(format!("the master key comes from {MASTER_KEY_ENV}: give the new key there and the old one in {PREVIOUS_KEYS_ENV}, then run rotate-key again"))
+        })?;
+        self.refresh();
+        let key = MasterKey::random();
+        let id = key.id;
+        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+        ring.keys.insert(0, key);
+        write_ring(path, &ring.keys)?;
+        ring.stamp = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        Ok(id)
+    }
+
+    /// End a rotation: keep only the current key (every envelope is sealed under it).
+    /// The ids retired.
+    pub fn retire_old_keys(&self) -> Result<Vec<[u8; 4]>, KeyError> {
+        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+        let retired: Vec<[u8; 4]> = ring.keys.iter().skip(1).map(|k| k.id).collect();
+        ring.keys.truncate(1);
+        if let Some(path) = &self.file {
+            write_ring(path, &ring.keys)?;
+            ring.stamp = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        }
+        Ok(retired)
+    }
+
+    /// `sealed` (for `tenant`, and `purpose` when given) sealed afresh under the current
+    /// key; none when it already is.
+    pub fn reseal(
+        &self,
+        tenant: &str,
+        purpose: Option<&str>,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>, OpenError> {
+        if Self::sealed_key_id(sealed) == Some(self.key_id()) {
+            return Ok(None);
+        }
+        let plain = self.open_with(tenant, purpose, sealed)?;
+        Ok(Some(self.seal_with(tenant, purpose, &plain)))
+    }
+
+    fn cipher(master: &MasterKey, tenant: &str) -> ChaCha20Poly1305 {
         let hk = Hkdf::<Sha256>::new(
             Some(b"whatsapp-cloud-api/tenant-key/v1"),
-            self.master.as_slice(),
+            master.key.as_slice(),
         );
         let mut key = Zeroizing::new([0u8; 32]);
         hk.expand(tenant.as_bytes(), key.as_mut_slice())
@@ -143,11 +312,13 @@ impl Vault {
     }
 
     fn seal_with(&self, tenant: &str, purpose: Option<&str>, plaintext: &[u8]) -> Vec<u8> {
+        self.refresh();
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).expect("the OS random source");
         let aad = Self::aad(tenant, purpose);
-        let ct = self
-            .cipher(tenant)
+        let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
+        let current = &ring.keys[0];
+        let ct = Self::cipher(current, tenant)
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -158,7 +329,7 @@ impl Vault {
             .expect("ChaCha20-Poly1305 encryption does not fail for in-memory sizes");
         let mut out = Vec::with_capacity(HEADER + ct.len());
         out.push(VERSION);
-        out.extend_from_slice(&self.key_id);
+        out.extend_from_slice(&current.id);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
         out
@@ -185,40 +356,75 @@ impl Vault {
         purpose: Option<&str>,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, OpenError> {
-        if sealed.len() < HEADER + TAG || sealed[0] != VERSION {
+        let Some(id) = Self::sealed_key_id(sealed) else {
             return Err(OpenError::Malformed);
-        }
-        if sealed[1..5] != self.key_id {
-            return Err(OpenError::UnknownKey);
-        }
+        };
         let aad = Self::aad(tenant, purpose);
-        self.cipher(tenant)
-            .decrypt(
-                Nonce::from_slice(&sealed[5..HEADER]),
-                Payload {
-                    msg: &sealed[HEADER..],
-                    aad: &aad,
-                },
+        let attempt = || {
+            let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
+            let key = ring.keys.iter().find(|k| k.id == id)?;
+            Some(
+                Self::cipher(key, tenant)
+                    .decrypt(
+                        Nonce::from_slice(&sealed[5..HEADER]),
+                        Payload {
+                            msg: &sealed[HEADER..],
+                            aad: &aad,
+                        },
+                    )
+                    .map(Zeroizing::new)
+                    .map_err(|_| OpenError::Rejected),
             )
-            .map(Zeroizing::new)
-            .map_err(|_| OpenError::Rejected)
+        };
+        if let Some(r) = attempt() {
+            return r;
+        }
+        // Sealed under a key this vault has not seen: a rotation may have added it.
+        self.refresh();
+        attempt().unwrap_or(Err(OpenError::UnknownKey))
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Write the ring to `path` (the current key first), replacing it in one rename.
+fn write_ring(path: &Path, keys: &[MasterKey]) -> Result<(), KeyError> {
+    let mut text = Zeroizing::new(String::new());
+    for k in keys {
+        text.push_str(&hex::encode(k.key.as_slice()));
+        text.push('\n');
+    }
+    write_private(path, text.as_bytes(), true)
+        .map_err(|e| KeyError(format!("cannot write the key file {}: {e}", path.display())))
+}
+
+/// Write a private (0600) file; `replace` writes a sibling and renames it over `path`.
+fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    let target = if replace {
+        let mut nonce = [0u8; 6];
+        getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
+        path.with_extension(format!("tmp-{}", hex::encode(nonce)))
+    } else {
+        path.to_path_buf()
+    };
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts.open(path)?;
+    let mut f = opts.open(&target)?;
     f.write_all(bytes)?;
-    f.sync_all()
+    f.sync_all()?;
+    if replace {
+        std::fs::rename(&target, path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+    }
+    Ok(())
 }
 
 /// The view a tenant instance sees: its own tenant id and the vault.
@@ -349,6 +555,44 @@ mod tests {
         );
         let other = Vault::ephemeral().seal("t", b"secret");
         assert_eq!(v.open("t", &other).unwrap_err(), OpenError::UnknownKey);
+    }
+
+    #[test]
+    fn a_rotated_ring_opens_old_envelopes_seals_new_ones_and_reaches_other_hosts() {
+        if std::env::var(MASTER_KEY_ENV).is_ok() {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("wa-vault-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("master.key");
+        let here = Vault::from_env_or_file(&path).unwrap();
+        let elsewhere = Vault::from_env_or_file(&path).unwrap();
+        let old = here.seal("t", b"EAAG-old");
+        let old_id = here.key_id();
+        // File times can be coarse: make sure the rotation looks like a change.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let new_id = here.rotate().unwrap();
+        assert_ne!(old_id, new_id);
+        assert_eq!(&**here.open("t", &old).unwrap(), b"EAAG-old");
+        let fresh = here.reseal("t", None, &old).unwrap().unwrap();
+        assert_eq!(Vault::sealed_key_id(&fresh), Some(new_id));
+        assert_eq!(
+            here.reseal("t", None, &fresh).unwrap(),
+            None,
+            "already current"
+        );
+        // Another host on the same file opens the new envelope and seals with the new key.
+        assert_eq!(&**elsewhere.open("t", &fresh).unwrap(), b"EAAG-old");
+        assert_eq!(
+            Vault::sealed_key_id(&elsewhere.seal("t", b"x")),
+            Some(new_id)
+        );
+        assert_eq!(here.retire_old_keys().unwrap(), vec![old_id]);
+        assert_eq!(here.open("t", &old).unwrap_err(), OpenError::UnknownKey);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert!(!format!("{here:?}").contains(text.trim()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
