@@ -23,18 +23,32 @@ pub fn default_data_dir() -> PathBuf {
 pub struct DataDir {
     /// The directory.
     pub path: PathBuf,
-    /// `wa-host.sqlite3` in it.
+    /// `wa-host.sqlite3` in it, or the database `--database-url` names.
     pub db: Arc<Database>,
     /// From `WA_MASTER_KEY` or `master.key` in it.
     pub vault: Arc<Vault>,
 }
 
 impl DataDir {
-    /// Open (creating) the data directory.
+    /// Open (creating) the data directory, with its own SQLite database.
     pub fn open(path: &Path) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Self::open_with(path, None)
+    }
+
+    /// Open (creating) the data directory; the database is the one `database_url`
+    /// names (`postgres://…` for a server several hosts share), else the directory's
+    /// SQLite file. The master key file stays in the directory either way: it is never
+    /// in the database.
+    pub fn open_with(
+        path: &Path,
+        database_url: Option<&str>,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         std::fs::create_dir_all(path)
             .map_err(|e| format!("cannot create the data directory {}: {e}", path.display()))?;
-        let db = Database::open(&path.join("wa-host.sqlite3"))?;
+        let db = match database_url {
+            Some(url) => Database::open_url(url)?,
+            None => Database::open(&path.join("wa-host.sqlite3"))?,
+        };
         let vault = Vault::from_env_or_file(&path.join("master.key"))?;
         Ok(DataDir {
             path: path.to_path_buf(),
@@ -55,6 +69,7 @@ impl DataDir {
             egress: Arc::new(egress),
             recorder: Recorder::from_env()?.map(Arc::new),
             throughput: Arc::new(crate::capabilities::throughput::Throughput::from_env()),
+            events: Some(self.db.clone()),
         };
         let config = RuntimeConfig {
             cache_dir: Some(self.path.join("cache")),

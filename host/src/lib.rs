@@ -18,6 +18,7 @@
 //!     egress: Arc::new(EgressPolicy::default()),
 //!     recorder: None,
 //!     throughput: Default::default(),
+//!     events: None,
 //! };
 //! let runtime = Runtime::new(whatsapp_host::COMPONENT, RuntimeConfig::default(), services)?;
 //! let binding = TenantBinding::new("acme", [("phone-number-id".into(), "106540352242922".into())]);
@@ -28,18 +29,21 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod app;
 pub mod bench;
 #[allow(missing_docs)]
 mod bindings;
 pub mod capabilities;
+pub mod connect;
 pub mod demo;
 pub mod events;
 pub mod forward;
-pub mod journal;
 pub mod runtime;
 pub mod server;
 pub mod storage;
+/// Staged writes and group commits (from `whatsapp-storage`).
+pub use whatsapp_storage::journal;
 pub mod tenants;
 
 /// The Graph API sandbox (its own crate, `whatsapp-sandbox`: it needs no wasmtime).

@@ -22,6 +22,7 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use whatsapp_guest::core::connection::{CONNECTION_BUCKET, GENERATION_KEY};
 
 /// The component this host was built with (compiled from `guest/` by the build script).
 pub const COMPONENT: &[u8] = include_bytes!(env!("WA_GUEST_WASM"));
@@ -73,6 +74,83 @@ pub struct Services {
     pub recorder: Option<Arc<Recorder>>,
     /// Pacing per number and pair, and throttle retries (`WA_MPS_PER_NUMBER`).
     pub throughput: Arc<crate::capabilities::throughput::Throughput>,
+    /// Where a refused token is noted as a `connection` event; none notes nothing
+    /// (the tenant is marked `reauth-required` in its storage either way).
+    pub events: Option<Arc<dyn ConnectionEvents>>,
+}
+
+/// Where the host notes what happens to tenants' connections.
+pub trait ConnectionEvents: Send + Sync {
+    /// Meta refused the tenant's token (the tenant is now `reauth-required`).
+    /// `generation` counts the tokens the tenant stored: the same token refused again
+    /// is the same event.
+    fn reauth_required(&self, tenant: &str, generation: u64, error: &api::GraphError);
+    /// The tenant connected (a new token, of this generation, for these WABAs).
+    fn connected(&self, tenant: &str, generation: u64, waba_ids: &[String]);
+}
+
+/// Record one `connection` event; whether it was new.
+fn record_connection(
+    db: &crate::storage::Database,
+    tenant: &str,
+    key: String,
+    json: serde_json::Value,
+) -> bool {
+    {
+        let event = crate::storage::NewEvent {
+            tenant: Some(tenant.to_string()),
+            kind: "connection".into(),
+            idempotency_key: key,
+            json: json.to_string(),
+        };
+        match db.record_events(&[event], crate::storage::now_ms()) {
+            Ok(new) => new.first() == Some(&true),
+            Err(e) => {
+                tracing::error!("tenant {tenant}: recording its connection event: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// `connection` events in the event log, once per token and state.
+impl ConnectionEvents for crate::storage::Database {
+    fn reauth_required(&self, tenant: &str, generation: u64, error: &api::GraphError) {
+        let json = serde_json::json!({
+            "type": "connection",
+            "tenant": tenant,
+            "state": "reauth-required",
+            "generation": generation,
+            "code": error.code,
+            "subcode": error.subcode,
+            "message": error.message,
+            "fbtrace_id": error.fbtrace_id,
+        });
+        if record_connection(
+            self,
+            tenant,
+            format!("connection:reauth-required:{generation}"),
+            json,
+        ) {
+            tracing::warn!("tenant {tenant}: Meta refused its token; reconnect needed");
+        }
+    }
+
+    fn connected(&self, tenant: &str, generation: u64, waba_ids: &[String]) {
+        let json = serde_json::json!({
+            "type": "connection",
+            "tenant": tenant,
+            "state": "connected",
+            "generation": generation,
+            "waba_ids": waba_ids,
+        });
+        record_connection(
+            self,
+            tenant,
+            format!("connection:connected:{generation}"),
+            json,
+        );
+    }
 }
 
 /// The identity and settings the host binds into an instance. The guest reads them
@@ -119,6 +197,7 @@ pub struct TenantState {
     hooks: EgressHooks,
     kv: Arc<dyn KvBackend>,
     vault: Arc<Vault>,
+    events: Option<Arc<dyn ConnectionEvents>>,
     limits: StoreLimits,
     /// Key-value writes staged rather than written through (`Instance::defer_writes`).
     writes: Option<WriteSet>,
@@ -290,6 +369,7 @@ impl Runtime {
             },
             kv: self.services.kv.clone(),
             vault: self.services.vault.clone(),
+            events: self.services.events.clone(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.config.memory_limit_bytes)
                 .trap_on_grow_failure(true)
@@ -407,7 +487,11 @@ pub mod api {
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{
         BatchResult, BatchStatus, ItemError, Product, ProductInput, ProductPage,
     };
-    pub use crate::bindings::exports::whatsapp::cloud_api::connection::TenantInfo;
+    pub use crate::bindings::exports::whatsapp::cloud_api::connection::{
+        AppSubscription, Authorization, AuthorizeRequest, BusinessProfile, CallbackOverride,
+        CodeMethod, Connected, CredentialState, CredentialStatus, NumberReadiness, PhoneNumber,
+        ProfileUpdate, Readiness, ReadinessCheck, ReadinessItem, TenantInfo, TokenHealth,
+    };
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{
         AssetResult, FlowDetails, FlowExchange, FlowPage, FlowPreview, FlowSummary, FlowUpdate,
         FlowValidationError, NewFlow,
@@ -444,6 +528,24 @@ pub mod api {
 pub type CallResult<T> = wasmtime::Result<Result<T, api::Error>>;
 
 impl Instance {
+    /// After a call: a refused token becomes a `connection` event (the component has
+    /// marked the tenant `reauth-required` already).
+    fn noted<T>(&self, r: &Result<T, api::Error>) {
+        let (Err(api::Error::Unauthorized(e)), Some(events)) = (r, &self.store.data().events)
+        else {
+            return;
+        };
+        let data = self.store.data();
+        let generation = data
+            .kv
+            .get(&data.tenant, CONNECTION_BUCKET, GENERATION_KEY)
+            .ok()
+            .flatten()
+            .and_then(|v| crate::storage::parse_counter(&v))
+            .unwrap_or(0);
+        events.reauth_required(&data.tenant, generation, e);
+    }
+
     /// From now on, stage the component's key-value writes instead of writing them
     /// through; reads still see them. [`Instance::take_writes`] hands them over to be
     /// committed (the webhook server commits them with the events, see [`crate::journal`]).
@@ -508,6 +610,7 @@ macro_rules! exports {
                     let data = self.store.data_mut();
                     data.call_deadline = std::time::Instant::now() + data.call_budget;
                     let (r,) = typed.call_async(&mut self.store, ($($arg,)*)).await?;
+                    self.noted(&r);
                     Ok(r)
                 }
             )*
@@ -521,10 +624,13 @@ const TEMPLATES: &str = "whatsapp:cloud-api/templates@0.1.0";
 const MEDIA: &str = "whatsapp:cloud-api/media@0.1.0";
 const FLOWS: &str = "whatsapp:cloud-api/flows@0.1.0";
 const CATALOG: &str = "whatsapp:cloud-api/catalog@0.1.0";
+const CONNECTION: &str = "whatsapp:cloud-api/connection@0.1.0";
 
 exports! {
     /// `messages.send`
     send(message: &api::OutgoingMessage) -> api::SendResult = MESSAGES, "send";
+    /// `messages.send-from`
+    send_from(phone_number_id: &str, message: &api::OutgoingMessage) -> api::SendResult = MESSAGES, "send-from";
     /// `messages.mark-read`
     mark_read(message_id: &str, typing_indicator: bool) -> () = MESSAGES, "mark-read";
     /// `messages.preview`
@@ -544,7 +650,41 @@ exports! {
     /// `webhooks.forget`
     forget(keys: &[String]) -> () = WEBHOOKS, "forget";
     /// `connection.info`
-    info() -> api::TenantInfo = "whatsapp:cloud-api/connection@0.1.0", "info";
+    info() -> api::TenantInfo = CONNECTION, "info";
+    /// `connection.status`
+    credential_status() -> api::CredentialStatus = CONNECTION, "status";
+    /// `connection.authorize-url`
+    authorize_url(request: &api::AuthorizeRequest) -> api::Authorization = CONNECTION, "authorize-url";
+    /// `connection.exchange-code`
+    exchange_code(code: &str, state: &str, redirect_uri: &str) -> api::Connected = CONNECTION, "exchange-code";
+    /// `connection.disconnect`
+    disconnect() -> () = CONNECTION, "disconnect";
+    /// `connection.health`
+    health() -> api::TokenHealth = CONNECTION, "health";
+    /// `connection.list-numbers`
+    list_numbers() -> Vec<api::PhoneNumber> = CONNECTION, "list-numbers";
+    /// `connection.register-number`
+    register_number(phone_number_id: &str, pin: &str) -> () = CONNECTION, "register-number";
+    /// `connection.deregister-number`
+    deregister_number(phone_number_id: &str) -> () = CONNECTION, "deregister-number";
+    /// `connection.set-two-step-pin`
+    set_two_step_pin(phone_number_id: &str, pin: &str) -> () = CONNECTION, "set-two-step-pin";
+    /// `connection.request-code`
+    request_code(phone_number_id: &str, method: api::CodeMethod, language: &str) -> () = CONNECTION, "request-code";
+    /// `connection.verify-code`
+    verify_code(phone_number_id: &str, code: &str) -> () = CONNECTION, "verify-code";
+    /// `connection.subscribe-app`
+    subscribe_app(callback: Option<&api::CallbackOverride>) -> () = CONNECTION, "subscribe-app";
+    /// `connection.subscriptions`
+    subscriptions() -> Vec<api::AppSubscription> = CONNECTION, "subscriptions";
+    /// `connection.unsubscribe-app`
+    unsubscribe_app() -> () = CONNECTION, "unsubscribe-app";
+    /// `connection.profile`
+    business_profile(phone_number_id: Option<&str>) -> api::BusinessProfile = CONNECTION, "profile";
+    /// `connection.update-profile`
+    update_business_profile(phone_number_id: Option<&str>, update: &api::ProfileUpdate) -> () = CONNECTION, "update-profile";
+    /// `connection.check-readiness`
+    check_readiness() -> api::Readiness = CONNECTION, "check-readiness";
     /// `templates.list`
     list_templates(query: &api::ListQuery) -> api::TemplatePage = TEMPLATES, "list";
     /// `templates.create`

@@ -8,7 +8,7 @@ use crate::net::{self, Resp, text};
 use crate::runtime::Runtime;
 use crate::runtime::api::Error as PluginError;
 use crate::storage::{Database, NewEvent, TenantRecord};
-use crate::tenants::Defaults;
+use crate::tenants::{Defaults, TenantExt};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
+use whatsapp_guest::core::connection::{CONNECTION_BUCKET, WEBHOOK_VERIFIED_KEY};
 use whatsapp_guest::core::webhook::{self, SIGNATURE_HEADER, verify_signature};
 
 /// The largest webhook body accepted; larger ones get 413.
@@ -38,6 +39,28 @@ pub struct ServerState {
     pub events: Option<broadcast::Sender<serde_json::Value>>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// The admin API (`/admin/…`), when a token is configured.
+    pub admin: Option<crate::admin::AdminConfig>,
+    /// Where this host is reached from outside (`https://wa.example.com`): the OAuth
+    /// callback (`/oauth/callback`) is served and used as the redirect when set.
+    pub public_url: Option<String>,
+}
+
+impl ServerState {
+    /// A server over `runtime` and `db` with the default limits, no admin API and no
+    /// OAuth callback.
+    pub fn new(runtime: Arc<Runtime>, db: Arc<Database>, defaults: Defaults) -> Self {
+        ServerState {
+            runtime,
+            db,
+            defaults,
+            max_body: DEFAULT_MAX_BODY,
+            events: None,
+            metrics: Metrics::default(),
+            admin: None,
+            public_url: None,
+        }
+    }
 }
 
 /// A Prometheus label value (tenant ids are `[a-z0-9_-]`, but be safe).
@@ -160,6 +183,13 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
                 text(status, format!("{msg}\n"))
             }
         },
+        ("GET", "/oauth/callback") if state.public_url.is_some() => {
+            crate::admin::oauth_callback(state, req.uri().query().unwrap_or("")).await
+        }
+        (_, p) if p == "/admin" || p.starts_with("/admin/") => match &state.admin {
+            Some(config) => crate::admin::handle(state, config, req).await,
+            None => text(StatusCode::NOT_FOUND, "not found\n"),
+        },
         ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
         ("GET", "/metrics") => {
             let backlog = crate::forward::backlog_by_tenant(&state.db);
@@ -199,25 +229,48 @@ fn handshake(state: &ServerState, query: &str) -> Resp {
     if mode != "subscribe" {
         return text(StatusCode::BAD_REQUEST, "hub.mode must be subscribe\n");
     }
-    let mut candidates: Vec<zeroize::Zeroizing<String>> =
-        state.defaults.verify_token.iter().cloned().collect();
-    if let Ok(tenants) = state.db.tenants() {
-        for t in tenants {
-            if t.verify_token_sealed.is_none() {
-                continue;
-            }
-            if let Ok(Some(v)) =
-                t.verify_token(&state.runtime.services().vault, &Defaults::default())
-            {
-                candidates.push(v);
-            }
+    // Whose subscription this is: the tenants with this verify token of their own, or
+    // (the host's token) every tenant without one.
+    let tenants = state.db.tenants().unwrap_or_default();
+    let mut verified: Vec<&str> = tenants
+        .iter()
+        .filter(|t| t.verify_token_sealed.is_some())
+        .filter(|t| {
+            matches!(t.verify_token(&state.runtime.services().vault, &Defaults::default()),
+                Ok(Some(v)) if same(&v, token))
+        })
+        .map(|t| t.id.as_str())
+        .collect();
+    let host_wide = state
+        .defaults
+        .verify_token
+        .as_ref()
+        .is_some_and(|v| same(v, token));
+    if host_wide {
+        verified.extend(
+            tenants
+                .iter()
+                .filter(|t| t.verify_token_sealed.is_none())
+                .map(|t| t.id.as_str()),
+        );
+    }
+    if verified.is_empty() && !host_wide {
+        return text(StatusCode::FORBIDDEN, "verify token does not match\n");
+    }
+    // The readiness checklist's "webhook verified", in each tenant's own storage.
+    let now = (now_ms() / 1000).to_string();
+    for t in verified {
+        if let Err(e) = crate::storage::KvBackend::set(
+            &*state.db,
+            t,
+            CONNECTION_BUCKET,
+            WEBHOOK_VERIFIED_KEY,
+            now.as_bytes(),
+        ) {
+            tracing::warn!("tenant {t}: noting the webhook handshake: {e}");
         }
     }
-    if candidates.iter().any(|c| same(c, token)) {
-        text(StatusCode::OK, challenge.clone())
-    } else {
-        text(StatusCode::FORBIDDEN, "verify token does not match\n")
-    }
+    text(StatusCode::OK, challenge.clone())
 }
 
 #[derive(Deserialize)]
@@ -309,7 +362,7 @@ fn owners(
                 .tenants()
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|t| t.waba_id == waba)
+                .filter(|t| t.waba_id.as_deref() == Some(waba))
                 .collect(),
         })
         .clone()

@@ -1,24 +1,34 @@
-//! Tenants: adding one (its secrets sealed on the way in), describing one without its
-//! secrets, and binding one into an instance.
+//! Tenants: adding one (its secrets sealed on the way in), its numbers and WABA, its
+//! token, describing one without its secrets, removing one, and binding one into an
+//! instance.
 
 use crate::capabilities::crypto::Vault;
 use crate::runtime::TenantBinding;
 use crate::storage::{Database, KvBackend, StorageError, TenantRecord};
+use whatsapp_guest::core::connection::{
+    CONNECTION_BUCKET, CREDENTIAL_KEY, CredentialRecord, GENERATION_KEY,
+};
 use zeroize::Zeroizing;
 
 /// The bucket and keys of a tenant's sealed secrets (the guest reads the same ones).
 pub const SECRETS_BUCKET: &str = "secrets";
 /// The sealed access token's key.
 pub const ACCESS_TOKEN_KEY: &str = "access-token";
+/// The sealed catalog token's key.
+pub const CATALOG_TOKEN_KEY: &str = "catalog-token";
 
-/// A tenant to add. Secrets are held zeroizing until sealed.
+/// A tenant to add. Secrets are held zeroizing until sealed. An empty
+/// `phone_number_id` or `waba_id` means "not known yet": a tenant connected through
+/// OAuth learns them afterwards ([`set_identity`], [`select_numbers`]).
 #[derive(Default)]
 pub struct NewTenant {
     /// The tenant id (`[a-z0-9_-]`, 1 to 64).
     pub id: String,
-    /// The phone number id (digits).
+    /// The default sending number's id (digits), or empty.
     pub phone_number_id: String,
-    /// The WABA id (digits).
+    /// Further numbers the tenant sends from (digits).
+    pub numbers: Vec<String>,
+    /// The WABA id (digits), or empty.
     pub waba_id: String,
     /// The display number.
     pub display_phone_number: Option<String>,
@@ -41,6 +51,7 @@ pub const SETTABLE: &[&str] = &[
     "opt-in-keywords",
     "api-version",
     "app-id",
+    "oauth-dialog-origin",
 ];
 
 /// Host-wide defaults a tenant without its own setting falls back to.
@@ -52,13 +63,17 @@ pub struct Defaults {
     pub verify_token: Option<Zeroizing<String>>,
     /// The Graph origin for every tenant (the sandbox), unless a tenant has its own.
     pub graph_origin: Option<String>,
+    /// `WA_APP_ID`: the Meta app tenants connect through, unless a tenant sets `app-id`.
+    pub app_id: Option<String>,
 }
 
-/// Why a tenant could not be added or bound.
+/// Why a tenant could not be added, changed or bound.
 #[derive(Debug)]
 pub enum TenantError {
     /// A field is not acceptable.
     Invalid(String),
+    /// No such tenant.
+    NotFound(String),
     /// The database failed or refused.
     Storage(StorageError),
     /// A sealed secret did not open (another master key, or tampered).
@@ -69,6 +84,7 @@ impl std::fmt::Display for TenantError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TenantError::Invalid(s) => write!(f, "invalid tenant: {s}"),
+            TenantError::NotFound(s) => write!(f, "no tenant named {s}"),
             TenantError::Storage(e) => write!(f, "{e}"),
             TenantError::Sealed(s) => write!(f, "{s}"),
         }
@@ -92,6 +108,24 @@ fn check(field: &str, v: &str, ok: impl Fn(u8) -> bool, max: usize) -> Result<()
     Ok(())
 }
 
+/// A tenant id: `[a-z0-9_-]`, 1 to 64.
+pub fn check_id(id: &str) -> Result<(), TenantError> {
+    check(
+        "id",
+        id,
+        |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_',
+        64,
+    )
+}
+
+fn digits(field: &str, v: &str) -> Result<(), TenantError> {
+    check(field, v, |b| b.is_ascii_digit(), 32)
+}
+
+fn some(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
 /// Add a tenant, sealing its secrets with its own key.
 pub fn add(
     db: &Database,
@@ -99,19 +133,16 @@ pub fn add(
     t: NewTenant,
     now_secs: i64,
 ) -> Result<TenantRecord, TenantError> {
-    check(
-        "id",
-        &t.id,
-        |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_',
-        64,
-    )?;
-    check(
-        "phone-number-id",
-        &t.phone_number_id,
-        |b| b.is_ascii_digit(),
-        32,
-    )?;
-    check("waba-id", &t.waba_id, |b| b.is_ascii_digit(), 32)?;
+    check_id(&t.id)?;
+    if !t.phone_number_id.is_empty() {
+        digits("phone-number-id", &t.phone_number_id)?;
+    }
+    for n in &t.numbers {
+        digits("number", n)?;
+    }
+    if !t.waba_id.is_empty() {
+        digits("waba-id", &t.waba_id)?;
+    }
     if let Some(o) = &t.graph_origin {
         crate::capabilities::http::Origin::parse(o).map_err(TenantError::Invalid)?;
     }
@@ -123,10 +154,11 @@ pub fn add(
             )));
         }
     }
-    let record = TenantRecord {
+    let mut record = TenantRecord {
         id: t.id.clone(),
-        phone_number_id: t.phone_number_id,
-        waba_id: t.waba_id,
+        waba_id: some(t.waba_id),
+        phone_number_id: some(t.phone_number_id),
+        numbers: t.numbers,
         display_phone_number: t.display_phone_number,
         graph_origin: t.graph_origin,
         app_secret_sealed: t
@@ -140,6 +172,7 @@ pub fn add(
         created_at: now_secs,
         settings: t.settings,
     };
+    record.normalize_numbers();
     db.insert_tenant(&record)?;
     if let Some(token) = &t.access_token {
         set_access_token(db, vault, &t.id, token)?;
@@ -147,13 +180,21 @@ pub fn add(
     Ok(record)
 }
 
-/// Store (or replace) a tenant's access token, sealed.
+/// The tenant, or `NotFound`.
+pub fn get(db: &Database, id: &str) -> Result<TenantRecord, TenantError> {
+    db.tenant(id)?
+        .ok_or_else(|| TenantError::NotFound(id.to_string()))
+}
+
+/// Store (or replace) a tenant's access token, sealed; the old ciphertext is gone and
+/// the credential is `connected` under a new generation, as when the business connects
+/// through OAuth. The new generation.
 pub fn set_access_token(
     db: &Database,
     vault: &Vault,
     tenant: &str,
     token: &str,
-) -> Result<(), TenantError> {
+) -> Result<u64, TenantError> {
     if token.trim().is_empty() {
         return Err(TenantError::Invalid("the access token is empty".into()));
     }
@@ -163,7 +204,80 @@ pub fn set_access_token(
         ACCESS_TOKEN_KEY,
         &vault.seal(tenant, token.trim().as_bytes()),
     )?;
+    let generation = db.increment(tenant, CONNECTION_BUCKET, GENERATION_KEY, 1)?;
+    let record = CredentialRecord::connected(crate::app::now_secs().max(0) as u64);
+    db.set(
+        tenant,
+        CONNECTION_BUCKET,
+        CREDENTIAL_KEY,
+        &serde_json::to_vec(&record).expect("a record serializes"),
+    )?;
+    Ok(generation)
+}
+
+/// Store (or replace) a tenant's catalog token, sealed.
+pub fn set_catalog_token(
+    db: &Database,
+    vault: &Vault,
+    tenant: &str,
+    token: &str,
+) -> Result<(), TenantError> {
+    if token.trim().is_empty() {
+        return Err(TenantError::Invalid("the catalog token is empty".into()));
+    }
+    get(db, tenant)?;
+    db.set(
+        tenant,
+        SECRETS_BUCKET,
+        CATALOG_TOKEN_KEY,
+        &vault.seal(tenant, token.trim().as_bytes()),
+    )?;
     Ok(())
+}
+
+/// Set the tenant's WABA id (as found when it connected).
+pub fn set_identity(
+    db: &Database,
+    id: &str,
+    waba_id: &str,
+    display_phone_number: Option<&str>,
+) -> Result<TenantRecord, TenantError> {
+    digits("waba-id", waba_id)?;
+    let mut t = get(db, id)?;
+    t.waba_id = Some(waba_id.to_string());
+    if let Some(d) = display_phone_number {
+        t.display_phone_number = Some(d.to_string());
+    }
+    db.update_tenant(&t)?;
+    Ok(t)
+}
+
+/// Make `numbers` the tenant's sending numbers (the first is the default); a number
+/// another tenant has is refused, since webhooks are routed by it.
+pub fn select_numbers(
+    db: &Database,
+    id: &str,
+    numbers: &[String],
+) -> Result<TenantRecord, TenantError> {
+    if numbers.is_empty() {
+        return Err(TenantError::Invalid("select at least one number".into()));
+    }
+    for n in numbers {
+        digits("phone-number-id", n)?;
+    }
+    let mut t = get(db, id)?;
+    t.phone_number_id = Some(numbers[0].clone());
+    t.numbers = numbers.to_vec();
+    t.normalize_numbers();
+    db.update_tenant(&t)?;
+    Ok(t)
+}
+
+/// Remove a tenant: its record, numbers and storage (its sealed secrets with it). Its
+/// recorded events stay. Whether it existed.
+pub fn remove(db: &Database, id: &str) -> Result<bool, TenantError> {
+    check_id(id)?;
+    Ok(db.delete_tenant(id)?)
 }
 
 fn open(
@@ -182,9 +296,31 @@ fn open(
         .map_err(|_| TenantError::Sealed(format!("tenant {tenant}'s {what} is not text")))
 }
 
-impl TenantRecord {
+/// What the host does with a stored tenant: its secrets opened, its binding, its
+/// description.
+pub trait TenantExt {
     /// The tenant's app secret, or the host's default.
-    pub fn app_secret(
+    fn app_secret(
+        &self,
+        vault: &Vault,
+        defaults: &Defaults,
+    ) -> Result<Option<Zeroizing<String>>, TenantError>;
+    /// The tenant's verify token, or the host's default.
+    fn verify_token(
+        &self,
+        vault: &Vault,
+        defaults: &Defaults,
+    ) -> Result<Option<Zeroizing<String>>, TenantError>;
+    /// The binding of an instance for this tenant.
+    fn binding(&self, vault: &Vault, defaults: &Defaults) -> Result<TenantBinding, TenantError>;
+    /// A description for people and scripts: never a secret, only whether one is set.
+    fn describe(&self, db: &Database) -> Result<serde_json::Value, TenantError>;
+    /// Whether the tenant sends from this number.
+    fn has_number(&self, phone_number_id: &str) -> bool;
+}
+
+impl TenantExt for TenantRecord {
+    fn app_secret(
         &self,
         vault: &Vault,
         defaults: &Defaults,
@@ -195,8 +331,7 @@ impl TenantRecord {
         }
     }
 
-    /// The tenant's verify token, or the host's default.
-    pub fn verify_token(
+    fn verify_token(
         &self,
         vault: &Vault,
         defaults: &Defaults,
@@ -207,16 +342,17 @@ impl TenantRecord {
         }
     }
 
-    /// The binding of an instance for this tenant.
-    pub fn binding(
-        &self,
-        vault: &Vault,
-        defaults: &Defaults,
-    ) -> Result<TenantBinding, TenantError> {
-        let mut settings = vec![
-            ("phone-number-id".to_string(), self.phone_number_id.clone()),
-            ("waba-id".to_string(), self.waba_id.clone()),
-        ];
+    fn binding(&self, vault: &Vault, defaults: &Defaults) -> Result<TenantBinding, TenantError> {
+        let mut settings = Vec::new();
+        if let Some(p) = &self.phone_number_id {
+            settings.push(("phone-number-id".to_string(), p.clone()));
+        }
+        if !self.numbers.is_empty() {
+            settings.push(("phone-number-ids".to_string(), self.numbers.join(",")));
+        }
+        if let Some(w) = &self.waba_id {
+            settings.push(("waba-id".to_string(), w.clone()));
+        }
         if let Some(d) = &self.display_phone_number {
             settings.push(("display-phone-number".into(), d.clone()));
         }
@@ -233,6 +369,10 @@ impl TenantRecord {
         if let Some(s) = self.verify_token(vault, defaults)? {
             settings.push(("verify-token".into(), s.to_string()));
         }
+        let own_app_id = self.settings.iter().any(|(k, _)| k == "app-id");
+        if let (false, Some(a)) = (own_app_id, &defaults.app_id) {
+            settings.push(("app-id".into(), a.clone()));
+        }
         settings.extend(
             self.settings
                 .iter()
@@ -242,20 +382,36 @@ impl TenantRecord {
         Ok(TenantBinding::new(&self.id, settings))
     }
 
-    /// A description for people and scripts: never a secret, only whether one is set.
-    pub fn describe(&self, db: &Database) -> Result<serde_json::Value, TenantError> {
+    fn describe(&self, db: &Database) -> Result<serde_json::Value, TenantError> {
+        let has_token = db.exists(&self.id, SECRETS_BUCKET, ACCESS_TOKEN_KEY)?;
+        let credential: CredentialRecord = db
+            .get(&self.id, CONNECTION_BUCKET, CREDENTIAL_KEY)?
+            .and_then(|v| serde_json::from_slice(&v).ok())
+            .unwrap_or_default();
+        let state = match credential.state(has_token) {
+            whatsapp_guest::core::connection::CredentialState::NotConnected => "not-connected",
+            whatsapp_guest::core::connection::CredentialState::Connected => "connected",
+            whatsapp_guest::core::connection::CredentialState::ReauthRequired => "reauth-required",
+        };
         Ok(serde_json::json!({
             "id": self.id,
             "phone_number_id": self.phone_number_id,
+            "numbers": self.numbers,
             "waba_id": self.waba_id,
             "display_phone_number": self.display_phone_number,
             "graph_origin": self.graph_origin,
-            "has_access_token": db.exists(&self.id, SECRETS_BUCKET, ACCESS_TOKEN_KEY)?,
+            "credential": state,
+            "has_access_token": has_token,
+            "has_catalog_token": db.exists(&self.id, SECRETS_BUCKET, CATALOG_TOKEN_KEY)?,
             "has_own_app_secret": self.app_secret_sealed.is_some(),
             "has_own_verify_token": self.verify_token_sealed.is_some(),
             "created_at": self.created_at,
             "settings": self.settings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         }))
+    }
+
+    fn has_number(&self, phone_number_id: &str) -> bool {
+        self.numbers.iter().any(|n| n == phone_number_id)
     }
 }
 
@@ -297,6 +453,7 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("\"has_access_token\":true"));
+        assert!(d.contains("\"credential\":\"connected\""), "{d}");
         let b = rec.binding(&vault, &Defaults::default()).unwrap();
         assert!(
             b.config
@@ -306,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_validated_and_unique() {
+    fn ids_are_validated_and_numbers_unique() {
         let db = Database::open_in_memory().unwrap();
         let vault = Vault::ephemeral();
         assert!(matches!(
@@ -322,6 +479,100 @@ mod tests {
             add(&db, &vault, tenant("b", "1"), 0),
             Err(TenantError::Storage(_))
         ));
+        assert!(db.tenant("b").unwrap().is_none(), "nothing of b was kept");
+        assert!(matches!(
+            add(&db, &vault, tenant("a", "3"), 0),
+            Err(TenantError::Storage(_))
+        ));
+    }
+
+    #[test]
+    fn a_tenant_without_identity_learns_it_and_selects_numbers() {
+        let db = Database::open_in_memory().unwrap();
+        let vault = Vault::ephemeral();
+        let t = add(
+            &db,
+            &vault,
+            NewTenant {
+                id: "fresh".into(),
+                ..NewTenant::default()
+            },
+            0,
+        )
+        .unwrap();
+        assert_eq!((t.waba_id, t.phone_number_id), (None, None));
+        let b = db.tenant("fresh").unwrap().unwrap();
+        let b = b
+            .binding(
+                &vault,
+                &Defaults {
+                    app_id: Some("42".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(b.config.iter().all(|(k, _)| k != "phone-number-id"));
+        assert!(b.config.contains(&("app-id".into(), "42".into())));
+        set_identity(&db, "fresh", "555", Some("+1 555")).unwrap();
+        let t = select_numbers(&db, "fresh", &["20".into(), "10".into()]).unwrap();
+        assert_eq!(t.phone_number_id.as_deref(), Some("20"));
+        assert_eq!(
+            db.tenant_by_phone_number_id("10").unwrap().unwrap().id,
+            "fresh"
+        );
+        let b = t.binding(&vault, &Defaults::default()).unwrap();
+        assert!(
+            b.config
+                .contains(&("phone-number-ids".into(), "20,10".into()))
+        );
+        add(&db, &vault, tenant("other", "30"), 0).unwrap();
+        assert!(
+            select_numbers(&db, "other", &["10".into()]).is_err(),
+            "10 is fresh's"
+        );
+        assert_eq!(
+            get(&db, "other").unwrap().numbers,
+            vec!["30"],
+            "a refused selection changes nothing"
+        );
+        assert!(remove(&db, "fresh").unwrap());
+        assert!(db.tenant_by_phone_number_id("10").unwrap().is_none());
+        assert!(!remove(&db, "fresh").unwrap());
+    }
+
+    #[test]
+    fn a_new_token_moves_the_generation_and_reconnects() {
+        let db = Database::open_in_memory().unwrap();
+        let vault = Vault::ephemeral();
+        add(&db, &vault, tenant("acme", "1"), 0).unwrap();
+        db.set(
+            "acme",
+            CONNECTION_BUCKET,
+            CREDENTIAL_KEY,
+            br#"{"state":"reauth-required","code":190}"#,
+        )
+        .unwrap();
+        let before = db
+            .get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            set_access_token(&db, &vault, "acme", "EAAG-next").unwrap(),
+            2
+        );
+        let after = db
+            .get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY)
+            .unwrap()
+            .unwrap();
+        assert_ne!(before, after);
+        assert!(
+            get(&db, "acme")
+                .unwrap()
+                .describe(&db)
+                .unwrap()
+                .to_string()
+                .contains("\"credential\":\"connected\"")
+        );
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct Recorder {
     file: Mutex<std::fs::File>,
 }
 
+/// What a recorded two-step verification PIN reads.
+pub const REDACTED_PIN: &str = "000000";
+
 /// Query parameters whose values are secrets and are never written.
 const SECRET_PARAMS: &[&str] = &[
     "access_token",
@@ -122,6 +125,7 @@ const SECRET_PARAMS: &[&str] = &[
     "client_secret",
     "code",
     "appsecret_proof",
+    "fb_exchange_token",
 ];
 
 impl Recorder {
@@ -176,8 +180,16 @@ impl Recorder {
                 None => Value::String(format!("<malformed multipart, {} bytes>", body.len())),
             }
         } else if ct.starts_with("application/json") {
-            serde_json::from_slice(body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+            let mut v: Value = serde_json::from_slice(body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+            // Credentials in a body (a number's two-step PIN, a callback's verify token)
+            // are written as placeholders of the same shape, which Meta's spec still checks.
+            for (field, placeholder) in [("pin", REDACTED_PIN), ("verify_token", "REDACTED")] {
+                if let Some(secret) = v.get_mut(field).filter(|p| p.is_string()) {
+                    *secret = Value::String(placeholder.into());
+                }
+            }
+            v
         } else {
             line["content_type"] = ct.into();
             Value::String(format!("<{} bytes>", body.len()))
@@ -352,5 +364,38 @@ mod tests {
         let r = redact_url(&u);
         assert!(!r.contains("s3") && !r.contains("c0de"), "{r}");
         assert!(r.contains("client_id=1"));
+    }
+
+    #[test]
+    fn a_recorded_pin_is_zeros_and_the_rest_of_the_body_stays() {
+        let dir = std::env::temp_dir().join(format!("wa-recorder-pin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.jsonl");
+        let rec = Recorder::open(path.clone()).unwrap();
+        let uri: http::Uri = "https://graph.facebook.com/v23.0/1/register"
+            .parse()
+            .unwrap();
+        rec.record(
+            "POST",
+            &uri,
+            Some("application/json"),
+            br#"{"messaging_product":"whatsapp","pin":"246813"}"#,
+        );
+        rec.record(
+            "POST",
+            &uri,
+            Some("application/json"),
+            br#"{"override_callback_uri":"https://a","verify_token":"vt-s3cret"}"#,
+        );
+        let line = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !line.contains("246813") && !line.contains("vt-s3cret"),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#""pin":"000000""#) && line.contains("messaging_product"),
+            "{line}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

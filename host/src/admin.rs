@@ -1,0 +1,442 @@
+//! The admin API, for platforms that run the host as a service: tenants, tokens,
+//! connecting through OAuth, numbers, subscriptions and health over HTTP, behind a
+//! bearer token (`WA_ADMIN_TOKEN`). And the OAuth callback Meta sends the business's
+//! browser back to, which needs no bearer: the single-use `state` the component made is
+//! what it checks.
+//!
+//! | method and path | what |
+//! |---|---|
+//! | `GET /admin/tenants` | every tenant, described (never a secret) |
+//! | `POST /admin/tenants` | add one: `{"id", "phone_number_id"?, "numbers"?, "waba_id"?, "graph_origin"?, "access_token"?, "app_secret"?, "verify_token"?, "settings"?}` |
+//! | `GET /admin/tenants/{id}` | one tenant |
+//! | `DELETE /admin/tenants/{id}` | remove it (its storage and secrets; its events stay) |
+//! | `PUT /admin/tenants/{id}/token` | replace its token: `{"access_token"}` |
+//! | `POST /admin/tenants/{id}/connect` | Meta's dialog URL: `{"redirect_uri"?, "config_id"?, "extra_scopes"?}`; the redirect defaults to this host's `/oauth/callback` |
+//! | `GET /admin/tenants/{id}/numbers` | the WABA's numbers |
+//! | `PUT /admin/tenants/{id}/numbers` | select the tenant's numbers: `{"numbers": [...]}` (the first is the default) |
+//! | `POST /admin/tenants/{id}/numbers/{number}/register` | register a number: `{"pin"}` |
+//! | `POST /admin/tenants/{id}/subscribe` | subscribe the app to the WABA: `{"override_callback_uri"?, "verify_token"?}` |
+//! | `GET /admin/tenants/{id}/health` | the token's health and the readiness checklist |
+//! | `GET /oauth/callback?code&state` | Meta's redirect after the dialog (no bearer) |
+
+use crate::connect::{self, ConnectError, Context};
+use crate::net::{self, Resp};
+use crate::server::ServerState;
+use crate::tenants::{self, NewTenant, TenantExt};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use whatsapp_guest::core::webhook::form_decode;
+use zeroize::Zeroizing;
+
+/// Largest admin request body.
+const MAX_BODY: usize = 64 << 10;
+
+/// The admin API's settings.
+#[derive(Clone)]
+pub struct AdminConfig {
+    /// The bearer token every `/admin` request must carry.
+    pub token: Zeroizing<String>,
+}
+
+/// Where Meta sends the browser back, on the host at `public_url`.
+pub fn callback_url(public_url: &str) -> String {
+    format!("{}/oauth/callback", public_url.trim_end_matches('/'))
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Resp {
+    net::json(
+        status,
+        &json!({ "error": "request", "message": message.into() }),
+    )
+}
+
+fn failed(e: ConnectError) -> Resp {
+    let status = match &e {
+        ConnectError::Component(crate::api::Error::InvalidInput(_)) => StatusCode::BAD_REQUEST,
+        ConnectError::Component(crate::api::Error::NotConfigured(_)) => StatusCode::CONFLICT,
+        ConnectError::Component(_) => StatusCode::BAD_GATEWAY,
+        ConnectError::Tenant(tenants::TenantError::NotFound(_)) => StatusCode::NOT_FOUND,
+        ConnectError::Tenant(tenants::TenantError::Invalid(_)) => StatusCode::BAD_REQUEST,
+        ConnectError::Tenant(_) | ConnectError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    net::json(status, &e.to_json())
+}
+
+fn tenant_failed(e: tenants::TenantError) -> Resp {
+    failed(ConnectError::Tenant(e))
+}
+
+/// Whether the request carries the admin token (compared as digests, in constant time
+/// with respect to where they differ).
+fn authorized(config: &AdminConfig, req: &Request<Incoming>) -> bool {
+    let Some(presented) = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    Sha256::digest(presented.as_bytes()) == Sha256::digest(config.token.as_bytes())
+}
+
+async fn body<T: for<'de> Deserialize<'de>>(req: Request<Incoming>) -> Result<T, Resp> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body exceeds {MAX_BODY} bytes"),
+            )
+        })?
+        .to_bytes();
+    let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+    // serde's message names the field, never a value.
+    serde_json::from_slice(bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("not the expected JSON: {e}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddTenant {
+    id: String,
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    #[serde(default)]
+    numbers: Vec<String>,
+    #[serde(default)]
+    waba_id: Option<String>,
+    #[serde(default)]
+    display_phone_number: Option<String>,
+    #[serde(default)]
+    graph_origin: Option<String>,
+    #[serde(default)]
+    access_token: Option<Zeroizing<String>>,
+    #[serde(default)]
+    app_secret: Option<Zeroizing<String>>,
+    #[serde(default)]
+    verify_token: Option<Zeroizing<String>>,
+    #[serde(default)]
+    settings: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Token {
+    access_token: Zeroizing<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Connect {
+    #[serde(default)]
+    redirect_uri: Option<String>,
+    #[serde(default)]
+    config_id: Option<String>,
+    #[serde(default)]
+    extra_scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Numbers {
+    numbers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pin {
+    pin: Zeroizing<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Subscribe {
+    #[serde(default)]
+    override_callback_uri: Option<String>,
+    #[serde(default)]
+    verify_token: Option<Zeroizing<String>>,
+}
+
+fn context(state: &ServerState) -> Context<'_> {
+    Context {
+        runtime: &state.runtime,
+        db: &state.db,
+        vault: &state.runtime.services().vault,
+        defaults: &state.defaults,
+    }
+}
+
+/// Answer an `/admin/…` request.
+pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Incoming>) -> Resp {
+    if !authorized(config, &req) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an admin bearer token is required",
+        );
+    }
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').skip(1).collect();
+    let cx = context(state);
+    let vault = &state.runtime.services().vault;
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["tenants"]) => match state.db.tenants() {
+            Ok(ts) => {
+                let all: Result<Vec<Value>, _> = ts.iter().map(|t| t.describe(&state.db)).collect();
+                match all {
+                    Ok(v) => net::json(StatusCode::OK, &Value::Array(v)),
+                    Err(e) => tenant_failed(e),
+                }
+            }
+            Err(e) => tenant_failed(e.into()),
+        },
+        ("POST", ["tenants"]) => {
+            let a: AddTenant = match body(req).await {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let t = NewTenant {
+                id: a.id,
+                phone_number_id: a.phone_number_id.unwrap_or_default(),
+                numbers: a.numbers,
+                waba_id: a.waba_id.unwrap_or_default(),
+                display_phone_number: a.display_phone_number,
+                graph_origin: a.graph_origin,
+                access_token: a.access_token,
+                app_secret: a.app_secret,
+                verify_token: a.verify_token,
+                settings: a.settings.into_iter().collect(),
+            };
+            match tenants::add(&state.db, vault, t, crate::app::now_secs())
+                .and_then(|r| r.describe(&state.db))
+            {
+                Ok(v) => net::json(StatusCode::CREATED, &v),
+                Err(tenants::TenantError::Storage(e)) => error(StatusCode::CONFLICT, e.to_string()),
+                Err(e) => tenant_failed(e),
+            }
+        }
+        ("GET", ["tenants", id]) => {
+            match tenants::get(&state.db, id).and_then(|t| t.describe(&state.db)) {
+                Ok(v) => net::json(StatusCode::OK, &v),
+                Err(e) => tenant_failed(e),
+            }
+        }
+        ("DELETE", ["tenants", id]) => match tenants::remove(&state.db, id) {
+            Ok(true) => net::json(StatusCode::OK, &json!({ "removed": id })),
+            Ok(false) => tenant_failed(tenants::TenantError::NotFound(id.to_string())),
+            Err(e) => tenant_failed(e),
+        },
+        ("PUT", ["tenants", id, "token"]) => {
+            let id = id.to_string();
+            let t: Token = match body(req).await {
+                Ok(t) => t,
+                Err(r) => return r,
+            };
+            let stored = tenants::get(&state.db, &id)
+                .and_then(|_| tenants::set_access_token(&state.db, vault, &id, &t.access_token));
+            match stored {
+                Ok(generation) => net::json(
+                    StatusCode::OK,
+                    &json!({ "tenant": id, "credential": "connected", "generation": generation }),
+                ),
+                Err(e) => tenant_failed(e),
+            }
+        }
+        ("POST", ["tenants", id, "connect"]) => {
+            let id = id.to_string();
+            let c: Connect = match body(req).await {
+                Ok(c) => c,
+                Err(r) => return r,
+            };
+            let Some(redirect_uri) = c
+                .redirect_uri
+                .or_else(|| state.public_url.as_deref().map(callback_url))
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "give a redirect_uri, or run serve with --public-url",
+                );
+            };
+            let request = crate::api::AuthorizeRequest {
+                redirect_uri,
+                config_id: c.config_id,
+                extra_scopes: c.extra_scopes,
+            };
+            match connect::authorize(&cx, &id, &request).await {
+                Ok(a) => net::json(
+                    StatusCode::OK,
+                    &json!({ "url": a.url, "state": a.state, "expires_at": a.expires_at, "redirect_uri": request.redirect_uri }),
+                ),
+                Err(e) => failed(e),
+            }
+        }
+        ("GET", ["tenants", id, "numbers"]) => {
+            let r = async {
+                let mut i = cx.instance(id).await?;
+                connect::called(i.list_numbers().await)
+            }
+            .await;
+            match r {
+                Ok(list) => net::json(
+                    StatusCode::OK,
+                    &list.iter().map(connect::number_json).collect(),
+                ),
+                Err(e) => failed(e),
+            }
+        }
+        ("PUT", ["tenants", id, "numbers"]) => {
+            let id = id.to_string();
+            let n: Numbers = match body(req).await {
+                Ok(n) => n,
+                Err(r) => return r,
+            };
+            match tenants::select_numbers(&state.db, &id, &n.numbers)
+                .and_then(|t| t.describe(&state.db))
+            {
+                Ok(v) => net::json(StatusCode::OK, &v),
+                Err(tenants::TenantError::Storage(e)) => error(StatusCode::CONFLICT, e.to_string()),
+                Err(e) => tenant_failed(e),
+            }
+        }
+        ("POST", ["tenants", id, "numbers", number, "register"]) => {
+            let (id, number) = (id.to_string(), number.to_string());
+            let p: Pin = match body(req).await {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let r = async {
+                let mut i = cx.instance(&id).await?;
+                connect::called(i.register_number(&number, &p.pin).await)
+            }
+            .await;
+            match r {
+                Ok(()) => net::json(StatusCode::OK, &json!({ "registered": number })),
+                Err(e) => failed(e),
+            }
+        }
+        ("POST", ["tenants", id, "subscribe"]) => {
+            let id = id.to_string();
+            let s: Subscribe = match body(req).await {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            let callback = match (s.override_callback_uri, s.verify_token) {
+                (Some(url), Some(token)) => Some(crate::api::CallbackOverride {
+                    url,
+                    verify_token: token.to_string(),
+                }),
+                (None, None) => None,
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "override_callback_uri and verify_token go together",
+                    );
+                }
+            };
+            let r = async {
+                let mut i = cx.instance(&id).await?;
+                connect::called(i.subscribe_app(callback.as_ref()).await)
+            }
+            .await;
+            match r {
+                Ok(()) => net::json(StatusCode::OK, &json!({ "subscribed": true })),
+                Err(e) => failed(e),
+            }
+        }
+        ("GET", ["tenants", id, "health"]) => match connect::health(&cx, id).await {
+            Ok(v) => net::json(StatusCode::OK, &v),
+            Err(e) => failed(e),
+        },
+        _ => error(StatusCode::NOT_FOUND, "no such admin route"),
+    }
+}
+
+fn page(status: StatusCode, title: &str, detail: &str) -> Resp {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    net::respond(
+        status,
+        "text/html; charset=utf-8",
+        format!(
+            "<!doctype html><meta charset=utf-8><title>{t}</title><h1>{t}</h1><p>{d}</p>\n",
+            t = escape(title),
+            d = escape(detail)
+        ),
+    )
+}
+
+/// `GET /oauth/callback?code&state` (or `?error…` when the business declined): exchange
+/// the code for the tenant the state names. Answers the browser with a short page; the
+/// outcome is also a `connection` event.
+pub async fn oauth_callback(state: &ServerState, query: &str) -> Resp {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| form_decode(v))
+    };
+    if let Some(e) = param("error") {
+        let why = param("error_description").unwrap_or(e);
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            &format!("Meta says: {why}"),
+        );
+    }
+    let (Some(code), Some(st)) = (param("code"), param("state")) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "the callback has no code or state",
+        );
+    };
+    let Some(tenant) = whatsapp_guest::core::connection::state_tenant(&st) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "the state is not one this host made",
+        );
+    };
+    let Some(public) = &state.public_url else {
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not connected",
+            "the host has no --public-url",
+        );
+    };
+    match connect::exchange(&context(state), tenant, &code, &st, &callback_url(public)).await {
+        Ok(v) => {
+            tracing::info!("tenant {tenant} connected (generation {})", v["generation"]);
+            page(
+                StatusCode::OK,
+                "Connected",
+                "WhatsApp is connected. You can close this window.",
+            )
+        }
+        Err(e) => {
+            tracing::warn!("tenant {tenant}: the OAuth callback failed: {e}");
+            let status = match e {
+                ConnectError::Component(crate::api::Error::InvalidInput(_))
+                | ConnectError::Tenant(tenants::TenantError::NotFound(_)) => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            page(status, "Not connected", &e.to_string())
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Connecting a tenant's business, as the CLI (`wa-host connect`, `numbers`, `health`),
+//! the admin API and the demo all do it: the component builds the authorization and
+//! exchanges the code; the host keeps what it learns (the WABA, the numbers routed to
+//! the tenant) and notes a `connection` event. Everything printed or returned here is
+//! JSON without a secret.
+
+use crate::capabilities::crypto::Vault;
+use crate::runtime::api;
+use crate::runtime::{ConnectionEvents, Runtime};
+use crate::storage::Database;
+use crate::tenants::{self, Defaults, TenantExt};
+use serde_json::{Value, json};
+
+/// Why a connection step failed.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The component refused or Meta did (the component's typed error).
+    Component(api::Error),
+    /// The tenant, its storage or its secrets.
+    Tenant(tenants::TenantError),
+    /// The component trapped or could not be instantiated.
+    Host(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Component(e) => f.write_str(&crate::events::describe_error(e)),
+            ConnectError::Tenant(e) => write!(f, "{e}"),
+            ConnectError::Host(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<tenants::TenantError> for ConnectError {
+    fn from(e: tenants::TenantError) -> Self {
+        ConnectError::Tenant(e)
+    }
+}
+
+impl From<crate::storage::StorageError> for ConnectError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        ConnectError::Tenant(tenants::TenantError::Storage(e))
+    }
+}
+
+impl ConnectError {
+    /// The error as JSON (the component's typed error keeps its case and fields).
+    pub fn to_json(&self) -> Value {
+        match self {
+            ConnectError::Component(e) => crate::events::error_json(e),
+            other => json!({ "error": "host", "message": other.to_string() }),
+        }
+    }
+}
+
+/// What a connection step needs of the host.
+pub struct Context<'a> {
+    /// The loaded component.
+    pub runtime: &'a Runtime,
+    /// Tenants and their storage.
+    pub db: &'a Database,
+    /// The master keys.
+    pub vault: &'a Vault,
+    /// Host-wide settings (`WA_APP_ID`, `WA_APP_SECRET`, …).
+    pub defaults: &'a Defaults,
+}
+
+impl Context<'_> {
+    /// A fresh instance of `tenant`.
+    pub async fn instance(&self, tenant: &str) -> Result<crate::Instance, ConnectError> {
+        let record = tenants::get(self.db, tenant)?;
+        let binding = record.binding(self.vault, self.defaults)?;
+        self.runtime
+            .instantiate(&binding)
+            .await
+            .map_err(|e| ConnectError::Host(format!("the component could not start: {e}")))
+    }
+}
+
+/// A call's outcome with traps and typed errors both as [`ConnectError`].
+pub fn called<T>(r: crate::CallResult<T>) -> Result<T, ConnectError> {
+    r.map_err(|e| ConnectError::Host(format!("the component failed: {e}")))?
+        .map_err(ConnectError::Component)
+}
+
+/// Meta's dialog URL for `tenant`, with a fresh single-use state.
+pub async fn authorize(
+    cx: &Context<'_>,
+    tenant: &str,
+    request: &api::AuthorizeRequest,
+) -> Result<api::Authorization, ConnectError> {
+    let mut i = cx.instance(tenant).await?;
+    called(i.authorize_url(request).await)
+}
+
+/// Exchange the code Meta sent back, then keep what the connection tells: the WABA
+/// (when the token may manage exactly one and the tenant had none) and the numbers (the
+/// only one of the WABA, when the tenant had none). Notes a `connection` event.
+pub async fn exchange(
+    cx: &Context<'_>,
+    tenant: &str,
+    code: &str,
+    state: &str,
+    redirect_uri: &str,
+) -> Result<Value, ConnectError> {
+    let mut i = cx.instance(tenant).await?;
+    let c = called(i.exchange_code(code, state, redirect_uri).await)?;
+    let mut record = tenants::get(cx.db, tenant)?;
+    if record.waba_id.is_none()
+        && let [waba] = c.waba_ids.as_slice()
+    {
+        record = tenants::set_identity(cx.db, tenant, waba, None)?;
+    }
+    let mut numbers = Value::Null;
+    if record.waba_id.is_some() {
+        // A new instance: the binding now has the WABA.
+        let mut i = cx.instance(tenant).await?;
+        match called(i.list_numbers().await) {
+            Ok(list) => {
+                if record.numbers.is_empty()
+                    && let [only] = list.as_slice()
+                {
+                    let display = Some(only.display_phone_number.as_str());
+                    tenants::select_numbers(cx.db, tenant, std::slice::from_ref(&only.id))?;
+                    record = tenants::set_identity(
+                        cx.db,
+                        tenant,
+                        record.waba_id.as_deref().unwrap_or_default(),
+                        display,
+                    )?;
+                }
+                numbers = Value::Array(list.iter().map(number_json).collect());
+            }
+            Err(e) => numbers = e.to_json(),
+        }
+    }
+    cx.db.connected(tenant, c.generation, &c.waba_ids);
+    Ok(json!({
+        "tenant": tenant,
+        "credential": "connected",
+        "generation": c.generation,
+        "replaced": c.replaced,
+        "expires_at": c.expires_at,
+        "scopes": c.scopes,
+        "waba_ids": c.waba_ids,
+        "waba_id": record.waba_id,
+        "selected": record.numbers,
+        "numbers": numbers,
+    }))
+}
+
+/// The token's health and the readiness checklist.
+pub async fn health(cx: &Context<'_>, tenant: &str) -> Result<Value, ConnectError> {
+    let mut i = cx.instance(tenant).await?;
+    let status = called(i.credential_status().await)?;
+    let token = match status.state {
+        api::CredentialState::NotConnected => Value::Null,
+        _ => match called(i.health().await) {
+            Ok(h) => health_json(&h),
+            Err(e) => e.to_json(),
+        },
+    };
+    let readiness = called(i.check_readiness().await)?;
+    let status = called(i.credential_status().await)?;
+    Ok(json!({
+        "tenant": tenant,
+        "credential": status_json(&status),
+        "token": token,
+        "readiness": readiness_json(&readiness),
+    }))
+}
+
+/// A phone number as JSON.
+pub fn number_json(n: &api::PhoneNumber) -> Value {
+    json!({
+        "id": n.id, "display_phone_number": n.display_phone_number, "verified_name": n.verified_name,
+        "quality_rating": n.quality_rating, "messaging_limit_tier": n.messaging_limit_tier,
+        "throughput": n.throughput, "status": n.status, "code_verification_status": n.code_verification_status,
+        "name_status": n.name_status, "platform_type": n.platform_type, "selected": n.selected,
+    })
+}
+
+/// A credential state's name.
+pub fn state_name(s: api::CredentialState) -> &'static str {
+    match s {
+        api::CredentialState::NotConnected => "not-connected",
+        api::CredentialState::Connected => "connected",
+        api::CredentialState::ReauthRequired => "reauth-required",
+    }
+}
+
+/// The credential's status as JSON.
+pub fn status_json(s: &api::CredentialStatus) -> Value {
+    json!({ "state": state_name(s.state), "reason": s.reason, "code": s.code, "since": s.since, "generation": s.generation })
+}
+
+/// The token's health as JSON.
+pub fn health_json(h: &api::TokenHealth) -> Value {
+    json!({
+        "valid": h.valid, "expires_at": h.expires_at, "data_access_expires_at": h.data_access_expires_at,
+        "token_type": h.token_type, "app_id": h.app_id, "scopes": h.scopes,
+        "missing_scopes": h.missing_scopes, "waba_ids": h.waba_ids, "reason": h.reason,
+    })
+}
+
+fn check_name(c: api::ReadinessCheck) -> &'static str {
+    use api::ReadinessCheck as C;
+    match c {
+        C::CredentialValid => "credential-valid",
+        C::IdentityKnown => "identity-known",
+        C::NumberRegistered => "number-registered",
+        C::AppSubscribed => "app-subscribed",
+        C::WebhookVerified => "webhook-verified",
+        C::TemplatesSynced => "templates-synced",
+        C::SenderReady => "sender-ready",
+    }
+}
+
+fn items_json(items: &[api::ReadinessItem]) -> Value {
+    items
+        .iter()
+        .map(|i| json!({ "check": check_name(i.check), "ok": i.ok, "reason": i.reason }))
+        .collect()
+}
+
+/// The readiness checklist as JSON.
+pub fn readiness_json(r: &api::Readiness) -> Value {
+    json!({
+        "ready": r.ready,
+        "items": items_json(&r.items),
+        "numbers": r.numbers.iter().map(|n| json!({
+            "phone_number_id": n.phone_number_id, "display_phone_number": n.display_phone_number,
+            "ready": n.ready, "items": items_json(&n.items),
+        })).collect::<Vec<_>>(),
+    })
+}
