@@ -157,6 +157,7 @@ fn services(db: Arc<Database>, vault: Arc<Vault>, egress: EgressPolicy) -> Servi
         recorder: None,
         // Pacing is Meta's policy, not a cost of ours: wide enough not to be measured.
         throughput: Arc::new(Throughput::new(1000).with_pair_burst(1_000_000)),
+        events: None,
     }
 }
 
@@ -422,6 +423,7 @@ async fn webhook_load(
             app_secret: Some(Zeroizing::new(APP_SECRET.into())),
             verify_token: None,
             settings: vec![],
+            numbers: vec![],
         },
         0,
     )?;
@@ -439,6 +441,8 @@ async fn webhook_load(
         max_body: server::DEFAULT_MAX_BODY,
         events: None,
         metrics: Default::default(),
+        admin: None,
+        public_url: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, state, async {

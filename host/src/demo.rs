@@ -1,16 +1,20 @@
 //! `wa-host demo`: the whole round trip on loopback with embedded defaults. A sandbox
-//! and the webhook server start on free ports, a demo tenant is added, a text is sent
-//! through the component, and the signed `sent`, `delivered` and `read` statuses and an
-//! inbound reply come back through the webhook endpoint; each event is printed as one
-//! JSON line on stdout (progress goes to stderr).
+//! and the webhook server start on free ports; a demo tenant connects its business
+//! through Meta's OAuth dialog (the sandbox approves it and redirects to the host's
+//! callback), picks its number, subscribes the app with the host as its webhook
+//! callback, syncs its templates and passes the readiness checklist; then a customer
+//! writes, a reply goes out through the component, and the signed `sent`, `delivered`
+//! and `read` statuses and the customer's answer come back through the webhook
+//! endpoint. Each event is printed as one JSON line on stdout (progress goes to stderr).
 
 use crate::app::{DataDir, now_secs};
 use crate::capabilities::http::EgressPolicy;
+use crate::connect::{self, Context};
 use crate::events;
 use crate::runtime::api::{Content, OutgoingMessage, Text};
 use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServerState};
-use crate::tenants::{self, Defaults, NewTenant};
+use crate::tenants::{self, Defaults, NewTenant, TenantExt};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use serde_json::{Value, json};
@@ -22,10 +26,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use zeroize::Zeroizing;
 
-/// The demo's ids, shaped like Meta's.
-pub const DEMO_PHONE_NUMBER_ID: &str = "106540352242922";
-/// The demo's WABA id.
-pub const DEMO_WABA_ID: &str = "102290129340398";
+/// The demo's sending number (the sandbox WABA's registered one).
+pub const DEMO_PHONE_NUMBER_ID: &str = crate::sandbox::DEFAULT_PHONE_NUMBER_ID;
+/// The verify token of the demo tenant's webhook subscription.
+const DEMO_VERIFY_TOKEN: &str = "demo-verify-token";
 /// The demo recipient.
 pub const DEMO_RECIPIENT: &str = "+15551234567";
 
@@ -57,7 +61,8 @@ async fn run_in(
     let sandbox_listener = TcpListener::bind("127.0.0.1:0").await?;
     let server_listener = TcpListener::bind("127.0.0.1:0").await?;
     let sandbox_origin = format!("http://{}", sandbox_listener.local_addr()?);
-    let webhook_url = format!("http://{}/webhook", server_listener.local_addr()?);
+    let server_origin = format!("http://{}", server_listener.local_addr()?);
+    let webhook_url = format!("{server_origin}/webhook");
     eprintln!("demo: data in {}", dir.display());
     eprintln!("demo: Graph sandbox at {sandbox_origin}, webhook endpoint at {webhook_url}");
 
@@ -70,36 +75,33 @@ async fn run_in(
         auto_reply: true,
         ..SandboxConfig::default()
     };
-    let tenant = tenants::add(
+    // A tenant as a platform creates it before its business connects: no token, no
+    // WABA, no number yet; the app it connects through and its webhook secrets.
+    tenants::add(
         &data.db,
         &data.vault,
         NewTenant {
             id: "demo".into(),
-            phone_number_id: DEMO_PHONE_NUMBER_ID.into(),
-            waba_id: DEMO_WABA_ID.into(),
-            display_phone_number: Some(sandbox_config.display_phone_number.clone()),
             graph_origin: Some(sandbox_origin.clone()),
-            access_token: Some(Zeroizing::new(sandbox_config.access_token.clone())),
             app_secret: Some(Zeroizing::new(sandbox_config.app_secret.clone())),
-            verify_token: Some(Zeroizing::new("demo-verify-token".into())),
-            settings: vec![],
+            verify_token: Some(Zeroizing::new(DEMO_VERIFY_TOKEN.into())),
+            settings: vec![("app-id".into(), sandbox_config.app_id.clone())],
+            ..NewTenant::default()
         },
         now_secs(),
     )?;
-    eprintln!("demo: tenant 'demo' added (token and app secret sealed)");
+    eprintln!("demo: tenant 'demo' added (app secret and verify token sealed; not connected yet)");
 
     let (events_tx, mut events_rx) = broadcast::channel(1024);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let defaults = Defaults::default();
     let state = Arc::new(ServerState {
-        runtime: runtime.clone(),
-        db: data.db.clone(),
-        defaults: Defaults::default(),
-        max_body: server::DEFAULT_MAX_BODY,
         events: Some(events_tx),
-        metrics: Default::default(),
+        public_url: Some(server_origin.clone()),
+        ..ServerState::new(runtime.clone(), data.db.clone(), defaults.clone())
     });
     let server_task = tokio::spawn(server::serve(
         server_listener,
@@ -112,15 +114,55 @@ async fn run_in(
         stopped(stop_rx),
     ));
 
-    let mut waiting: BTreeSet<&str> = ["inbound", "sent", "delivered", "read", "reply"].into();
+    let mut waiting: BTreeSet<&str> = [
+        "connected",
+        "ready",
+        "inbound",
+        "sent",
+        "delivered",
+        "read",
+        "reply",
+    ]
+    .into();
     let outcome = tokio::time::timeout(timeout, async {
-        // Meta's subscription handshake against our endpoint.
-        let challenge = "demo-challenge-1158201444";
-        let got = http_get(&format!("{webhook_url}?hub.mode=subscribe&hub.verify_token=demo-verify-token&hub.challenge={challenge}")).await?;
-        if got != challenge {
-            return Err(format!("the webhook handshake answered {got:?}").into());
+        let cx = Context {
+            runtime: &runtime,
+            db: &data.db,
+            vault: &data.vault,
+            defaults: &defaults,
+        };
+        // Meta's OAuth dialog: the business approves, Meta sends the browser back to the
+        // host's callback with a code, the host exchanges it (the sandbox approves at once).
+        let request = crate::api::AuthorizeRequest {
+            redirect_uri: crate::admin::callback_url(&server_origin),
+            config_id: None,
+            extra_scopes: vec![],
+        };
+        let auth = connect::authorize(&cx, "demo", &request).await?;
+        eprintln!("demo: the business opens {}", auth.url);
+        let callback = http_redirect(&auth.url).await?;
+        let page = http_get(&callback).await?;
+        if !page.contains("Connected") {
+            return Err(format!("the OAuth callback answered: {page}").into());
         }
-        eprintln!("demo: webhook subscription verified");
+        let tenant = tenants::get(&data.db, "demo")?;
+        writeln!(out, "{}", json!({ "type": "connected", "tenant": "demo", "waba_id": tenant.waba_id, "token": "sealed" }))?;
+        waiting.remove("connected");
+
+        // The business picks its number; the app subscribes to the WABA's webhooks with
+        // this host as the callback (Meta checks it with a handshake first).
+        tenants::select_numbers(&data.db, "demo", &[DEMO_PHONE_NUMBER_ID.to_string()])?;
+        let mut instance = cx.instance("demo").await?;
+        let over = crate::api::CallbackOverride { url: webhook_url.clone(), verify_token: DEMO_VERIFY_TOKEN.into() };
+        connect::called(instance.subscribe_app(Some(&over)).await)?;
+        let synced = connect::called(instance.sync_templates().await)?;
+        eprintln!("demo: number {DEMO_PHONE_NUMBER_ID} selected, app subscribed, {} templates synced", synced.templates);
+        let readiness = connect::called(instance.check_readiness().await)?;
+        writeln!(out, "{}", json!({ "type": "readiness", "tenant": "demo", "ready": readiness.ready, "checklist": connect::readiness_json(&readiness) }))?;
+        if !readiness.ready {
+            return Err("the tenant is connected but not ready (see the checklist above)".into());
+        }
+        waiting.remove("ready");
 
         // The customer writes first: that opens the 24-hour window a free-form reply needs.
         let asked = http_post_json(
@@ -141,7 +183,7 @@ async fn run_in(
         };
         waiting.remove("inbound");
 
-        let binding = tenant.binding(&data.vault, &Defaults::default())?;
+        let binding = tenants::get(&data.db, "demo")?.binding(&data.vault, &defaults)?;
         let mut instance = runtime.instantiate(&binding).await?;
         let message = OutgoingMessage {
             to: DEMO_RECIPIENT.into(),
@@ -213,6 +255,18 @@ async fn http_post_json(url: &str, body: &Value) -> Result<Value, BoxError> {
         .into());
     }
     Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// GET `url`, which must answer with a redirect: where it sends the browser.
+async fn http_redirect(url: &str) -> Result<String, BoxError> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<Bytes>>();
+    let res = client.get(url.parse()?).await?;
+    res.headers()
+        .get(hyper::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| format!("{url} answered {} without a redirect", res.status()).into())
 }
 
 async fn http_get(url: &str) -> Result<String, BoxError> {

@@ -1,12 +1,12 @@
 //! `wa-host`: the reference host's command line.
 
 use clap::{Parser, Subcommand};
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use whatsapp_host::app::{DataDir, default_data_dir, now_secs};
+use whatsapp_host::app::{DataDir, default_data_dir};
 use whatsapp_host::capabilities::crypto::Vault;
 use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
 use whatsapp_host::forward::Forwarder;
@@ -14,7 +14,7 @@ use whatsapp_host::runtime::api::{Content, OutgoingMessage, Text};
 use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::server::{self, ServerState};
 use whatsapp_host::storage::Database;
-use whatsapp_host::tenants::{self, Defaults, NewTenant};
+use whatsapp_host::tenants::Defaults;
 use whatsapp_host::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, events};
 use zeroize::Zeroizing;
 
@@ -33,6 +33,10 @@ struct Cli {
     /// [default: $XDG_DATA_HOME/wa-host or ~/.local/share/wa-host].
     #[arg(long, global = true, env = "WA_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/DB` for a server several host
+    /// processes share [default: wa-host.sqlite3 in the data directory].
+    #[arg(long, global = true, env = "WA_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Load this component instead of the one built into the binary.
     #[arg(long, global = true, env = "WA_COMPONENT")]
     component: Option<PathBuf>,
@@ -70,7 +74,28 @@ enum Command {
         /// `WA_FORWARD_SECRET` in `X-WA-Signature-256`; retried until acknowledged.
         #[arg(long)]
         forward_url: Option<String>,
+        /// Where this host is reached from outside (https://wa.example.com): serves
+        /// Meta's OAuth redirect at /oauth/callback and uses it as the redirect URI.
+        #[arg(long, env = "WA_PUBLIC_URL")]
+        public_url: Option<String>,
     },
+    /// Connect a tenant's business: print Meta's authorize URL, take the code from a
+    /// loopback callback (or stdin), exchange it, keep the WABA and the numbers.
+    Connect(Box<commands::connect::ConnectArgs>),
+    /// A tenant's numbers: list, select, register, codes, app subscription, profile.
+    Numbers {
+        #[command(subcommand)]
+        command: commands::connect::NumbersCommand,
+    },
+    /// A tenant's token health and readiness checklist (credential, identity,
+    /// registration, subscription, webhook, templates, sender).
+    Health {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Re-seal every tenant's secrets under a new master key, then retire the old one
+    /// (hosts serving from the same data directory keep going).
+    RotateKey,
     /// Run the Graph API sandbox.
     Sandbox {
         /// Address to listen on (loopback).
@@ -90,11 +115,15 @@ enum Command {
         /// Answer every text with an inbound reply after it is read.
         #[arg(long)]
         auto_reply: bool,
+        /// The Meta app id the sandbox's OAuth dialog and code exchange take (its secret
+        /// is the app secret, WA_APP_SECRET).
+        #[arg(long, env = "WA_SANDBOX_APP_ID", default_value = sandbox::SANDBOX_APP_ID)]
+        app_id: String,
     },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
-        command: TenantCommand,
+        command: commands::tenant::TenantCommand,
     },
     /// The recorded webhook events.
     Events {
@@ -321,44 +350,6 @@ impl SendArgs {
 }
 
 #[derive(Subcommand)]
-enum TenantCommand {
-    /// Add a tenant. Secrets are read from stdin, one per line, and sealed.
-    Add {
-        /// The tenant id ([a-z0-9_-]).
-        name: String,
-        #[arg(long)]
-        phone_number_id: String,
-        #[arg(long)]
-        waba_id: String,
-        #[arg(long)]
-        display_phone_number: Option<String>,
-        /// A Graph origin other than Meta's (a sandbox).
-        #[arg(long)]
-        graph_origin: Option<String>,
-        /// Read the access token from the first line of stdin.
-        #[arg(long)]
-        token_stdin: bool,
-        /// Read the tenant's own app secret from the next line of stdin.
-        #[arg(long)]
-        app_secret_stdin: bool,
-        /// The tenant's own webhook verify token.
-        #[arg(long)]
-        verify_token: Option<String>,
-        /// A component setting, KEY=VALUE (repeatable): window-policy=enforce|off,
-        /// opt-out-keywords=STOP,UNSUBSCRIBE, opt-in-keywords=START, api-version=v23.0.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        settings: Vec<String>,
-    },
-    /// List tenants (never their secrets).
-    List,
-    /// Show one tenant (never its secrets).
-    Show { name: String },
-    /// Store a catalog token (connected separately from the WhatsApp token), read from
-    /// the first line of stdin and sealed; catalog calls use it.
-    SetCatalogToken { name: String },
-}
-
-#[derive(Subcommand)]
 enum EventsCommand {
     /// Print recorded events as JSON lines, oldest first.
     List {
@@ -406,6 +397,7 @@ fn defaults() -> Defaults {
         app_secret: secret_env("WA_APP_SECRET"),
         verify_token: secret_env("WA_VERIFY_TOKEN"),
         graph_origin: None,
+        app_id: std::env::var("WA_APP_ID").ok().filter(|v| !v.is_empty()),
     }
 }
 
@@ -429,7 +421,10 @@ fn component(cli: &Cli) -> Result<Option<Vec<u8>>, BoxError> {
 }
 
 fn data_dir(cli: &Cli) -> Result<DataDir, BoxError> {
-    DataDir::open(&cli.data_dir.clone().unwrap_or_else(default_data_dir))
+    DataDir::open_with(
+        &cli.data_dir.clone().unwrap_or_else(default_data_dir),
+        cli.database_url.as_deref(),
+    )
 }
 
 /// Delete idempotency keys older than the dedupe retention, hourly.
@@ -490,10 +485,15 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             )
             .await
         }
+        Command::Connect(args) => commands::connect::connect(&cli, args).await,
+        Command::Numbers { command } => commands::connect::numbers(&cli, command).await,
+        Command::Health { tenant } => commands::connect::health(&cli, tenant).await,
+        Command::RotateKey => commands::keys::rotate(&cli),
         Command::Serve {
             listen,
             max_body,
             forward_url,
+            public_url,
         } => {
             let data = data_dir(&cli)?;
             let runtime = Arc::new(data.runtime(component(&cli)?.as_deref(), egress(&cli)?)?);
@@ -531,6 +531,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 max_body: *max_body,
                 events: None,
                 metrics: Default::default(),
+                admin: secret_env("WA_ADMIN_TOKEN").map(|token| {
+                    eprintln!("wa-host: admin API at /admin (bearer WA_ADMIN_TOKEN)");
+                    whatsapp_host::admin::AdminConfig { token }
+                }),
+                public_url: public_url.clone().map(|u| {
+                    eprintln!(
+                        "wa-host: OAuth callback at {}",
+                        whatsapp_host::admin::callback_url(&u)
+                    );
+                    u
+                }),
             });
             let served = server::serve(listener, state, shutdown_signal()).await;
             let _ = stop_tx.send(true);
@@ -578,6 +589,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             webhook_url,
             access_token,
             auto_reply,
+            app_id,
         } => {
             let listener = tokio::net::TcpListener::bind(listen).await?;
             let app_secret = secret_env("WA_APP_SECRET")
@@ -590,6 +602,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let config = SandboxConfig {
                 app_secret,
                 access_token: access_token.clone(),
+                app_id: app_id.clone(),
                 webhook_url: webhook_url.clone(),
                 auto_reply: *auto_reply,
                 ..SandboxConfig::default()
@@ -597,7 +610,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             sandbox::serve(listener, config, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Tenant { command } => tenant(&cli, command),
+        Command::Tenant { command } => commands::tenant::run(&cli, command),
         Command::Events {
             command:
                 EventsCommand::List {
@@ -631,6 +644,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 egress: Arc::new(EgressPolicy::default()),
                 recorder: Recorder::from_env()?.map(Arc::new),
                 throughput: Default::default(),
+                events: None,
             };
             let cache_dir = cli.data_dir.clone().map(|d| d.join("cache"));
             let wasm = component(&cli)?;
@@ -688,98 +702,6 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
         }
     }
-}
-
-fn tenant(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
-    let data = data_dir(cli)?;
-    match command {
-        TenantCommand::Add {
-            name,
-            phone_number_id,
-            waba_id,
-            display_phone_number,
-            graph_origin,
-            token_stdin,
-            app_secret_stdin,
-            verify_token,
-            settings,
-        } => {
-            let mut lines = std::io::stdin().lock().lines();
-            let mut next_secret = |what: &str| -> Result<Zeroizing<String>, BoxError> {
-                let line = lines
-                    .next()
-                    .ok_or_else(|| format!("expected the {what} on stdin"))??;
-                Ok(Zeroizing::new(line.trim().to_string()))
-            };
-            let access_token = if *token_stdin {
-                Some(next_secret("access token")?)
-            } else {
-                None
-            };
-            let app_secret = if *app_secret_stdin {
-                Some(next_secret("app secret")?)
-            } else {
-                None
-            };
-            let record = tenants::add(
-                &data.db,
-                &data.vault,
-                NewTenant {
-                    id: name.clone(),
-                    phone_number_id: phone_number_id.clone(),
-                    waba_id: waba_id.clone(),
-                    display_phone_number: display_phone_number.clone(),
-                    graph_origin: graph_origin.clone(),
-                    access_token,
-                    app_secret,
-                    verify_token: verify_token.clone().map(Zeroizing::new),
-                    settings: settings
-                        .iter()
-                        .map(|kv| {
-                            kv.split_once('=')
-                                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                                .ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))
-                        })
-                        .collect::<Result<_, _>>()?,
-                },
-                now_secs(),
-            )?;
-            println!("{}", record.describe(&data.db)?);
-        }
-        TenantCommand::List => {
-            for t in data.db.tenants()? {
-                println!("{}", t.describe(&data.db)?);
-            }
-        }
-        TenantCommand::Show { name } => {
-            let t = data
-                .db
-                .tenant(name)?
-                .ok_or_else(|| format!("no tenant named {name}"))?;
-            println!("{}", serde_json::to_string_pretty(&t.describe(&data.db)?)?);
-        }
-        TenantCommand::SetCatalogToken { name } => {
-            if data.db.tenant(name)?.is_none() {
-                return Err(format!("no tenant named {name}").into());
-            }
-            let mut line = Zeroizing::new(String::new());
-            std::io::stdin().lock().read_line(&mut line)?;
-            let token = line.trim();
-            if token.is_empty() {
-                return Err("no catalog token on stdin".into());
-            }
-            let sealed = data.vault.seal(name, token.as_bytes());
-            whatsapp_host::storage::KvBackend::set(
-                &*data.db,
-                name,
-                "secrets",
-                "catalog-token",
-                &sealed,
-            )?;
-            eprintln!("wa-host: {name}'s catalog token is stored (sealed)");
-        }
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -33,6 +33,7 @@ async fn main() -> wasmtime::Result<()> {
         egress: Arc::new(egress),
         recorder: None,
         throughput: Default::default(),
+        events: None,
     };
     let runtime = Runtime::new(COMPONENT, RuntimeConfig::default(), services)?;
 

@@ -3,12 +3,16 @@
 //! printed as JSON (`events::error_json`) and makes the command fail.
 
 pub mod catalog;
+pub mod connect;
 pub mod flows;
+pub mod keys;
 pub mod media;
 pub mod templates;
+pub mod tenant;
 
 use crate::{BoxError, Cli, component, data_dir, defaults, egress};
 use whatsapp_host::api::Error as PluginError;
+use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::{CallResult, Instance, Runtime, events};
 
 /// A fresh instance of `tenant`, with the runtime it came from (keep it for as long as
