@@ -177,6 +177,7 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
             app_secret: Some(zeroize::Zeroizing::new("own-app-secret".into())),
             verify_token: None,
             settings: vec![],
+            numbers: vec![],
         },
         0,
     )
@@ -315,6 +316,7 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
                 app_secret: None,
                 verify_token: None,
                 settings: vec![("window-policy".into(), window.into())],
+                numbers: vec![],
             },
             0,
         )

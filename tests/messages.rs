@@ -3,6 +3,7 @@
 
 use whatsapp_host::api::Error;
 use whatsapp_host::api::outgoing::*;
+use whatsapp_host::tenants::TenantExt;
 use whatsapp_tests::{Harness, Options};
 
 fn msg(content: Content) -> OutgoingMessage {

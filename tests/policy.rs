@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use whatsapp_host::Runtime;
 use whatsapp_host::api::outgoing::*;
 use whatsapp_host::api::{Error, SendResult};
+use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, NewTenant};
 use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, http, sign};
 use zeroize::Zeroizing;

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage, Text};
 use whatsapp_host::capabilities::http::EgressPolicy;
+use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, NewTenant};
 use whatsapp_tests::{APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, fixture, http, sign};
 use zeroize::Zeroizing;

@@ -12,6 +12,7 @@ use whatsapp_host::api::templates::{
     NewTemplate, TemplateBody, TemplateButton, TemplateCategory, TextWithExamples, UrlButton,
 };
 use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage};
+use whatsapp_host::tenants::TenantExt;
 
 use whatsapp_tests::{Harness, Options, fixtures_dir};
 

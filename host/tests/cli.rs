@@ -169,7 +169,7 @@ fn a_token_given_on_stdin_is_sealed_and_never_printed() {
         b"",
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already belongs to another tenant"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -59,13 +59,20 @@ fn secrets() -> Vec<(&'static str, Vec<u8>)> {
 struct Env {
     dir: PathBuf,
     outputs: Vec<(String, Vec<u8>)>,
+    /// The master key comes from the key file in the data directory, not WA_MASTER_KEY.
+    no_master_key_env: bool,
+    /// Further environment for every command.
+    extra_env: Vec<(&'static str, String)>,
 }
 
 impl Env {
     fn cmd(&self) -> Command {
         let mut c = Command::new(WA_HOST);
+        if !self.no_master_key_env {
+            c.env("WA_MASTER_KEY", MASTER_KEY);
+        }
+        c.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         c.env("WA_DATA_DIR", self.dir.join("data"))
-            .env("WA_MASTER_KEY", MASTER_KEY)
             .env("WA_APP_SECRET", APP_SECRET)
             .env("WA_VERIFY_TOKEN", VERIFY_TOKEN)
             .env("WA_FORWARD_SECRET", FORWARD_SECRET)
@@ -102,16 +109,14 @@ impl Env {
 
     /// Start a long-running `wa-host args` whose output goes to files in the temp dir.
     fn spawn(&self, name: &str, args: &[&str]) -> Daemon {
+        self.spawn_with(self.cmd(), name, args)
+    }
+
+    /// [`Env::spawn`] of a command prepared by the caller.
+    fn spawn_with(&self, mut cmd: Command, name: &str, args: &[&str]) -> Daemon {
         let out = std::fs::File::create(self.dir.join(format!("{name}.out"))).unwrap();
         let err = std::fs::File::create(self.dir.join(format!("{name}.err"))).unwrap();
-        Daemon(
-            self.cmd()
-                .args(args)
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .unwrap(),
-        )
+        Daemon(cmd.args(args).stdout(out).stderr(err).spawn().unwrap())
     }
 }
 
@@ -202,6 +207,8 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
     let mut env = Env {
         dir: dir.clone(),
         outputs: Vec::new(),
+        no_master_key_env: false,
+        extra_env: Vec::new(),
     };
     let (sandbox_port, server_port) = (free_port(), free_port());
     let sandbox = format!("http://127.0.0.1:{sandbox_port}");
@@ -417,6 +424,350 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
                 found.push(format!("the {what} is in {place}"));
             }
         }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+const NEW_TOKEN: &str = "EAAGtoken8SECRETnext4d2c";
+const ADMIN_TOKEN: &str = "admin9SECRETbearer77e0";
+const PIN: &str = "864213";
+const SANDBOX_APP_ID: &str = "740271835411211";
+
+/// `wa-host connect` prints the authorize URL first; the "browser" follows it through
+/// the sandbox's dialog to the command's loopback callback. What the command printed.
+fn connect_through_the_dialog(env: &mut Env, callback_port: u16) {
+    use std::io::BufRead;
+    let mut child = env
+        .cmd()
+        .args([
+            "connect",
+            "--tenant",
+            "gym",
+            "--listen",
+            &format!("127.0.0.1:{callback_port}"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&first).unwrap_or_else(|_| panic!("not JSON: {first}"));
+    let url = v["authorize_url"]
+        .as_str()
+        .expect("an authorize_url")
+        .to_string();
+    // The dialog (the sandbox) answers with a redirect to the callback.
+    let rest = url.split_once("://").unwrap().1;
+    let (authority, target) = rest.split_at(rest.find('/').unwrap());
+    let port: u16 = authority.rsplit(':').next().unwrap().parse().unwrap();
+    let answer = String::from_utf8(http(port, "GET", target, &[], b"")).unwrap();
+    let location = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap_or_else(|| panic!("no redirect: {answer}"))
+        .to_string();
+    let target = location
+        .split_once(&format!("127.0.0.1:{callback_port}"))
+        .unwrap()
+        .1;
+    http(callback_port, "GET", target, &[], b"");
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let mut err = Vec::new();
+    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    let mut printed = first.into_bytes();
+    printed.extend(&rest);
+    assert!(
+        status.success(),
+        "connect failed: {}",
+        String::from_utf8_lossy(&err)
+    );
+    let last: serde_json::Value = serde_json::from_slice(rest.trim_ascii()).unwrap();
+    assert_eq!(last["credential"], "connected", "{last}");
+    env.outputs.push(("stdout of connect".into(), printed));
+    env.outputs.push(("stderr of connect".into(), err));
+}
+
+#[test]
+fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
+    let dir = std::env::temp_dir().join(format!("wa-secrets-connect-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (sandbox_port, server_port, callback_port) = (free_port(), free_port(), free_port());
+    let sandbox = format!("http://127.0.0.1:{sandbox_port}");
+    let server = format!("http://127.0.0.1:{server_port}");
+    let mut env = Env {
+        dir: dir.clone(),
+        outputs: Vec::new(),
+        // The master key in a key file this time (a rotation rewrites it).
+        no_master_key_env: true,
+        extra_env: vec![("WA_ALLOW_EGRESS", sandbox.clone())],
+    };
+
+    // A tenant that connects through OAuth, and one with a token given on stdin and an
+    // app secret of its own.
+    let out = env.run(
+        &[
+            "tenant",
+            "add",
+            "gym",
+            "--graph-origin",
+            &sandbox,
+            "--set",
+            &format!("app-id={SANDBOX_APP_ID}"),
+            "--set",
+            "window-policy=off",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.run(
+        &[
+            "tenant",
+            "add",
+            "acme",
+            "--phone-number-id",
+            "106540352242999",
+            "--waba-id",
+            "102290129340398",
+            "--graph-origin",
+            &sandbox,
+            "--token-stdin",
+            "--app-secret-stdin",
+        ],
+        &format!("{TOKEN}\n{TENANT_APP_SECRET}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_before = std::fs::read_to_string(dir.join("data/master.key")).unwrap();
+
+    let sandbox_proc = env.spawn(
+        "sandbox",
+        &[
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{sandbox_port}"),
+            "--webhook-url",
+            &format!("{server}/webhook"),
+        ],
+    );
+    let mut serve = env.cmd();
+    serve.env("WA_ADMIN_TOKEN", ADMIN_TOKEN);
+    let server_proc = env.spawn_with(
+        serve,
+        "serve",
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{server_port}"),
+            "--public-url",
+            &server,
+        ],
+    );
+    wait_for(sandbox_port);
+    wait_for(server_port);
+
+    connect_through_the_dialog(&mut env, callback_port);
+    for args in [
+        &["numbers", "list", "--tenant", "gym"][..],
+        &["numbers", "select", "--tenant", "gym", PNID],
+        &["numbers", "profile", "--tenant", "gym"],
+        &["health", "--tenant", "gym"],
+        &["templates", "sync", "--tenant", "gym"],
+    ] {
+        let out = env.run(args, "");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = env.run(
+        &["numbers", "register", "--tenant", "gym", PNID_BETA],
+        &format!("{PIN}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "register: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.run(
+        &[
+            "numbers",
+            "subscribe",
+            "--tenant",
+            "gym",
+            "--callback",
+            &format!("{server}/webhook"),
+        ],
+        &format!("{VERIFY_TOKEN}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "Meta's handshake of the callback: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The admin API, with its bearer token.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let health = http(
+        server_port,
+        "GET",
+        "/admin/tenants/gym/health",
+        &[("authorization", &auth)],
+        b"",
+    );
+    assert!(
+        String::from_utf8_lossy(&health).contains("\"readiness\""),
+        "{}",
+        String::from_utf8_lossy(&health)
+    );
+    env.outputs.push(("the admin API's answer".into(), health));
+    let put = format!(r#"{{"access_token":"{NEW_TOKEN}"}}"#);
+    http(
+        server_port,
+        "PUT",
+        "/admin/tenants/acme/token",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        put.as_bytes(),
+    );
+
+    // The master key is rotated while serve runs; serve keeps verifying acme's webhooks
+    // (its app secret is re-sealed under the new key) and gym keeps sending.
+    let post = |n: u32| {
+        let payload = format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"106540352242999"}},"messages":[{{"from":"15551234567","id":"wamid.rot{n}","timestamp":"1764000000","type":"text","text":{{"body":"x"}}}}]}}}}]}}]}}"#
+        );
+        let sig = sign(TENANT_APP_SECRET.as_bytes(), payload.as_bytes());
+        String::from_utf8(http(
+            server_port,
+            "POST",
+            "/webhook",
+            &[("x-hub-signature-256", &sig)],
+            payload.as_bytes(),
+        ))
+        .unwrap()
+    };
+    assert!(post(1).starts_with("HTTP/1.1 200"), "before the rotation");
+    let rotated = env.run(&["rotate-key"], "");
+    assert!(
+        rotated.status.success(),
+        "rotate-key: {}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(report["stale"], 0, "{report}");
+    assert_eq!(
+        report["resealed"], 3,
+        "gym's token, acme's token and app secret: {report}"
+    );
+    assert_eq!(report["retired"].as_array().unwrap().len(), 1, "{report}");
+    let key_after = std::fs::read_to_string(dir.join("data/master.key")).unwrap();
+    assert_ne!(key_before.trim(), key_after.trim());
+    assert_eq!(key_after.lines().count(), 1, "the old key is retired");
+    let answer = post(2);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "after the rotation: {answer}"
+    );
+    let sent = env.run(
+        &[
+            "send",
+            "--tenant",
+            "gym",
+            "--to",
+            "+15551234567",
+            "--text",
+            "hi",
+        ],
+        "",
+    );
+    assert!(
+        sent.status.success(),
+        "gym sends after the rotation: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let out = env.run(&["tenant", "remove", "acme"], "");
+    assert!(out.status.success());
+    env.run(&["events", "list"], "");
+    drop(server_proc);
+    drop(sandbox_proc);
+
+    let mut places = std::mem::take(&mut env.outputs);
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    let mut found = Vec::new();
+    let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
+    for (n, line) in [key_before.trim(), key_after.trim()]
+        .into_iter()
+        .enumerate()
+    {
+        let mut raw = [0u8; 32];
+        hex::decode_to_slice(line, &mut raw).unwrap();
+        keys.push((format!("master key {n} (hex)"), line.as_bytes().to_vec()));
+        keys.push((format!("master key {n} (bytes)"), raw.to_vec()));
+    }
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        if f.ends_with("data/master.key") {
+            continue;
+        }
+        for (what, k) in &keys {
+            if contains(&bytes, k) {
+                found.push(format!("the {what} is in {}", f.display()));
+            }
+        }
+        places.push((f.display().to_string(), bytes));
+    }
+    for (place, bytes) in &places {
+        for (what, k) in &keys {
+            if contains(bytes, k) && !place.contains('/') {
+                found.push(format!("the {what} is in {place}"));
+            }
+        }
+    }
+    let mut all: Vec<(&str, Vec<u8>)> = vec![
+        ("access token", TOKEN.into()),
+        ("replacement token", NEW_TOKEN.into()),
+        ("tenant app secret", TENANT_APP_SECRET.into()),
+        ("admin token", ADMIN_TOKEN.into()),
+        ("two-step PIN", PIN.into()),
+        // Every token the sandbox issues starts so.
+        ("a token issued through OAuth", b"EAAS".to_vec()),
+    ];
+    all.push(("verify token", VERIFY_TOKEN.into()));
+    for (what, secret) in all {
+        for (place, bytes) in &places {
+            if contains(bytes, &secret) {
+                found.push(format!("the {what} is in {place}"));
+            }
+        }
+    }
+    let recording = std::fs::read_to_string(dir.join("requests.jsonl")).unwrap_or_default();
+    for call in [
+        "/oauth/access_token?",
+        "/debug_token?",
+        "/phone_numbers?",
+        "/register",
+        "/subscribed_apps",
+        "/whatsapp_business_profile",
+    ] {
+        assert!(recording.contains(call), "{call} was recorded");
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(found.is_empty(), "{}", found.join("\n"));

@@ -14,6 +14,7 @@ use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
 use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::server::{self, ServerState};
 use whatsapp_host::storage::{Database, TenantRecord};
+use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, Defaults, NewTenant};
 use whatsapp_host::{COMPONENT, Instance, Runtime, RuntimeConfig, Services, TenantBinding};
 use zeroize::Zeroizing;
@@ -94,6 +95,7 @@ pub fn services_on(
             t.base_backoff = Duration::from_millis(5);
             t
         }),
+        events: Some(db.clone()),
     };
     (services, db, vault)
 }
@@ -127,6 +129,8 @@ pub const APP_SECRET: &str = "harness-app-secret";
 pub const TOKEN: &str = "harness-token";
 /// The harness tenant's Meta app id (resumable uploads).
 pub const APP_ID: &str = "1189009012345678";
+/// The bearer token of the harness server's admin API.
+pub const ADMIN_TOKEN: &str = "harness-admin-token";
 /// The harness tenant's phone number id.
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 /// The harness tenant's WABA id (the sandbox's default).
@@ -154,6 +158,8 @@ pub struct Harness {
     pub vault: Arc<Vault>,
     /// `http://127.0.0.1:PORT` of the sandbox.
     pub sandbox_origin: String,
+    /// `http://127.0.0.1:PORT` of the server (its admin API and OAuth callback).
+    pub server_origin: String,
     /// `http://127.0.0.1:PORT/webhook` of the server.
     pub webhook_url: String,
     /// The tenant.
@@ -183,7 +189,8 @@ impl Harness {
         let sandbox_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sandbox_origin = format!("http://{}", sandbox_listener.local_addr().unwrap());
-        let webhook_url = format!("http://{}/webhook", server_listener.local_addr().unwrap());
+        let server_origin = format!("http://{}", server_listener.local_addr().unwrap());
+        let webhook_url = format!("{server_origin}/webhook");
         let mut egress = EgressPolicy::default();
         egress.allow(&sandbox_origin).unwrap();
         static HARNESSES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -214,6 +221,7 @@ impl Harness {
                     ("window-policy".into(), "off".into()),
                     ("app-id".into(), APP_ID.into()),
                 ],
+                numbers: vec![],
             },
             0,
         )
@@ -234,6 +242,10 @@ impl Harness {
             max_body: server::DEFAULT_MAX_BODY,
             events: Some(tx),
             metrics: Default::default(),
+            admin: Some(whatsapp_host::admin::AdminConfig {
+                token: Zeroizing::new(ADMIN_TOKEN.into()),
+            }),
+            public_url: Some(server_origin.clone()),
         });
         tokio::spawn(server::serve(
             server_listener,
@@ -243,6 +255,7 @@ impl Harness {
         let mut config = SandboxConfig {
             app_secret: APP_SECRET.into(),
             access_token: TOKEN.into(),
+            app_id: APP_ID.into(),
             webhook_url: opts.webhooks.then(|| webhook_url.clone()),
             auto_reply: opts.auto_reply,
             status_delay: Duration::from_millis(1),
@@ -258,6 +271,7 @@ impl Harness {
             db_path,
             vault,
             sandbox_origin,
+            server_origin,
             webhook_url,
             tenant,
             events,
@@ -280,6 +294,7 @@ impl Harness {
                 whatsapp_host::capabilities::throughput::Throughput::new(1000)
                     .with_pair_burst(1_000_000),
             ),
+            events: Some(self.db.clone()),
         };
         let config = RuntimeConfig {
             cache_dir: Some(cache_dir()),

@@ -88,17 +88,75 @@ impl connection::Guest for Hostile {
         Ok(connection::TenantInfo {
             tenant_id: get("tenant-id").unwrap_or_default(),
             phone_number_id: get("phone-number-id"),
+            phone_number_ids: Vec::new(),
             waba_id: get("waba-id"),
+            app_id: None,
             api_version: "v23.0".into(),
             graph_origin: "https://graph.facebook.com".into(),
             has_access_token: false,
+            has_catalog_token: false,
             has_app_secret: false,
+            credential: connection::CredentialState::NotConnected,
         })
+    }
+    fn status() -> Result<connection::CredentialStatus> {
+        refuse()
+    }
+    fn authorize_url(_: connection::AuthorizeRequest) -> Result<connection::Authorization> {
+        refuse()
+    }
+    fn exchange_code(_: String, _: String, _: String) -> Result<connection::Connected> {
+        refuse()
+    }
+    fn disconnect() -> Result<()> {
+        refuse()
+    }
+    fn health() -> Result<connection::TokenHealth> {
+        refuse()
+    }
+    fn list_numbers() -> Result<Vec<connection::PhoneNumber>> {
+        refuse()
+    }
+    fn register_number(_: String, _: String) -> Result<()> {
+        refuse()
+    }
+    fn deregister_number(_: String) -> Result<()> {
+        refuse()
+    }
+    fn set_two_step_pin(_: String, _: String) -> Result<()> {
+        refuse()
+    }
+    fn request_code(_: String, _: connection::CodeMethod, _: String) -> Result<()> {
+        refuse()
+    }
+    fn verify_code(_: String, _: String) -> Result<()> {
+        refuse()
+    }
+    fn subscribe_app(_: Option<connection::CallbackOverride>) -> Result<()> {
+        refuse()
+    }
+    fn subscriptions() -> Result<Vec<connection::AppSubscription>> {
+        refuse()
+    }
+    fn unsubscribe_app() -> Result<()> {
+        refuse()
+    }
+    fn profile(_: Option<String>) -> Result<connection::BusinessProfile> {
+        refuse()
+    }
+    fn update_profile(_: Option<String>, _: connection::ProfileUpdate) -> Result<()> {
+        refuse()
+    }
+    fn check_readiness() -> Result<connection::Readiness> {
+        refuse()
     }
 }
 
 impl messages::Guest for Hostile {
     fn send(_: messages::OutgoingMessage) -> Result<SendResult> {
+        refuse()
+    }
+    fn send_from(_: String, _: messages::OutgoingMessage) -> Result<SendResult> {
         refuse()
     }
     fn preview(_: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
