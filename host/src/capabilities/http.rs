@@ -194,6 +194,9 @@ impl Recorder {
             line["content_type"] = ct.into();
             Value::String(format!("<{} bytes>", body.len()))
         };
+        if let Some(op) = operation(method, uri.path(), &line["body"]) {
+            line["op"] = op.into();
+        }
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         // One write per line so that concurrent processes appending to the file interleave whole lines.
         let mut bytes = serde_json::to_vec(&line).expect("a JSON value serializes");
@@ -201,6 +204,19 @@ impl Recorder {
         if let Err(e) = f.write_all(&bytes) {
             tracing::warn!("cannot record a request to {}: {e}", self.path.display());
         }
+    }
+}
+
+/// The operation of Meta's spec a request is, where its path alone matches several
+/// (a phone number's `request_code` is also a pre-verified number's; `POST /{id}` with a
+/// PIN is one of six): so that the spec check checks it rather than calling it unknown.
+fn operation(method: &str, path: &str, body: &serde_json::Value) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", [_, _, "request_code"]) => Some("requestVerificationCode"),
+        ("POST", [_, _, "verify_code"]) => Some("verifyPhoneNumberCode"),
+        ("POST", [_, _]) if body.get("pin").is_some() => Some("updatePhoneNumberStatus"),
+        _ => None,
     }
 }
 
