@@ -55,6 +55,9 @@ pub struct SandboxConfig {
     /// The token catalog endpoints take instead of `access_token` (a catalog connected
     /// with its own token); none: `access_token`.
     pub catalog_token: Option<String>,
+    /// Check an override callback with Meta's GET handshake before subscribing it (off
+    /// only where the sandbox must not make requests, as under a fuzzer).
+    pub check_callbacks: bool,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -81,6 +84,7 @@ impl Default for SandboxConfig {
             template_review: Duration::from_millis(50),
             media_url_ttl: Duration::from_secs(300),
             catalog_token: None,
+            check_callbacks: true,
         }
     }
 }
