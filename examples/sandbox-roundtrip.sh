@@ -102,3 +102,35 @@ grep -q '"retailer_id":"sku-3"' "$WA_DATA_DIR/report" || { echo "sku-3 missing f
 [ "$("$WA_HOST" "${egress[@]}" catalog list --tenant acme --catalog 1234567890 | wc -l)" -eq 2 ] ||
   { echo "two products expected in the catalog" >&2; exit 1; }
 echo "catalog complete" >&2
+
+# Connecting a business through Meta's OAuth dialog: a tenant with no token or number,
+# `wa-host connect` prints the dialog's URL and waits on a loopback callback; curl plays
+# the browser (the sandbox approves at once and redirects back). Then a number is
+# chosen and registered, and the checklist says what is left to do.
+callback_port=$(free_port)
+WA_APP_ID=740271835411211 "$WA_HOST" tenant add gym --graph-origin "$sandbox" --set window-policy=off
+WA_APP_ID=740271835411211 WA_APP_SECRET=sandbox-app-secret "$WA_HOST" "${egress[@]}" connect --tenant gym \
+  --listen "127.0.0.1:$callback_port" > "$WA_DATA_DIR/connect.out" & connect=$!
+for _ in $(seq 300); do [ -s "$WA_DATA_DIR/connect.out" ] && break; sleep 0.1; done
+url=$(head -1 "$WA_DATA_DIR/connect.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["authorize_url"])')
+callback=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$url")
+curl -fsS "$callback" >/dev/null
+wait "$connect"
+grep -q '"credential":"connected"' "$WA_DATA_DIR/connect.out" || { echo "gym did not connect" >&2; exit 1; }
+if grep -q 'EAAS' "$WA_DATA_DIR/connect.out"; then echo "connect printed a token" >&2; exit 1; fi
+# acme has the sandbox's first number: gym takes the second, registered with its PIN.
+"$WA_HOST" numbers select --tenant gym 106540352242923
+printf '246813\n' | WA_APP_ID=740271835411211 "$WA_HOST" "${egress[@]}" numbers register --tenant gym 106540352242923
+WA_APP_ID=740271835411211 WA_APP_SECRET=sandbox-app-secret "$WA_HOST" "${egress[@]}" health --tenant gym > "$WA_DATA_DIR/health.json"
+python3 - "$WA_DATA_DIR/health.json" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))
+items = {i["check"]: i["ok"] for i in h["readiness"]["items"]}
+number = {i["check"]: i["ok"] for i in h["readiness"]["numbers"][0]["items"]}
+# Connected and registered; not subscribed, verified or synced yet: the checklist says so.
+assert items["credential-valid"] and items["identity-known"], h
+assert number["number-registered"] and not number["sender-ready"], h
+assert not items["app-subscribed"] and not h["readiness"]["ready"], h
+PY
+"$WA_HOST" "${egress[@]}" send --tenant gym --to +15551234567 --text "Your class starts at 7" >/dev/null
+echo "connect complete" >&2
