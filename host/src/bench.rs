@@ -40,6 +40,9 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Where the load test's database lives (a fresh temporary directory inside).
     pub scratch: PathBuf,
+    /// A Python with pywa installed: pywa's time per payload is then measured on the
+    /// same fixtures in the same run (`host/bench/pywa.py`) instead of quoted.
+    pub pywa_python: Option<PathBuf>,
 }
 
 impl Default for BenchOptions {
@@ -50,6 +53,7 @@ impl Default for BenchOptions {
             load_max: 200_000,
             connections: 64,
             scratch: std::env::temp_dir(),
+            pywa_python: None,
         }
     }
 }
@@ -65,8 +69,37 @@ pub const TARGETS: &[(&str, f64, bool)] = &[
     ("fixtures_speedup_vs_pywa", 5.0, false),
 ];
 
-/// pywa 4.5 on `shared/fixtures/pywa/updates`, on the 2-core machine (issue 8).
+/// pywa 4.5 on `shared/fixtures/pywa/updates`, as issue 8 quotes it for the machine it
+/// was written on: used only when pywa is not measured in the run (`--pywa-python`).
 pub const PYWA_NS_PER_PAYLOAD: f64 = 18_000.0;
+
+/// The script that times pywa's parse of the same fixtures.
+const PYWA_SCRIPT: &str = include_str!("../bench/pywa.py");
+
+/// pywa's median time per payload on `dir`, measured by `python` running
+/// [`PYWA_SCRIPT`], and its version.
+fn measure_pywa(python: &Path, dir: &Path, scratch: &Path) -> Result<(f64, String), BoxError> {
+    // Not named pywa.py: Python would import it in place of the library.
+    let script = scratch.join("measure_pywa.py");
+    std::fs::write(&script, PYWA_SCRIPT)?;
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "measuring pywa failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    let ns = v["ns_per_payload"]
+        .as_f64()
+        .ok_or("the pywa script printed no ns_per_payload")?;
+    Ok((ns, v["pywa_version"].as_str().unwrap_or("?").to_string()))
+}
 
 const APP_SECRET: &str = "bench-app-secret";
 const TOKEN: &str = "bench-access-token";
@@ -276,11 +309,20 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
         out.insert("fixtures_payloads".into(), n.into());
         out.insert("fixtures_component_ns_per_payload".into(), json!(component));
         out.insert("fixtures_native_ns_per_payload".into(), json!(native));
-        out.insert("pywa_ns_per_payload".into(), json!(PYWA_NS_PER_PAYLOAD));
-        out.insert(
-            "fixtures_speedup_vs_pywa".into(),
-            json!(PYWA_NS_PER_PAYLOAD / component),
-        );
+        let pywa = match &opts.pywa_python {
+            Some(python) => {
+                let (ns, version) = measure_pywa(python, dir, scratch)?;
+                out.insert("pywa_version".into(), json!(version));
+                out.insert("pywa_measured".into(), json!(true));
+                ns
+            }
+            None => {
+                out.insert("pywa_measured".into(), json!(false));
+                PYWA_NS_PER_PAYLOAD
+            }
+        };
+        out.insert("pywa_ns_per_payload".into(), json!(pywa));
+        out.insert("fixtures_speedup_vs_pywa".into(), json!(pywa / component));
     }
     drop(rt);
 

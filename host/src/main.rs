@@ -176,6 +176,10 @@ enum Command {
         /// Concurrent connections of the webhook load generator.
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// A Python with pywa installed (`pip install pywa`): pywa's parse of the same
+        /// fixtures is timed in this run and compared (otherwise its quoted 18 µs is).
+        #[arg(long, env = "WA_PYWA_PYTHON")]
+        pywa_python: Option<PathBuf>,
     },
 }
 
@@ -457,12 +461,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             load_secs,
             load_max,
             connections,
+            pywa_python,
         } => {
             let opts = whatsapp_host::bench::BenchOptions {
                 fixtures: fixtures.clone(),
                 load_duration: Duration::from_secs((*load_secs).clamp(1, 60)),
                 load_max: *load_max,
                 connections: (*connections).clamp(1, 1024),
+                pywa_python: pywa_python.clone(),
                 ..Default::default()
             };
             let v = whatsapp_host::bench::run(&opts).await?;
