@@ -541,12 +541,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                     eprintln!("wa-host: admin API at /admin (bearer WA_ADMIN_TOKEN)");
                     whatsapp_host::admin::AdminConfig { token }
                 }),
-                public_url: public_url.clone().map(|u| {
+                public_url: public_url.clone().inspect(|u| {
                     eprintln!(
                         "wa-host: OAuth callback at {}",
-                        whatsapp_host::admin::callback_url(&u)
+                        whatsapp_host::admin::callback_url(u)
                     );
-                    u
                 }),
             });
             let served = server::serve(listener, state, shutdown_signal()).await;
