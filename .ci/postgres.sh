@@ -5,12 +5,12 @@
 #   WA_POSTGRES_URL=$(.ci/postgres.sh | tail -1) WA_REQUIRE_POSTGRES=1 cargo test -p whatsapp-storage
 #
 # Installs Debian's `postgresql` package when the server programs are missing, keeps the
-# data under target/pg, listens on 127.0.0.1 only (port $WA_PG_PORT, default 54329) and
+# data under target/pg, listens on 127.0.0.1 only (port $WA_PG_PORT, default 54329, or a
+# free one when another server has that) and
 # asks for a password over TCP. Running it again reuses the server if it runs, starts it if
 # it stopped, and prints the same URL. For tests only: fsync is off.
 set -euo pipefail
 
-port="${WA_PG_PORT:-54329}"
 role=wa
 db=wa_test
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,6 +63,8 @@ if [[ "$(id -u)" -eq 0 ]]; then
         chown postgres:postgres "$base"
     fi
 fi
+# The port this cluster took before (54329 unless that was taken), unless WA_PG_PORT says.
+port="${WA_PG_PORT:-$(cat "$base/port" 2>/dev/null || echo 54329)}"
 data="$base/data"
 sockets="$base/run"
 log="$base/server.log"
@@ -85,9 +87,15 @@ if "${as[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     say "reusing the server already running on $data"
 else
     if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
-        say "port $port is taken by another server: set WA_PG_PORT to a free one"
-        exit 1
+        if [[ -n "${WA_PG_PORT:-}" ]]; then
+            say "port $port is taken by another server: set WA_PG_PORT to a free one"
+            exit 1
+        fi
+        # Another checkout's server has the default port: take a free one, and keep it.
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        say "port 54329 is taken by another server; using $port"
     fi
+    echo "$port" >"$base/port"
     say "starting the server on 127.0.0.1:$port (log: $log)"
     # fsync off: a throwaway server for tests, made faster; nothing here survives a crash.
     "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
