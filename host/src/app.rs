@@ -57,7 +57,13 @@ impl DataDir {
         })
     }
 
-    /// A runtime over this data directory, with the precompiled component cached in it.
+    /// Where the precompiled component is cached: `WA_CACHE_DIR`, else `cache` in the
+    /// data directory.
+    pub fn cache_dir(&self) -> PathBuf {
+        cache_dir(Some(&self.path)).unwrap_or_else(|| self.path.join("cache"))
+    }
+
+    /// A runtime over this data directory, with the precompiled component cached.
     pub fn runtime(
         &self,
         wasm: Option<&[u8]>,
@@ -72,11 +78,20 @@ impl DataDir {
             events: Some(self.db.clone()),
         };
         let config = RuntimeConfig {
-            cache_dir: Some(self.path.join("cache")),
+            cache_dir: Some(self.cache_dir()),
             ..RuntimeConfig::default()
         };
         Ok(Runtime::new(wasm.unwrap_or(COMPONENT), config, services)
             .map_err(|e| format!("loading the component: {e}"))?)
+    }
+}
+
+/// `WA_CACHE_DIR` (one cache for several data directories: the precompiled component
+/// depends only on the component and the engine), else `cache` in `data_dir`.
+pub fn cache_dir(data_dir: Option<&Path>) -> Option<PathBuf> {
+    match std::env::var_os("WA_CACHE_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => Some(PathBuf::from(d)),
+        None => data_dir.map(|d| d.join("cache")),
     }
 }
 

@@ -651,7 +651,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 throughput: Default::default(),
                 events: None,
             };
-            let cache_dir = cli.data_dir.clone().map(|d| d.join("cache"));
+            let cache_dir = whatsapp_host::app::cache_dir(cli.data_dir.as_deref());
             let wasm = component(&cli)?;
             let runtime = Runtime::new(
                 wasm.as_deref().unwrap_or(COMPONENT),

@@ -21,6 +21,7 @@ const PNID: &str = "106540352242922";
 fn wa_host(data: &Path) -> Command {
     let mut c = Command::new(WA_HOST);
     c.env("WA_DATA_DIR", data)
+        .env("WA_CACHE_DIR", test_cache())
         .env("WA_APP_SECRET", APP_SECRET)
         .env("WA_FORWARD_SECRET", FORWARD_SECRET)
         .env_remove("WA_MASTER_KEY");
@@ -308,4 +309,10 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
         forwarded_before.len(),
         seqs.len()
     );
+}
+
+/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
+/// debug build compiles the component once instead of once per data directory.
+fn test_cache() -> std::path::PathBuf {
+    std::env::temp_dir().join("wa-host-test-cache")
 }

@@ -73,6 +73,7 @@ impl Env {
         }
         c.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         c.env("WA_DATA_DIR", self.dir.join("data"))
+            .env("WA_CACHE_DIR", test_cache())
             .env("WA_APP_SECRET", APP_SECRET)
             .env("WA_VERIFY_TOKEN", VERIFY_TOKEN)
             .env("WA_FORWARD_SECRET", FORWARD_SECRET)
@@ -771,4 +772,10 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
+/// debug build compiles the component once instead of once per data directory.
+fn test_cache() -> std::path::PathBuf {
+    std::env::temp_dir().join("wa-host-test-cache")
 }

@@ -69,6 +69,7 @@ fn wa_host(data_dir: &Path, database: &str) -> Command {
     c.arg("--data-dir")
         .arg(data_dir)
         .env("WA_DATABASE_URL", database)
+        .env("WA_CACHE_DIR", test_cache())
         .env("WA_MASTER_KEY", MASTER_KEY)
         .env("WA_APP_SECRET", APP_SECRET)
         .env("WA_LOG", "warn");
@@ -223,4 +224,10 @@ fn hosts_on_one_postgres_database_share_tenants_and_record_each_event_once() {
     // Every process sees the same log.
     assert_eq!(events(&a, &db), seen);
     let _ = std::fs::remove_dir_all(a);
+}
+
+/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
+/// debug build compiles the component once instead of once per data directory.
+fn test_cache() -> std::path::PathBuf {
+    std::env::temp_dir().join("wa-host-test-cache")
 }
