@@ -2,7 +2,9 @@
 //! can be tried with no Meta account. It checks the bearer token and the body, answers
 //! with Meta's shapes and Graph error objects, and posts webhooks signed with the app
 //! secret exactly as Meta does: `sent`, `delivered`, `read` for each accepted message,
-//! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`).
+//! an inbound reply when asked (`POST /sandbox/inbound`, or `auto_reply`). Businesses
+//! connect through its OAuth dialog and code exchange ([`connection`]); templates, media,
+//! flows and catalogs keep their state as Meta's do.
 
 mod catalog;
 pub mod connection;
