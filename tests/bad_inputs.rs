@@ -6,24 +6,12 @@
 
 use serde_json::json;
 use whatsapp_host::api::outgoing::{Buttons, Media, MediaSource, ReplyButton};
-use whatsapp_host::api::{Content, Error, OutgoingMessage, Text};
+use whatsapp_host::api::{Content, Error, OutgoingMessage};
 use whatsapp_host::tenants::{self, NewTenant};
-use whatsapp_tests::{APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, sign};
+use whatsapp_tests::{APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, sign, text};
 
 const BEGIN: &str = "<!-- bad-inputs:begin (written by tests/bad_inputs.rs) -->";
 const END: &str = "<!-- bad-inputs:end -->";
-
-fn text_to(to: &str, body: &str) -> OutgoingMessage {
-    OutgoingMessage {
-        to: to.into(),
-        content: Content::Text(Text {
-            body: body.into(),
-            preview_url: false,
-        }),
-        reply_to: None,
-        biz_opaque_callback_data: None,
-    }
-}
 
 /// The error case a send got, as the WIT names it (with the refused field or Graph code).
 fn case_of(r: Result<whatsapp_host::api::SendResult, Error>) -> String {
@@ -250,16 +238,16 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
         let h = &h;
         async move { case_of(h.instance().await.send(&m).await.unwrap()) }
     };
-    t.row("Send to `abc`", send(text_to("abc", "hi")).await);
+    t.row("Send to `abc`", send(text("abc", "hi")).await);
     t.row(
         "Send to `+0044 20` (leading 0, too short)",
-        send(text_to("+004420", "hi")).await,
+        send(text("+004420", "hi")).await,
     );
     t.row(
         "Text of 4,097 characters",
-        send(text_to("+15551234567", &"a".repeat(4097))).await,
+        send(text("+15551234567", &"a".repeat(4097))).await,
     );
-    t.row("Empty text", send(text_to("+15551234567", "")).await);
+    t.row("Empty text", send(text("+15551234567", "")).await);
     let four = (0..4)
         .map(|i| ReplyButton {
             id: format!("b{i}"),
@@ -275,7 +263,7 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
                 footer: None,
                 buttons: four,
             }),
-            ..text_to("+15551234567", "")
+            ..text("+15551234567", "")
         })
         .await,
     );
@@ -287,13 +275,13 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
                 caption: None,
                 filename: None,
             }),
-            ..text_to("+15551234567", "")
+            ..text("+15551234567", "")
         })
         .await,
     );
     t.row(
         "Send to a recipient Meta always throttles (130429)",
-        send(text_to(
+        send(text(
             &format!("+{}", whatsapp_host::sandbox::ALWAYS_THROTTLED),
             "hi",
         ))
@@ -360,7 +348,7 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
         let r = h
             .instance_of(tenant)
             .await
-            .send(&text_to("+15551234567", "hi"))
+            .send(&text("+15551234567", "hi"))
             .await
             .unwrap();
         t.row(what, case_of(r));

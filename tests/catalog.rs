@@ -5,18 +5,10 @@
 
 use whatsapp_host::api::{Error, ProductInput};
 use whatsapp_host::storage::KvBackend;
-use whatsapp_tests::{Harness, Options};
+use whatsapp_tests::{Harness, quiet};
 
 const CATALOG: &str = "1234567890";
 const CATALOG_TOKEN: &str = "harness-catalog-token";
-
-fn quiet() -> Options {
-    Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    }
-}
 
 fn product(i: usize) -> ProductInput {
     ProductInput {

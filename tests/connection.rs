@@ -6,34 +6,14 @@
 //! reconnection; several numbers per tenant.
 
 use serde_json::{Value, json};
-use whatsapp_host::api::{
-    CodeMethod, Content, CredentialState, Error, OutgoingMessage, ProfileUpdate, Text,
-};
+use whatsapp_host::api::{CodeMethod, CredentialState, Error, ProfileUpdate};
 use whatsapp_host::sandbox::{DEFAULT_PHONE_NUMBER_ID, connection::SECOND_PHONE_NUMBER_ID};
 use whatsapp_host::storage::KvBackend;
 use whatsapp_host::tenants::{self, NewTenant};
-use whatsapp_tests::{ADMIN_TOKEN, APP_ID, APP_SECRET, Harness, Options, WABA_ID, http, sign};
+use whatsapp_tests::{
+    ADMIN_TOKEN, APP_ID, APP_SECRET, Harness, Options, WABA_ID, http, quiet, sign, text,
+};
 use zeroize::Zeroizing;
-
-fn quiet() -> Options {
-    Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    }
-}
-
-fn text(to: &str, body: &str) -> OutgoingMessage {
-    OutgoingMessage {
-        to: to.into(),
-        content: Content::Text(Text {
-            body: body.into(),
-            preview_url: false,
-        }),
-        reply_to: None,
-        biz_opaque_callback_data: None,
-    }
-}
 
 /// The admin API: status and JSON.
 async fn admin(h: &Harness, method: &str, path: &str, body: Value) -> (u16, Value) {

@@ -10,15 +10,7 @@ use whatsapp_host::api::{Error, FlowUpdate, NewFlow};
 use whatsapp_host::capabilities::crypto::FLOW_KEY_PURPOSE;
 use whatsapp_host::capabilities::flows_crypto;
 use whatsapp_host::storage::KvBackend;
-use whatsapp_tests::{APP_SECRET, Harness, Options, sign};
-
-fn quiet() -> Options {
-    Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    }
-}
+use whatsapp_tests::{APP_SECRET, Harness, quiet, sign};
 
 fn new_flow(name: &str, categories: &[&str]) -> NewFlow {
     NewFlow {

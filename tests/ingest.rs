@@ -10,15 +10,7 @@ use whatsapp_host::api::DeliveryStatus;
 use whatsapp_host::forward::{Forwarder, SEQ_HEADER, SIGNATURE_HEADER};
 use whatsapp_host::net::{self, Resp};
 use whatsapp_host::storage::{KvBackend, NewEvent};
-use whatsapp_tests::{APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, parser, sign};
-
-fn quiet() -> Options {
-    Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    }
-}
+use whatsapp_tests::{APP_SECRET, Harness, PHONE_NUMBER_ID, WABA_ID, http, parser, quiet, sign};
 
 fn envelope(field: &str, value: Value) -> Vec<u8> {
     serde_json::to_vec(

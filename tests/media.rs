@@ -7,15 +7,7 @@ use whatsapp_host::api::templates::{
     NewTemplate, TemplateBody, TemplateCategory, TemplateHeader, TextWithExamples,
 };
 use whatsapp_host::api::{Error, MediaKind};
-use whatsapp_tests::{Harness, Options, http};
-
-fn quiet() -> Options {
-    Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    }
-}
+use whatsapp_tests::{Harness, http, quiet};
 
 /// A small PNG-looking file of `n` bytes.
 fn png(n: usize) -> Vec<u8> {

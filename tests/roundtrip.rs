@@ -3,32 +3,14 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage, Text};
+use whatsapp_host::api::{Content, Error, ListQuery, Text};
 use whatsapp_host::capabilities::http::EgressPolicy;
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, NewTenant};
-use whatsapp_tests::{APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, fixture, http, sign};
+use whatsapp_tests::{
+    APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, fixture, http, quiet, sign, text,
+};
 use zeroize::Zeroizing;
-
-fn text(to: &str, body: &str) -> OutgoingMessage {
-    OutgoingMessage {
-        to: to.into(),
-        content: Content::Text(Text {
-            body: body.into(),
-            preview_url: false,
-        }),
-        reply_to: None,
-        biz_opaque_callback_data: None,
-    }
-}
-
-fn quiet() -> Options {
-    Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    }
-}
 
 #[tokio::test]
 async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {

@@ -146,6 +146,29 @@ pub struct Options {
     pub enforce_window: bool,
 }
 
+/// No webhooks, no auto-reply, no window: what most tests start with.
+pub fn quiet() -> Options {
+    Options {
+        webhooks: false,
+        auto_reply: false,
+        enforce_window: false,
+    }
+}
+
+/// A text message.
+pub fn text(to: &str, body: &str) -> whatsapp_host::api::OutgoingMessage {
+    use whatsapp_host::api::{Content, OutgoingMessage, Text};
+    OutgoingMessage {
+        to: to.into(),
+        content: Content::Text(Text {
+            body: body.into(),
+            preview_url: false,
+        }),
+        reply_to: None,
+        biz_opaque_callback_data: None,
+    }
+}
+
 /// Sandbox + webhook server + runtime + one tenant, torn down on drop.
 pub struct Harness {
     /// The component runtime.
