@@ -184,12 +184,17 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
             "an admin bearer token is required",
         );
     }
+    route(state, req).await.unwrap_or_else(|refused| refused)
+}
+
+/// An authorized admin request's answer; `Err` is a refusal already made a response.
+async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').skip(1).collect();
     let cx = context(state);
     let vault = &state.runtime.services().vault;
-    match (method.as_str(), segments.as_slice()) {
+    Ok(match (method.as_str(), segments.as_slice()) {
         ("GET", ["tenants"]) => match state.db.tenants() {
             Ok(ts) => {
                 let all: Result<Vec<Value>, _> = ts.iter().map(|t| t.describe(&state.db)).collect();
@@ -201,10 +206,7 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
             Err(e) => tenant_failed(e.into()),
         },
         ("POST", ["tenants"]) => {
-            let a: AddTenant = match body(req).await {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let a: AddTenant = body(req).await?;
             let t = NewTenant {
                 id: a.id,
                 phone_number_id: a.phone_number_id.unwrap_or_default(),
@@ -238,10 +240,7 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
         },
         ("PUT", ["tenants", id, "token"]) => {
             let id = id.to_string();
-            let t: Token = match body(req).await {
-                Ok(t) => t,
-                Err(r) => return r,
-            };
+            let t: Token = body(req).await?;
             let stored = tenants::get(&state.db, &id)
                 .and_then(|_| tenants::set_access_token(&state.db, vault, &id, &t.access_token));
             match stored {
@@ -254,18 +253,15 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
         }
         ("POST", ["tenants", id, "connect"]) => {
             let id = id.to_string();
-            let c: Connect = match body(req).await {
-                Ok(c) => c,
-                Err(r) => return r,
-            };
+            let c: Connect = body(req).await?;
             let Some(redirect_uri) = c
                 .redirect_uri
                 .or_else(|| state.public_url.as_deref().map(callback_url))
             else {
-                return error(
+                return Err(error(
                     StatusCode::BAD_REQUEST,
                     "give a redirect_uri, or run serve with --public-url",
-                );
+                ));
             };
             let request = crate::api::AuthorizeRequest {
                 redirect_uri,
@@ -296,10 +292,7 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
         }
         ("PUT", ["tenants", id, "numbers"]) => {
             let id = id.to_string();
-            let n: Numbers = match body(req).await {
-                Ok(n) => n,
-                Err(r) => return r,
-            };
+            let n: Numbers = body(req).await?;
             match tenants::select_numbers(&state.db, &id, &n.numbers)
                 .and_then(|t| t.describe(&state.db))
             {
@@ -310,10 +303,7 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
         }
         ("POST", ["tenants", id, "numbers", number, "register"]) => {
             let (id, number) = (id.to_string(), number.to_string());
-            let p: Pin = match body(req).await {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let p: Pin = body(req).await?;
             let r = async {
                 let mut i = cx.instance(&id).await?;
                 connect::called(i.register_number(&number, &p.pin).await)
@@ -326,10 +316,7 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
         }
         ("POST", ["tenants", id, "subscribe"]) => {
             let id = id.to_string();
-            let s: Subscribe = match body(req).await {
-                Ok(s) => s,
-                Err(r) => return r,
-            };
+            let s: Subscribe = body(req).await?;
             let callback = match (s.override_callback_uri, s.verify_token) {
                 (Some(url), Some(token)) => Some(crate::api::CallbackOverride {
                     url,
@@ -337,10 +324,10 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
                 }),
                 (None, None) => None,
                 _ => {
-                    return error(
+                    return Err(error(
                         StatusCode::BAD_REQUEST,
                         "override_callback_uri and verify_token go together",
-                    );
+                    ));
                 }
             };
             let r = async {
@@ -358,7 +345,16 @@ pub async fn handle(state: &ServerState, config: &AdminConfig, req: Request<Inco
             Err(e) => failed(e),
         },
         _ => error(StatusCode::NOT_FOUND, "no such admin route"),
-    }
+    })
+}
+
+/// A query parameter of an OAuth redirect, form-decoded.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| form_decode(v))
 }
 
 fn page(status: StatusCode, title: &str, detail: &str) -> Resp {
@@ -382,13 +378,7 @@ fn page(status: StatusCode, title: &str, detail: &str) -> Resp {
 /// the code for the tenant the state names. Answers the browser with a short page; the
 /// outcome is also a `connection` event.
 pub async fn oauth_callback(state: &ServerState, query: &str) -> Resp {
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| form_decode(v))
-    };
+    let param = |name: &str| query_param(query, name);
     if let Some(e) = param("error") {
         let why = param("error_description").unwrap_or(e);
         return page(

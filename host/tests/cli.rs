@@ -1,8 +1,10 @@
 //! The `wa-host` binary as a user runs it.
 
+mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use support::test_cache;
 
 fn wa_host(data_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wa-host"))
@@ -368,10 +370,4 @@ fn send_dry_run_prints_the_request_for_flags_and_json_files_without_a_token() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("content.text.body"));
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
-/// debug build compiles the component once instead of once per data directory.
-fn test_cache() -> std::path::PathBuf {
-    std::env::temp_dir().join("wa-host-test-cache")
 }

@@ -4,6 +4,7 @@
 //! (redeliveries of the acknowledged ones included), and forwarding to the platform
 //! resumes where it stopped.
 
+mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,6 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::test_cache;
 use whatsapp_guest::core::webhook::sign;
 
 const WA_HOST: &str = env!("CARGO_BIN_EXE_wa-host");
@@ -309,10 +311,4 @@ fn a_sigkilled_server_loses_no_acknowledged_post_and_forwarding_resumes() {
         forwarded_before.len(),
         seqs.len()
     );
-}
-
-/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
-/// debug build compiles the component once instead of once per data directory.
-fn test_cache() -> std::path::PathBuf {
-    std::env::temp_dir().join("wa-host-test-cache")
 }

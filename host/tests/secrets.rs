@@ -6,11 +6,13 @@
 //! tokens, app secrets, the verify token, the forwarding secret, the master key (as given
 //! and as raw bytes). Failures name the secret and the place, never the secret itself.
 
+mod support;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::test_cache;
 use whatsapp_guest::core::webhook::sign;
 
 const WA_HOST: &str = env!("CARGO_BIN_EXE_wa-host");
@@ -119,6 +121,15 @@ impl Env {
         let err = std::fs::File::create(self.dir.join(format!("{name}.err"))).unwrap();
         Daemon(cmd.args(args).stdout(out).stderr(err).spawn().unwrap())
     }
+}
+
+/// Assert that a command succeeded, saying which and what it printed to stderr.
+fn succeeded(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A background process, killed when dropped.
@@ -527,11 +538,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
         ],
         "",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, "tenant add gym");
     let out = env.run(
         &[
             "tenant",
@@ -548,11 +555,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
         ],
         &format!("{TOKEN}\n{TENANT_APP_SECRET}\n"),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, "tenant add acme");
     let key_before = std::fs::read_to_string(dir.join("data/master.key")).unwrap();
 
     let sandbox_proc = env.spawn(
@@ -590,21 +593,13 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
         &["templates", "sync", "--tenant", "gym"],
     ] {
         let out = env.run(args, "");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out, &format!("{args:?}"));
     }
     let out = env.run(
         &["numbers", "register", "--tenant", "gym", PNID_BETA],
         &format!("{PIN}\n"),
     );
-    assert!(
-        out.status.success(),
-        "register: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, "register");
     let out = env.run(
         &[
             "numbers",
@@ -616,11 +611,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
         ],
         &format!("{VERIFY_TOKEN}\n"),
     );
-    assert!(
-        out.status.success(),
-        "Meta's handshake of the callback: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, "Meta's handshake of the callback");
     // The admin API, with its bearer token.
     let auth = format!("Bearer {ADMIN_TOKEN}");
     let health = http(
@@ -666,11 +657,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
     };
     assert!(post(1).starts_with("HTTP/1.1 200"), "before the rotation");
     let rotated = env.run(&["rotate-key"], "");
-    assert!(
-        rotated.status.success(),
-        "rotate-key: {}",
-        String::from_utf8_lossy(&rotated.stderr)
-    );
+    succeeded(&rotated, "rotate-key");
     let report: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
     assert_eq!(report["stale"], 0, "{report}");
     assert_eq!(
@@ -698,11 +685,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
         ],
         "",
     );
-    assert!(
-        sent.status.success(),
-        "gym sends after the rotation: {}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    succeeded(&sent, "gym sends after the rotation");
     let out = env.run(&["tenant", "remove", "acme"], "");
     assert!(out.status.success());
     env.run(&["events", "list"], "");
@@ -772,10 +755,4 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(found.is_empty(), "{}", found.join("\n"));
-}
-
-/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
-/// debug build compiles the component once instead of once per data directory.
-fn test_cache() -> std::path::PathBuf {
-    std::env::temp_dir().join("wa-host-test-cache")
 }

@@ -4,11 +4,13 @@
 //! process lists the same events in the same order. Runs when `WA_POSTGRES_URL` names a
 //! server (`.ci/postgres.sh`); `WA_REQUIRE_POSTGRES=1` makes its absence a failure.
 
+mod support;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::test_cache;
 use whatsapp_guest::core::webhook::sign;
 
 const MASTER_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
@@ -224,10 +226,4 @@ fn hosts_on_one_postgres_database_share_tenants_and_record_each_event_once() {
     // Every process sees the same log.
     assert_eq!(events(&a, &db), seen);
     let _ = std::fs::remove_dir_all(a);
-}
-
-/// One compiled-component cache for every process the tests start (`WA_CACHE_DIR`): a
-/// debug build compiles the component once instead of once per data directory.
-fn test_cache() -> std::path::PathBuf {
-    std::env::temp_dir().join("wa-host-test-cache")
 }

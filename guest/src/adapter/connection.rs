@@ -1,7 +1,6 @@
 //! `connection`: the WIT operations onto `core::connection`, the credential's state in
 //! the tenant's `connection` bucket, and the token sealed into its `secrets` bucket.
 
-use super::Component;
 use super::bindings::exports::whatsapp::cloud_api::connection as wit;
 use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
@@ -11,6 +10,7 @@ use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
 use super::ingest::storage;
 use super::tenant::{self, Tenant};
+use super::{Component, now_secs};
 use crate::core::connection::{
     self as c, CONNECTION_BUCKET, CREDENTIAL_KEY, CredentialRecord, CredentialState,
     GENERATION_KEY, OAUTH_STATE_KEY, PendingState, TEMPLATES_SYNCED_KEY, WEBHOOK_VERIFIED_KEY,
@@ -19,13 +19,6 @@ use crate::core::messages::read_success;
 use crate::core::{GraphError, secret::wipe};
 
 type Result<T> = std::result::Result<T, Error>;
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 fn bucket() -> Result<Bucket> {
     kv::open(CONNECTION_BUCKET).map_err(storage)
@@ -179,6 +172,20 @@ fn health_of(t: &Tenant) -> Result<c::TokenHealth> {
     Ok(h)
 }
 
+fn token_health(h: c::TokenHealth) -> wit::TokenHealth {
+    wit::TokenHealth {
+        valid: h.valid,
+        expires_at: h.expires_at,
+        data_access_expires_at: h.data_access_expires_at,
+        token_type: h.token_type,
+        app_id: h.app_id,
+        scopes: h.scopes,
+        missing_scopes: h.missing_scopes,
+        waba_ids: h.waba_ids,
+        reason: h.reason,
+    }
+}
+
 fn success(t: &Tenant, req: crate::core::graph::Request) -> Result<()> {
     let (status, body) = t.call(&req)?;
     read_success(status, &body).map_err(err)
@@ -308,18 +315,7 @@ impl wit::Guest for Component {
     }
 
     fn health() -> Result<wit::TokenHealth> {
-        let h = health_of(&Tenant::bind())?;
-        Ok(wit::TokenHealth {
-            valid: h.valid,
-            expires_at: h.expires_at,
-            data_access_expires_at: h.data_access_expires_at,
-            token_type: h.token_type,
-            app_id: h.app_id,
-            scopes: h.scopes,
-            missing_scopes: h.missing_scopes,
-            waba_ids: h.waba_ids,
-            reason: h.reason,
-        })
+        health_of(&Tenant::bind()).map(token_health)
     }
 
     fn list_numbers() -> Result<Vec<wit::PhoneNumber>> {
@@ -448,15 +444,14 @@ impl wit::Guest for Component {
         let t = Tenant::bind();
         let b = bucket()?;
         let has_token = t.has_secret(tenant::ACCESS_TOKEN)?;
-        let credential: CredentialRecord = json(&b, CREDENTIAL_KEY)?.unwrap_or_default();
-        let ask = has_token && credential.state(true) == CredentialState::Connected;
         fn text<T>(r: Result<T>) -> std::result::Result<T, String> {
             r.map_err(|e| describe(&e))
         }
-        let health = ask.then(|| text(health_of(&t)));
-        // `health_of` may have just found the token refused.
+        // Meta is asked about a stored token even when it was refused: its reason shows.
+        let health = has_token.then(|| text(health_of(&t)));
+        // Read after `health_of`, which may have just found the token refused.
         let credential: CredentialRecord = json(&b, CREDENTIAL_KEY)?.unwrap_or_default();
-        let usable = ask && credential.state(true) == CredentialState::Connected;
+        let usable = has_token && credential.state(true) == CredentialState::Connected;
         let with_waba = usable && t.settings.waba_id.is_some();
         let numbers = with_waba.then(|| text(all_numbers(&t)));
         let subscriptions = with_waba.then(|| {
@@ -482,6 +477,7 @@ impl wit::Guest for Component {
         };
         let r = c::readiness(&facts);
         Ok(wit::Readiness {
+            token: facts.health.and_then(|h| h.ok()).map(token_health),
             items: r.items.into_iter().map(item).collect(),
             numbers: r
                 .numbers

@@ -6,6 +6,7 @@ use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
+use super::now_secs;
 use super::tenant::Tenant;
 use crate::core::webhook::state::{self, DeliveryState};
 use crate::core::webhook::{self, Event, EventBody, MessageContent};
@@ -26,13 +27,6 @@ fn dedupe_key(k: &str) -> String {
     } else {
         format!("sha256:{}", hex::encode(Sha256::digest(k.as_bytes())))
     }
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 pub struct Ingested {

@@ -31,6 +31,14 @@ bindings::export!(Component with_types_in bindings);
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// Unix seconds, by the instance's wall clock (the host's, maybe moved for tests).
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// Validate, check the policies, send from the tenant's sending number.
 fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResult> {
     let msg = convert::outgoing(message);

@@ -34,10 +34,7 @@ pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
         }
         _ => None,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = super::now_secs();
     check_send(&SendContext {
         policy: tenant.settings.window_policy,
         template: matches!(msg.content, Content::Template(_)),

@@ -1,13 +1,13 @@
 //! `templates`: the WIT operations onto `core::templates`, the edit history and the
 //! template cache (the one the send pre-flight reads) in the tenant's buckets.
 
-use super::Component;
 use super::bindings::exports::whatsapp::cloud_api::templates as wit;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
 use super::ingest::storage;
 use super::tenant::Tenant;
+use super::{Component, now_secs};
 use crate::core::templates::{self as t, Details, NewTemplate};
 use crate::core::webhook::state::{self, CachedTemplate};
 use crate::core::{listing, preflight};
@@ -16,13 +16,6 @@ type Result<T> = std::result::Result<T, Error>;
 
 /// Where approved edits are counted (Unix seconds, JSON), by template id.
 const EDITS_BUCKET: &str = "template-edits";
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 fn text(x: wit::TextWithExamples) -> t::TextWithExamples {
     t::TextWithExamples {

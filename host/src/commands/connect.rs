@@ -7,6 +7,7 @@ use crate::{BoxError, Cli, component, data_dir, defaults, egress};
 use clap::Subcommand;
 use serde_json::json;
 use std::io::BufRead;
+use whatsapp_host::admin::query_param as param;
 use whatsapp_host::api;
 use whatsapp_host::app::DataDir;
 use whatsapp_host::connect::{self, Context, called};
@@ -129,14 +130,6 @@ impl Host {
             defaults: &self.defaults,
         }
     }
-}
-
-fn param(query: &str, name: &str) -> Option<String> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| whatsapp_guest::core::webhook::form_decode(v))
 }
 
 /// Wait for the browser's `GET /callback?code&state` on `listener`; answer it with a
