@@ -1,7 +1,7 @@
 //! Bad input, tried for real: each case below is sent to the webhook server or through
 //! the component, and what it got is written into a table. The README's "Bad input"
 //! table must be exactly that table, so the README says what a run says. After a
-//! deliberate change, `WA_UPDATE_README=1 cargo test -p whatsapp-tests --test bad_inputs`
+//! deliberate change, `WA_UPDATE_README=1 cargo test -p whatsapp-tests -- bad_inputs::`
 //! rewrites it.
 
 use serde_json::json;

@@ -27,6 +27,9 @@ if ! wac --version 2>/dev/null | grep -q ' 0\.12\.'; then
   echo "installing wac-cli 0.12.0 into $tools (a few minutes, once)" >&2
   cargo install --locked --quiet wac-cli@0.12.0 --root "$tools" --target-dir "$tools/build" --no-default-features
 fi
+# The two installs share one build directory (common crates build once); the binaries
+# are in $tools/bin now, and the 1.5 GB of intermediate files would only fill the disk.
+rm -rf "$tools/build"
 
 # --- the components ----------------------------------------------------------------------
 # The ingress uses whatsapp-guest without its adapter (default-features = false); built

@@ -1,0 +1,17 @@
+//! The workspace's integration tests: the built component in the real host against the
+//! sandbox and the webhook server. One binary (each module was one before, and each linked
+//! wasmtime and the host on its own); run one area with a filter, for example
+//! `cargo test -p whatsapp-tests -- messages::`.
+
+mod bad_inputs;
+mod catalog;
+mod connection;
+mod flows;
+mod hostile;
+mod ingest;
+mod media;
+mod messages;
+mod policy;
+mod roundtrip;
+mod templates;
+mod webhooks;
