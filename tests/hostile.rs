@@ -31,21 +31,27 @@ fn tenant(id: &str) -> TenantBinding {
 }
 
 /// Run `parse(body)` for tenant "evil" on a task of this (single-threaded) runtime,
-/// serve tenant "good" meanwhile, and return the evil call's error and whether it was
-/// still running once "good" had been served.
-async fn contained(rt: &'static Runtime, body: &'static [u8]) -> (String, bool) {
+/// serve tenant "good" meanwhile (up to 20 calls), and return the evil call's error and
+/// how many of the good calls completed while the evil one was still running.
+async fn contained(rt: &'static Runtime, body: &'static [u8]) -> (String, usize) {
     let evil = tokio::spawn(async move {
         let mut i = rt.instantiate(&tenant("evil")).await.unwrap();
         i.parse(body).await
     });
     // Let the evil call start, then serve another tenant while it runs.
     tokio::task::yield_now().await;
+    // Counted call by call, not after all 20: on a loaded machine 20 calls can outlast the
+    // deadline, and that says nothing about whether the good tenant was served meanwhile.
+    let mut served_meanwhile = 0;
     for n in 0..20 {
         let mut good = rt.instantiate(&tenant("good")).await.unwrap();
         let info = good.info().await.unwrap().unwrap();
         assert_eq!(info.tenant_id, "good", "call {n}");
+        if evil.is_finished() {
+            break;
+        }
+        served_meanwhile += 1;
     }
-    let still_running = !evil.is_finished();
     let outcome = evil.await.expect("the evil task itself does not panic");
     let message = match outcome {
         Err(trap) if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => "interrupt".into(),
@@ -60,7 +66,7 @@ async fn contained(rt: &'static Runtime, body: &'static [u8]) -> (String, bool) 
     let mut again = rt.instantiate(&tenant("evil")).await.unwrap();
     assert_eq!(again.info().await.unwrap().unwrap().tenant_id, "evil");
     assert!(again.parse(b"{}").await.unwrap().unwrap().is_empty());
-    (message, still_running)
+    (message, served_meanwhile)
 }
 
 fn leak(rt: Runtime) -> &'static Runtime {
@@ -69,13 +75,13 @@ fn leak(rt: Runtime) -> &'static Runtime {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_guest_that_spins_forever_is_stopped_at_the_deadline_while_others_are_served() {
-    let rt = leak(runtime(Duration::from_millis(1500)));
-    let (message, still_running) = contained(rt, b"loop").await;
+    let rt = leak(runtime(Duration::from_secs(4)));
+    let (message, served_meanwhile) = contained(rt, b"loop").await;
     assert_eq!(message, "interrupt", "stopped by the epoch deadline");
     // One thread: the other tenant was served only because the spinning guest yields.
     assert!(
-        still_running,
-        "the spinning call was still running while others were served"
+        served_meanwhile > 0,
+        "no call of another tenant completed while the spinning call ran"
     );
 }
 

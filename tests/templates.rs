@@ -81,13 +81,13 @@ fn with_webhooks() -> Options {
     }
 }
 
-/// Wait until every name in `names` has a template status webhook with `event`.
-async fn reviewed(h: &mut Harness, names: &[&str], event: &str) {
-    let want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+/// Wait until each `(name, event)` has had its template status webhook. One wait for
+/// all: the reviews' webhooks may arrive in any order.
+async fn reviewed(h: &mut Harness, want: &[(&str, &str)]) {
     h.wait_for(Duration::from_secs(20), |seen| {
-        want.iter().all(|n| {
+        want.iter().all(|(name, event)| {
             seen.iter()
-                .any(|e| e["type"] == "template" && e["name"] == n.as_str() && e["value"] == event)
+                .any(|e| e["type"] == "template" && e["name"] == *name && e["value"] == *event)
         })
     })
     .await;
@@ -120,7 +120,8 @@ async fn every_fixture_template_is_created_from_meta_json_and_reviewed() {
         assert_eq!(components, v["components"], "{name}");
         names.push(name.as_str());
     }
-    reviewed(&mut h, &names, "APPROVED").await;
+    let want: Vec<(&str, &str)> = names.iter().map(|n| (*n, "APPROVED")).collect();
+    reviewed(&mut h, &want).await;
     // A second create of the same name and language is Meta's error, kept whole.
     let again = h
         .instance()
@@ -153,8 +154,14 @@ async fn the_typed_api_builds_a_template_and_refuses_a_malformed_one_before_send
         .await
         .unwrap()
         .unwrap();
-    reviewed(&mut h, &["shipping_update"], "APPROVED").await;
-    reviewed(&mut h, &["promo_reject_me"], "REJECTED").await;
+    reviewed(
+        &mut h,
+        &[
+            ("shipping_update", "APPROVED"),
+            ("promo_reject_me", "REJECTED"),
+        ],
+    )
+    .await;
     let d = h
         .instance()
         .await
@@ -334,7 +341,12 @@ async fn until_approved(h: &Harness, id: &str) {
 
 #[tokio::test]
 async fn edits_follow_metas_rules_from_the_tenants_own_history() {
-    let h = Harness::start(with_webhooks()).await;
+    // A review slow enough that the edit below surely finds the template still PENDING,
+    // even on a loaded machine (the default, 50 ms, is not).
+    let h = Harness::start_with(with_webhooks(), |c| {
+        c.template_review = Duration::from_secs(1)
+    })
+    .await;
     let template = typed(
         "delivery_window",
         "Hi {{1}}, we deliver on {{2}}.",
