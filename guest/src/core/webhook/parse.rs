@@ -7,7 +7,6 @@ use super::tree::{J, NULL};
 use super::types::*;
 use crate::core::error::{Error, GraphError};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 #[derive(Deserialize)]
@@ -22,8 +21,11 @@ struct Entry<'a> {
     id: J<'a>,
     #[serde(borrow, default)]
     time: J<'a>,
+    /// Read straight into trees: one pass over the body. (Kept as raw text first, each
+    /// change was scanned twice; the raw text a few events carry is written back from
+    /// the tree, as `to_json_string` writes it.)
     #[serde(borrow, default)]
-    changes: Vec<&'a RawValue>,
+    changes: Vec<J<'a>>,
 }
 
 fn s(v: &J, k: &str) -> Option<String> {
@@ -503,7 +505,11 @@ fn single(field: &str, v: &J, raw_value: &str) -> Option<EventBody> {
 
 /// Parse a webhook POST body into events (see the module docs).
 pub fn parse(body: &[u8]) -> Result<Vec<Event>, Error> {
-    let payload: Payload<'_> = serde_json::from_slice(body)
+    // UTF-8 checked once for the whole body: read from bytes, serde_json would check each
+    // string on its own, at several times the cost.
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Error::invalid("body", format!("not UTF-8 text: {e}")))?;
+    let payload: Payload<'_> = serde_json::from_str(text)
         .map_err(|e| Error::invalid("body", format!("not a WhatsApp webhook payload: {e}")))?;
     let mut events = Vec::new();
     for entry in payload.entry {
@@ -515,20 +521,14 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, Error> {
             J::Str(s) => s.parse().ok(),
             n => n.as_u64(),
         };
-        for raw_change in entry.changes {
-            parse_change(&waba_id, time, raw_change, &mut events);
+        for change in &entry.changes {
+            parse_change(&waba_id, time, change, &mut events);
         }
     }
     Ok(events)
 }
 
-fn parse_change(
-    waba_id: &str,
-    entry_time: Option<u64>,
-    raw_change: &RawValue,
-    out: &mut Vec<Event>,
-) {
-    let change: J = serde_json::from_str(raw_change.get()).unwrap_or_default();
+fn parse_change(waba_id: &str, entry_time: Option<u64>, change: &J, out: &mut Vec<Event>) {
     let field = s(&change, "field").unwrap_or_default();
     let value = change.get("value").unwrap_or(&NULL);
     let metadata = value.get("metadata");
@@ -575,7 +575,7 @@ fn parse_change(
     let value_errors = errors_of(value);
     if !value_errors.is_empty() {
         items.push(Item {
-            key: digest_key("errors", raw_change.get()),
+            key: digest_key("errors", &change.to_json_string()),
             timestamp: entry_time,
             contact: None,
             body: EventBody::Errors(value_errors),
@@ -583,10 +583,11 @@ fn parse_change(
     }
     if items.is_empty() {
         let raw_value = value.to_json_string();
+        let raw_change = change.to_json_string();
         let body = single(&field, value, &raw_value)
-            .unwrap_or_else(|| EventBody::Unknown(raw_change.get().to_string()));
+            .unwrap_or_else(|| EventBody::Unknown(raw_change.clone()));
         items.push(Item {
-            key: digest_key(body.kind(), raw_change.get()),
+            key: digest_key(body.kind(), &raw_change),
             timestamp: entry_time,
             contact: None,
             body,
