@@ -1,6 +1,7 @@
 //! The wasm adapter: WIT exports onto the core, I/O through the imports. Generated
 //! bindings stay private to this module.
 
+mod alloc;
 mod catalog;
 mod connection;
 mod convert;
