@@ -43,6 +43,8 @@ pub struct BenchOptions {
     /// A Python with pywa installed: pywa's time per payload is then measured on the
     /// same fixtures in the same run (`host/bench/pywa.py`) instead of quoted.
     pub pywa_python: Option<PathBuf>,
+    /// The component to measure instead of the one built into the binary.
+    pub component: Option<Vec<u8>>,
 }
 
 impl Default for BenchOptions {
@@ -54,6 +56,7 @@ impl Default for BenchOptions {
             connections: 64,
             scratch: std::env::temp_dir(),
             pywa_python: None,
+            component: None,
         }
     }
 }
@@ -104,23 +107,6 @@ fn measure_pywa(python: &Path, dir: &Path, scratch: &Path) -> Result<(f64, Strin
 const APP_SECRET: &str = "bench-app-secret";
 const TOKEN: &str = "bench-access-token";
 const WABA: &str = "102290129340398";
-
-/// Median of `rounds` rounds of `batch` calls of `f`, in ns per call.
-async fn median_ns<F, Fut>(rounds: usize, batch: usize, mut f: F) -> f64
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut per_call = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let start = Instant::now();
-        for _ in 0..batch {
-            f().await;
-        }
-        per_call.push(start.elapsed().as_nanos() as f64 / batch as f64);
-    }
-    median(&mut per_call)
-}
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -194,13 +180,23 @@ fn services(db: Arc<Database>, vault: Arc<Vault>, egress: EgressPolicy) -> Servi
     }
 }
 
-fn runtime(services: Services, max_instances: u32, cache: &Path) -> Result<Runtime, BoxError> {
+/// The component measured: `--component`'s, or the one built into the binary.
+fn component(opts: &BenchOptions) -> &[u8] {
+    opts.component.as_deref().unwrap_or(COMPONENT)
+}
+
+fn runtime(
+    opts: &BenchOptions,
+    services: Services,
+    max_instances: u32,
+    cache: &Path,
+) -> Result<Runtime, BoxError> {
     let config = RuntimeConfig {
         max_instances,
         cache_dir: Some(cache.to_path_buf()),
         ..RuntimeConfig::default()
     };
-    Ok(Runtime::new(COMPONENT, config, services)?)
+    Ok(Runtime::new(component(opts), config, services)?)
 }
 
 /// Run every measurement; the JSON object `wa-host bench --json` prints.
@@ -219,11 +215,12 @@ pub async fn run(opts: &BenchOptions) -> Result<Value, BoxError> {
 async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError> {
     let cache = scratch.join("cache");
     let mut out = serde_json::Map::new();
-    out.insert("component_bytes".into(), COMPONENT.len().into());
+    out.insert("component_bytes".into(), component(opts).len().into());
 
     // Cold start: compile once (fills the cache), then load from the cache.
     let t = Instant::now();
     drop(runtime(
+        opts,
         services(
             Arc::new(Database::open_in_memory()?),
             Arc::new(Vault::ephemeral()),
@@ -235,6 +232,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     out.insert("compile_ms".into(), json!(t.elapsed().as_secs_f64() * 1e3));
     let t = Instant::now();
     let rt = runtime(
+        opts,
         services(
             Arc::new(Database::open_in_memory()?),
             Arc::new(Vault::ephemeral()),
@@ -252,13 +250,6 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     let body = typical_webhook(1);
     let sig = webhook::sign(APP_SECRET.as_bytes(), &body);
     out.insert("webhook_bytes".into(), body.len().into());
-    let native = median_ns(31, 2000, || {
-        let r = webhook::verify_signature(APP_SECRET.as_bytes(), &body, Some(&sig))
-            .and_then(|()| webhook::parse(&body));
-        black_box(r.unwrap());
-        std::future::ready(())
-    })
-    .await;
     let binding = TenantBinding::new(
         "bench",
         [
@@ -268,29 +259,43 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
         ],
     );
     let mut inst = rt.instantiate(&binding).await?;
-    let component = {
-        let (body, sig) = (&body, &sig);
-        let inst = &mut inst;
-        let mut per_call = Vec::new();
-        for _ in 0..31 {
-            let start = Instant::now();
-            for _ in 0..2000 {
-                black_box(
-                    inst.receive(body, Some(sig))
-                        .await?
-                        .map_err(|e| format!("{e:?}"))?,
-                );
-            }
-            per_call.push(start.elapsed().as_nanos() as f64 / 2000.0);
+    // Native and component batches alternate, and the ratio is the median of each pair's:
+    // a shared VM's speed drifts by tens of percent from one second to the next, and two
+    // figures measured seconds apart would carry that drift into their ratio.
+    let (mut native, mut component, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..61 {
+        let start = Instant::now();
+        for _ in 0..500 {
+            let r = webhook::verify_signature(APP_SECRET.as_bytes(), &body, Some(&sig))
+                .and_then(|()| webhook::parse(&body));
+            black_box(r.unwrap());
         }
-        median(&mut per_call)
-    };
+        let n = start.elapsed().as_nanos() as f64 / 500.0;
+        let start = Instant::now();
+        for _ in 0..500 {
+            black_box(
+                inst.receive(&body, Some(&sig))
+                    .await?
+                    .map_err(|e| format!("{e:?}"))?,
+            );
+        }
+        let c = start.elapsed().as_nanos() as f64 / 500.0;
+        native.push(n);
+        component.push(c);
+        ratios.push(c / n);
+    }
     drop(inst);
-    out.insert("parse_native_ns_per_payload".into(), json!(native));
-    out.insert("parse_component_ns_per_payload".into(), json!(component));
+    out.insert(
+        "parse_native_ns_per_payload".into(),
+        json!(median(&mut native)),
+    );
+    out.insert(
+        "parse_component_ns_per_payload".into(),
+        json!(median(&mut component)),
+    );
     out.insert(
         "component_native_parse_ratio".into(),
-        json!(component / native),
+        json!(median(&mut ratios)),
     );
 
     // A tenant instance from the InstancePre (pooling allocator).
@@ -328,6 +333,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
 
     // Memory per live instance, 1,000 of them live (each has answered one call).
     let rt = runtime(
+        opts,
         services(
             Arc::new(Database::open_in_memory()?),
             Arc::new(Vault::ephemeral()),
@@ -470,6 +476,7 @@ async fn webhook_load(
         0,
     )?;
     let rt = Arc::new(runtime(
+        opts,
         services(db.clone(), vault, EgressPolicy::default()),
         (opts.connections as u32 * 2).max(64),
         cache,
@@ -627,6 +634,7 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
         .collect::<Result<_, BoxError>>()?;
     let tasks_n = 32;
     let rt = Arc::new(runtime(
+        opts,
         services(db, vault, egress),
         tasks_n as u32 * 2,
         cache,

@@ -469,6 +469,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 load_max: *load_max,
                 connections: (*connections).clamp(1, 1024),
                 pywa_python: pywa_python.clone(),
+                component: component(&cli)?,
                 ..Default::default()
             };
             let v = whatsapp_host::bench::run(&opts).await?;
