@@ -262,7 +262,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     // Native and component batches alternate, and the ratio is the median of each pair's:
     // a shared VM's speed drifts by tens of percent from one second to the next, and two
     // figures measured seconds apart would carry that drift into their ratio.
-    let (mut native, mut component, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut native_ns, mut component_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..61 {
         let start = Instant::now();
         for _ in 0..500 {
@@ -280,18 +280,18 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
             );
         }
         let c = start.elapsed().as_nanos() as f64 / 500.0;
-        native.push(n);
-        component.push(c);
+        native_ns.push(n);
+        component_ns.push(c);
         ratios.push(c / n);
     }
     drop(inst);
     out.insert(
         "parse_native_ns_per_payload".into(),
-        json!(median(&mut native)),
+        json!(median(&mut native_ns)),
     );
     out.insert(
         "parse_component_ns_per_payload".into(),
-        json!(median(&mut component)),
+        json!(median(&mut component_ns)),
     );
     out.insert(
         "component_native_parse_ratio".into(),
