@@ -529,7 +529,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, Error> {
 }
 
 fn parse_change(waba_id: &str, entry_time: Option<u64>, change: &J, out: &mut Vec<Event>) {
-    let field = s(&change, "field").unwrap_or_default();
+    let field = s(change, "field").unwrap_or_default();
     let value = change.get("value").unwrap_or(&NULL);
     let metadata = value.get("metadata");
     let routing = Routing {
