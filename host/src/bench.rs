@@ -162,6 +162,24 @@ pub fn typical_webhook(n: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The process's proportional set size: each resident page divided by the number of
+/// mappings that share it. An instance's linear memory maps the component's data image
+/// copy-on-write from the compiled file; RSS counts those shared page-cache pages once
+/// per instance (and the kernel's fault-around maps up to 64 KB of them on one read),
+/// PSS once in all.
+fn proportional_bytes() -> Option<u64> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let kb: u64 = rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
@@ -343,17 +361,23 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
         &cache,
     )?;
     drop(rt.instantiate(&binding).await?);
-    let before = resident_bytes();
+    let before = (resident_bytes(), proportional_bytes());
     let mut live = Vec::with_capacity(1000);
     for _ in 0..1000 {
         let mut i = rt.instantiate(&binding).await?;
         black_box(i.info().await?.map_err(|e| format!("{e:?}"))?);
         live.push(i);
     }
-    let after = resident_bytes();
-    if let (Some(b), Some(a)) = (before, after) {
+    let after = (resident_bytes(), proportional_bytes());
+    if let (Some(b), Some(a)) = (before.0, after.0) {
         out.insert(
             "rss_per_instance_bytes".into(),
+            json!((a.saturating_sub(b)) / 1000),
+        );
+    }
+    if let (Some(b), Some(a)) = (before.1, after.1) {
+        out.insert(
+            "pss_per_instance_bytes".into(),
             json!((a.saturating_sub(b)) / 1000),
         );
     }
