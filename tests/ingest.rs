@@ -10,15 +10,7 @@ use whatsapp_host::api::DeliveryStatus;
 use whatsapp_host::forward::{Forwarder, SEQ_HEADER, SIGNATURE_HEADER};
 use whatsapp_host::net::{self, Resp};
 use whatsapp_host::storage::{KvBackend, NewEvent};
-use whatsapp_tests::{APP_SECRET, Harness, PHONE_NUMBER_ID, WABA_ID, http, parser, quiet, sign};
-
-fn envelope(field: &str, value: Value) -> Vec<u8> {
-    serde_json::to_vec(
-        &json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "time": 1700000000,
-        "changes": [{"field": field, "value": value}]}]}),
-    )
-    .unwrap()
-}
+use whatsapp_tests::{APP_SECRET, Harness, PHONE_NUMBER_ID, envelope, http, parser, quiet, sign};
 
 fn messages_value(v: Value) -> Value {
     let mut v = v;

@@ -2,25 +2,17 @@
 //! with the clock moved 24 hours on a text is refused and a template goes; STOP, then a
 //! marketing template is refused until the contact resumes.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use whatsapp_host::Runtime;
 use whatsapp_host::api::outgoing::*;
 use whatsapp_host::api::{Error, SendResult};
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, NewTenant};
-use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, http, sign};
+use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, envelope, http, sign};
 use zeroize::Zeroizing;
 
 const SHOP: &str = "600000000000006";
 const CUSTOMER: &str = "15557654321";
-
-fn envelope(field: &str, value: Value) -> Vec<u8> {
-    serde_json::to_vec(
-        &json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "time": 1700000000,
-        "changes": [{"field": field, "value": value}]}]}),
-    )
-    .unwrap()
-}
 
 fn inbound(id: &str, text: &str) -> Vec<u8> {
     envelope(

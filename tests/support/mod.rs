@@ -155,6 +155,14 @@ pub fn quiet() -> Options {
     }
 }
 
+/// A webhook body of one entry (the harness's WABA) with one change of `field`.
+pub fn envelope(field: &str, value: Value) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"object": "whatsapp_business_account",
+        "entry": [{"id": WABA_ID, "time": 1700000000,
+        "changes": [{"field": field, "value": value}]}]}))
+    .unwrap()
+}
+
 /// A text message.
 pub fn text(to: &str, body: &str) -> whatsapp_host::api::OutgoingMessage {
     use whatsapp_host::api::{Content, OutgoingMessage, Text};
