@@ -209,6 +209,8 @@ pub trait Backend: Send + Sync {
 pub struct Database {
     backend: Box<dyn Backend>,
     journal: Journal,
+    /// Moves on every tenant written through this value (see [`Database::tenants_generation`]).
+    tenants_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::ops::Deref for Database {
@@ -224,6 +226,7 @@ impl Database {
         Database {
             backend,
             journal: Journal::new(),
+            tenants_generation: Default::default(),
         }
     }
 
@@ -303,6 +306,41 @@ impl Database {
         answer
             .await
             .map_err(|_| StorageError("the commit thread is gone".into()))?
+    }
+
+    /// A number that moves whenever a tenant is inserted, updated or deleted through this
+    /// `Database` (these three methods shadow the backend's), so that what a process
+    /// keeps of its tenants can tell when it is stale. Another process sharing the
+    /// database does not move it.
+    pub fn tenants_generation(&self) -> u64 {
+        self.tenants_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn tenants_changed(&self) {
+        self.tenants_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// [`Backend::insert_tenant`], moving [`Database::tenants_generation`].
+    pub fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {
+        let r = self.backend.insert_tenant(t);
+        self.tenants_changed();
+        r
+    }
+
+    /// [`Backend::update_tenant`], moving [`Database::tenants_generation`].
+    pub fn update_tenant(&self, t: &TenantRecord) -> Result<()> {
+        let r = self.backend.update_tenant(t);
+        self.tenants_changed();
+        r
+    }
+
+    /// [`Backend::delete_tenant`], moving [`Database::tenants_generation`].
+    pub fn delete_tenant(&self, id: &str) -> Result<bool> {
+        let r = self.backend.delete_tenant(id);
+        self.tenants_changed();
+        r
     }
 
     /// Replace a tenant's sealed secret only if it still holds `expected` (what

@@ -1,5 +1,5 @@
 //! The embedded backend: one SQLite file (WAL, `synchronous=FULL`), a writer connection
-//! and, for a file, a read-only reader that never waits behind the writer's fsync.
+//! and, for a file, read-only readers that never wait behind the writer's fsync.
 
 use crate::journal::Batch;
 use crate::{Backend, EventRow, Result, StorageError, TenantRecord, now_ms, parse_counter};
@@ -82,13 +82,17 @@ const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (tenant, kind, idempote
 const TENANT_COLUMNS: &str = "t.id, t.waba_id, t.phone_number_id, t.display_phone_number, t.graph_origin, t.app_secret, t.verify_token, t.created_at, t.settings,
     (SELECT group_concat(n.phone_number_id, ',') FROM tenant_numbers n WHERE n.tenant = t.id)";
 
+/// Reader connections of a file database.
+const READERS: usize = 4;
+
 /// The SQLite backend.
 pub struct Sqlite {
     /// Every write goes through this connection.
     conn: Mutex<Connection>,
-    /// Reads of a file database use their own connection: under WAL they see the last
-    /// commit without waiting for a writer (the commit thread's fsync).
-    reader: Option<Mutex<Connection>>,
+    /// Reads of a file database use their own connections: under WAL they see the last
+    /// commit without waiting for a writer (the commit thread's fsync), and several
+    /// threads read at once.
+    readers: Vec<Mutex<Connection>>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -105,11 +109,13 @@ impl Sqlite {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut db = Self::init(conn)?;
-        let reader = Connection::open(path)?;
-        reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        // A write sent to the reader by mistake fails loudly instead of bypassing the writer.
-        reader.pragma_update(None, "query_only", true)?;
-        db.reader = Some(Mutex::new(reader));
+        for _ in 0..READERS {
+            let reader = Connection::open(path)?;
+            reader.busy_timeout(std::time::Duration::from_secs(5))?;
+            // A write sent to a reader by mistake fails loudly instead of bypassing the writer.
+            reader.pragma_update(None, "query_only", true)?;
+            db.readers.push(Mutex::new(reader));
+        }
         Ok(db)
     }
 
@@ -147,7 +153,7 @@ impl Sqlite {
         conn.pragma_update(None, "user_version", VERSION)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),
-            reader: None,
+            readers: Vec::new(),
         })
     }
 
@@ -155,9 +161,17 @@ impl Sqlite {
         lock(&self.conn)
     }
 
-    /// The connection for reads (the writer's, for a database in memory).
+    /// A connection for reads: a free reader, else the first (the writer, for a
+    /// database in memory).
     fn read(&self) -> MutexGuard<'_, Connection> {
-        lock(self.reader.as_ref().unwrap_or(&self.conn))
+        for r in &self.readers {
+            match r.try_lock() {
+                Ok(c) => return c,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(self.readers.first().unwrap_or(&self.conn))
     }
 
     /// The writer connection, for tests that need to make it fail.
