@@ -10,7 +10,9 @@ use whatsapp_host::api::DeliveryStatus;
 use whatsapp_host::forward::{Forwarder, SEQ_HEADER, SIGNATURE_HEADER};
 use whatsapp_host::net::{self, Resp};
 use whatsapp_host::storage::{KvBackend, NewEvent};
-use whatsapp_tests::{APP_SECRET, Harness, PHONE_NUMBER_ID, envelope, http, parser, quiet, sign};
+use whatsapp_tests::{
+    APP_SECRET, Harness, PHONE_NUMBER_ID, WABA_ID, envelope, http, parser, quiet, sign,
+};
 
 fn messages_value(v: Value) -> Value {
     let mut v = v;
@@ -358,24 +360,8 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
 #[tokio::test]
 async fn a_tenant_with_its_own_app_secret_verifies_under_it_alone() {
     let h = Harness::start(quiet()).await;
-    whatsapp_host::tenants::add(
-        &h.db,
-        &h.vault,
-        whatsapp_host::tenants::NewTenant {
-            id: "own-app".into(),
-            phone_number_id: "400000000000004".into(),
-            waba_id: "500000000000005".into(),
-            app_secret: Some(zeroize::Zeroizing::new("own-app-secret".into())),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
-    let mut v = messages_value(
-        json!({"messages": [{"from": "1555", "id": "wamid.own", "timestamp": "1", "type": "text", "text": {"body": "x"}}]}),
-    );
-    v["metadata"]["phone_number_id"] = "400000000000004".into();
-    let body = serde_json::to_vec(&json!({"entry": [{"id": "500000000000005", "changes": [{"field": "messages", "value": v}]}]})).unwrap();
+    whatsapp_host::tenants::add(&h.db, &h.vault, own_app("own-app-secret"), 0).unwrap();
+    let body = text_to("500000000000005", "400000000000004", "wamid.own");
     // The host-wide secret (the other app's) does not verify this tenant's POST.
     assert_eq!(post(&h, body.clone()).await.0, 401);
     assert_eq!(post_signed(&h, "own-app-secret", body).await.0, 200);
@@ -404,4 +390,97 @@ async fn a_post_whose_commit_fails_is_refused_and_its_redelivery_is_recorded() {
     let (code, _) = post(&h, body).await;
     assert_eq!(code, 200);
     assert_eq!(h.db.events(None, 0, 10).unwrap().len(), 1);
+}
+
+/// A text message to `pnid` of WABA `waba`.
+fn text_to(waba: &str, pnid: &str, id: &str) -> Vec<u8> {
+    let mut v = messages_value(
+        json!({"messages": [{"from": "1555", "id": id, "timestamp": "1", "type": "text", "text": {"body": "x"}}]}),
+    );
+    v["metadata"]["phone_number_id"] = pnid.into();
+    serde_json::to_vec(&json!({"entry": [{"id": waba, "changes": [{"field": "messages", "value": v}]}]}))
+        .unwrap()
+}
+
+fn own_app(secret: &str) -> whatsapp_host::tenants::NewTenant {
+    whatsapp_host::tenants::NewTenant {
+        id: "own-app".into(),
+        phone_number_id: "400000000000004".into(),
+        waba_id: "500000000000005".into(),
+        app_secret: Some(zeroize::Zeroizing::new(secret.into())),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_removed_or_given_a_new_secret_is_routed_anew_at_once() {
+    // The server keeps the tenants webhooks name for a second; a change made through
+    // the same database must not wait for that.
+    let h = Harness::start(quiet()).await;
+    let add = |secret| whatsapp_host::tenants::add(&h.db, &h.vault, own_app(secret), 0).unwrap();
+    let body = |id| text_to("500000000000005", "400000000000004", id);
+    add("first-secret");
+    assert_eq!(post_signed(&h, "first-secret", body("wamid.a")).await.0, 200);
+    whatsapp_host::tenants::remove(&h.db, "own-app").unwrap();
+    // Nobody owns the number now, and the host-wide secret is another app's.
+    assert_eq!(post_signed(&h, "first-secret", body("wamid.b")).await.0, 401);
+    add("second-secret");
+    assert_eq!(post_signed(&h, "first-secret", body("wamid.c")).await.0, 401);
+    assert_eq!(post_signed(&h, "second-secret", body("wamid.d")).await.0, 200);
+    let ids: Vec<String> = h
+        .db
+        .events(Some("own-app"), 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.idempotency_key)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids[0].contains("wamid.a") && ids[1].contains("wamid.d"), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_routes_entry_keeps_one_warm_instance_within_the_pools_share() {
+    use whatsapp_host::directory::Directory;
+    use whatsapp_host::tenants::Defaults;
+    let h = Harness::start(quiet()).await;
+    let dir = Directory::default();
+    let defaults = Defaults::default();
+    let owners = |dir: &Directory| {
+        dir.owners(&h.db, &h.vault, &defaults, WABA_ID, Some(PHONE_NUMBER_ID))
+    };
+    let first = owners(&dir);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].record.id, "acme");
+    assert!(first[0].binding.is_ok() && first[0].app_secret.is_ok());
+    // Asked again, the same entry answers.
+    assert!(Arc::ptr_eq(&first[0], &owners(&dir)[0]));
+
+    let known = &first[0];
+    let a = known.instance(&h.runtime).await.unwrap();
+    let b = known.instance(&h.runtime).await.unwrap();
+    assert_eq!(dir.warm(), 0);
+    known.keep(a, 1);
+    assert_eq!(dir.warm(), 1);
+    // One per entry: the second is not kept.
+    known.keep(b, 1);
+    assert_eq!(dir.warm(), 1);
+    // Taken back out, then refused for want of room (a limit of 0).
+    let mut a = known.instance(&h.runtime).await.unwrap();
+    assert_eq!(dir.warm(), 0);
+    assert!(a.info().await.unwrap().is_ok(), "the warm instance still answers");
+    known.keep(a, 0);
+    assert_eq!(dir.warm(), 0);
+    let a = known.instance(&h.runtime).await.unwrap();
+    known.keep(a, 1);
+    assert_eq!(dir.warm(), 1);
+
+    // A tenant written moves the route to a new entry; the old one, once nobody holds
+    // it, gives its instance back to the pool.
+    whatsapp_host::tenants::set_identity(&h.db, "acme", WABA_ID, Some("15550000000")).unwrap();
+    let second = owners(&dir);
+    assert!(!Arc::ptr_eq(&first[0], &second[0]));
+    assert_eq!(second[0].record.display_phone_number.as_deref(), Some("15550000000"));
+    assert_eq!(dir.warm(), 1);
+    drop(first);
+    assert_eq!(dir.warm(), 0);
 }

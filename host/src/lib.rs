@@ -37,6 +37,7 @@ mod bindings;
 pub mod capabilities;
 pub mod connect;
 pub mod demo;
+pub mod directory;
 pub mod events;
 pub mod forward;
 pub mod runtime;

@@ -548,6 +548,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                         whatsapp_host::admin::callback_url(u)
                     );
                 }),
+                directory: Default::default(),
             });
             let served = server::serve(listener, state, shutdown_signal()).await;
             let _ = stop_tx.send(true);

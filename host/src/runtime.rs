@@ -343,6 +343,11 @@ impl Runtime {
         &self.services
     }
 
+    /// How many instances can be live at once (the pool's size).
+    pub fn max_instances(&self) -> u32 {
+        self.config.max_instances
+    }
+
     /// A fresh instance bound to `binding`, with the tenant's limits and deadline.
     pub async fn instantiate(&self, binding: &TenantBinding) -> wasmtime::Result<Instance> {
         let state = TenantState {
@@ -549,11 +554,11 @@ impl Instance {
     /// From now on, stage the component's key-value writes instead of writing them
     /// through; reads still see them. [`Instance::take_writes`] hands them over to be
     /// committed (the webhook server commits them with the events, see [`crate::journal`]).
+    /// Writes staged before and not taken are dropped: an instance used again (the
+    /// server's warm ones) starts each unit of work from an empty set.
     pub fn defer_writes(&mut self) {
         let data = self.store.data_mut();
-        if data.writes.is_none() {
-            data.writes = Some(WriteSet::new(&data.tenant));
-        }
+        data.writes = Some(WriteSet::new(&data.tenant));
     }
 
     /// The writes staged so far (empty unless [`Instance::defer_writes`] was called).
@@ -609,6 +614,8 @@ macro_rules! exports {
                     };
                     let data = self.store.data_mut();
                     data.call_deadline = std::time::Instant::now() + data.call_budget;
+                    // A store used again starts each call a full tick from its deadline.
+                    self.store.set_epoch_deadline(1);
                     let (r,) = typed.call_async(&mut self.store, ($($arg,)*)).await?;
                     self.noted(&r);
                     Ok(r)

@@ -7,7 +7,8 @@ use crate::events;
 use crate::net::{self, Resp, text};
 use crate::runtime::Runtime;
 use crate::runtime::api::Error as PluginError;
-use crate::storage::{Database, NewEvent, TenantRecord};
+use crate::directory::{Directory, Known};
+use crate::storage::{Database, NewEvent};
 use crate::tenants::{Defaults, TenantExt};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -44,6 +45,8 @@ pub struct ServerState {
     /// Where this host is reached from outside (`https://wa.example.com`): the OAuth
     /// callback (`/oauth/callback`) is served and used as the redirect when set.
     pub public_url: Option<String>,
+    /// The tenants webhooks name, kept for a second with their secrets opened.
+    pub directory: Directory,
 }
 
 impl ServerState {
@@ -59,6 +62,7 @@ impl ServerState {
             metrics: Metrics::default(),
             admin: None,
             public_url: None,
+            directory: Directory::default(),
         }
     }
 }
@@ -340,34 +344,6 @@ pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
     Ok(out)
 }
 
-/// The tenants a change belongs to: the owner of its phone number id; for a change
-/// without one (template and account updates), every tenant of its WABA. The
-/// component applies the same rule to each event (`Settings::owns`).
-fn owners(
-    db: &Database,
-    cache: &mut HashMap<(String, Option<String>), Vec<TenantRecord>>,
-    waba: &str,
-    pnid: Option<&str>,
-) -> Vec<TenantRecord> {
-    cache
-        .entry((waba.to_string(), pnid.map(str::to_string)))
-        .or_insert_with(|| match pnid {
-            Some(p) => db
-                .tenant_by_phone_number_id(p)
-                .ok()
-                .flatten()
-                .into_iter()
-                .collect(),
-            None => db
-                .tenants()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|t| t.waba_id.as_deref() == Some(waba))
-                .collect(),
-        })
-        .clone()
-}
-
 type Refusal = (StatusCode, String);
 
 async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, Refusal> {
@@ -439,22 +415,22 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
 
     // Who each change belongs to, and whether the signature holds under that party's secret.
     let vault = &state.runtime.services().vault;
-    let mut cache = HashMap::new();
-    let mut tenants: Vec<TenantRecord> = Vec::new();
+    let mut tenants: Vec<Arc<Known>> = Vec::new();
     let mut unroutable: Vec<&RoutedChange> = Vec::new();
     for r in &routes {
-        let owners = owners(
+        let owners = state.directory.owners(
             &state.db,
-            &mut cache,
+            vault,
+            &state.defaults,
             &r.waba_id,
             r.phone_number_id.as_deref(),
         );
         if owners.is_empty() {
             unroutable.push(r);
         }
-        for t in owners {
-            if !tenants.iter().any(|x| x.id == t.id) {
-                tenants.push(t);
+        for t in owners.iter() {
+            if !tenants.iter().any(|x| x.record.id == t.record.id) {
+                tenants.push(t.clone());
             }
         }
     }
@@ -463,14 +439,15 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             .as_ref()
             .is_some_and(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok())
     };
-    let mut verified: Vec<TenantRecord> = Vec::new();
+    let mut verified: Vec<Arc<Known>> = Vec::new();
     for t in tenants {
-        match t.app_secret(vault, &state.defaults) {
-            Ok(secret) if holds(&secret) => verified.push(t),
-            Ok(_) => state.metrics.add(&t.id, |c| c.signature_failures += 1),
+        let id = &t.record.id;
+        match &t.app_secret {
+            Ok(secret) if holds(secret) => verified.push(t),
+            Ok(_) => state.metrics.add(id, |c| c.signature_failures += 1),
             Err(e) => {
-                tracing::error!("tenant {}: {e}", t.id);
-                state.metrics.add(&t.id, |c| c.signature_failures += 1);
+                tracing::error!("tenant {id}: {e}");
+                state.metrics.add(id, |c| c.signature_failures += 1);
             }
         }
     }
@@ -494,24 +471,27 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     let mut rows: Vec<NewEvent> = Vec::new();
     let mut json_rows = Vec::new();
     let mut staged = Vec::new();
-    for t in &verified {
-        let binding = match t.binding(vault, &state.defaults) {
-            Ok(b) => b,
-            Err(e) => {
-                journal.discard(staged);
-                return Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
-            }
-        };
-        // One call at a time per tenant, so that each sees the writes staged before it.
+    let warm_limit = state.runtime.max_instances() as usize / 4;
+    for known in &verified {
+        let t = &known.record;
+        // One call at a time per tenant, so that each sees the writes staged before it;
+        // the instance the last one gave back is therefore free (made only when none is).
         let turn = journal.lock_tenant(&t.id).await;
+        let mut inst = known.instance(&state.runtime).await;
         let generation = journal.generation();
-        let ingested = async {
-            let mut inst = state.runtime.instantiate(&binding).await?;
-            inst.defer_writes();
-            let r = inst.ingest(&body, Some(&signature)).await?;
-            Ok::<_, wasmtime::Error>(r.map(|r| (r, inst.take_writes())))
+        let ingested = match &mut inst {
+            Ok(i) => {
+                i.defer_writes();
+                match i.ingest(&body, Some(&signature)).await {
+                    Ok(r) => Ok(r.map(|r| (r, i.take_writes()))),
+                    Err(trap) => Err(trap.to_string()),
+                }
+            }
+            Err(e) => Err(e.clone()),
+        };
+        if let (Ok(i), Ok(_)) = (inst, &ingested) {
+            known.keep(i, warm_limit);
         }
-        .await;
         let refusal = match ingested {
             Ok(Ok((result, writes))) => match journal.stage(generation, vec![writes]) {
                 Ok(s) => {
@@ -539,7 +519,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                 format!("the component failed: {}", events::describe_error(&e)),
             )),
             Err(trap) => {
-                tracing::error!("tenant {}: component trapped: {trap}", t.id);
+                tracing::error!("tenant {}: the component failed: {trap}", t.id);
                 Err((
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the component failed; Meta will retry".into(),

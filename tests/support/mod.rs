@@ -277,6 +277,7 @@ impl Harness {
                 token: Zeroizing::new(ADMIN_TOKEN.into()),
             }),
             public_url: Some(server_origin.clone()),
+            directory: Default::default(),
         });
         tokio::spawn(server::serve(
             server_listener,
