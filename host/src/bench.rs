@@ -108,6 +108,12 @@ const APP_SECRET: &str = "bench-app-secret";
 const TOKEN: &str = "bench-access-token";
 const WABA: &str = "102290129340398";
 
+/// The number `typical_webhook` is addressed to (tenant 0's in the load test).
+const PHONE_NUMBER_ID: u64 = 106540352242922;
+
+/// Tenants the second webhook load is spread over.
+const SPREAD_TENANTS: usize = 16;
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -384,19 +390,26 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     drop(live);
     drop(rt);
 
-    let load = webhook_load(opts, scratch, &cache).await?;
-    out.insert("webhook_server_rps".into(), json!(load.rps));
-    out.insert("webhook_server_p99_ms".into(), json!(load.p99_ms));
-    out.insert("webhook_server_posts".into(), load.ok.into());
-    out.insert("webhook_server_lost_events".into(), load.lost.into());
-    out.insert("webhook_server_rps_by_second".into(), json!(load.by_second));
-    if load.lost > 0 {
-        // Not a figure to compare but a broken promise: fail the command.
-        return Err(format!(
-            "{} events answered 200 under load were not recorded",
-            load.lost
-        )
-        .into());
+    // All of one tenant's POSTs (`webhook_server_*`): that tenant's calls run one at a
+    // time, since their state changes depend on each other. Then the same load spread
+    // over SPREAD_TENANTS tenants (`webhook_server_spread_*`), as a platform's endpoint
+    // takes every tenant's webhooks (one app secret, as under one Meta app).
+    for (tenants, prefix) in [(1, "webhook_server"), (SPREAD_TENANTS, "webhook_server_spread")] {
+        let load = webhook_load(opts, scratch, &cache, tenants).await?;
+        out.insert(format!("{prefix}_tenants"), tenants.into());
+        out.insert(format!("{prefix}_rps"), json!(load.rps));
+        out.insert(format!("{prefix}_p99_ms"), json!(load.p99_ms));
+        out.insert(format!("{prefix}_posts"), load.ok.into());
+        out.insert(format!("{prefix}_lost_events"), load.lost.into());
+        out.insert(format!("{prefix}_rps_by_second"), json!(load.by_second));
+        if load.lost > 0 {
+            // Not a figure to compare but a broken promise: fail the command.
+            return Err(format!(
+                "{} events answered 200 under load were not recorded",
+                load.lost
+            )
+            .into());
+        }
     }
 
     let (per_s, failed, sends) = send_load(opts, &cache).await?;
@@ -479,26 +492,32 @@ async fn webhook_load(
     opts: &BenchOptions,
     scratch: &Path,
     cache: &Path,
+    tenant_count: usize,
 ) -> Result<WebhookLoad, BoxError> {
-    let db = Arc::new(Database::open(&scratch.join("bench.db"))?);
+    let path = scratch.join(format!("webhooks-{tenant_count}.db"));
+    let db = Arc::new(Database::open(&path)?);
     let vault = Arc::new(Vault::ephemeral());
-    tenants::add(
-        &db,
-        &vault,
-        NewTenant {
-            id: "bench".into(),
-            phone_number_id: "106540352242922".into(),
-            waba_id: WABA.into(),
-            display_phone_number: Some("15550783881".into()),
-            graph_origin: None,
-            access_token: None,
-            app_secret: Some(Zeroizing::new(APP_SECRET.into())),
-            verify_token: None,
-            settings: vec![],
-            numbers: vec![],
-        },
-        0,
-    )?;
+    // Tenant i owns the number `phone_number_id(i)`; tenant 0 the one of `typical_webhook`.
+    let phone_number_id = |i: usize| format!("{}", PHONE_NUMBER_ID + i as u64);
+    for i in 0..tenant_count {
+        tenants::add(
+            &db,
+            &vault,
+            NewTenant {
+                id: format!("bench-{i}"),
+                phone_number_id: phone_number_id(i),
+                waba_id: WABA.into(),
+                display_phone_number: Some("15550783881".into()),
+                graph_origin: None,
+                access_token: None,
+                app_secret: Some(Zeroizing::new(APP_SECRET.into())),
+                verify_token: None,
+                settings: vec![],
+                numbers: vec![],
+            },
+            0,
+        )?;
+    }
     let rt = Arc::new(runtime(
         opts,
         services(db.clone(), vault, EgressPolicy::default()),
@@ -516,6 +535,7 @@ async fn webhook_load(
         metrics: Default::default(),
         admin: None,
         public_url: None,
+        directory: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, state, async {
@@ -545,7 +565,9 @@ async fn webhook_load(
                 if n >= max {
                     break;
                 }
-                let body = template.replace("0000000000000000", &format!("{n:016}"));
+                let body = template
+                    .replace("0000000000000000", &format!("{n:016}"))
+                    .replace(&phone_number_id(0), &phone_number_id(n as usize % tenant_count));
                 let sig = webhook::sign(APP_SECRET.as_bytes(), body.as_bytes());
                 let req = hyper::Request::post("/webhook")
                     .header(hyper::header::HOST, "127.0.0.1")
