@@ -398,8 +398,10 @@ fn text_to(waba: &str, pnid: &str, id: &str) -> Vec<u8> {
         json!({"messages": [{"from": "1555", "id": id, "timestamp": "1", "type": "text", "text": {"body": "x"}}]}),
     );
     v["metadata"]["phone_number_id"] = pnid.into();
-    serde_json::to_vec(&json!({"entry": [{"id": waba, "changes": [{"field": "messages", "value": v}]}]}))
-        .unwrap()
+    serde_json::to_vec(
+        &json!({"entry": [{"id": waba, "changes": [{"field": "messages", "value": v}]}]}),
+    )
+    .unwrap()
 }
 
 fn own_app(secret: &str) -> whatsapp_host::tenants::NewTenant {
@@ -420,22 +422,36 @@ async fn a_tenant_removed_or_given_a_new_secret_is_routed_anew_at_once() {
     let add = |secret| whatsapp_host::tenants::add(&h.db, &h.vault, own_app(secret), 0).unwrap();
     let body = |id| text_to("500000000000005", "400000000000004", id);
     add("first-secret");
-    assert_eq!(post_signed(&h, "first-secret", body("wamid.a")).await.0, 200);
+    assert_eq!(
+        post_signed(&h, "first-secret", body("wamid.a")).await.0,
+        200
+    );
     whatsapp_host::tenants::remove(&h.db, "own-app").unwrap();
     // Nobody owns the number now, and the host-wide secret is another app's.
-    assert_eq!(post_signed(&h, "first-secret", body("wamid.b")).await.0, 401);
+    assert_eq!(
+        post_signed(&h, "first-secret", body("wamid.b")).await.0,
+        401
+    );
     add("second-secret");
-    assert_eq!(post_signed(&h, "first-secret", body("wamid.c")).await.0, 401);
-    assert_eq!(post_signed(&h, "second-secret", body("wamid.d")).await.0, 200);
-    let ids: Vec<String> = h
-        .db
-        .events(Some("own-app"), 0, 10)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.idempotency_key)
-        .collect();
+    assert_eq!(
+        post_signed(&h, "first-secret", body("wamid.c")).await.0,
+        401
+    );
+    assert_eq!(
+        post_signed(&h, "second-secret", body("wamid.d")).await.0,
+        200
+    );
+    let ids: Vec<String> =
+        h.db.events(Some("own-app"), 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.idempotency_key)
+            .collect();
     assert_eq!(ids.len(), 2, "{ids:?}");
-    assert!(ids[0].contains("wamid.a") && ids[1].contains("wamid.d"), "{ids:?}");
+    assert!(
+        ids[0].contains("wamid.a") && ids[1].contains("wamid.d"),
+        "{ids:?}"
+    );
 }
 
 #[tokio::test]
@@ -445,9 +461,8 @@ async fn a_routes_entry_keeps_one_warm_instance_within_the_pools_share() {
     let h = Harness::start(quiet()).await;
     let dir = Directory::default();
     let defaults = Defaults::default();
-    let owners = |dir: &Directory| {
-        dir.owners(&h.db, &h.vault, &defaults, WABA_ID, Some(PHONE_NUMBER_ID))
-    };
+    let owners =
+        |dir: &Directory| dir.owners(&h.db, &h.vault, &defaults, WABA_ID, Some(PHONE_NUMBER_ID));
     let first = owners(&dir);
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].record.id, "acme");
@@ -467,7 +482,10 @@ async fn a_routes_entry_keeps_one_warm_instance_within_the_pools_share() {
     // Taken back out, then refused for want of room (a limit of 0).
     let mut a = known.instance(&h.runtime).await.unwrap();
     assert_eq!(dir.warm(), 0);
-    assert!(a.info().await.unwrap().is_ok(), "the warm instance still answers");
+    assert!(
+        a.info().await.unwrap().is_ok(),
+        "the warm instance still answers"
+    );
     known.keep(a, 0);
     assert_eq!(dir.warm(), 0);
     let a = known.instance(&h.runtime).await.unwrap();
@@ -479,7 +497,10 @@ async fn a_routes_entry_keeps_one_warm_instance_within_the_pools_share() {
     whatsapp_host::tenants::set_identity(&h.db, "acme", WABA_ID, Some("15550000000")).unwrap();
     let second = owners(&dir);
     assert!(!Arc::ptr_eq(&first[0], &second[0]));
-    assert_eq!(second[0].record.display_phone_number.as_deref(), Some("15550000000"));
+    assert_eq!(
+        second[0].record.display_phone_number.as_deref(),
+        Some("15550000000")
+    );
     assert_eq!(dir.warm(), 1);
     drop(first);
     assert_eq!(dir.warm(), 0);

@@ -394,7 +394,10 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     // time, since their state changes depend on each other. Then the same load spread
     // over SPREAD_TENANTS tenants (`webhook_server_spread_*`), as a platform's endpoint
     // takes every tenant's webhooks (one app secret, as under one Meta app).
-    for (tenants, prefix) in [(1, "webhook_server"), (SPREAD_TENANTS, "webhook_server_spread")] {
+    for (tenants, prefix) in [
+        (1, "webhook_server"),
+        (SPREAD_TENANTS, "webhook_server_spread"),
+    ] {
         let load = webhook_load(opts, scratch, &cache, tenants).await?;
         out.insert(format!("{prefix}_tenants"), tenants.into());
         out.insert(format!("{prefix}_rps"), json!(load.rps));
@@ -567,7 +570,10 @@ async fn webhook_load(
                 }
                 let body = template
                     .replace("0000000000000000", &format!("{n:016}"))
-                    .replace(&phone_number_id(0), &phone_number_id(n as usize % tenant_count));
+                    .replace(
+                        &phone_number_id(0),
+                        &phone_number_id(n as usize % tenant_count),
+                    );
                 let sig = webhook::sign(APP_SECRET.as_bytes(), body.as_bytes());
                 let req = hyper::Request::post("/webhook")
                     .header(hyper::header::HOST, "127.0.0.1")

@@ -101,7 +101,6 @@ async fn run_in(
     let state = Arc::new(ServerState {
         events: Some(events_tx),
         public_url: Some(server_origin.clone()),
-        directory: Default::default(),
         ..ServerState::new(runtime.clone(), data.db.clone(), defaults.clone())
     });
     let server_task = tokio::spawn(server::serve(

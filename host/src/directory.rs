@@ -14,11 +14,11 @@
 //! is seen within that second. Only found tenants are kept, so a tenant added elsewhere
 //! is routed to from its first POST.
 
-use crate::runtime::Instance;
-use crate::{Runtime, TenantBinding};
 use crate::capabilities::crypto::Vault;
+use crate::runtime::Instance;
 use crate::storage::{Database, TenantRecord};
 use crate::tenants::{Defaults, TenantExt};
+use crate::{Runtime, TenantBinding};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,11 +3,11 @@
 //! `phone_number_id` (or WABA id), runs the tenant's component to parse it, and commits
 //! the events to the database before it answers 200.
 
+use crate::directory::{Directory, Known};
 use crate::events;
 use crate::net::{self, Resp, text};
 use crate::runtime::Runtime;
 use crate::runtime::api::Error as PluginError;
-use crate::directory::{Directory, Known};
 use crate::storage::{Database, NewEvent};
 use crate::tenants::{Defaults, TenantExt};
 use http_body_util::{BodyExt, Limited};
