@@ -10,7 +10,9 @@
 //! What does not fit (large bodies, or everything once the arena is full) goes to the
 //! system allocator, so nothing is refused that was not refused before. Something that
 //! lives across calls pins the arena until it is freed; the arena then fills and the
-//! system allocator takes over, as it did before this existed.
+//! system allocator takes over, as it did before this existed. What is meant to live
+//! across calls is therefore made inside [`lasting`], which sends its allocations to the
+//! system allocator.
 //!
 //! A component instance has one thread, so the arena's counters need no locking.
 
@@ -31,6 +33,8 @@ struct Arena {
     top: Cell<usize>,
     /// Allocations in the arena not yet freed.
     live: Cell<usize>,
+    /// Inside [`lasting`]: every allocation goes to the system allocator.
+    lasting: Cell<bool>,
 }
 
 // SAFETY: a wasm32 component instance runs one thread; nothing here is shared across threads.
@@ -41,7 +45,17 @@ static ARENA: Arena = Arena {
     bytes: Bytes(UnsafeCell::new([0; SIZE])),
     top: Cell::new(0),
     live: Cell::new(0),
+    lasting: Cell::new(false),
 };
+
+/// Run `f` with every allocation it makes taken from the system allocator, so that what
+/// it returns can be kept across calls without pinning the arena.
+pub fn lasting<R>(f: impl FnOnce() -> R) -> R {
+    let before = ARENA.lasting.replace(true);
+    let r = f();
+    ARENA.lasting.set(before);
+    r
+}
 
 impl Arena {
     fn base(&self) -> usize {
@@ -53,8 +67,11 @@ impl Arena {
         p >= self.base() && p < self.base() + SIZE
     }
 
-    /// The next `size` bytes at `align`, or null when they do not fit.
+    /// The next `size` bytes at `align`, or null when they do not fit (or must last).
     fn bump(&self, size: usize, align: usize) -> *mut u8 {
+        if self.lasting.get() {
+            return std::ptr::null_mut();
+        }
         let base = self.base();
         let start = (base + self.top.get()).next_multiple_of(align);
         match start.checked_add(size) {

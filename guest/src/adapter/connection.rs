@@ -229,15 +229,15 @@ impl wit::Guest for Component {
         let tenant = Tenant::bind();
         let has_catalog_token = tenant.has_secret(tenant::CATALOG_TOKEN)?;
         let (status, has_access_token) = credential()?;
-        let s = tenant.settings;
+        let s = &tenant.settings;
         Ok(wit::TenantInfo {
-            tenant_id: s.tenant_id,
-            phone_number_id: s.phone_number_id,
-            phone_number_ids: s.phone_number_ids,
-            waba_id: s.waba_id,
-            app_id: s.app_id,
-            api_version: s.api_version,
-            graph_origin: s.graph_origin,
+            tenant_id: s.tenant_id.clone(),
+            phone_number_id: s.phone_number_id.clone(),
+            phone_number_ids: s.phone_number_ids.clone(),
+            waba_id: s.waba_id.clone(),
+            app_id: s.app_id.clone(),
+            api_version: s.api_version.clone(),
+            graph_origin: s.graph_origin.clone(),
             has_access_token,
             has_catalog_token,
             has_app_secret: s.app_secret.is_some(),

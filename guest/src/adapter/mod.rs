@@ -65,7 +65,7 @@ impl messages::Guest for Component {
             .settings
             .sending_from(&phone_number_id)
             .map_err(err)?;
-        send(&Tenant { settings }, message)
+        send(&Tenant::with(settings), message)
     }
 
     fn preview(message: messages::OutgoingMessage) -> Result<messages::RequestPreview> {

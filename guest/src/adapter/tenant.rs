@@ -11,6 +11,8 @@ use super::ingest::storage;
 use crate::core::graph::{Credential, Request, Settings};
 use crate::core::secret::{Secret, wipe};
 use crate::core::{self, webhook};
+use std::cell::OnceCell;
+use std::rc::Rc;
 
 /// The bucket that holds the tenant's sealed secrets.
 pub const SECRETS_BUCKET: &str = "secrets";
@@ -20,16 +22,35 @@ pub const ACCESS_TOKEN: &str = "access-token";
 pub const CATALOG_TOKEN: &str = "catalog-token";
 
 pub struct Tenant {
-    pub settings: Settings,
+    pub settings: Rc<Settings>,
+}
+
+thread_local! {
+    /// The instance's settings, read at its first call.
+    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
 }
 
 impl Tenant {
-    /// Read the settings the host bound into this instance. A config store that fails
-    /// leaves the defaults, and every operation that needs a setting says which.
+    /// The settings the host bound into this instance. They are fixed when the host makes
+    /// the instance, so they are read at its first call only (outside the per-call arena)
+    /// and shared by every later one. A config store that fails leaves the defaults, and
+    /// every operation that needs a setting says which.
     pub fn bind() -> Self {
-        let pairs = config::get_all().unwrap_or_default();
+        let settings = SETTINGS.with(|s| {
+            s.get_or_init(|| {
+                super::alloc::lasting(|| {
+                    Rc::new(Settings::from_pairs(config::get_all().unwrap_or_default()))
+                })
+            })
+            .clone()
+        });
+        Tenant { settings }
+    }
+
+    /// A tenant with these settings (another sending number's, for one call).
+    pub fn with(settings: Settings) -> Self {
         Tenant {
-            settings: Settings::from_pairs(pairs),
+            settings: Rc::new(settings),
         }
     }
 
