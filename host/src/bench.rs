@@ -322,6 +322,25 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
         json!(median(&mut ratios)),
     );
 
+    // The fixed cost of a call: verify + parse of a webhook with no entry.
+    let empty = br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec();
+    let empty_sig = webhook::sign(APP_SECRET.as_bytes(), &empty);
+    let mut inst = rt.instantiate(&binding).await?;
+    let mut per_call = Vec::new();
+    for _ in 0..31 {
+        let start = Instant::now();
+        for _ in 0..2000 {
+            black_box(
+                inst.receive(&empty, Some(&empty_sig))
+                    .await?
+                    .map_err(|e| format!("{e:?}"))?,
+            );
+        }
+        per_call.push(start.elapsed().as_nanos() as f64 / 2000.0);
+    }
+    drop(inst);
+    out.insert("empty_receive_ns".into(), json!(median(&mut per_call)));
+
     // A tenant instance from the InstancePre (pooling allocator).
     let mut per_call = Vec::new();
     for _ in 0..31 {
