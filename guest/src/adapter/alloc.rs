@@ -11,8 +11,10 @@
 //! system allocator, so nothing is refused that was not refused before. Something that
 //! lives across calls pins the arena until it is freed; the arena then fills and the
 //! system allocator takes over, as it did before this existed. What is meant to live
-//! across calls is therefore made inside [`lasting`], which sends its allocations to the
-//! system allocator.
+//! across calls is therefore made inside [`lasting`]: its allocations come from the
+//! arena's far end, downwards, and are never reused (a few kilobytes once per instance:
+//! the tenant's settings). The system allocator would do as well, but its first use
+//! costs an instance two more resident pages.
 //!
 //! A component instance has one thread, so the arena's counters need no locking.
 
@@ -31,9 +33,13 @@ struct Arena {
     bytes: Bytes,
     /// Offset of the first free byte.
     top: Cell<usize>,
-    /// Allocations in the arena not yet freed.
+    /// Allocations in the arena not yet freed (lasting ones not counted).
     live: Cell<usize>,
-    /// Inside [`lasting`]: every allocation goes to the system allocator.
+    /// Bytes of lasting allocations: they fill the arena from its end down, and per-call
+    /// ones may not reach past them. (Zero at start, as every field: the arena is then
+    /// zero-initialized memory and takes no room in the component.)
+    kept: Cell<usize>,
+    /// Inside [`lasting`].
     lasting: Cell<bool>,
 }
 
@@ -45,11 +51,12 @@ static ARENA: Arena = Arena {
     bytes: Bytes(UnsafeCell::new([0; SIZE])),
     top: Cell::new(0),
     live: Cell::new(0),
+    kept: Cell::new(0),
     lasting: Cell::new(false),
 };
 
-/// Run `f` with every allocation it makes taken from the system allocator, so that what
-/// it returns can be kept across calls without pinning the arena.
+/// Run `f` with every allocation it makes set aside for the instance's life, so that
+/// what it returns can be kept across calls without pinning the arena.
 pub fn lasting<R>(f: impl FnOnce() -> R) -> R {
     let before = ARENA.lasting.replace(true);
     let r = f();
@@ -62,20 +69,42 @@ impl Arena {
         self.bytes.0.get() as usize
     }
 
-    fn holds(&self, ptr: *mut u8) -> bool {
-        let p = ptr as usize;
-        p >= self.base() && p < self.base() + SIZE
+    /// Offset of the lowest lasting allocation.
+    fn floor(&self) -> usize {
+        SIZE - self.kept.get()
     }
 
-    /// The next `size` bytes at `align`, or null when they do not fit (or must last).
+    /// Whether `ptr` is a per-call allocation of the arena (not a lasting one).
+    fn holds(&self, ptr: *mut u8) -> bool {
+        let p = ptr as usize;
+        p >= self.base() && p < self.base() + self.floor()
+    }
+
+    /// Whether `ptr` is a lasting allocation of the arena.
+    fn keeps(&self, ptr: *mut u8) -> bool {
+        let p = ptr as usize;
+        p >= self.base() + self.floor() && p < self.base() + SIZE
+    }
+
+    /// The next `size` bytes at `align`, or null when they do not fit.
     fn bump(&self, size: usize, align: usize) -> *mut u8 {
-        if self.lasting.get() {
-            return std::ptr::null_mut();
-        }
         let base = self.base();
+        if self.lasting.get() {
+            // Downwards from the floor, above what the current call holds.
+            let start = (base + self.floor())
+                .checked_sub(size)
+                .map(|s| s & !(align - 1));
+            return match start {
+                Some(s) if s >= base + self.top.get() => {
+                    self.kept.set(SIZE - (s - base));
+                    s as *mut u8
+                }
+                _ => std::ptr::null_mut(),
+            };
+        }
         let start = (base + self.top.get()).next_multiple_of(align);
         match start.checked_add(size) {
-            Some(end) if end <= base + SIZE => {
+            Some(end) if end <= base + self.floor() => {
                 self.top.set(end - base);
                 self.live.set(self.live.get() + 1);
                 start as *mut u8
@@ -130,6 +159,8 @@ fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
 fn free(ptr: *mut u8) {
     if ARENA.holds(ptr) {
         ARENA.release();
+    } else if ARENA.keeps(ptr) {
+        // Lasting: its bytes are not reused.
     } else {
         // SAFETY: not the arena's, so the system allocator's; wasi-libc's free reads no
         // layout, so any layout serves.
@@ -142,12 +173,13 @@ fn grow(ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
     // SAFETY (all below): the caller's contract for `realloc`: `ptr` was allocated here
     // with `size` and `align`, and `new_size` rounded up to `align` does not overflow.
     let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
-    if !ARENA.holds(ptr) {
+    let lasting = ARENA.keeps(ptr);
+    if !lasting && !ARENA.holds(ptr) {
         return unsafe { System.realloc(ptr, layout, new_size) };
     }
     let base = ARENA.base();
     let at = ptr as usize;
-    if at + size == base + ARENA.top.get() && at + new_size <= base + SIZE {
+    if !lasting && at + size == base + ARENA.top.get() && at + new_size <= base + ARENA.floor() {
         // The latest allocation grows or shrinks in place.
         ARENA.top.set(at + new_size - base);
         return ptr;
@@ -163,7 +195,9 @@ fn grow(ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
     if !new.is_null() {
         // Both blocks are valid for `size` bytes and do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(ptr, new, size) };
-        ARENA.release();
+        if !lasting {
+            ARENA.release();
+        }
     }
     new
 }
