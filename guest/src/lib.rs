@@ -11,3 +11,9 @@ pub mod core;
 
 #[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod adapter;
+
+// The component's allocator, compiled natively as well so that its unit tests run.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "adapter/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;

@@ -46,25 +46,35 @@ struct Arena {
 // SAFETY: a wasm32 component instance runs one thread; nothing here is shared across threads.
 unsafe impl Sync for Arena {}
 
-#[global_allocator]
-static ARENA: Arena = Arena {
-    bytes: Bytes(UnsafeCell::new([0; SIZE])),
-    top: Cell::new(0),
-    live: Cell::new(0),
-    kept: Cell::new(0),
-    lasting: Cell::new(false),
-};
+// The component's allocator; natively (the unit tests below) the arena is only a value.
+#[cfg_attr(target_arch = "wasm32", global_allocator)]
+static ARENA: Arena = Arena::new();
 
 /// Run `f` with every allocation it makes set aside for the instance's life, so that
 /// what it returns can be kept across calls without pinning the arena.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub fn lasting<R>(f: impl FnOnce() -> R) -> R {
-    let before = ARENA.lasting.replace(true);
-    let r = f();
-    ARENA.lasting.set(before);
-    r
+    ARENA.lasting(f)
 }
 
 impl Arena {
+    const fn new() -> Self {
+        Arena {
+            bytes: Bytes(UnsafeCell::new([0; SIZE])),
+            top: Cell::new(0),
+            live: Cell::new(0),
+            kept: Cell::new(0),
+            lasting: Cell::new(false),
+        }
+    }
+
+    fn lasting<R>(&self, f: impl FnOnce() -> R) -> R {
+        let before = self.lasting.replace(true);
+        let r = f();
+        self.lasting.set(before);
+        r
+    }
+
     fn base(&self) -> usize {
         self.bytes.0.get() as usize
     }
@@ -131,75 +141,83 @@ impl Arena {
 /// Alignment the common entry points serve: Rust's small types need no more.
 const ALIGN: usize = 8;
 
+impl Arena {
+    /// `size` bytes at `align`: from the arena, else from the system allocator.
+    #[inline(always)]
+    fn allocate(&self, size: usize, align: usize) -> *mut u8 {
+        let p = self.bump(size, align);
+        if p.is_null() {
+            // SAFETY: `align` is a power of two and `size` rounded up to it does not
+            // overflow (the caller's contract for `alloc`).
+            unsafe { System.alloc(Layout::from_size_align_unchecked(size, align)) }
+        } else {
+            p
+        }
+    }
+
+    #[inline(always)]
+    fn free(&self, ptr: *mut u8) {
+        if self.holds(ptr) {
+            self.release();
+        } else if self.keeps(ptr) {
+            // Lasting: its bytes are not reused.
+        } else {
+            // SAFETY: not the arena's, so the system allocator's; wasi-libc's free reads
+            // no layout, so any layout serves.
+            unsafe { System.dealloc(ptr, Layout::new::<u8>()) }
+        }
+    }
+
+    #[inline(always)]
+    fn grow(&self, ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
+        // SAFETY (all below): the caller's contract for `realloc`: `ptr` was allocated
+        // here with `size` and `align`, and `new_size` rounded up to `align` does not
+        // overflow.
+        let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
+        let lasting = self.keeps(ptr);
+        if !lasting && !self.holds(ptr) {
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        }
+        let base = self.base();
+        let at = ptr as usize;
+        if !lasting && at + size == base + self.top.get() && at + new_size <= base + self.floor() {
+            // The latest allocation grows or shrinks in place.
+            self.top.set(at + new_size - base);
+            return ptr;
+        }
+        if new_size <= size {
+            return ptr;
+        }
+        let new = self.allocate(new_size, align.max(ALIGN));
+        if !new.is_null() {
+            // Both blocks are valid for `size` bytes and do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(ptr, new, size) };
+            if !lasting {
+                self.release();
+            }
+        }
+        new
+    }
+}
+
 #[inline(never)]
 fn alloc_small(size: usize) -> *mut u8 {
-    let p = ARENA.bump(size, ALIGN);
-    if p.is_null() {
-        // SAFETY: `size` is non-zero (the caller's contract for `alloc`) and a multiple
-        // of nothing in particular: any size is valid at alignment 8.
-        unsafe { System.alloc(Layout::from_size_align_unchecked(size, ALIGN)) }
-    } else {
-        p
-    }
+    ARENA.allocate(size, ALIGN)
 }
 
 #[inline(never)]
 fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
-    let p = ARENA.bump(size, align);
-    if p.is_null() {
-        // SAFETY: `align` is a power of two and `size` rounded up to it does not overflow
-        // (the caller's contract for `alloc`).
-        unsafe { System.alloc(Layout::from_size_align_unchecked(size, align)) }
-    } else {
-        p
-    }
+    ARENA.allocate(size, align)
 }
 
 #[inline(never)]
 fn free(ptr: *mut u8) {
-    if ARENA.holds(ptr) {
-        ARENA.release();
-    } else if ARENA.keeps(ptr) {
-        // Lasting: its bytes are not reused.
-    } else {
-        // SAFETY: not the arena's, so the system allocator's; wasi-libc's free reads no
-        // layout, so any layout serves.
-        unsafe { System.dealloc(ptr, Layout::new::<u8>()) }
-    }
+    ARENA.free(ptr)
 }
 
 #[inline(never)]
 fn grow(ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
-    // SAFETY (all below): the caller's contract for `realloc`: `ptr` was allocated here
-    // with `size` and `align`, and `new_size` rounded up to `align` does not overflow.
-    let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
-    let lasting = ARENA.keeps(ptr);
-    if !lasting && !ARENA.holds(ptr) {
-        return unsafe { System.realloc(ptr, layout, new_size) };
-    }
-    let base = ARENA.base();
-    let at = ptr as usize;
-    if !lasting && at + size == base + ARENA.top.get() && at + new_size <= base + ARENA.floor() {
-        // The latest allocation grows or shrinks in place.
-        ARENA.top.set(at + new_size - base);
-        return ptr;
-    }
-    if new_size <= size {
-        return ptr;
-    }
-    let new = if align <= ALIGN {
-        alloc_small(new_size)
-    } else {
-        alloc_aligned(new_size, align)
-    };
-    if !new.is_null() {
-        // Both blocks are valid for `size` bytes and do not overlap.
-        unsafe { std::ptr::copy_nonoverlapping(ptr, new, size) };
-        if !lasting {
-            ARENA.release();
-        }
-    }
-    new
+    ARENA.grow(ptr, size, align, new_size)
 }
 
 unsafe impl GlobalAlloc for Arena {
@@ -232,5 +250,109 @@ unsafe impl GlobalAlloc for Arena {
     #[inline(always)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         grow(ptr, layout.size(), layout.align(), new_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offset(a: &Arena, p: *mut u8) -> usize {
+        p as usize - a.base()
+    }
+
+    #[test]
+    fn a_calls_allocations_are_reused_once_all_are_freed() {
+        static A: Arena = Arena::new();
+        let x = A.allocate(100, 8);
+        let y = A.allocate(10, 8);
+        assert_eq!(offset(&A, x), 0);
+        assert_eq!(offset(&A, y), 104);
+        A.free(x);
+        let z = A.allocate(8, 8);
+        assert_eq!(offset(&A, z), 120, "not reused while one is live");
+        A.free(y);
+        A.free(z);
+        assert_eq!(A.live.get(), 0);
+        assert_eq!(offset(&A, A.allocate(8, 8)), 0, "reused once none is live");
+    }
+
+    #[test]
+    fn lasting_allocations_come_from_the_far_end_and_never_pin_the_arena() {
+        static A: Arena = Arena::new();
+        let call = A.allocate(64, 8);
+        let kept = A.lasting(|| A.allocate(40, 8));
+        assert_eq!(offset(&A, kept), SIZE - 40);
+        assert!(A.keeps(kept) && !A.holds(kept));
+        // SAFETY: 40 bytes of the arena handed out above.
+        unsafe { kept.write_bytes(0xAB, 40) };
+        // The call ends: its allocation freed, the arena starts over around the kept one.
+        A.free(call);
+        assert_eq!(A.live.get(), 0);
+        assert_eq!(offset(&A, A.allocate(16, 8)), 0);
+        // Freeing a lasting allocation gives nothing back: it stays where it is.
+        A.free(kept);
+        assert_eq!(A.floor(), SIZE - 40);
+        // Per-call allocations stop below it: what does not fit there comes from the
+        // system allocator, and the kept bytes are untouched.
+        let big = A.allocate(SIZE - 50, 8);
+        assert!(
+            !A.holds(big) && !A.keeps(big),
+            "past the floor: the system's"
+        );
+        A.free(big);
+        // SAFETY: still the 40 bytes handed out above.
+        let bytes = unsafe { std::slice::from_raw_parts(kept, 40) };
+        assert!(bytes.iter().all(|b| *b == 0xAB));
+    }
+
+    #[test]
+    fn a_lasting_allocation_never_reaches_into_the_current_call() {
+        static A: Arena = Arena::new();
+        let call = A.allocate(SIZE - 32, 8);
+        let kept = A.lasting(|| A.allocate(64, 8));
+        assert!(!A.holds(kept) && !A.keeps(kept), "no room: the system's");
+        assert_eq!(A.floor(), SIZE);
+        A.free(kept);
+        A.free(call);
+        assert_eq!(offset(&A, A.allocate(8, 8)), 0);
+    }
+
+    #[test]
+    fn growing_moves_or_extends_in_place_as_it_should() {
+        static A: Arena = Arena::new();
+        let x = A.allocate(16, 8);
+        // SAFETY: 16 bytes handed out above.
+        unsafe { x.write_bytes(7, 16) };
+        // The latest allocation grows in place.
+        assert_eq!(A.grow(x, 16, 8, 64), x);
+        let y = A.allocate(8, 8);
+        // Not the latest any more: it moves, with its bytes.
+        let moved = A.grow(x, 64, 8, 128);
+        assert_ne!(moved, x);
+        // SAFETY: the first 16 bytes were copied from `x`.
+        assert!(
+            unsafe { std::slice::from_raw_parts(moved, 16) }
+                .iter()
+                .all(|b| *b == 7)
+        );
+        // A lasting allocation that grows stays lasting and keeps its bytes.
+        let kept = A.lasting(|| {
+            let k = A.allocate(8, 8);
+            // SAFETY: 8 bytes handed out just above.
+            unsafe { k.write_bytes(9, 8) };
+            A.grow(k, 8, 8, 32)
+        });
+        assert!(A.keeps(kept));
+        // SAFETY: the first 8 bytes were copied.
+        assert!(
+            unsafe { std::slice::from_raw_parts(kept, 8) }
+                .iter()
+                .all(|b| *b == 9)
+        );
+        for p in [moved, y] {
+            A.free(p);
+        }
+        assert_eq!(A.live.get(), 0);
     }
 }
