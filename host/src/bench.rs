@@ -7,6 +7,7 @@
 use crate::capabilities::crypto::Vault;
 use crate::capabilities::http::EgressPolicy;
 use crate::capabilities::throughput::Throughput;
+use crate::runtime::Instance;
 use crate::runtime::api::{Content, OutgoingMessage, Text};
 use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServerState};
@@ -113,6 +114,24 @@ const PHONE_NUMBER_ID: u64 = 106540352242922;
 
 /// Tenants the second webhook load is spread over.
 const SPREAD_TENANTS: usize = 16;
+
+/// Nanoseconds per call over `batch` component calls of verify + parse of `body`.
+async fn receive_ns(
+    inst: &mut Instance,
+    body: &[u8],
+    sig: &str,
+    batch: u32,
+) -> Result<f64, BoxError> {
+    let start = Instant::now();
+    for _ in 0..batch {
+        black_box(
+            inst.receive(body, Some(sig))
+                .await?
+                .map_err(|e| format!("{e:?}"))?,
+        );
+    }
+    Ok(start.elapsed().as_nanos() as f64 / f64::from(batch))
+}
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -277,7 +296,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     let binding = TenantBinding::new(
         "bench",
         [
-            ("phone-number-id".into(), "106540352242922".into()),
+            ("phone-number-id".into(), PHONE_NUMBER_ID.to_string()),
             ("waba-id".into(), WABA.into()),
             ("app-secret".into(), APP_SECRET.into()),
         ],
@@ -295,20 +314,11 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
             black_box(r.unwrap());
         }
         let n = start.elapsed().as_nanos() as f64 / 500.0;
-        let start = Instant::now();
-        for _ in 0..500 {
-            black_box(
-                inst.receive(&body, Some(&sig))
-                    .await?
-                    .map_err(|e| format!("{e:?}"))?,
-            );
-        }
-        let c = start.elapsed().as_nanos() as f64 / 500.0;
+        let c = receive_ns(&mut inst, &body, &sig, 500).await?;
         native_ns.push(n);
         component_ns.push(c);
         ratios.push(c / n);
     }
-    drop(inst);
     out.insert(
         "parse_native_ns_per_payload".into(),
         json!(median(&mut native_ns)),
@@ -325,18 +335,9 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     // The fixed cost of a call: verify + parse of a webhook with no entry.
     let empty = br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec();
     let empty_sig = webhook::sign(APP_SECRET.as_bytes(), &empty);
-    let mut inst = rt.instantiate(&binding).await?;
     let mut per_call = Vec::new();
     for _ in 0..31 {
-        let start = Instant::now();
-        for _ in 0..2000 {
-            black_box(
-                inst.receive(&empty, Some(&empty_sig))
-                    .await?
-                    .map_err(|e| format!("{e:?}"))?,
-            );
-        }
-        per_call.push(start.elapsed().as_nanos() as f64 / 2000.0);
+        per_call.push(receive_ns(&mut inst, &empty, &empty_sig, 2000).await?);
     }
     drop(inst);
     out.insert("empty_receive_ns".into(), json!(median(&mut per_call)));
