@@ -52,6 +52,19 @@ pub fn accepted(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+impl Kind {
+    /// The kind as Meta names it (`image`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Video => "video",
+            Kind::Audio => "audio",
+            Kind::Document => "document",
+            Kind::Sticker => "sticker",
+        }
+    }
+}
+
 /// The largest file of a kind (for stickers, static or animated).
 pub fn max_bytes(kind: Kind, animated: bool) -> u64 {
     match kind {
@@ -75,10 +88,10 @@ pub fn check(kind: Kind, mime_type: &str, size: u64, animated: bool) -> Result<(
         return Err(Error::invalid(
             "mime-type",
             format!(
-                "{kind:?} must be one of {}, not {mime_type:?}",
+                "{} must be one of {}, not {mime_type:?}",
+                kind.name(),
                 accepted(kind).join(", ")
-            )
-            .to_lowercase(),
+            ),
         ));
     }
     let max = max_bytes(kind, animated);
@@ -87,7 +100,7 @@ pub fn check(kind: Kind, mime_type: &str, size: u64, animated: bool) -> Result<(
             "size",
             format!(
                 "a {} file must be 1 to {max} bytes; this one is {size}",
-                format!("{kind:?}").to_lowercase()
+                kind.name()
             ),
         ));
     }
