@@ -414,6 +414,11 @@ const KEEP_RESIDENT: usize = 2 << 20;
 fn engine_config(config: &RuntimeConfig) -> EngineConfig {
     let mut c = EngineConfig::new();
     c.epoch_interruption(true);
+    // `WA_PERF_MAP=1` names the component's compiled functions for `perf` (in
+    // /tmp/perf-PID.map), so that a profile of the host shows where the guest spends.
+    if std::env::var_os("WA_PERF_MAP").is_some() {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pool = PoolingAllocationConfig::default();
     let n = config.max_instances;
     pool.total_component_instances(n);
