@@ -7,6 +7,7 @@ mod bad_inputs;
 mod catalog;
 mod connection;
 mod flows;
+mod footprint;
 mod hostile;
 mod ingest;
 mod media;

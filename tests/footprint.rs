@@ -1,0 +1,89 @@
+//! What every live instance costs in memory, held to a budget that a dependency update
+//! cannot silently break.
+//!
+//! Each instance's linear memory maps the component's data image copy-on-write, and the
+//! kernel's fault-around maps a whole 64 KB window of it on the first read: the whole
+//! image is resident in every instance (README, Performance). At 80 KB, the image was
+//! 68 KB of an instance's 112 KB; at 13 pages it is 52 KB of 96 KB, under issue 8's
+//! 100 KiB. The things that made it grow before: Unicode case tables (`str::to_lowercase`),
+//! derived `Debug` names of big WIT variants, and serde_json 1.0.146+'s zmij tables
+//! (Cargo.lock holds 1.0.145, which writes floats with ryu's small tables).
+
+use whatsapp_host::COMPONENT;
+
+/// Pages of data image an instance may map.
+const IMAGE_PAGES: usize = 13;
+
+fn leb(bytes: &[u8], at: &mut usize) -> u64 {
+    let (mut value, mut shift) = (0u64, 0);
+    loop {
+        let b = bytes[*at];
+        *at += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            return value;
+        }
+    }
+}
+
+/// `(id, contents)` of each section of a component or core module binary.
+fn sections(binary: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut at = 8; // magic and version
+    let mut out = Vec::new();
+    while at < binary.len() {
+        let id = binary[at];
+        at += 1;
+        let len = leb(binary, &mut at) as usize;
+        out.push((id, &binary[at..at + len]));
+        at += len;
+    }
+    out
+}
+
+/// The bytes from the first active data segment's start to the last one's end.
+fn data_image_span(module: &[u8]) -> usize {
+    let mut ranges = Vec::new();
+    for (_, data) in sections(module).into_iter().filter(|(id, _)| *id == 11) {
+        let mut at = 0;
+        for _ in 0..leb(data, &mut at) {
+            let flags = leb(data, &mut at);
+            assert!(flags == 0 || flags == 2, "only active segments are expected");
+            if flags == 2 {
+                leb(data, &mut at); // memory index
+            }
+            assert_eq!(data[at], 0x41, "an i32.const offset");
+            at += 1;
+            let offset = leb(data, &mut at) as usize;
+            assert_eq!(data[at], 0x0b, "a constant offset expression");
+            at += 1;
+            let len = leb(data, &mut at) as usize;
+            at += len;
+            ranges.push((offset, offset + len));
+        }
+    }
+    let start = ranges.iter().map(|r| r.0).min().expect("the module has data");
+    let end = ranges.iter().map(|r| r.1).max().expect("the module has data");
+    end - start
+}
+
+#[test]
+fn the_data_image_every_instance_maps_stays_within_its_pages() {
+    // The component's first core module is the guest (the others are wit-component's
+    // small shims, with no data).
+    let (_, main) = sections(COMPONENT)
+        .into_iter()
+        .find(|(id, _)| *id == 1)
+        .expect("a core module in the component");
+    let span = data_image_span(main);
+    assert!(
+        span > 16 << 10,
+        "{span} bytes of data is implausibly small: is this the guest module?"
+    );
+    assert!(
+        span <= IMAGE_PAGES * 4096,
+        "the component's data image is {span} bytes, over {IMAGE_PAGES} pages: every live \
+         instance maps all of it (see README, Performance); find what grew it with \
+         `-C link-arg=-Map=FILE` on the guest build"
+    );
+}
