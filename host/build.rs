@@ -1,8 +1,10 @@
 //! Builds the component from `../guest` for wasm32-wasip2 with its own target directory,
-//! so that `cargo run -p whatsapp-host` needs no extra step. The path of the built
-//! `.wasm` reaches the crate as `WA_GUEST_WASM`.
+//! so that `cargo run -p whatsapp-host` needs no extra step, then runs binaryen's
+//! `wasm-opt` over it when one is installed (`wasm_opt.rs`). The path of the `.wasm` the
+//! host embeds reaches the crate as `WA_GUEST_WASM`.
 
 mod build_component;
+mod wasm_opt;
 
 use std::path::PathBuf;
 
@@ -16,14 +18,23 @@ fn main() {
         "Cargo.lock",
         "Cargo.toml",
         "host/build_component.rs",
+        "host/wasm_opt.rs",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
     println!("cargo:rerun-if-env-changed=WA_GUEST_WASM_PREBUILT");
+    println!("cargo:rerun-if-env-changed=WA_WASM_OPT");
     if let Ok(prebuilt) = std::env::var("WA_GUEST_WASM_PREBUILT") {
         println!("cargo:rustc-env=WA_GUEST_WASM={prebuilt}");
+        println!("cargo:rustc-env=WA_GUEST_WASM_OPT=0");
         return;
     }
-    let wasm = build_component::build_component(&root, "whatsapp-guest", "guest");
+    let built = build_component::build_component(&root, "whatsapp-guest", "guest");
+    let optimized = wasm_opt::optimize(&built);
+    println!(
+        "cargo:rustc-env=WA_GUEST_WASM_OPT={}",
+        u8::from(optimized.is_some())
+    );
+    let wasm = optimized.unwrap_or(built);
     println!("cargo:rustc-env=WA_GUEST_WASM={}", wasm.display());
 }

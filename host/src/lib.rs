@@ -56,5 +56,6 @@ pub use whatsapp_sandbox::net;
 pub use wasmtime;
 
 pub use runtime::{
-    COMPONENT, CallResult, Instance, Runtime, RuntimeConfig, Services, TenantBinding, api,
+    COMPONENT, COMPONENT_WASM_OPT, CallResult, Instance, Runtime, RuntimeConfig, Services,
+    TenantBinding, api,
 };

@@ -27,6 +27,10 @@ use whatsapp_guest::core::connection::{CONNECTION_BUCKET, GENERATION_KEY};
 /// The component this host was built with (compiled from `guest/` by the build script).
 pub const COMPONENT: &[u8] = include_bytes!(env!("WA_GUEST_WASM"));
 
+/// Whether the build script ran binaryen's `wasm-opt -Oz` over [`COMPONENT`]'s core
+/// module (`host/wasm_opt.rs`; it does when one is installed).
+pub const COMPONENT_WASM_OPT: bool = matches!(env!("WA_GUEST_WASM_OPT").as_bytes(), b"1");
+
 /// Per-tenant limits and the pool's size.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
