@@ -1,5 +1,5 @@
-//! What every live instance costs in memory, held to a budget that a dependency update
-//! cannot silently break.
+//! What every live instance costs in memory, and what the component weighs, held to
+//! budgets that a dependency update cannot silently break.
 //!
 //! Each instance's linear memory maps the component's data image copy-on-write, and the
 //! kernel's fault-around maps a whole 64 KB window of it on the first read: the whole
@@ -9,10 +9,15 @@
 //! derived `Debug` names of big WIT variants, and serde_json 1.0.146+'s zmij tables
 //! (Cargo.lock holds 1.0.145, which writes floats with ryu's small tables).
 
-use whatsapp_host::COMPONENT;
+use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 
 /// Pages of data image an instance may map.
 const IMAGE_PAGES: usize = 13;
+
+/// Bytes the component may weigh, through binaryen's `wasm-opt` (1,292,419 when this was
+/// set) and as rustc builds it (1,551,493). Issue 8 asks for 1 MiB; README, Performance,
+/// says what stands in the way.
+const COMPONENT_BYTES: (usize, usize) = (1_310_720, 1_572_864);
 
 fn leb(bytes: &[u8], at: &mut usize) -> u64 {
     let (mut value, mut shift) = (0u64, 0);
@@ -48,7 +53,10 @@ fn data_image_span(module: &[u8]) -> usize {
         let mut at = 0;
         for _ in 0..leb(data, &mut at) {
             let flags = leb(data, &mut at);
-            assert!(flags == 0 || flags == 2, "only active segments are expected");
+            assert!(
+                flags == 0 || flags == 2,
+                "only active segments are expected"
+            );
             if flags == 2 {
                 leb(data, &mut at); // memory index
             }
@@ -62,8 +70,16 @@ fn data_image_span(module: &[u8]) -> usize {
             ranges.push((offset, offset + len));
         }
     }
-    let start = ranges.iter().map(|r| r.0).min().expect("the module has data");
-    let end = ranges.iter().map(|r| r.1).max().expect("the module has data");
+    let start = ranges
+        .iter()
+        .map(|r| r.0)
+        .min()
+        .expect("the module has data");
+    let end = ranges
+        .iter()
+        .map(|r| r.1)
+        .max()
+        .expect("the module has data");
     end - start
 }
 
@@ -85,5 +101,20 @@ fn the_data_image_every_instance_maps_stays_within_its_pages() {
         "the component's data image is {span} bytes, over {IMAGE_PAGES} pages: every live \
          instance maps all of it (see README, Performance); find what grew it with \
          `-C link-arg=-Map=FILE` on the guest build"
+    );
+}
+
+#[test]
+fn the_component_stays_within_its_size() {
+    let (budget, how) = if COMPONENT_WASM_OPT {
+        (COMPONENT_BYTES.0, "through wasm-opt")
+    } else {
+        (COMPONENT_BYTES.1, "as rustc built it")
+    };
+    assert!(
+        COMPONENT.len() <= budget,
+        "the component, {how}, is {} bytes, over its budget of {budget}: `twiggy top` on an \
+         unstripped build (CARGO_PROFILE_GUEST_STRIP=false) says what grew",
+        COMPONENT.len()
     );
 }
