@@ -5,6 +5,7 @@
 
 mod build_component;
 mod wasm_opt;
+mod wasm_sections;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ fn main() {
         "Cargo.toml",
         "host/build_component.rs",
         "host/wasm_opt.rs",
+        "host/wasm_sections.rs",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }

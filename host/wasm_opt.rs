@@ -9,6 +9,7 @@
 //! `WA_WASM_OPT` names the `wasm-opt` to run (default: the one on `PATH`; Debian and
 //! Ubuntu package it as `binaryen`), or `off` to skip the step.
 
+use crate::wasm_sections::{self, CORE_MODULE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -46,12 +47,14 @@ pub fn optimize(wasm: &Path) -> Option<PathBuf> {
         return None;
     }
     let component = std::fs::read(wasm).expect("read the built component");
-    let (header, start, end) = core_module(&component).expect("the component holds a core module");
+    let module = wasm_sections::sections(&component)
+        .and_then(|s| s.into_iter().find(|s| s.id == CORE_MODULE))
+        .expect("the component holds a core module");
     // Names of this process's own: a debug and a release build may both be here at once.
     let pid = std::process::id();
     let scratch = wasm.with_extension(format!("core.{pid}.wasm"));
     let optimized = wasm.with_extension(format!("core.{pid}.opt.wasm"));
-    std::fs::write(&scratch, &component[start..end]).expect("write the core module");
+    std::fs::write(&scratch, &component[module.body.clone()]).expect("write the core module");
     let status = Command::new(&tool)
         .arg("-Oz")
         .args(FEATURES)
@@ -65,60 +68,22 @@ pub fn optimize(wasm: &Path) -> Option<PathBuf> {
         "`{tool} -Oz` failed on {}",
         scratch.display()
     );
-    let module = std::fs::read(&optimized).expect("read wasm-opt's output");
+    let optimized_module = std::fs::read(&optimized).expect("read wasm-opt's output");
     let _ = std::fs::remove_file(&scratch);
     let _ = std::fs::remove_file(&optimized);
 
     // The same section, with the new module's length.
     let mut out = Vec::with_capacity(component.len());
-    out.extend_from_slice(&component[..header]);
-    out.push(MODULE_SECTION);
-    leb128(&mut out, module.len() as u64);
-    out.extend_from_slice(&module);
-    out.extend_from_slice(&component[end..]);
+    out.extend_from_slice(&component[..module.header]);
+    out.push(CORE_MODULE);
+    leb128(&mut out, optimized_module.len() as u64);
+    out.extend_from_slice(&optimized_module);
+    out.extend_from_slice(&component[module.body.end..]);
     let path = wasm.with_extension("opt.wasm");
     let tmp = wasm.with_extension(format!("{pid}.opt.wasm"));
     std::fs::write(&tmp, out).expect("write the optimized component");
     std::fs::rename(&tmp, &path).expect("move the optimized component into place");
     Some(path)
-}
-
-/// A component's section id for an embedded core module.
-const MODULE_SECTION: u8 = 1;
-
-/// Where the first core module's section starts in a component, and its contents' range.
-fn core_module(component: &[u8]) -> Option<(usize, usize, usize)> {
-    // The preamble: `\0asm`, version and layer.
-    let mut at = 8;
-    while at < component.len() {
-        let id = component[at];
-        let (len, body) = read_leb128(component, at + 1)?;
-        let end = body.checked_add(usize::try_from(len).ok()?)?;
-        if end > component.len() {
-            return None;
-        }
-        if id == MODULE_SECTION {
-            return Some((at, body, end));
-        }
-        at = end;
-    }
-    None
-}
-
-fn read_leb128(bytes: &[u8], mut at: usize) -> Option<(u64, usize)> {
-    let (mut value, mut shift) = (0u64, 0);
-    loop {
-        let b = *bytes.get(at)?;
-        at += 1;
-        value |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some((value, at));
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
 }
 
 fn leb128(out: &mut Vec<u8>, mut value: u64) {

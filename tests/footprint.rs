@@ -19,31 +19,26 @@ const IMAGE_PAGES: usize = 13;
 /// says what stands in the way.
 const COMPONENT_BYTES: (usize, usize) = (1_310_720, 1_572_864);
 
+// Shared with the build script, which also reads where a section's header starts.
+#[allow(dead_code)]
+#[path = "../host/wasm_sections.rs"]
+mod wasm_sections;
+
+use wasm_sections::{CORE_MODULE, read_leb128};
+
 fn leb(bytes: &[u8], at: &mut usize) -> u64 {
-    let (mut value, mut shift) = (0u64, 0);
-    loop {
-        let b = bytes[*at];
-        *at += 1;
-        value |= u64::from(b & 0x7f) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            return value;
-        }
-    }
+    let (value, next) = read_leb128(bytes, *at).expect("a LEB128 number");
+    *at = next;
+    value
 }
 
 /// `(id, contents)` of each section of a component or core module binary.
 fn sections(binary: &[u8]) -> Vec<(u8, &[u8])> {
-    let mut at = 8; // magic and version
-    let mut out = Vec::new();
-    while at < binary.len() {
-        let id = binary[at];
-        at += 1;
-        let len = leb(binary, &mut at) as usize;
-        out.push((id, &binary[at..at + len]));
-        at += len;
-    }
-    out
+    wasm_sections::sections(binary)
+        .expect("well-formed sections")
+        .into_iter()
+        .map(|s| (s.id, &binary[s.body]))
+        .collect()
 }
 
 /// The bytes from the first active data segment's start to the last one's end.
@@ -89,7 +84,7 @@ fn the_data_image_every_instance_maps_stays_within_its_pages() {
     // small shims, with no data).
     let (_, main) = sections(COMPONENT)
         .into_iter()
-        .find(|(id, _)| *id == 1)
+        .find(|(id, _)| *id == CORE_MODULE)
         .expect("a core module in the component");
     let span = data_image_span(main);
     assert!(
