@@ -43,22 +43,22 @@ for s in sent delivered read; do
 done
 echo "round trip complete" >&2
 
-# Templates: one of Meta's guide examples (pywa's fixture) submitted, reviewed by the
-# sandbox, listed, synced into the tenant's cache, read and deleted.
+# Templates: one of the test corpus's (written from Meta's templates guide) submitted,
+# reviewed by the sandbox, listed, synced into the tenant's cache, read and deleted.
 egress=(--allow-egress "$sandbox")
-fixture="$(dirname "$0")/../../shared/fixtures/pywa/templates/buttons.json"
-python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["order_confirmation"]))' "$fixture" \
-  > "$WA_DATA_DIR/order_confirmation.json"
-id=$("$WA_HOST" "${egress[@]}" templates create --tenant acme "$WA_DATA_DIR/order_confirmation.json" |
+corpus="$(dirname "$0")/../tests/data/templates/messages.json"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["order_confirmed"]))' "$corpus" \
+  > "$WA_DATA_DIR/order_confirmed.json"
+id=$("$WA_HOST" "${egress[@]}" templates create --tenant acme "$WA_DATA_DIR/order_confirmed.json" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 for _ in $(seq 50); do
   "$WA_HOST" "${egress[@]}" templates get --tenant acme "$id" | grep -q '"status":"APPROVED"' && break
   sleep 0.1
 done
-"$WA_HOST" "${egress[@]}" templates list --tenant acme --status APPROVED --all | grep -q '"name":"order_confirmation"' ||
+"$WA_HOST" "${egress[@]}" templates list --tenant acme --status APPROVED --all | grep -q '"name":"order_confirmed"' ||
   { echo "the template was not approved" >&2; exit 1; }
 "$WA_HOST" "${egress[@]}" templates sync --tenant acme
-"$WA_HOST" "${egress[@]}" templates delete --tenant acme order_confirmation
+"$WA_HOST" "${egress[@]}" templates delete --tenant acme order_confirmed
 echo "templates complete" >&2
 
 # Media: an upload read back with its digest checked, and a resumable upload in small

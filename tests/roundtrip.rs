@@ -8,7 +8,7 @@ use whatsapp_host::capabilities::http::EgressPolicy;
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, NewTenant};
 use whatsapp_tests::{
-    APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, fixture, http, quiet, sign, text,
+    APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, quiet, sign, text, webhook,
 };
 use zeroize::Zeroizing;
 
@@ -310,7 +310,7 @@ async fn the_handshake_needs_the_verify_token() {
 #[tokio::test]
 async fn bad_signatures_are_refused_and_unreadable_signed_bodies_kept() {
     let h = Harness::start(quiet()).await;
-    let body = fixture("message.json", "text");
+    let body = webhook("messages.json", "text");
     let ct = ("content-type", "application/json");
     assert_eq!(
         http("POST", &h.webhook_url, &[ct], body.clone()).await.0,

@@ -1,5 +1,5 @@
-//! Template management end to end: component, host and sandbox. Every template of pywa's
-//! fixtures is created from Meta's JSON and reviewed (with the status webhook), the
+//! Template management end to end: component, host and sandbox. Every template of the
+//! corpus (ours, and pywa's when it is there) is created from Meta's JSON and reviewed (with the status webhook), the
 //! typed API builds one and refuses a malformed one before sending, listing filters and
 //! pages, a template is read whole, the cache the send pre-flight reads is synced,
 //! edits follow Meta's rules (status, category, once per 24 hours), and templates are
@@ -14,22 +14,14 @@ use whatsapp_host::api::templates::{
 use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage};
 use whatsapp_host::tenants::TenantExt;
 
-use whatsapp_tests::{Harness, Options, fixtures_dir};
+use whatsapp_tests::{Harness, Options, corpus};
 
+/// Every template of our corpus and of pywa's when it is there: (its name, Meta's JSON).
 fn fixture_templates() -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join("templates"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    for f in files {
-        let v: serde_json::Map<String, Value> =
-            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        out.extend(v);
-    }
-    out
+    corpus::templates()
+        .into_iter()
+        .map(|(_, v)| (v["name"].as_str().unwrap().to_string(), v))
+        .collect()
 }
 
 fn query() -> ListQuery {
@@ -97,7 +89,7 @@ async fn reviewed(h: &mut Harness, want: &[(&str, &str)]) {
 async fn every_fixture_template_is_created_from_meta_json_and_reviewed() {
     let mut h = Harness::start(with_webhooks()).await;
     let fixtures = fixture_templates();
-    assert!(fixtures.len() >= 13);
+    assert!(fixtures.len() >= 16);
     let mut names = Vec::new();
     for (name, v) in &fixtures {
         let created = h
@@ -254,7 +246,12 @@ async fn listing_filters_and_pages() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(auth.templates.len(), 3);
+    let in_corpus = fixture_templates()
+        .iter()
+        .filter(|(_, v)| v["category"] == "AUTHENTICATION")
+        .count();
+    assert!(in_corpus >= 3);
+    assert_eq!(auth.templates.len(), in_corpus);
     assert!(
         auth.templates
             .iter()

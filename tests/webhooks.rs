@@ -1,9 +1,11 @@
-//! Webhooks through the real component in the real host: pywa's fixtures (read from
-//! ../shared), and the cases no fixture has (batches, encodings, bad input).
+//! Webhooks through the real component in the real host: every body of our corpus
+//! (`tests/data/webhooks`) and of pywa's when it is beside the repository, and the cases
+//! no corpus file has (batches, encodings, bad input).
 
 use serde_json::{Value, json};
 use whatsapp_host::api::{DeliveryStatus, Error, Event, EventBody, MessageContent};
-use whatsapp_tests::{all_fixtures, fixture, parser, sign};
+use whatsapp_tests::corpus::{self, Payload};
+use whatsapp_tests::{parser, sign, webhook};
 
 const SECRET: &str = "fixture-app-secret";
 
@@ -42,51 +44,69 @@ async fn receive(body: &[u8]) -> Vec<Event> {
         .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-#[tokio::test]
-async fn every_pywa_fixture_parses_with_no_change_dropped() {
-    let fixtures = all_fixtures();
-    assert_eq!(fixtures.len(), 74, "pywa's set has 74 payloads");
+/// Every payload gives the events its body holds; only our `unknown.json` gives `unknown`.
+async fn parses_with_no_change_dropped(payloads: &[Payload]) {
     let mut p = parser(SECRET).await;
-    for (file, name, body) in fixtures {
+    for pl in payloads {
+        let body = &pl.body;
         let events = p
-            .receive(&body, Some(&sign(SECRET, &body)))
+            .receive(body, Some(&sign(SECRET, body)))
             .await
             .unwrap()
-            .unwrap_or_else(|e| panic!("{file}/{name}: {e:?}"));
-        assert_eq!(events.len(), expected_events(&body), "{file}/{name}");
+            .unwrap_or_else(|e| panic!("{}: {e:?}", pl.label()));
+        assert_eq!(events.len(), expected_events(body), "{}", pl.label());
         for e in &events {
-            assert!(
-                !matches!(e.body, EventBody::Unknown(_)),
-                "{file}/{name}: {e:?}"
+            assert_eq!(
+                matches!(e.body, EventBody::Unknown(_)),
+                pl.corpus == "ours" && pl.file == "unknown.json",
+                "{}: {e:?}",
+                pl.label()
             );
-            assert!(!e.idempotency_key.is_empty(), "{file}/{name}");
-            assert!(!e.routing.waba_id.is_empty(), "{file}/{name}");
+            assert!(!e.idempotency_key.is_empty(), "{}", pl.label());
+            assert!(!e.routing.waba_id.is_empty(), "{}", pl.label());
         }
     }
 }
 
 #[tokio::test]
+async fn every_payload_of_ours_parses_with_no_change_dropped() {
+    let payloads = corpus::webhooks();
+    assert!(payloads.len() >= 70, "{} payloads", payloads.len());
+    parses_with_no_change_dropped(&payloads).await;
+}
+
+#[tokio::test]
+async fn every_pywa_payload_parses_with_no_change_dropped() {
+    let Some(payloads) = corpus::pywa_webhooks() else {
+        return;
+    };
+    assert_eq!(payloads.len(), 74, "pywa's set has 74 payloads");
+    parses_with_no_change_dropped(&payloads).await;
+}
+
+#[tokio::test]
 async fn a_text_message_carries_its_routing_contact_and_content() {
-    let events = receive(&fixture("message.json", "text")).await;
+    let events = receive(&webhook("messages.json", "text")).await;
     let [e] = events.as_slice() else {
         panic!("{events:?}")
     };
-    assert_eq!(e.idempotency_key, "message:wamid.xyzxyz");
+    let wamid = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQTEXTAA=";
+    assert_eq!(e.idempotency_key, format!("message:{wamid}"));
     assert_eq!(e.field, "messages");
-    assert_eq!(e.routing.waba_id, "1234567890987654321");
-    assert_eq!(e.routing.phone_number_id.as_deref(), Some("1122334455667"));
+    assert_eq!(e.routing.waba_id, "102290129340398");
+    assert_eq!(e.routing.phone_number_id.as_deref(), Some("106540352242922"));
     assert_eq!(
         e.routing.display_phone_number.as_deref(),
-        Some("972123456789")
+        Some("15550783881")
     );
-    assert_eq!(e.timestamp, Some(1697043223));
+    assert_eq!(e.timestamp, Some(1733323200));
     let c = e.contact.as_ref().unwrap();
     assert_eq!(
         (c.wa_id.as_deref(), c.user_id.as_deref(), c.name.as_deref()),
         (
-            Some("972987654321"),
-            Some("US.13491208655302741918"),
-            Some("Test Name")
+            Some("16505551234"),
+            Some("US.1086225403950561"),
+            Some("Kerry Fisher")
         )
     );
     let EventBody::Message(m) = &e.body else {
@@ -94,9 +114,12 @@ async fn a_text_message_carries_its_routing_contact_and_content() {
     };
     assert_eq!(
         (m.id.as_str(), m.from.as_str(), m.message_type.as_str()),
-        ("wamid.xyzxyz", "972987654321", "text")
+        (wamid, "16505551234", "text")
     );
-    assert_eq!(m.content, MessageContent::Text("Body Text".into()));
+    assert_eq!(
+        m.content,
+        MessageContent::Text("Hi! Is the blue jacket still in stock?".into())
+    );
     assert!(m.context.is_none());
 }
 
@@ -106,21 +129,24 @@ async fn replies_and_forwards_keep_their_context() {
         EventBody::Message(m) => (m.content.clone(), m.context.clone().unwrap()),
         other => panic!("{other:?}"),
     };
-    let (content, ctx) = text_of(&receive(&fixture("message.json", "reply")).await[0]);
-    assert_eq!(content, MessageContent::Text("replied text".into()));
+    let (content, ctx) = text_of(&receive(&webhook("messages.json", "reply")).await[0]);
+    assert_eq!(content, MessageContent::Text("Yes, size M please".into()));
     assert_eq!(
         (ctx.message_id.as_deref(), ctx.from.as_deref()),
-        (Some("wamid.xyzxyz=="), Some("972123456789"))
+        (
+            Some("wamid.HBgLMTU1NTA3ODM4ODEVAgARGBJBQkNERUYwMTIzNDU2Nzg5AA=="),
+            Some("15550783881")
+        )
     );
-    let (_, ctx) = text_of(&receive(&fixture("message.json", "forwarded")).await[0]);
+    let (_, ctx) = text_of(&receive(&webhook("messages.json", "forwarded")).await[0]);
     assert!(ctx.forwarded && !ctx.frequently_forwarded);
-    let (_, ctx) = text_of(&receive(&fixture("message.json", "forwarded_many_times")).await[0]);
+    let (_, ctx) = text_of(&receive(&webhook("messages.json", "frequently_forwarded")).await[0]);
     assert!(ctx.frequently_forwarded);
 }
 
 #[tokio::test]
 async fn media_messages_are_typed_with_their_ids() {
-    let e = &receive(&fixture("message.json", "image")).await[0];
+    let e = &receive(&webhook("messages.json", "image")).await[0];
     let EventBody::Message(m) = &e.body else {
         panic!("{e:?}")
     };
@@ -134,9 +160,13 @@ async fn media_messages_are_typed_with_their_ids() {
             media.mime_type.as_deref(),
             media.sha256.as_deref()
         ),
-        ("65463453", Some("image/jpeg"), Some("4654+8g="))
+        (
+            "1479537139650973",
+            Some("image/jpeg"),
+            Some("ZmFrZS1zaGEyNTYtb2YtdGhlLWltYWdl")
+        )
     );
-    let e = &receive(&fixture("message.json", "voice")).await[0];
+    let e = &receive(&webhook("messages.json", "voice")).await[0];
     let EventBody::Message(m) = &e.body else {
         panic!("{e:?}")
     };
@@ -150,11 +180,12 @@ async fn every_status_fixture_names_its_status() {
         ("delivered", DeliveryStatus::Delivered),
         ("read", DeliveryStatus::Read),
         ("played", DeliveryStatus::Played),
-        ("failed", DeliveryStatus::Failed),
-        ("with_tracker", DeliveryStatus::Sent),
-        ("group", DeliveryStatus::Read),
+        ("failed_undeliverable", DeliveryStatus::Failed),
+        ("with_callback_data", DeliveryStatus::Sent),
+        ("group_read", DeliveryStatus::Read),
+        ("deleted", DeliveryStatus::Deleted),
     ] {
-        let events = receive(&fixture("message_status.json", name)).await;
+        let events = receive(&webhook("statuses.json", name)).await;
         let [e] = events.as_slice() else {
             panic!("{name}: {events:?}")
         };
@@ -168,28 +199,32 @@ async fn every_status_fixture_names_its_status() {
             "{name}"
         );
     }
-    let e = &receive(&fixture("message_status.json", "failed")).await[0];
+    let e = &receive(&webhook("statuses.json", "failed_undeliverable")).await[0];
     let EventBody::Status(s) = &e.body else {
         panic!()
     };
     assert_eq!(s.errors.len(), 1);
-    assert_eq!(s.errors[0].code, 130472);
-    assert_eq!(
-        s.errors[0].message,
-        "User's number is part of an experiment"
-    );
+    assert_eq!(s.errors[0].code, 131026);
+    assert_eq!(s.errors[0].message, "Message undeliverable");
     assert!(
         s.errors[0]
             .details
             .as_deref()
             .unwrap()
-            .contains("experiment")
+            .contains("could not be delivered")
     );
-    let e = &receive(&fixture("message_status.json", "with_tracker")).await[0];
+    let e = &receive(&webhook("statuses.json", "with_callback_data")).await[0];
     let EventBody::Status(s) = &e.body else {
         panic!()
     };
-    assert_eq!(s.biz_opaque_callback_data.as_deref(), Some("some data"));
+    assert_eq!(
+        s.biz_opaque_callback_data.as_deref(),
+        Some("outbox:entry-000042")
+    );
+    let e = &receive(&webhook("statuses.json", "sent")).await[0];
+    let EventBody::Status(s) = &e.body else {
+        panic!()
+    };
     let conv = s.conversation.as_ref().unwrap();
     assert_eq!(
         (
@@ -198,9 +233,9 @@ async fn every_status_fixture_names_its_status() {
             conv.expiration_timestamp
         ),
         (
-            "7270432eae37498234f4444b35ffc5",
-            Some("service"),
-            Some(1698339900)
+            "6e6ff7d1a5bd5ebbcbd8fd4ae2c6cd25",
+            Some("marketing"),
+            Some(1733409660)
         )
     );
     let pricing = s.pricing.as_ref().unwrap();
@@ -210,11 +245,11 @@ async fn every_status_fixture_names_its_status() {
             pricing.pricing_model.as_deref(),
             pricing.category.as_deref()
         ),
-        (Some(true), Some("CBP"), Some("service"))
+        (Some(true), Some("PMP"), Some("marketing"))
     );
     assert_eq!(
-        e.contact.as_ref().unwrap().user_id.as_deref(),
-        Some("US.13491208655302741918")
+        e.contact.as_ref().unwrap().wa_id.as_deref(),
+        Some("16505551234")
     );
 }
 
@@ -318,7 +353,7 @@ async fn utf8_escapes_and_slashes_are_signed_over_the_raw_bytes() {
 
 #[tokio::test]
 async fn bad_signatures_and_bad_bodies_are_typed_errors() {
-    let body = fixture("message.json", "text");
+    let body = webhook("messages.json", "text");
     let mut p = parser(SECRET).await;
     for sig in [
         None,

@@ -1,5 +1,9 @@
-//! Shared test support: pywa's fixtures, and a harness running the real component in the
-//! real host against the sandbox and the webhook server, all on 127.0.0.1:0.
+//! Shared test support: the payload corpora (`corpus`), and a harness running the real
+//! component in the real host against the sandbox and the webhook server, all on
+//! 127.0.0.1:0.
+
+pub mod corpus;
+pub use corpus::webhook;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -18,54 +22,6 @@ use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::tenants::{self, Defaults, NewTenant};
 use whatsapp_host::{COMPONENT, Instance, Runtime, RuntimeConfig, Services, TenantBinding};
 use zeroize::Zeroizing;
-
-/// `../shared/fixtures/pywa` beside the repository.
-pub fn fixtures_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/pywa");
-    assert!(
-        d.is_dir(),
-        "the shared fixtures are missing: expected {}",
-        d.display()
-    );
-    d
-}
-
-/// Every named payload of one `updates/*.json` file, serialized as Meta would send it.
-pub fn fixture_file(file: &str) -> Vec<(String, Vec<u8>)> {
-    let path = fixtures_dir().join("updates").join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
-    v.into_iter()
-        .map(|(k, p)| (k, serde_json::to_vec(&p).unwrap()))
-        .collect()
-}
-
-/// One named payload.
-pub fn fixture(file: &str, name: &str) -> Vec<u8> {
-    fixture_file(file)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .unwrap_or_else(|| panic!("{file} has no {name}"))
-        .1
-}
-
-/// Every payload of every file: (file, name, body).
-pub fn all_fixtures() -> Vec<(String, String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir().join("updates"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .flat_map(|f| {
-            fixture_file(&f)
-                .into_iter()
-                .map(move |(n, b)| (f.clone(), n, b))
-        })
-        .collect()
-}
 
 /// Where precompiled components are cached across tests.
 pub fn cache_dir() -> PathBuf {
