@@ -57,10 +57,10 @@ impl DataDir {
         })
     }
 
-    /// Where the precompiled component is cached: `WA_CACHE_DIR`, else `cache` in the
-    /// data directory.
+    /// Where the precompiled component is cached: [`cache_dir`], else (no home
+    /// directory) `cache` in the data directory.
     pub fn cache_dir(&self) -> PathBuf {
-        cache_dir(Some(&self.path)).unwrap_or_else(|| self.path.join("cache"))
+        cache_dir().unwrap_or_else(|| self.path.join("cache"))
     }
 
     /// A runtime over this data directory, with the precompiled component cached.
@@ -86,13 +86,16 @@ impl DataDir {
     }
 }
 
-/// `WA_CACHE_DIR` (one cache for several data directories: the precompiled component
-/// depends only on the component and the engine), else `cache` in `data_dir`.
-pub fn cache_dir(data_dir: Option<&Path>) -> Option<PathBuf> {
-    match std::env::var_os("WA_CACHE_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => Some(PathBuf::from(d)),
-        None => data_dir.map(|d| d.join("cache")),
-    }
+/// Where every subcommand caches the precompiled component, with or without a data
+/// directory: `WA_CACHE_DIR`, else `$XDG_CACHE_HOME/wa-host`, else `~/.cache/wa-host`;
+/// none without a home directory. One cache serves every data directory: the
+/// precompiled component depends only on the component and the engine, both named in
+/// the file's name, so a stale or foreign file is never loaded.
+pub fn cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|d| !d.is_empty()).map(PathBuf::from);
+    var("WA_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("wa-host")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/wa-host")))
 }
 
 /// Seconds since the Unix epoch.

@@ -29,8 +29,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
     about = "The reference host of the WhatsApp Cloud API component"
 )]
 struct Cli {
-    /// Where the database, the master key file and the compiled component live
-    /// [default: $XDG_DATA_HOME/wa-host or ~/.local/share/wa-host].
+    /// Where the database and the master key file live [default: $XDG_DATA_HOME/wa-host
+    /// or ~/.local/share/wa-host]. The compiled component is cached apart, for every
+    /// subcommand: WA_CACHE_DIR, else $XDG_CACHE_HOME/wa-host or ~/.cache/wa-host.
     #[arg(long, global = true, env = "WA_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The database: `postgres://USER:PASSWORD@HOST:PORT/DB` for a server several host
@@ -653,7 +654,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 throughput: Default::default(),
                 events: None,
             };
-            let cache_dir = whatsapp_host::app::cache_dir(cli.data_dir.as_deref());
+            let cache_dir = whatsapp_host::app::cache_dir();
             let wasm = component(&cli)?;
             let runtime = Runtime::new(
                 wasm.as_deref().unwrap_or(COMPONENT),

@@ -1,5 +1,7 @@
 //! The `wa-host` binary as a user runs it.
 
+#[path = "../../tests/support/corpus.rs"]
+mod corpus;
 mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,13 +32,9 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// A failed status from our corpus.
 fn fixture_text() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/pywa/updates/message_status.json");
-    let all: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).expect("shared fixtures beside the repo"))
-            .unwrap();
-    serde_json::to_vec(&all["failed"]).unwrap()
+    corpus::webhook("statuses.json", "failed_undeliverable")
 }
 
 #[test]
@@ -69,7 +67,7 @@ fn webhook_parse_verifies_then_prints_one_json_line_per_event() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["type"], "status");
     assert_eq!(lines[0]["status"], "failed");
-    assert_eq!(lines[0]["errors"][0]["code"], 130472);
+    assert_eq!(lines[0]["errors"][0]["code"], 131026);
 
     let out = wa_host(
         &dir,
@@ -97,6 +95,49 @@ fn webhook_parse_verifies_then_prints_one_json_line_per_event() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid body"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn webhook_parse_without_a_data_dir_caches_the_compiled_component_under_xdg_cache_home() {
+    let xdg = temp_dir("xdg-cache");
+    let body = fixture_text();
+    let run = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wa-host"))
+            .args(["webhook", "parse", "--app-secret", "s3cret"])
+            .env_remove("WA_CACHE_DIR")
+            .env_remove("WA_DATA_DIR")
+            .env("XDG_CACHE_HOME", &xdg)
+            .env("WA_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&body).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    run();
+    let cached: Vec<PathBuf> = std::fs::read_dir(xdg.join("wa-host"))
+        .expect("the cache directory under XDG_CACHE_HOME")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    // The next run reads that very file: spoilt, it is reported and compiled anew.
+    std::fs::write(&cached[0], b"not a precompiled component").unwrap();
+    let stderr = run();
+    assert!(
+        stderr.contains("ignoring the unreadable cached component"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&xdg);
 }
 
 #[test]
