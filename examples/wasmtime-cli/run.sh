@@ -107,4 +107,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ingress" -H 'content-typ
 echo "forwarded: $(cat "$forwarded")"
 grep -q '"type":"message"' "$forwarded" && grep -q '"text":"Is my order on its way?"' "$forwarded" \
   && [ "$(wc -l <"$forwarded")" = 1 ] || { echo "the platform did not get exactly the one event" >&2; exit 1; }
+
+# 1,000 more, each forwarded with a content-length body: no false failure, and the
+# platform gets every message exactly once (guest/README.md says why this is checked).
+python3 "$here/post_loop.py" "$ingress" cli-app-secret 1000
+distinct=$(grep -o '"message_id":"wamid.LOOP[0-9]*"' "$forwarded" | sort -u | wc -l)
+loops=$(grep -c 'wamid.LOOP' "$forwarded")
+[ "$distinct" = 1000 ] && [ "$loops" = 1000 ] ||
+  { echo "the platform got $loops loop events, $distinct distinct, not 1000" >&2; exit 1; }
 echo "wasmtime CLI: run and serve both passed" >&2
