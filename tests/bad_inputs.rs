@@ -1,5 +1,5 @@
 //! Bad input, tried for real: each case below is sent to the webhook server or through
-//! the component, and what it got is written into a table. The README's "Bad input"
+//! the component, and what it got is written into a table. host/README.md's "Bad input"
 //! table must be exactly that table, so the README says what a run says. After a
 //! deliberate change, `WA_UPDATE_README=1 cargo test -p whatsapp-tests -- bad_inputs::`
 //! rewrites it.
@@ -355,10 +355,10 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
     }
 
     let table = t.markdown();
-    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
     let (Some(b), Some(e)) = (readme.find(BEGIN), readme.find(END)) else {
-        panic!("README.md has no {BEGIN} … {END} section; this run's table:\n{table}");
+        panic!("host/README.md has no {BEGIN} … {END} section; this run's table:\n{table}");
     };
     let current = &readme[b + BEGIN.len()..e];
     let wanted = format!("\n{table}");
@@ -368,7 +368,7 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
             std::fs::write(&readme_path, updated).unwrap();
         } else {
             panic!(
-                "README.md's bad-input table differs from this run (WA_UPDATE_README=1 rewrites it):\n{table}"
+                "host/README.md's bad-input table differs from this run (WA_UPDATE_README=1 rewrites it):\n{table}"
             );
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Each instance's linear memory maps the component's data image copy-on-write, and the
 //! kernel's fault-around maps a whole 64 KB window of it on the first read: the whole
-//! image is resident in every instance (README, Performance). At 80 KB, the image was
+//! image is resident in every instance (host/bench/README.md). At 80 KB, the image was
 //! 68 KB of an instance's 112 KB; at 13 pages it is 52 KB of 96 KB, under issue 8's
 //! 100 KiB. The things that made it grow before: Unicode case tables (`str::to_lowercase`),
 //! derived `Debug` names of big WIT variants, and serde_json 1.0.146+'s zmij tables
@@ -15,7 +15,7 @@ use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 const IMAGE_PAGES: usize = 13;
 
 /// Bytes the component may weigh, through binaryen's `wasm-opt` (1,292,419 when this was
-/// set) and as rustc builds it (1,551,493). Issue 8 asks for 1 MiB; README, Performance,
+/// set) and as rustc builds it (1,551,493). Issue 8 asks for 1 MiB; host/bench/README.md,
 /// says what stands in the way.
 const COMPONENT_BYTES: (usize, usize) = (1_310_720, 1_572_864);
 
@@ -94,7 +94,7 @@ fn the_data_image_every_instance_maps_stays_within_its_pages() {
     assert!(
         span <= IMAGE_PAGES * 4096,
         "the component's data image is {span} bytes, over {IMAGE_PAGES} pages: every live \
-         instance maps all of it (see README, Performance); find what grew it with \
+         instance maps all of it (see host/bench/README.md); find what grew it with \
          `-C link-arg=-Map=FILE` on the guest build"
     );
 }
