@@ -41,9 +41,7 @@ pub fn build_component(root: &Path, package: &str, dir: &str) -> PathBuf {
     }
     let status = cmd.status().expect("run cargo to build a component");
     if !status.success() {
-        panic!(
-            "building {package} for wasm32-wasip2 failed; cargo's errors are above"
-        );
+        panic!("building {package} for wasm32-wasip2 failed; cargo's errors are above");
     }
     let wasm = target_dir
         .join("wasm32-wasip2/guest")

@@ -94,7 +94,10 @@ async fn a_text_message_carries_its_routing_contact_and_content() {
     assert_eq!(e.idempotency_key, format!("message:{wamid}"));
     assert_eq!(e.field, "messages");
     assert_eq!(e.routing.waba_id, "102290129340398");
-    assert_eq!(e.routing.phone_number_id.as_deref(), Some("106540352242922"));
+    assert_eq!(
+        e.routing.phone_number_id.as_deref(),
+        Some("106540352242922")
+    );
     assert_eq!(
         e.routing.display_phone_number.as_deref(),
         Some("15550783881")

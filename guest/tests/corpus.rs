@@ -304,7 +304,11 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
     let one = || assert_eq!(ev.len(), 1, "{file}/{name}: {ev:#?}");
     let routed = |e: &Event| {
         assert_eq!(e.routing.waba_id, WABA, "{file}/{name}");
-        assert_eq!(e.routing.phone_number_id.as_deref(), Some(PNID), "{file}/{name}");
+        assert_eq!(
+            e.routing.phone_number_id.as_deref(),
+            Some(PNID),
+            "{file}/{name}"
+        );
     };
     match (file, name) {
         ("messages.json", "three_messages_two_contacts") => {
@@ -313,17 +317,29 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 .iter()
                 .map(|e| e.contact.as_ref().and_then(|c| c.name.as_deref()))
                 .collect();
-            assert_eq!(names, [Some("Kerry Fisher"), Some("Priya Shah"), Some("Kerry Fisher")]);
+            assert_eq!(
+                names,
+                [
+                    Some("Kerry Fisher"),
+                    Some("Priya Shah"),
+                    Some("Kerry Fisher")
+                ]
+            );
             assert_eq!(message(&ev[1]).from, "447700900123");
             assert_eq!(ev[1].timestamp, Some(1733323201));
-            assert!(matches!(content(&ev[2]), C::Image(m) if m.mime_type.as_deref() == Some("image/png")));
+            assert!(
+                matches!(content(&ev[2]), C::Image(m) if m.mime_type.as_deref() == Some("image/png"))
+            );
         }
         ("messages.json", "unknown_type_with_errors") => {
             one();
             let m = message(first);
             assert!(matches!(&m.content, C::Other(raw) if raw.contains("131051")));
             assert_eq!(m.errors[0].code, 131051);
-            assert_eq!(m.errors[0].details.as_deref(), Some("Message type is currently not supported."));
+            assert_eq!(
+                m.errors[0].details.as_deref(),
+                Some("Message type is currently not supported.")
+            );
         }
         ("messages.json", _) => {
             one();
@@ -348,7 +364,9 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             match name {
                 "text" | "unknown_fields" => {
                     assert_eq!(c.name.as_deref(), Some("Kerry Fisher"));
-                    assert!(matches!(&m.content, C::Text(t) if t.starts_with("Hi! Is the blue") || t.starts_with("Fields Meta adds")));
+                    assert!(
+                        matches!(&m.content, C::Text(t) if t.starts_with("Hi! Is the blue") || t.starts_with("Fields Meta adds"))
+                    );
                     assert!(m.context.is_none() && m.referral.is_none() && m.errors.is_empty());
                 }
                 "text_escaped" => {
@@ -366,28 +384,41 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 "forwarded" => assert!(context.forwarded && !context.frequently_forwarded),
                 "frequently_forwarded" => assert!(context.frequently_forwarded),
                 "image" | "image_with_url" => {
-                    let C::Image(md) = &m.content else { panic!("{m:?}") };
+                    let C::Image(md) = &m.content else {
+                        panic!("{m:?}")
+                    };
                     assert_eq!(md.mime_type.as_deref(), Some("image/jpeg"));
-                    assert_eq!(md.sha256.as_deref(), Some("ZmFrZS1zaGEyNTYtb2YtdGhlLWltYWdl"));
+                    assert_eq!(
+                        md.sha256.as_deref(),
+                        Some("ZmFrZS1zaGEyNTYtb2YtdGhlLWltYWdl")
+                    );
                     assert_eq!(md.url.is_some(), name == "image_with_url");
                     assert_eq!(md.caption.is_some(), name == "image");
                     assert!(md.id.starts_with("147953713965097"));
                 }
-                "video" => assert!(matches!(&m.content, C::Video(md) if md.id == "2213741645684031")),
+                "video" => {
+                    assert!(matches!(&m.content, C::Video(md) if md.id == "2213741645684031"))
+                }
                 "document" => assert!(matches!(&m.content, C::Document(md)
                     if md.filename.as_deref() == Some("invoice-0042.pdf") && md.caption.as_deref() == Some("My invoice"))),
-                "audio" => assert!(matches!(&m.content, C::Audio(md) if !md.voice && md.mime_type.as_deref() == Some("audio/mpeg"))),
+                "audio" => assert!(
+                    matches!(&m.content, C::Audio(md) if !md.voice && md.mime_type.as_deref() == Some("audio/mpeg"))
+                ),
                 "voice" => assert!(matches!(&m.content, C::Audio(md) if md.voice)),
                 "sticker" => assert!(matches!(&m.content, C::Sticker(md) if !md.animated)),
                 "animated_sticker" => assert!(matches!(&m.content, C::Sticker(md) if md.animated)),
                 "location" => {
-                    let C::Location(l) = &m.content else { panic!("{m:?}") };
+                    let C::Location(l) = &m.content else {
+                        panic!("{m:?}")
+                    };
                     assert_eq!((l.latitude, l.longitude), (37.48525, -122.14822));
                     assert_eq!(l.name.as_deref(), Some("Meta Headquarters"));
                     assert!(l.address.is_some() && l.url.is_some());
                 }
                 "contacts" => {
-                    let C::Contacts(cards) = &m.content else { panic!("{m:?}") };
+                    let C::Contacts(cards) = &m.content else {
+                        panic!("{m:?}")
+                    };
                     assert_eq!(cards.len(), 2);
                     assert_eq!(cards[0].formatted_name.as_deref(), Some("Ana Lima"));
                     assert_eq!(cards[0].wa_ids, ["5511912345678"]);
@@ -402,13 +433,17 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                         emoji: Some("👍".into())
                     })
                 ),
-                "reaction_removed" => assert!(matches!(&m.content, C::Reaction(r) if r.emoji.is_none() && r.message_id == BIZ_WAMID)),
+                "reaction_removed" => assert!(
+                    matches!(&m.content, C::Reaction(r) if r.emoji.is_none() && r.message_id == BIZ_WAMID)
+                ),
                 "button_reply" => assert!(matches!(&m.content, C::ButtonReply(r)
                     if r.id == "confirm-order-42" && r.title == "Confirm" && r.description.is_none())),
                 "list_reply" => assert!(matches!(&m.content, C::ListReply(r)
                     if r.id == "slot-tue-10" && r.description.as_deref() == Some("Studio A, 45 minutes"))),
                 "flow_reply" => {
-                    let C::FlowReply(f) = &m.content else { panic!("{m:?}") };
+                    let C::FlowReply(f) = &m.content else {
+                        panic!("{m:?}")
+                    };
                     assert_eq!(f.flow_token.as_deref(), Some("signup-7f3a"));
                     assert!(f.response_json.contains("\"plan\":\"monthly\""));
                     assert_eq!(f.body.as_deref(), Some("Sent"));
@@ -418,16 +453,31 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 "quick_reply" => assert!(matches!(&m.content, C::QuickReply(q)
                     if q.payload == "STOP_PROMOTIONS" && q.text == "Stop promotions")),
                 "order" => {
-                    let C::Order(o) = &m.content else { panic!("{m:?}") };
+                    let C::Order(o) = &m.content else {
+                        panic!("{m:?}")
+                    };
                     assert_eq!(o.catalog_id, "1183420872473619");
                     assert_eq!(o.text.as_deref(), Some("For Saturday please"));
                     let items: Vec<_> = o
                         .items
                         .iter()
-                        .map(|i| (i.product_retailer_id.as_str(), i.quantity, i.item_price, i.currency.as_str()))
+                        .map(|i| {
+                            (
+                                i.product_retailer_id.as_str(),
+                                i.quantity,
+                                i.item_price,
+                                i.currency.as_str(),
+                            )
+                        })
                         .collect();
                     // A quantity sent as a string counts as well.
-                    assert_eq!(items, [("jacket-blue-m", 1, 89.9, "EUR"), ("socks-3pack", 2, 12.5, "EUR")]);
+                    assert_eq!(
+                        items,
+                        [
+                            ("jacket-blue-m", 1, 89.9, "EUR"),
+                            ("socks-3pack", 2, 12.5, "EUR")
+                        ]
+                    );
                 }
                 "system_number_changed" => assert!(matches!(&m.content, C::System(s)
                     if s.kind == "user_changed_number" && s.new_wa_id.as_deref() == Some("16505559876"))),
@@ -448,16 +498,31 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                     assert_eq!(r.source_type.as_deref(), Some("ad"));
                     assert_eq!(r.source_id.as_deref(), Some("120211234567890123"));
                     assert_eq!(r.headline.as_deref(), Some("Winter sale: 20% off jackets"));
-                    assert!(r.ctwa_clid.as_deref().is_some_and(|c| c.starts_with("ARAkLkA8")));
+                    assert!(
+                        r.ctwa_clid
+                            .as_deref()
+                            .is_some_and(|c| c.starts_with("ARAkLkA8"))
+                    );
                 }
                 other => panic!("no expectation for messages.json/{other}: {ev:#?}"),
             }
         }
         ("statuses.json", "sent_delivered_read_batch") => {
-            let got: Vec<_> = ev.iter().map(|e| (status(e).status, status(e).recipient_id.clone())).collect();
+            let got: Vec<_> = ev
+                .iter()
+                .map(|e| (status(e).status, status(e).recipient_id.clone()))
+                .collect();
             use DeliveryStatus::*;
             let kerry = Some(CUSTOMER.to_string());
-            assert_eq!(got, [(Sent, kerry.clone()), (Delivered, kerry.clone()), (Read, kerry), (Sent, Some("447700900123".into()))]);
+            assert_eq!(
+                got,
+                [
+                    (Sent, kerry.clone()),
+                    (Delivered, kerry.clone()),
+                    (Read, kerry),
+                    (Sent, Some("447700900123".into()))
+                ]
+            );
             // One message's three statuses are three events, each with its own key.
             let keys: BTreeSet<_> = ev.iter().map(|e| e.idempotency_key.as_str()).collect();
             assert_eq!(keys.len(), 4);
@@ -466,7 +531,10 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             one();
             routed(first);
             let s = status(first);
-            assert_eq!(first.idempotency_key, format!("status:{}:{}", s.message_id, s.raw_status));
+            assert_eq!(
+                first.idempotency_key,
+                format!("status:{}:{}", s.message_id, s.raw_status)
+            );
             use DeliveryStatus::*;
             let want = match name {
                 "sent" | "with_callback_data" => Sent,
@@ -478,17 +546,37 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 other => panic!("no expectation for statuses.json/{other}: {ev:#?}"),
             };
             assert_eq!(s.status, want, "{name}");
-            assert_eq!(first.timestamp, Some(if name == "numeric_timestamp" { 1733323299 } else { 1733323260 }));
+            assert_eq!(
+                first.timestamp,
+                Some(if name == "numeric_timestamp" {
+                    1733323299
+                } else {
+                    1733323260
+                })
+            );
             match name {
                 "sent" => {
                     let conv = s.conversation.as_ref().unwrap();
                     assert_eq!(
-                        (conv.id.as_str(), conv.origin_type.as_deref(), conv.expiration_timestamp),
-                        ("6e6ff7d1a5bd5ebbcbd8fd4ae2c6cd25", Some("marketing"), Some(1733409660))
+                        (
+                            conv.id.as_str(),
+                            conv.origin_type.as_deref(),
+                            conv.expiration_timestamp
+                        ),
+                        (
+                            "6e6ff7d1a5bd5ebbcbd8fd4ae2c6cd25",
+                            Some("marketing"),
+                            Some(1733409660)
+                        )
                     );
                     let p = s.pricing.as_ref().unwrap();
                     assert_eq!(
-                        (p.billable, p.pricing_model.as_deref(), p.category.as_deref(), p.pricing_type.as_deref()),
+                        (
+                            p.billable,
+                            p.pricing_model.as_deref(),
+                            p.category.as_deref(),
+                            p.pricing_type.as_deref()
+                        ),
                         (Some(true), Some("PMP"), Some("marketing"), Some("regular"))
                     );
                 }
@@ -496,37 +584,62 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 "failed_undeliverable" => {
                     assert_eq!(s.errors[0].code, 131026);
                     assert_eq!(s.errors[0].message, "Message undeliverable");
-                    assert!(s.errors[0].details.as_deref().unwrap().contains("could not be delivered"));
+                    assert!(
+                        s.errors[0]
+                            .details
+                            .as_deref()
+                            .unwrap()
+                            .contains("could not be delivered")
+                    );
                 }
                 "failed_marketing_stopped" => assert_eq!(s.errors[0].code, 131050),
                 "with_callback_data" => {
-                    assert_eq!(s.biz_opaque_callback_data.as_deref(), Some("outbox:entry-000042"))
+                    assert_eq!(
+                        s.biz_opaque_callback_data.as_deref(),
+                        Some("outbox:entry-000042")
+                    )
                 }
                 "group_read" => assert_eq!(s.recipient_id.as_deref(), Some("120363042751234567")),
                 _ => assert!(s.errors.is_empty() && s.biz_opaque_callback_data.is_none()),
             }
             if name != "group_read" {
-                assert_eq!(first.contact.as_ref().and_then(|c| c.wa_id.as_deref()), Some(CUSTOMER));
+                assert_eq!(
+                    first.contact.as_ref().and_then(|c| c.wa_id.as_deref()),
+                    Some(CUSTOMER)
+                );
             }
         }
         ("echoes.json", _) => {
             one();
             routed(first);
             assert_eq!(first.field, "smb_message_echoes");
-            let B::Echo(e) = &first.body else { panic!("{first:?}") };
+            let B::Echo(e) = &first.body else {
+                panic!("{first:?}")
+            };
             assert_eq!((e.from.as_str(), e.to.as_str()), ("15550783881", CUSTOMER));
             assert_eq!(first.idempotency_key, format!("echo:{}", e.id));
             match name {
-                "text" => assert_eq!(e.content, C::Text("Sent from the Business app on my phone".into())),
-                "image" => assert!(matches!(&e.content, C::Image(m) if m.caption.as_deref() == Some("Our new store"))),
-                "edit" => assert!(matches!(&e.content, C::Edit(ed) if ed.text.as_deref() == Some("Sent from the Business app (edited)"))),
-                "revoke" => assert!(matches!(&e.content, C::Revoke(id) if id.ends_with("SU1HAA=="))),
+                "text" => assert_eq!(
+                    e.content,
+                    C::Text("Sent from the Business app on my phone".into())
+                ),
+                "image" => assert!(
+                    matches!(&e.content, C::Image(m) if m.caption.as_deref() == Some("Our new store"))
+                ),
+                "edit" => assert!(
+                    matches!(&e.content, C::Edit(ed) if ed.text.as_deref() == Some("Sent from the Business app (edited)"))
+                ),
+                "revoke" => {
+                    assert!(matches!(&e.content, C::Revoke(id) if id.ends_with("SU1HAA==")))
+                }
                 other => panic!("no expectation for echoes.json/{other}"),
             }
         }
         ("templates.json", _) => {
             one();
-            let B::Template(t) = &first.body else { panic!("{first:?}") };
+            let B::Template(t) = &first.body else {
+                panic!("{first:?}")
+            };
             assert_eq!(first.timestamp, Some(1733324000));
             assert!(t.template_id.starts_with("11430985738102"), "{name}");
             let got = (t.kind, t.value.as_deref(), t.previous.as_deref());
@@ -534,22 +647,40 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             match name {
                 "status_approved" => {
                     assert_eq!(got, (Status, Some("APPROVED"), None));
-                    assert_eq!((t.name.as_deref(), t.language.as_deref(), t.category.as_deref()),
-                        (Some("winter_sale"), Some("en_US"), Some("MARKETING")));
+                    assert_eq!(
+                        (
+                            t.name.as_deref(),
+                            t.language.as_deref(),
+                            t.category.as_deref()
+                        ),
+                        (Some("winter_sale"), Some("en_US"), Some("MARKETING"))
+                    );
                 }
                 "status_rejected" => {
                     assert_eq!(got, (Status, Some("REJECTED"), None));
                     // The detailed reason wins over the short code.
-                    assert_eq!(t.reason.as_deref(), Some("The template's variables are not formatted correctly."));
+                    assert_eq!(
+                        t.reason.as_deref(),
+                        Some("The template's variables are not formatted correctly.")
+                    );
                 }
                 "status_paused" => {
                     assert_eq!(got, (Status, Some("PAUSED"), None));
                     assert!(t.raw.contains("FIRST_PAUSE"));
                 }
-                "category_update" => assert_eq!(got, (Category, Some("MARKETING"), Some("UTILITY"))),
+                "category_update" => {
+                    assert_eq!(got, (Category, Some("MARKETING"), Some("UTILITY")))
+                }
                 "quality_update" => assert_eq!(got, (Quality, Some("YELLOW"), Some("GREEN"))),
                 "components_update" => {
-                    assert_eq!(got, (Components, Some("Welcome back, {{1}}! Your points: {{2}}."), None));
+                    assert_eq!(
+                        got,
+                        (
+                            Components,
+                            Some("Welcome back, {{1}}! Your points: {{2}}."),
+                            None
+                        )
+                    );
                     assert!(t.raw.contains("See rewards"));
                 }
                 other => panic!("no expectation for templates.json/{other}"),
@@ -557,7 +688,9 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
         }
         ("account.json", _) => {
             one();
-            let B::Account(a) = &first.body else { panic!("{first:?}") };
+            let B::Account(a) = &first.body else {
+                panic!("{first:?}")
+            };
             let want = match name {
                 "verified_account" => "VERIFIED_ACCOUNT",
                 "disabled" => "DISABLED_UPDATE",
@@ -572,14 +705,19 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
         }
         ("phone_number.json", _) => {
             one();
-            let B::PhoneNumber(p) = &first.body else { panic!("{first:?}") };
+            let B::PhoneNumber(p) = &first.body else {
+                panic!("{first:?}")
+            };
             assert_eq!(p.display_phone_number.as_deref(), Some("15550783881"));
             use PhoneNumberUpdateKind::*;
             let got = (p.kind, p.event.as_deref(), p.current_limit.as_deref());
             match name {
                 "name_approved" => {
                     assert_eq!(got, (Name, Some("APPROVED"), None));
-                    assert_eq!(p.requested_verified_name.as_deref(), Some("Blue Jacket Outfitters"));
+                    assert_eq!(
+                        p.requested_verified_name.as_deref(),
+                        Some("Blue Jacket Outfitters")
+                    );
                 }
                 "name_rejected" => {
                     assert_eq!(got, (Name, Some("REJECTED"), None));
@@ -591,17 +729,26 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             }
         }
         ("calls.json", _) => {
-            let B::Call(c) = &first.body else { panic!("{first:?}") };
+            let B::Call(c) = &first.body else {
+                panic!("{first:?}")
+            };
             assert!(c.id.starts_with("wacid."));
             assert_eq!(first.field, "calls");
-            let got = (c.event.as_str(), c.status.as_deref(), c.direction.as_deref());
+            let got = (
+                c.event.as_str(),
+                c.status.as_deref(),
+                c.direction.as_deref(),
+            );
             match name {
                 "connect" => {
                     one();
                     assert_eq!(got, ("connect", None, Some("USER_INITIATED")));
                     assert!(c.raw.contains("sdp_type"));
                     // A call the user placed is about its caller.
-                    assert_eq!(first.contact.as_ref().and_then(|k| k.wa_id.as_deref()), Some(CUSTOMER));
+                    assert_eq!(
+                        first.contact.as_ref().and_then(|k| k.wa_id.as_deref()),
+                        Some(CUSTOMER)
+                    );
                 }
                 "status_ringing" => {
                     one();
@@ -610,12 +757,18 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 }
                 "terminate" => {
                     one();
-                    assert_eq!(got, ("terminate", Some("COMPLETED"), Some("USER_INITIATED")));
+                    assert_eq!(
+                        got,
+                        ("terminate", Some("COMPLETED"), Some("USER_INITIATED"))
+                    );
                     assert_eq!(c.duration_seconds, Some(118));
                 }
                 "terminate_failed" => {
                     assert_eq!(ev.len(), 2);
-                    assert_eq!(got, ("terminate", Some("FAILED"), Some("BUSINESS_INITIATED")));
+                    assert_eq!(
+                        got,
+                        ("terminate", Some("FAILED"), Some("BUSINESS_INITIATED"))
+                    );
                     assert!(matches!(&ev[1].body, B::Errors(es) if es[0].code == 138006));
                 }
                 other => panic!("no expectation for calls.json/{other}"),
@@ -624,22 +777,38 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
         }
         ("preferences.json", _) => {
             one();
-            let B::Preference(p) = &first.body else { panic!("{first:?}") };
-            assert_eq!((p.wa_id.as_str(), p.category.as_str(), p.value.as_str()), (CUSTOMER, "marketing_messages", name));
+            let B::Preference(p) = &first.body else {
+                panic!("{first:?}")
+            };
+            assert_eq!(
+                (p.wa_id.as_str(), p.category.as_str(), p.value.as_str()),
+                (CUSTOMER, "marketing_messages", name)
+            );
             assert!(p.detail.as_deref().unwrap().contains(name));
             assert_eq!(first.timestamp, Some(1733323600));
         }
         ("errors.json", _) => {
             one();
-            let B::Errors(es) = &first.body else { panic!("{first:?}") };
+            let B::Errors(es) = &first.body else {
+                panic!("{first:?}")
+            };
             let codes: Vec<i32> = es.iter().map(|e| e.code).collect();
-            assert_eq!(codes, if name == "one" { vec![131000] } else { vec![131052, 131053] });
+            assert_eq!(
+                codes,
+                if name == "one" {
+                    vec![131000]
+                } else {
+                    vec![131052, 131053]
+                }
+            );
             assert_eq!(first.timestamp, Some(1733324000));
             routed(first);
         }
         ("unknown.json", _) => {
             one();
-            let B::Unknown(raw) = &first.body else { panic!("{name}: {first:?}") };
+            let B::Unknown(raw) = &first.body else {
+                panic!("{name}: {first:?}")
+            };
             // Kept whole, so a later version can read what this one could not.
             let needle = match name {
                 "future_field" => "BEAMED",
@@ -652,7 +821,12 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
         }
         ("batches.json", "two_entries_four_changes") => {
             let kinds: Vec<_> = ev.iter().map(|e| e.body.kind()).collect();
-            assert_eq!(kinds, ["message", "message", "status", "status", "template", "account"]);
+            assert_eq!(
+                kinds,
+                [
+                    "message", "message", "status", "status", "template", "account"
+                ]
+            );
             assert_eq!(ev[4].routing.waba_id, "109876543210987");
             assert_eq!(ev[4].timestamp, Some(1733324000));
             assert!(ev[..4].iter().all(|e| e.routing.waba_id == WABA));
@@ -692,25 +866,64 @@ fn every_payload_of_ours_gives_its_typed_events_and_together_they_cover_every_ki
         check_ours(&p.file, &p.name, &ev);
     }
     let all_kinds = [
-        "message", "status", "echo", "template", "account", "phone-number", "preference", "call",
-        "errors", "unknown",
+        "message",
+        "status",
+        "echo",
+        "template",
+        "account",
+        "phone-number",
+        "preference",
+        "call",
+        "errors",
+        "unknown",
     ];
-    assert_eq!(kinds, all_kinds.into_iter().collect(), "event kinds the corpus lacks");
+    assert_eq!(
+        kinds,
+        all_kinds.into_iter().collect(),
+        "event kinds the corpus lacks"
+    );
     let all_contents = [
-        "text", "image", "video", "audio", "document", "sticker", "location", "contacts",
-        "reaction", "button-reply", "list-reply", "flow-reply", "call-permission-reply",
-        "quick-reply", "order", "system", "edit", "revoke", "unsupported", "other",
+        "text",
+        "image",
+        "video",
+        "audio",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "button-reply",
+        "list-reply",
+        "flow-reply",
+        "call-permission-reply",
+        "quick-reply",
+        "order",
+        "system",
+        "edit",
+        "revoke",
+        "unsupported",
+        "other",
     ];
-    assert_eq!(contents, all_contents.into_iter().collect(), "message contents the corpus lacks");
+    assert_eq!(
+        contents,
+        all_contents.into_iter().collect(),
+        "message contents the corpus lacks"
+    );
 }
 
 #[test]
 fn an_escaped_body_is_parsed_from_its_exact_bytes() {
     let body = corpus::webhook("messages.json", "text_escaped");
     let text = std::str::from_utf8(&body).unwrap();
-    assert!(text.contains(r"Caf\u00e9") && text.contains(r"\ud83d\ude00"), "{text}");
+    assert!(
+        text.contains(r"Caf\u00e9") && text.contains(r"\ud83d\ude00"),
+        "{text}"
+    );
     let ev = parse(&body).unwrap();
-    assert_eq!(message(&ev[0]).content, C::Text("Café ☕ at 8? 😀 \"yes\"".into()));
+    assert_eq!(
+        message(&ev[0]).content,
+        C::Text("Café ☕ at 8? 😀 \"yes\"".into())
+    );
 }
 
 #[test]

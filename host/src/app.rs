@@ -92,7 +92,11 @@ impl DataDir {
 /// precompiled component depends only on the component and the engine, both named in
 /// the file's name, so a stale or foreign file is never loaded.
 pub fn cache_dir() -> Option<PathBuf> {
-    let var = |k: &str| std::env::var_os(k).filter(|d| !d.is_empty()).map(PathBuf::from);
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    };
     var("WA_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("wa-host")))
         .or_else(|| var("HOME").map(|h| h.join(".cache/wa-host")))

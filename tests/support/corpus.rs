@@ -81,8 +81,8 @@ pub fn pywa_dir() -> Option<PathBuf> {
 /// Every payload of one file, in the file's order.
 pub fn load_file(corpus: &'static str, path: &Path) -> Vec<Payload> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let named: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let named: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     // The same file again for the bytes: a Map of RawValue would lose the order.
     let raw: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
         serde_json::from_str(&text).unwrap();
