@@ -1,19 +1,26 @@
-//! `wa-host` commands that call the component as one tenant: each opens the data
-//! directory, instantiates the tenant and prints JSON lines; a component error is
-//! printed as JSON (`events::error_json`) and makes the command fail.
+//! Every `wa-host` subcommand, one module each. Those that call the component as one
+//! tenant open the data directory, instantiate the tenant and print JSON lines; a
+//! component error is printed as JSON (`events::error_json`) and makes the command fail.
 
+pub mod bench;
 pub mod catalog;
 pub mod connect;
+pub mod demo;
+pub mod events;
 pub mod flows;
 pub mod keys;
 pub mod media;
+pub mod sandbox;
+pub mod send;
+pub mod serve;
 pub mod templates;
 pub mod tenant;
+pub mod webhook;
 
 use crate::{BoxError, Cli, component, data_dir, defaults, egress};
 use whatsapp_host::api::Error as PluginError;
 use whatsapp_host::tenants::TenantExt;
-use whatsapp_host::{CallResult, Instance, Runtime, events};
+use whatsapp_host::{CallResult, Instance, Runtime};
 
 /// A fresh instance of `tenant`, with the runtime it came from (keep it for as long as
 /// the instance: its epoch ticker enforces the deadline). The tenant's Graph origin is
@@ -46,8 +53,8 @@ pub fn print<T>(r: CallResult<T>, ok: impl FnOnce(T) -> serde_json::Value) -> Re
 
 /// Print the component's error as JSON and fail with its description.
 pub fn fail<T>(e: &PluginError) -> Result<T, BoxError> {
-    out(events::error_json(e))?;
-    Err(events::describe_error(e).into())
+    out(whatsapp_host::events::error_json(e))?;
+    Err(whatsapp_host::events::describe_error(e).into())
 }
 
 /// A file's text, or stdin's for `-`.

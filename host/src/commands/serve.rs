@@ -1,0 +1,104 @@
+//! `wa-host serve`: the shared webhook endpoint for every tenant, with forwarding, the
+//! admin API and the OAuth callback when configured, until Ctrl-C.
+
+use crate::{BoxError, Cli, component, data_dir, defaults, egress, secret_env, shutdown_signal};
+use std::sync::Arc;
+use std::time::Duration;
+use whatsapp_host::forward::Forwarder;
+use whatsapp_host::server::{self, ServerState};
+use whatsapp_host::storage::Database;
+
+/// Where to listen and what to do with what arrives.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Largest body accepted (bytes); larger ones get 413.
+    #[arg(long, default_value_t = server::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Forward every recorded event to this platform URL (http://), signed with
+    /// `WA_FORWARD_SECRET` in `X-WA-Signature-256`; retried until acknowledged.
+    #[arg(long)]
+    forward_url: Option<String>,
+    /// Where this host is reached from outside (https://wa.example.com): serves
+    /// Meta's OAuth redirect at /oauth/callback and uses it as the redirect URI.
+    #[arg(long, env = "WA_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
+    let data = data_dir(cli)?;
+    let runtime = Arc::new(data.runtime(component(cli)?.as_deref(), egress(cli)?)?);
+    let listener = tokio::net::TcpListener::bind(&a.listen).await?;
+    eprintln!(
+        "wa-host: webhook endpoint at http://{}/webhook",
+        listener.local_addr()?
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut tasks = Vec::new();
+    if let Some(url) = &a.forward_url {
+        let secret = secret_env("WA_FORWARD_SECRET")
+            .ok_or("--forward-url needs WA_FORWARD_SECRET to sign with")?;
+        eprintln!("wa-host: forwarding recorded events to {url}");
+        let f = Forwarder {
+            db: data.db.clone(),
+            url: url.clone(),
+            secret,
+            poll: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+        };
+        tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
+    }
+    tasks.push(tokio::spawn(sweep_dedupe(
+        data.db.clone(),
+        stopped(stop_rx.clone()),
+    )));
+    let state = Arc::new(ServerState {
+        runtime,
+        db: data.db.clone(),
+        defaults: defaults(),
+        max_body: a.max_body,
+        events: None,
+        metrics: Default::default(),
+        admin: secret_env("WA_ADMIN_TOKEN").map(|token| {
+            eprintln!("wa-host: admin API at /admin (bearer WA_ADMIN_TOKEN)");
+            whatsapp_host::admin::AdminConfig { token }
+        }),
+        public_url: a.public_url.clone().inspect(|u| {
+            eprintln!(
+                "wa-host: OAuth callback at {}",
+                whatsapp_host::admin::callback_url(u)
+            );
+        }),
+        directory: Default::default(),
+    });
+    let served = server::serve(listener, state, shutdown_signal()).await;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    served?;
+    Ok(())
+}
+
+/// Delete idempotency keys older than the dedupe retention, hourly.
+async fn sweep_dedupe(db: Arc<Database>, shutdown: impl Future<Output = ()>) {
+    use whatsapp_guest::core::webhook::state::{DEDUPE_BUCKET, DEDUPE_RETENTION_SECS};
+    tokio::pin!(shutdown);
+    loop {
+        let before = server::now_ms() - (DEDUPE_RETENTION_SECS as i64) * 1000;
+        match db.sweep(DEDUPE_BUCKET, before) {
+            Ok(n) if n > 0 => tracing::info!("swept {n} idempotency keys older than 7 days"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("sweeping idempotency keys: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = &mut shutdown => return,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `wa-host webhook parse`: a raw webhook body from stdin, its signature verified when
+//! given, parsed by the component, one JSON object per event on stdout.
+
+use crate::{BoxError, Cli, component};
+use clap::Subcommand;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use whatsapp_host::capabilities::crypto::Vault;
+use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
+use whatsapp_host::storage::Database;
+use whatsapp_host::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, events};
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Read a raw webhook body from stdin, verify its signature when given, parse it with
+    /// the component and print one JSON object per event.
+    Parse {
+        /// The Meta app secret.
+        #[arg(long, env = "WA_APP_SECRET", hide_env_values = true)]
+        app_secret: String,
+        /// The X-Hub-Signature-256 header value (`sha256=<hex>`).
+        #[arg(long)]
+        signature: Option<String>,
+    },
+}
+
+pub async fn run(cli: &Cli, command: &WebhookCommand) -> Result<(), BoxError> {
+    let WebhookCommand::Parse {
+        app_secret,
+        signature,
+    } = command;
+    let mut body = Vec::new();
+    std::io::stdin().read_to_end(&mut body)?;
+    // No data directory: nothing is kept but the compiled component, in the cache.
+    let services = Services {
+        kv: Arc::new(Database::open_in_memory()?),
+        vault: Arc::new(Vault::ephemeral()),
+        egress: Arc::new(EgressPolicy::default()),
+        recorder: Recorder::from_env()?.map(Arc::new),
+        throughput: Default::default(),
+        events: None,
+    };
+    let wasm = component(cli)?;
+    let runtime = Runtime::new(
+        wasm.as_deref().unwrap_or(COMPONENT),
+        RuntimeConfig {
+            cache_dir: whatsapp_host::app::cache_dir(),
+            ..RuntimeConfig::default()
+        },
+        services,
+    )
+    .map_err(|e| format!("loading the component: {e}"))?;
+    let binding = TenantBinding::new("cli", [("app-secret".to_string(), app_secret.clone())]);
+    let mut instance = runtime
+        .instantiate(&binding)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match signature {
+        Some(sig) => instance.receive(&body, Some(sig)).await,
+        None => instance.parse(&body).await,
+    }
+    .map_err(|e| format!("the component failed: {e}"))?;
+    let evs = result.map_err(|e| events::describe_error(&e))?;
+    let mut out = std::io::stdout().lock();
+    for e in &evs {
+        writeln!(out, "{}", events::to_json(e, None))?;
+    }
+    Ok(())
+}
