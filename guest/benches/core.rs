@@ -3,9 +3,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use whatsapp_guest::core::graph::Settings;
 use whatsapp_guest::core::messages::{self, Outgoing};
 use whatsapp_guest::core::outgoing::Content;
+use whatsapp_guest::core::settings::Settings;
 use whatsapp_guest::core::webhook;
 
 /// A 1.8 KB webhook: an inbound text from an ad, in reply, and a delivered status.

@@ -6,7 +6,9 @@
 //! when the tenant has one.
 
 use super::error::Error;
-use super::graph::{Credential, Request, Settings, check_node_id, encode_query, read_json};
+use super::graph::{Credential, Request, encode_query, read_json};
+use super::ids::check_node_id;
+use super::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

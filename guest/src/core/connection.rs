@@ -6,10 +6,10 @@
 
 use super::encoding::{from_base64url, to_base64url};
 use super::error::{Error, GraphError};
-use super::graph::{
-    Credential, DEFAULT_ORIGIN, Paging, Request, Settings, check_node_id, encode_query, read_json,
-};
+use super::graph::{Credential, Paging, Request, encode_query, read_json};
+use super::ids::check_node_id;
 use super::secret::Secret;
+use super::settings::{DEFAULT_ORIGIN, Settings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

@@ -4,7 +4,9 @@
 
 use super::encoding::{FilePart, form, from_base64, multipart};
 use super::error::Error;
-use super::graph::{Request, Settings, check_node_id, read_json};
+use super::graph::{Request, read_json};
+use super::ids::check_node_id;
+use super::settings::Settings;
 use serde::Deserialize;
 use serde_json::Value;
 

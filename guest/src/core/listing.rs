@@ -1,7 +1,9 @@
 //! Read operations of the management APIs: templates, media, catalog products, flows.
 
 use super::error::Error;
-use super::graph::{Credential, Paging, Request, Settings, check_node_id, encode_query, read_json};
+use super::graph::{Credential, Paging, Request, encode_query, read_json};
+use super::ids::check_node_id;
+use super::settings::Settings;
 use serde::Deserialize;
 
 /// A template as listed.

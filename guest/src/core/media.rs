@@ -4,7 +4,9 @@
 //! checked against the SHA-256 Meta announced, and deletion.
 
 use super::error::Error;
-use super::graph::{Auth, Request, Settings, check_node_id, encode_query, read_json};
+use super::graph::{Auth, Request, encode_query, read_json};
+use super::ids::check_node_id;
+use super::settings::Settings;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -1,7 +1,8 @@
 //! Outgoing messages: validation against Meta's limits, then the Graph request.
 
 use super::error::Error;
-use super::graph::{Request, Settings, read_json};
+use super::graph::{Request, read_json};
+use super::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -6,6 +6,7 @@ pub mod encoding;
 pub mod error;
 pub mod flows;
 pub mod graph;
+pub mod ids;
 pub mod listing;
 pub mod media;
 pub mod messages;
@@ -13,6 +14,7 @@ pub mod outgoing;
 pub mod policy;
 pub mod preflight;
 pub mod secret;
+pub mod settings;
 pub mod templates;
 pub mod webhook;
 

@@ -493,7 +493,7 @@ fn url(field: &str, u: &str) -> Result<(), Error> {
 fn source(field: &str, s: &MediaSource) -> Result<Value, Error> {
     match s {
         MediaSource::Id(id) => {
-            super::graph::check_node_id(field, id)?;
+            super::ids::check_node_id(field, id)?;
             Ok(json!({ "id": id }))
         }
         MediaSource::Link(l) => {

@@ -5,8 +5,10 @@
 //! edit budget: once per 24 hours, 10 times per 30 days).
 
 use super::error::{Error, GraphError};
-use super::graph::{Request, Settings, check_node_id, encode_query, read_json};
+use super::graph::{Request, encode_query, read_json};
+use super::ids::check_node_id;
 use super::preflight::placeholders;
+use super::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use std::sync::{Arc, OnceLock};
 use whatsapp_guest::core::Error;
-use whatsapp_guest::core::graph::Settings;
+use whatsapp_guest::core::settings::Settings;
 use whatsapp_guest::core::messages::{Outgoing, send_request};
 use whatsapp_guest::core::outgoing::{
     Content, Header, ListRow, ListSection, Location, Media, MediaSource, ReplyButton, limits,

@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 use whatsapp_guest::core::Error;
-use whatsapp_guest::core::graph::Settings;
+use whatsapp_guest::core::settings::Settings;
 use whatsapp_guest::core::messages::{Outgoing, send_request};
 use whatsapp_sandbox::{Sandbox, SandboxConfig};
 
