@@ -3,68 +3,23 @@
 
 use super::bindings::exports::whatsapp::cloud_api::connection as wit;
 use super::bindings::wasi::keyvalue::atomics;
-use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
+use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::wasi::random::random;
 use super::bindings::whatsapp::cloud_api::crypto;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
-use super::ingest::storage;
+use super::convert::storage;
+use super::readiness::{bucket, json, mark_reauth_required, seconds};
 use super::tenant::{self, Tenant};
 use super::{Component, now_secs};
 use crate::core::connection::{
-    self as c, CONNECTION_BUCKET, CREDENTIAL_KEY, CredentialRecord, CredentialState,
-    GENERATION_KEY, OAUTH_STATE_KEY, PendingState, TEMPLATES_SYNCED_KEY, WEBHOOK_VERIFIED_KEY,
+    self as c, CREDENTIAL_KEY, CredentialRecord, CredentialState, GENERATION_KEY, OAUTH_STATE_KEY,
+    PendingState, TEMPLATES_SYNCED_KEY, WEBHOOK_VERIFIED_KEY,
 };
 use crate::core::messages::read_success;
 use crate::core::{GraphError, secret::wipe};
 
 type Result<T> = std::result::Result<T, Error>;
-
-fn bucket() -> Result<Bucket> {
-    kv::open(CONNECTION_BUCKET).map_err(storage)
-}
-
-fn json<T: serde::de::DeserializeOwned>(b: &Bucket, key: &str) -> Result<Option<T>> {
-    Ok(b.get(key)
-        .map_err(storage)?
-        .and_then(|v| serde_json::from_slice(&v).ok()))
-}
-
-fn seconds(b: &Bucket, key: &str) -> Result<Option<u64>> {
-    Ok(b.get(key)
-        .map_err(storage)?
-        .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
-}
-
-/// Record that a webhook handshake succeeded for the tenant now.
-pub fn mark_webhook_verified() -> Result<()> {
-    bucket()?
-        .set(WEBHOOK_VERIFIED_KEY, now_secs().to_string().as_bytes())
-        .map_err(storage)
-}
-
-/// Record that the templates were synced now.
-pub fn mark_templates_synced() -> Result<()> {
-    bucket()?
-        .set(TEMPLATES_SYNCED_KEY, now_secs().to_string().as_bytes())
-        .map_err(storage)
-}
-
-/// Put the tenant in `reauth-required` because Meta refused its token with `e`; a
-/// tenant already there keeps the time it entered it.
-pub fn mark_reauth_required(e: &GraphError) -> Result<()> {
-    let b = bucket()?;
-    let current: Option<CredentialRecord> = json(&b, CREDENTIAL_KEY)?;
-    if current.is_some_and(|c| c.state == "reauth-required") {
-        return Ok(());
-    }
-    let record = CredentialRecord::reauth_required(e, now_secs());
-    b.set(
-        CREDENTIAL_KEY,
-        &serde_json::to_vec(&record).expect("a record serializes"),
-    )
-    .map_err(storage)
-}
 
 fn credential() -> Result<(wit::CredentialStatus, bool)> {
     let b = bucket()?;

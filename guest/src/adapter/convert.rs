@@ -1,8 +1,18 @@
 //! Core values to WIT values and back, in one place.
 
 use super::bindings::exports::whatsapp::cloud_api::{messages, webhooks as wh};
+use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::whatsapp::cloud_api::types::{self as wit, DeliveryStatus};
 use crate::core::{self, messages as m, outgoing as o, webhook as w};
+
+/// A key-value failure as the component's `storage` error.
+pub fn storage(e: kv::Error) -> wit::Error {
+    wit::Error::Storage(match e {
+        kv::Error::NoSuchStore => "no such key-value store".into(),
+        kv::Error::AccessDenied => "key-value access denied".into(),
+        kv::Error::Other(s) => s,
+    })
+}
 
 pub fn graph_error(e: core::GraphError) -> wit::GraphError {
     wit::GraphError {

@@ -7,7 +7,7 @@ use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::whatsapp::cloud_api::crypto;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
-use super::ingest::storage;
+use super::convert::storage;
 use super::tenant::{SECRETS_BUCKET, Tenant};
 use crate::core::flows::{self as f, ValidationError};
 use crate::core::{encoding, listing};

@@ -5,20 +5,12 @@
 use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::bindings::whatsapp::cloud_api::types::Error;
-use super::convert::err;
+use super::convert::{err, storage};
 use super::now_secs;
 use super::tenant::Tenant;
 use crate::core::webhook::state::{self, DeliveryState};
 use crate::core::webhook::{self, Event, EventBody, MessageContent};
 use sha2::{Digest, Sha256};
-
-pub fn storage(e: kv::Error) -> Error {
-    Error::Storage(match e {
-        kv::Error::NoSuchStore => "no such key-value store".into(),
-        kv::Error::AccessDenied => "key-value access denied".into(),
-        kv::Error::Other(s) => s,
-    })
-}
 
 /// Keys are bounded by the host; a long idempotency key is stored by its digest.
 fn dedupe_key(k: &str) -> String {

@@ -6,7 +6,7 @@ use super::bindings::exports::whatsapp::cloud_api::media as wit;
 use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
-use super::ingest::storage;
+use super::convert::storage;
 use super::tenant::Tenant;
 use crate::core::listing;
 use crate::core::media::{self as m, Kind, Session};

@@ -10,6 +10,7 @@ mod http;
 mod ingest;
 mod media;
 mod policy;
+mod readiness;
 mod templates;
 mod tenant;
 
@@ -128,7 +129,7 @@ impl webhooks::Guest for Component {
         )
         .map_err(err)?;
         // The readiness checklist's "webhook verified".
-        connection::mark_webhook_verified()?;
+        readiness::mark_webhook_verified()?;
         Ok(answer)
     }
 

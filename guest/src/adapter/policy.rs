@@ -3,7 +3,7 @@
 use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
-use super::ingest::storage;
+use super::convert::storage;
 use super::tenant::Tenant;
 use crate::core::messages::{Outgoing, normalize_recipient};
 use crate::core::outgoing::Content;

@@ -5,7 +5,7 @@ use super::bindings::exports::whatsapp::cloud_api::templates as wit;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
-use super::ingest::storage;
+use super::convert::storage;
 use super::tenant::Tenant;
 use super::{Component, now_secs};
 use crate::core::templates::{self as t, Details, NewTemplate};
@@ -321,7 +321,7 @@ impl wit::Guest for Component {
             }
         }
         // The readiness checklist's "templates synced".
-        super::connection::mark_templates_synced()?;
+        super::readiness::mark_templates_synced()?;
         Ok(wit::SyncReport {
             templates: seen.len() as u32,
             removed,

@@ -6,10 +6,11 @@ use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::whatsapp::cloud_api::crypto;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::err;
+use super::convert::storage;
 use super::http;
-use super::ingest::storage;
-use crate::core::graph::{Credential, Request, Settings};
+use crate::core::graph::{Credential, Request};
 use crate::core::secret::{Secret, wipe};
+use crate::core::settings::Settings;
 use crate::core::{self, webhook};
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -136,7 +137,7 @@ impl Tenant {
         }
         if let core::Error::Unauthorized(g) = core::error::from_response(status, body) {
             // Best effort: the caller gets the `unauthorized` error either way.
-            let _ = super::connection::mark_reauth_required(&g);
+            let _ = super::readiness::mark_reauth_required(&g);
         }
     }
 
