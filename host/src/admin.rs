@@ -21,7 +21,8 @@
 
 use crate::connect::{self, ConnectError, Context};
 use crate::net::{self, Resp};
-use crate::server::ServerState;
+pub use crate::state::AdminConfig;
+use crate::state::ServerState;
 use crate::tenants::{self, NewTenant, TenantExt};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -34,13 +35,6 @@ use zeroize::Zeroizing;
 
 /// Largest admin request body.
 const MAX_BODY: usize = 64 << 10;
-
-/// The admin API's settings.
-#[derive(Clone)]
-pub struct AdminConfig {
-    /// The bearer token every `/admin` request must carry.
-    pub token: Zeroizing<String>,
-}
 
 /// Where Meta sends the browser back, on the host at `public_url`.
 pub fn callback_url(public_url: &str) -> String {

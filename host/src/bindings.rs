@@ -8,6 +8,13 @@ wasmtime::component::bindgen!({
     exports: { default: async },
     additional_derives: [PartialEq, serde::Deserialize, serde::Serialize],
     with: {
-        "wasi:keyvalue/store.bucket": crate::capabilities::keyvalue::Bucket,
+        "wasi:keyvalue/store.bucket": crate::bindings::Bucket,
     },
 });
+
+/// An open `wasi:keyvalue` bucket, the resource a guest holds: a name inside the
+/// tenant's namespace. Defined beside the bindings that name it; the key-value
+/// capability (`capabilities::keyvalue`) opens and reads it.
+pub struct Bucket {
+    pub(crate) name: String,
+}

@@ -42,6 +42,7 @@ pub mod events;
 pub mod forward;
 pub mod runtime;
 pub mod server;
+pub mod state;
 pub mod storage;
 /// Staged writes and group commits (from `whatsapp-storage`).
 pub use whatsapp_storage::journal;

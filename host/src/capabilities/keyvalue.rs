@@ -22,10 +22,7 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Keys per `list-keys` page.
 pub const LIST_PAGE: u32 = 1000;
 
-/// An open bucket: a name inside the tenant's namespace.
-pub struct Bucket {
-    name: String,
-}
+pub use crate::bindings::Bucket;
 
 /// The view a tenant instance sees.
 pub struct KeyValue<'a> {
