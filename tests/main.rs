@@ -10,6 +10,7 @@ mod flows;
 mod footprint;
 mod hostile;
 mod ingest;
+mod layout;
 mod media;
 mod messages;
 mod policy;
