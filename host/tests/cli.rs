@@ -9,13 +9,20 @@ use std::process::{Command, Output, Stdio};
 use support::test_cache;
 
 fn wa_host(data_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wa-host"))
-        .arg("--data-dir")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wa-host"));
+    cmd.arg("--data-dir")
         .arg(data_dir)
         .args(args)
+        .env("WA_CACHE_DIR", test_cache());
+    run(cmd, stdin)
+}
+
+/// Run `cmd` with no master key or app secret from the environment, `stdin` as its
+/// input, and its output collected.
+fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
         .env_remove("WA_MASTER_KEY")
         .env_remove("WA_APP_SECRET")
-        .env("WA_CACHE_DIR", test_cache())
         .env("WA_LOG", "info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -101,20 +108,13 @@ fn webhook_parse_verifies_then_prints_one_json_line_per_event() {
 fn webhook_parse_without_a_data_dir_caches_the_compiled_component_under_xdg_cache_home() {
     let xdg = temp_dir("xdg-cache");
     let body = fixture_text();
-    let run = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wa-host"))
-            .args(["webhook", "parse", "--app-secret", "s3cret"])
+    let parse = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wa-host"));
+        cmd.args(["webhook", "parse", "--app-secret", "s3cret"])
             .env_remove("WA_CACHE_DIR")
             .env_remove("WA_DATA_DIR")
-            .env("XDG_CACHE_HOME", &xdg)
-            .env("WA_LOG", "info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&body).unwrap();
-        let out = child.wait_with_output().unwrap();
+            .env("XDG_CACHE_HOME", &xdg);
+        let out = run(cmd, &body);
         assert!(
             out.status.success(),
             "{}",
@@ -123,7 +123,7 @@ fn webhook_parse_without_a_data_dir_caches_the_compiled_component_under_xdg_cach
         assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    run();
+    parse();
     let cached: Vec<PathBuf> = std::fs::read_dir(xdg.join("wa-host"))
         .expect("the cache directory under XDG_CACHE_HOME")
         .map(|e| e.unwrap().path())
@@ -132,7 +132,7 @@ fn webhook_parse_without_a_data_dir_caches_the_compiled_component_under_xdg_cach
     assert_eq!(cached.len(), 1, "{cached:?}");
     // The next run reads that very file: spoilt, it is reported and compiled anew.
     std::fs::write(&cached[0], b"not a precompiled component").unwrap();
-    let stderr = run();
+    let stderr = parse();
     assert!(
         stderr.contains("ignoring the unreadable cached component"),
         "{stderr}"

@@ -6,11 +6,11 @@
 use proptest::prelude::*;
 use std::sync::{Arc, OnceLock};
 use whatsapp_guest::core::Error;
-use whatsapp_guest::core::settings::Settings;
 use whatsapp_guest::core::messages::{Outgoing, send_request};
 use whatsapp_guest::core::outgoing::{
     Content, Header, ListRow, ListSection, Location, Media, MediaSource, ReplyButton, limits,
 };
+use whatsapp_guest::core::settings::Settings;
 use whatsapp_sandbox::{Sandbox, SandboxConfig};
 
 const ORIGIN: &str = "http://127.0.0.1:9";
