@@ -1,9 +1,11 @@
 //! What the `wa-host` commands share: the data directory, the database, the master key,
 //! and a runtime built from them.
 
+use crate::builder::HostBuilder;
+pub use crate::builder::cache_dir;
 use crate::capabilities::crypto::Vault;
-use crate::capabilities::http::{EgressPolicy, Recorder};
-use crate::runtime::{COMPONENT, Runtime, RuntimeConfig, Services};
+use crate::capabilities::http::EgressPolicy;
+use crate::runtime::{Runtime, RuntimeConfig};
 use crate::storage::Database;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,43 +65,24 @@ impl DataDir {
         cache_dir().unwrap_or_else(|| self.path.join("cache"))
     }
 
-    /// A runtime over this data directory, with the precompiled component cached.
+    /// A runtime over this data directory's database and key, with the precompiled
+    /// component cached ([`cache_dir`], else in the data directory).
     pub fn runtime(
         &self,
         wasm: Option<&[u8]>,
         egress: EgressPolicy,
     ) -> Result<Runtime, Box<dyn std::error::Error + Send + Sync>> {
-        let services = Services {
-            kv: self.db.clone(),
-            vault: self.vault.clone(),
-            egress: Arc::new(egress),
-            recorder: Recorder::from_env()?.map(Arc::new),
-            throughput: Arc::new(crate::capabilities::throughput::Throughput::from_env()),
-            events: Some(self.db.clone()),
-        };
-        let config = RuntimeConfig {
-            cache_dir: Some(self.cache_dir()),
-            ..RuntimeConfig::default()
-        };
-        Ok(Runtime::new(wasm.unwrap_or(COMPONENT), config, services)
-            .map_err(|e| format!("loading the component: {e}"))?)
+        HostBuilder::new()
+            .database(self.db.clone())
+            .vault(self.vault.clone())
+            .egress(egress)
+            .config(RuntimeConfig {
+                cache_dir: Some(self.cache_dir()),
+                ..RuntimeConfig::default()
+            })
+            .component(wasm.map(<[u8]>::to_vec))
+            .build()
     }
-}
-
-/// Where every subcommand caches the precompiled component, with or without a data
-/// directory: `WA_CACHE_DIR`, else `$XDG_CACHE_HOME/wa-host`, else `~/.cache/wa-host`;
-/// none without a home directory. One cache serves every data directory: the
-/// precompiled component depends only on the component and the engine, both named in
-/// the file's name, so a stale or foreign file is never loaded.
-pub fn cache_dir() -> Option<PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-    };
-    var("WA_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("wa-host")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache/wa-host")))
 }
 
 /// Seconds since the Unix epoch.

@@ -4,6 +4,7 @@
 //! cost disappears). Everything listens on 127.0.0.1, and every load loop stops at a
 //! count and at a deadline, whichever comes first.
 
+use crate::builder::HostBuilder;
 use crate::capabilities::crypto::Vault;
 use crate::capabilities::http::EgressPolicy;
 use crate::capabilities::throughput::Throughput;
@@ -13,7 +14,7 @@ use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServerState};
 use crate::storage::Database;
 use crate::tenants::{self, Defaults, NewTenant};
-use crate::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding};
+use crate::{COMPONENT, Runtime, RuntimeConfig, TenantBinding};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -211,35 +212,25 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-fn services(db: Arc<Database>, vault: Arc<Vault>, egress: EgressPolicy) -> Services {
-    Services {
-        kv: db,
-        vault,
-        egress: Arc::new(egress),
-        recorder: None,
-        // Pacing is Meta's policy, not a cost of ours: wide enough not to be measured.
-        throughput: Arc::new(Throughput::new(1000).with_pair_burst(1_000_000)),
-        events: None,
-    }
-}
-
 /// The component measured: `--component`'s, or the one built into the binary.
 fn component(opts: &BenchOptions) -> &[u8] {
     opts.component.as_deref().unwrap_or(COMPONENT)
 }
 
-fn runtime(
-    opts: &BenchOptions,
-    services: Services,
-    max_instances: u32,
-    cache: &Path,
-) -> Result<Runtime, BoxError> {
-    let config = RuntimeConfig {
-        max_instances,
-        cache_dir: Some(cache.to_path_buf()),
-        ..RuntimeConfig::default()
-    };
-    Ok(Runtime::new(component(opts), config, services)?)
+/// A runtime as the bench measures it: nothing recorded, pacing wide enough not to be
+/// measured (it is Meta's policy, not a cost of ours), `max_instances` pool slots, the
+/// bench's own cache.
+fn host(opts: &BenchOptions, max_instances: u32, cache: &Path) -> HostBuilder {
+    HostBuilder::new()
+        .without_recording()
+        .without_connection_events()
+        .throughput(Throughput::new(1000).with_pair_burst(1_000_000))
+        .config(RuntimeConfig {
+            max_instances,
+            cache_dir: Some(cache.to_path_buf()),
+            ..RuntimeConfig::default()
+        })
+        .component(opts.component.clone())
 }
 
 /// Run every measurement; the JSON object `wa-host bench --json` prints.
@@ -262,28 +253,10 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
 
     // Cold start: compile once (fills the cache), then load from the cache.
     let t = Instant::now();
-    drop(runtime(
-        opts,
-        services(
-            Arc::new(Database::open_in_memory()?),
-            Arc::new(Vault::ephemeral()),
-            EgressPolicy::default(),
-        ),
-        16,
-        &cache,
-    )?);
+    drop(host(opts, 16, &cache).build()?);
     out.insert("compile_ms".into(), json!(t.elapsed().as_secs_f64() * 1e3));
     let t = Instant::now();
-    let rt = runtime(
-        opts,
-        services(
-            Arc::new(Database::open_in_memory()?),
-            Arc::new(Vault::ephemeral()),
-            EgressPolicy::default(),
-        ),
-        64,
-        &cache,
-    )?;
+    let rt = host(opts, 64, &cache).build()?;
     out.insert(
         "cold_start_cached_ms".into(),
         json!(t.elapsed().as_secs_f64() * 1e3),
@@ -376,16 +349,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     drop(rt);
 
     // Memory per live instance, 1,000 of them live (each has answered one call).
-    let rt = runtime(
-        opts,
-        services(
-            Arc::new(Database::open_in_memory()?),
-            Arc::new(Vault::ephemeral()),
-            EgressPolicy::default(),
-        ),
-        1024,
-        &cache,
-    )?;
+    let rt = host(opts, 1024, &cache).build()?;
     drop(rt.instantiate(&binding).await?);
     let before = (resident_bytes(), proportional_bytes());
     let mut live = Vec::with_capacity(1000);
@@ -541,12 +505,12 @@ async fn webhook_load(
             0,
         )?;
     }
-    let rt = Arc::new(runtime(
-        opts,
-        services(db.clone(), vault, EgressPolicy::default()),
-        (opts.connections as u32 * 2).max(64),
-        cache,
-    )?);
+    let rt = Arc::new(
+        host(opts, (opts.connections as u32 * 2).max(64), cache)
+            .database(db.clone())
+            .vault(vault)
+            .build()?,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(ServerState {
@@ -705,12 +669,13 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
         })
         .collect::<Result<_, BoxError>>()?;
     let tasks_n = 32;
-    let rt = Arc::new(runtime(
-        opts,
-        services(db, vault, egress),
-        tasks_n as u32 * 2,
-        cache,
-    )?);
+    let rt = Arc::new(
+        host(opts, tasks_n as u32 * 2, cache)
+            .database(db)
+            .vault(vault)
+            .egress(egress)
+            .build()?,
+    );
     let tenants = Arc::new(tenants);
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + opts.load_duration;

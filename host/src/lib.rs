@@ -1,26 +1,21 @@
 //! The reference wasmtime host for the WhatsApp Cloud API component.
 //!
-//! It loads the component once ([`Runtime`]), gives each tenant a fresh instance bound to
+//! It loads the component once ([`Runtime`], put together by [`builder::HostBuilder`]), gives each tenant a fresh instance bound to
 //! its identity ([`TenantBinding`]) with HTTP behind an egress allow-list, key-value
 //! storage namespaced per tenant, settings and sealing with a per-tenant key, serves the
 //! shared webhook endpoint ([`server`]) and ships a Graph API sandbox ([`sandbox`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use whatsapp_host::{Runtime, RuntimeConfig, Services, TenantBinding, api};
-//! use whatsapp_host::capabilities::{crypto::Vault, http::EgressPolicy};
+//! use whatsapp_host::builder::HostBuilder;
 //! use whatsapp_host::storage::Database;
+//! use whatsapp_host::TenantBinding;
 //!
-//! # async fn run() -> wasmtime::Result<()> {
-//! let services = Services {
-//!     kv: Arc::new(Database::open_in_memory()?),
-//!     vault: Arc::new(Vault::ephemeral()),
-//!     egress: Arc::new(EgressPolicy::default()),
-//!     recorder: None,
-//!     throughput: Default::default(),
-//!     events: None,
-//! };
-//! let runtime = Runtime::new(whatsapp_host::COMPONENT, RuntimeConfig::default(), services)?;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // Production defaults: egress to Meta only, recording when WA_RECORD_REQUESTS is set.
+//! let runtime = HostBuilder::new()
+//!     .database(Arc::new(Database::open_in_memory()?))
+//!     .build()?;
 //! let binding = TenantBinding::new("acme", [("phone-number-id".into(), "106540352242922".into())]);
 //! let mut instance = runtime.instantiate(&binding).await?;
 //! let info = instance.info().await??;
@@ -34,6 +29,7 @@ pub mod app;
 pub mod bench;
 #[allow(missing_docs)]
 mod bindings;
+pub mod builder;
 pub mod capabilities;
 pub mod connect;
 pub mod demo;

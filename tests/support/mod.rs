@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
+use whatsapp_host::builder::HostBuilder;
 use whatsapp_host::capabilities::crypto::Vault;
-use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
+use whatsapp_host::capabilities::http::EgressPolicy;
+use whatsapp_host::capabilities::throughput::Throughput;
 use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::server::{self, ServerState};
 use whatsapp_host::storage::{Database, TenantRecord};
@@ -39,26 +41,33 @@ pub fn services_on(
     db: Arc<Database>,
 ) -> (Services, Arc<Database>, Arc<Vault>) {
     let vault = Arc::new(Vault::ephemeral());
-    let services = Services {
-        kv: db.clone(),
-        vault: vault.clone(),
-        egress: Arc::new(egress),
-        recorder: Recorder::from_env().unwrap().map(Arc::new),
-        // Tests send thousands of messages to one sandbox recipient: no pair pacing.
-        throughput: Arc::new({
-            let mut t = whatsapp_host::capabilities::throughput::Throughput::new(1000)
-                .with_pair_burst(1_000_000);
-            t.base_backoff = Duration::from_millis(5);
-            t
-        }),
-        events: Some(db.clone()),
-    };
+    let services = test_host()
+        .database(db.clone())
+        .vault(vault.clone())
+        .egress(egress)
+        .services()
+        .unwrap();
     (services, db, vault)
+}
+
+/// The host as the tests build it: production defaults but for pacing (tests send
+/// thousands of messages to one sandbox recipient: no pair pacing, short backoffs), the
+/// shared compile cache, and a small pool (every test process holds several runtimes,
+/// each reserving address space per slot).
+pub fn test_host() -> HostBuilder {
+    let mut throughput = Throughput::new(1000).with_pair_burst(1_000_000);
+    throughput.base_backoff = Duration::from_millis(5);
+    HostBuilder::new()
+        .throughput(throughput)
+        .config(RuntimeConfig {
+            cache_dir: Some(cache_dir()),
+            max_instances: 32,
+            ..RuntimeConfig::default()
+        })
 }
 
 /// A runtime over `services`, with the shared compile cache.
 pub fn runtime(services: Services) -> Runtime {
-    // A small pool: every test process holds several runtimes, each reserving address space per slot.
     let config = RuntimeConfig {
         cache_dir: Some(cache_dir()),
         max_instances: 32,
@@ -272,25 +281,19 @@ impl Harness {
     pub fn runtime_at(&self, offset: i64) -> Runtime {
         let mut egress = EgressPolicy::default();
         egress.allow(&self.sandbox_origin).unwrap();
-        let services = Services {
-            kv: self.db.clone(),
-            vault: self.vault.clone(),
-            egress: Arc::new(egress),
-            recorder: Recorder::from_env().unwrap().map(Arc::new),
-            // Tests send thousands of messages to one sandbox recipient: no pair pacing.
-            throughput: Arc::new(
-                whatsapp_host::capabilities::throughput::Throughput::new(1000)
-                    .with_pair_burst(1_000_000),
-            ),
-            events: Some(self.db.clone()),
-        };
-        let config = RuntimeConfig {
-            cache_dir: Some(cache_dir()),
-            max_instances: 16,
-            clock_offset_secs: offset,
-            ..RuntimeConfig::default()
-        };
-        Runtime::new(COMPONENT, config, services).unwrap()
+        test_host()
+            .database(self.db.clone())
+            .vault(self.vault.clone())
+            .egress(egress)
+            .throughput(Throughput::new(1000).with_pair_burst(1_000_000))
+            .config(RuntimeConfig {
+                cache_dir: Some(cache_dir()),
+                max_instances: 16,
+                clock_offset_secs: offset,
+                ..RuntimeConfig::default()
+            })
+            .build()
+            .unwrap()
     }
 
     /// A fresh instance of the harness tenant.

@@ -6,12 +6,11 @@
 
 use std::sync::Arc;
 use whatsapp_host::api::{Content, OutgoingMessage, Text};
+use whatsapp_host::builder::HostBuilder;
 use whatsapp_host::capabilities::{crypto::Vault, http::EgressPolicy};
 use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::storage::Database;
-use whatsapp_host::{
-    COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, tenants, wasmtime,
-};
+use whatsapp_host::{TenantBinding, tenants, wasmtime};
 
 #[tokio::main]
 async fn main() -> wasmtime::Result<()> {
@@ -22,20 +21,17 @@ async fn main() -> wasmtime::Result<()> {
     let token = sandbox.access_token.clone();
     tokio::spawn(sandbox::serve(listener, sandbox, std::future::pending()));
 
-    // 2. The host's services: storage, sealing, and the only origins the guest may call.
+    // 2. The host: storage, sealing, and the only origins the guest may call.
     let db = Arc::new(Database::open_in_memory()?);
     let vault = Arc::new(Vault::ephemeral());
     let mut egress = EgressPolicy::default();
     egress.allow(&origin).map_err(wasmtime::Error::msg)?;
-    let services = Services {
-        kv: db.clone(),
-        vault: vault.clone(),
-        egress: Arc::new(egress),
-        recorder: None,
-        throughput: Default::default(),
-        events: None,
-    };
-    let runtime = Runtime::new(COMPONENT, RuntimeConfig::default(), services)?;
+    let runtime = HostBuilder::new()
+        .database(db.clone())
+        .vault(vault.clone())
+        .egress(egress)
+        .build()
+        .map_err(wasmtime::Error::msg)?;
 
     // 3. A tenant: its settings are bound into the instance, its token is sealed in storage.
     tenants::set_access_token(&db, &vault, "acme", &token)?;

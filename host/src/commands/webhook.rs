@@ -4,11 +4,8 @@
 use crate::{BoxError, Cli, component};
 use clap::Subcommand;
 use std::io::{Read, Write};
-use std::sync::Arc;
-use whatsapp_host::capabilities::crypto::Vault;
-use whatsapp_host::capabilities::http::{EgressPolicy, Recorder};
-use whatsapp_host::storage::Database;
-use whatsapp_host::{COMPONENT, Runtime, RuntimeConfig, Services, TenantBinding, events};
+use whatsapp_host::builder::HostBuilder;
+use whatsapp_host::{TenantBinding, events};
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
@@ -32,24 +29,10 @@ pub async fn run(cli: &Cli, command: &WebhookCommand) -> Result<(), BoxError> {
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body)?;
     // No data directory: nothing is kept but the compiled component, in the cache.
-    let services = Services {
-        kv: Arc::new(Database::open_in_memory()?),
-        vault: Arc::new(Vault::ephemeral()),
-        egress: Arc::new(EgressPolicy::default()),
-        recorder: Recorder::from_env()?.map(Arc::new),
-        throughput: Default::default(),
-        events: None,
-    };
-    let wasm = component(cli)?;
-    let runtime = Runtime::new(
-        wasm.as_deref().unwrap_or(COMPONENT),
-        RuntimeConfig {
-            cache_dir: whatsapp_host::app::cache_dir(),
-            ..RuntimeConfig::default()
-        },
-        services,
-    )
-    .map_err(|e| format!("loading the component: {e}"))?;
+    let runtime = HostBuilder::new()
+        .without_connection_events()
+        .component(component(cli)?)
+        .build()?;
     let binding = TenantBinding::new("cli", [("app-secret".to_string(), app_secret.clone())]);
     let mut instance = runtime
         .instantiate(&binding)
