@@ -139,7 +139,7 @@ impl HostBuilder {
             throughput: Arc::new(self.throughput.unwrap_or_else(Throughput::from_env)),
             events: self
                 .connection_events
-                .then(|| db as Arc<dyn crate::runtime::ConnectionEvents>),
+                .then_some(db as Arc<dyn crate::runtime::ConnectionEvents>),
         };
         Ok((services, self.config, self.component))
     }
