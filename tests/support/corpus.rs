@@ -78,22 +78,19 @@ pub fn pywa_dir() -> Option<PathBuf> {
     None
 }
 
-/// Every payload of one file, in the file's order.
+/// Every payload of one file, in name order.
 pub fn load_file(corpus: &'static str, path: &Path) -> Vec<Payload> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let named: serde_json::Map<String, serde_json::Value> =
+    let named: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    // The same file again for the bytes: a Map of RawValue would lose the order.
-    let raw: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
-        serde_json::from_str(&text).unwrap();
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     named
-        .keys()
-        .map(|name| Payload {
+        .into_iter()
+        .map(|(name, raw)| Payload {
             corpus,
             file: file.clone(),
-            name: name.clone(),
-            body: raw[name].get().as_bytes().to_vec(),
+            name,
+            body: raw.get().as_bytes().to_vec(),
         })
         .collect()
 }

@@ -59,21 +59,21 @@ pub fn test_host() -> HostBuilder {
     throughput.base_backoff = Duration::from_millis(5);
     HostBuilder::new()
         .throughput(throughput)
-        .config(RuntimeConfig {
-            cache_dir: Some(cache_dir()),
-            max_instances: 32,
-            ..RuntimeConfig::default()
-        })
+        .config(test_config())
+}
+
+/// The tests' runtime limits: the shared compile cache and a small pool.
+fn test_config() -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: Some(cache_dir()),
+        max_instances: 32,
+        ..RuntimeConfig::default()
+    }
 }
 
 /// A runtime over `services`, with the shared compile cache.
 pub fn runtime(services: Services) -> Runtime {
-    let config = RuntimeConfig {
-        cache_dir: Some(cache_dir()),
-        max_instances: 32,
-        ..RuntimeConfig::default()
-    };
-    Runtime::new(COMPONENT, config, services).expect("load the component")
+    Runtime::new(COMPONENT, test_config(), services).expect("load the component")
 }
 
 /// A runtime with no network and a tenant bound only to an app secret: for parsing.
@@ -287,10 +287,9 @@ impl Harness {
             .egress(egress)
             .throughput(Throughput::new(1000).with_pair_burst(1_000_000))
             .config(RuntimeConfig {
-                cache_dir: Some(cache_dir()),
                 max_instances: 16,
                 clock_offset_secs: offset,
-                ..RuntimeConfig::default()
+                ..test_config()
             })
             .build()
             .unwrap()
