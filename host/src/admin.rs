@@ -30,7 +30,6 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use whatsapp_guest::core::webhook::form_decode;
 use zeroize::Zeroizing;
 
 /// Largest admin request body.
@@ -342,14 +341,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
     })
 }
 
-/// A query parameter of an OAuth redirect, form-decoded.
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| form_decode(v))
-}
+pub use crate::net::query_param;
 
 fn page(status: StatusCode, title: &str, detail: &str) -> Resp {
     let escape = |s: &str| {
@@ -388,7 +380,8 @@ pub async fn oauth_callback(state: &ServerState, query: &str) -> Resp {
             "the callback has no code or state",
         );
     };
-    let Some(tenant) = whatsapp_guest::core::connection::state_tenant(&st) else {
+    // `connection.authorization.state` is `{tenant-id}.{random}` (the WIT says so).
+    let Some(tenant) = st.split_once('.').map(|(t, _)| t).filter(|t| !t.is_empty()) else {
         return page(
             StatusCode::BAD_REQUEST,
             "Not connected",

@@ -1,8 +1,22 @@
-//! Events as JSON: one flat object per event, the shape `wa-host events list`, `webhook
-//! parse` and the demo print, and the shape recorded in the database. The mapping itself
-//! is `whatsapp_guest::event_json!`, shared with the webhook-ingress component.
+//! The component's errors as JSON and as one line for people. (Events themselves come
+//! from the component as JSON already: `webhooks.ingest`.)
 
-whatsapp_guest::event_json!(crate::runtime::api);
+use crate::runtime::api::GraphError;
+use serde_json::{Value, json};
+
+/// A Graph error as JSON.
+pub fn graph_error_json(e: &GraphError) -> Value {
+    json!({
+        "code": e.code,
+        "subcode": e.subcode,
+        "type": e.error_type,
+        "message": e.message,
+        "details": e.details,
+        "fbtrace_id": e.fbtrace_id,
+        "is_transient": e.is_transient,
+        "http_status": e.http_status,
+    })
+}
 
 /// A component error as JSON: `{"error": case, ...fields}`. Never holds a secret.
 pub fn error_json(e: &crate::runtime::api::Error) -> Value {

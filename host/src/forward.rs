@@ -5,12 +5,12 @@
 //! 2xx. The position is a durable cursor in the database: after a crash or restart,
 //! forwarding resumes with the first event not yet acknowledged (at least once).
 
+use crate::signature::sign;
 use crate::storage::Database;
 use bytes::Bytes;
 use http_body_util::Full;
 use std::sync::Arc;
 use std::time::Duration;
-use whatsapp_guest::core::webhook::sign;
 use zeroize::Zeroizing;
 
 /// The cursor's name in the database.

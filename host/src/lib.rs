@@ -38,6 +38,7 @@ pub mod events;
 pub mod forward;
 pub mod runtime;
 pub mod server;
+pub mod signature;
 pub mod state;
 pub mod storage;
 /// Staged writes and group commits (from `whatsapp-storage`).

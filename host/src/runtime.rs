@@ -22,7 +22,6 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
-use whatsapp_guest::core::connection::{CONNECTION_BUCKET, GENERATION_KEY};
 
 /// The component this host was built with (compiled from `guest/` by the build script).
 pub const COMPONENT: &[u8] = include_bytes!(env!("WA_GUEST_WASM"));
@@ -527,10 +526,10 @@ pub mod api {
     }
     pub use crate::bindings::exports::whatsapp::cloud_api::webhooks::{
         AccountUpdate, CallEvent, CallPermissionReply, Contact, ContactCard, Conversation, Edit,
-        Event, EventBody, FlowReply, InboundMessage, IngestResult, Location, Media, MessageContent,
-        MessageContext, MessageEcho, Order, OrderItem, PhoneNumberUpdate, PhoneNumberUpdateKind,
-        Pricing, QuickReply, Reaction, Referral, ReplyChoice, Routing, StatusUpdate, SystemNotice,
-        TemplateUpdate, TemplateUpdateKind, UserPreference,
+        Event, EventBody, EventRecord, Expiry, FlowReply, InboundMessage, IngestResult, Location,
+        Media, MessageContent, MessageContext, MessageEcho, Order, OrderItem, PhoneNumberUpdate,
+        PhoneNumberUpdateKind, Pricing, QuickReply, Reaction, Referral, ReplyChoice, Routing,
+        StatusUpdate, SystemNotice, TemplateUpdate, TemplateUpdateKind, UserPreference,
     };
     pub use crate::bindings::whatsapp::cloud_api::types::{
         DeliveryStatus, Error, GraphError, InvalidInput, RateLimited, SendResult,
@@ -542,22 +541,50 @@ pub mod api {
 pub type CallResult<T> = wasmtime::Result<Result<T, api::Error>>;
 
 impl Instance {
-    /// After a call: a refused token becomes a `connection` event (the component has
-    /// marked the tenant `reauth-required` already).
-    fn noted<T>(&self, r: &Result<T, api::Error>) {
-        let (Err(api::Error::Unauthorized(e)), Some(events)) = (r, &self.store.data().events)
-        else {
+    /// After a call that met a refused token: a `connection` event (the component has
+    /// marked the tenant `reauth-required` already), under the credential generation the
+    /// component reports.
+    async fn noted(&mut self, error: &api::GraphError) {
+        if self.store.data().events.is_none() {
             return;
+        }
+        let status = self
+            .call::<(), api::CredentialStatus>(self.exports.credential_status, "status", ())
+            .await;
+        let generation = match status {
+            Ok(Ok(s)) => s.generation,
+            _ => 0,
         };
         let data = self.store.data();
-        let generation = data
-            .kv
-            .get(&data.tenant, CONNECTION_BUCKET, GENERATION_KEY)
-            .ok()
-            .flatten()
-            .and_then(|v| crate::storage::parse_counter(&v))
-            .unwrap_or(0);
-        events.reauth_required(&data.tenant, generation, e);
+        if let Some(events) = &data.events {
+            events.reauth_required(&data.tenant, generation, error);
+        }
+    }
+
+    /// Call the export at `index`, whose signature `Exports::typecheck` checked.
+    async fn call<P, R>(
+        &mut self,
+        index: ComponentExportIndex,
+        name: &str,
+        args: P,
+    ) -> CallResult<R>
+    where
+        P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync,
+        R: wasmtime::component::ComponentType + wasmtime::component::Lift + Send + Sync + 'static,
+    {
+        let func = self
+            .instance
+            .get_func(&mut self.store, index)
+            .ok_or_else(|| wasmtime::format_err!("the component exports no {name}"))?;
+        // SAFETY: `Exports::typecheck` checked this very signature against the component
+        // every instance of this runtime comes from.
+        let typed = unsafe { TypedFunc::<P, (Result<R, api::Error>,)>::new_unchecked(func) };
+        let data = self.store.data_mut();
+        data.call_deadline = std::time::Instant::now() + data.call_budget;
+        // A store used again starts each call a full tick from its deadline.
+        self.store.set_epoch_deadline(1);
+        let (r,) = typed.call_async(&mut self.store, args).await?;
+        Ok(r)
     }
 
     /// From now on, stage the component's key-value writes instead of writing them
@@ -612,21 +639,10 @@ macro_rules! exports {
             $(
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> CallResult<$ok> {
-                    let func = self
-                        .instance
-                        .get_func(&mut self.store, self.exports.$name)
-                        .ok_or_else(|| wasmtime::format_err!("the component exports no {}", $func))?;
-                    // SAFETY: `Exports::typecheck` checked this very signature against the
-                    // component every instance of this runtime comes from.
-                    let typed = unsafe {
-                        TypedFunc::<($($ty,)*), (Result<$ok, api::Error>,)>::new_unchecked(func)
-                    };
-                    let data = self.store.data_mut();
-                    data.call_deadline = std::time::Instant::now() + data.call_budget;
-                    // A store used again starts each call a full tick from its deadline.
-                    self.store.set_epoch_deadline(1);
-                    let (r,) = typed.call_async(&mut self.store, ($($arg,)*)).await?;
-                    self.noted(&r);
+                    let r = self.call(self.exports.$name, $func, ($($arg,)*)).await?;
+                    if let Err(api::Error::Unauthorized(e)) = &r {
+                        self.noted(e).await;
+                    }
                     Ok(r)
                 }
             )*
@@ -662,7 +678,9 @@ exports! {
     /// `webhooks.receive`
     receive(body: &[u8], signature: Option<&str>) -> Vec<api::Event> = WEBHOOKS, "receive";
     /// `webhooks.ingest`
-    ingest(body: &[u8], signature: Option<&str>) -> api::IngestResult = WEBHOOKS, "ingest";
+    ingest(body: &[u8]) -> api::IngestResult = WEBHOOKS, "ingest";
+    /// `webhooks.expiring`
+    expiring() -> Vec<api::Expiry> = WEBHOOKS, "expiring";
     /// `webhooks.forget`
     forget(keys: &[String]) -> () = WEBHOOKS, "forget";
     /// `connection.info`
@@ -751,6 +769,8 @@ exports! {
     create_product(catalog_id: &str, product: &api::ProductInput) -> String = CATALOG, "create-product";
     /// `catalog.check-batch`
     check_batch(catalog_id: &str, handle: &str) -> api::BatchStatus = CATALOG, "check-batch";
+    /// `catalog.minor-units`
+    minor_units(amount: &str, currency: &str) -> u64 = CATALOG, "minor-units";
     /// `flows.list`
     list_flows(after: Option<&str>) -> api::FlowPage = FLOWS, "list";
     /// `flows.create`

@@ -7,6 +7,7 @@ use crate::directory::Known;
 use crate::events;
 use crate::net::{self, Resp, text};
 use crate::runtime::api::Error as PluginError;
+use crate::signature;
 pub use crate::state::{Counters, DEFAULT_MAX_BODY, Metrics, ServerState};
 use crate::storage::NewEvent;
 use crate::tenants::{Defaults, TenantExt};
@@ -16,11 +17,8 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use whatsapp_guest::core::connection::{CONNECTION_BUCKET, WEBHOOK_VERIFIED_KEY};
-use whatsapp_guest::core::webhook::{self, SIGNATURE_HEADER, verify_signature};
 
 /// Serve on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -40,7 +38,7 @@ pub async fn serve(
 /// Answer one request.
 pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
     match (req.method().as_str(), req.uri().path()) {
-        ("GET", "/webhook") => handshake(state, req.uri().query().unwrap_or("")),
+        ("GET", "/webhook") => handshake(state, req.uri().query().unwrap_or("")).await,
         ("POST", "/webhook") => match receive(state, req).await {
             Ok(n) => text(StatusCode::OK, format!("recorded {n} events\n")),
             Err((status, msg)) => {
@@ -74,17 +72,12 @@ fn same(a: &str, b: &str) -> bool {
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }
 
-fn handshake(state: &ServerState, query: &str) -> Resp {
-    let mut params: HashMap<String, String> = HashMap::new();
-    for pair in query.split('&') {
-        if let Some((k, v)) = pair.split_once('=') {
-            params.insert(webhook::form_decode(k), webhook::form_decode(v));
-        }
-    }
+async fn handshake(state: &ServerState, query: &str) -> Resp {
+    let param = |name| net::query_param(query, name);
     let (Some(mode), Some(token), Some(challenge)) = (
-        params.get("hub.mode"),
-        params.get("hub.verify_token"),
-        params.get("hub.challenge"),
+        param("hub.mode"),
+        param("hub.verify_token"),
+        param("hub.challenge"),
     ) else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -102,7 +95,7 @@ fn handshake(state: &ServerState, query: &str) -> Resp {
         .filter(|t| t.verify_token_sealed.is_some())
         .filter(|t| {
             matches!(t.verify_token(&state.runtime.services().vault, &Defaults::default()),
-                Ok(Some(v)) if same(&v, token))
+                Ok(Some(v)) if same(&v, &token))
         })
         .map(|t| t.id.as_str())
         .collect();
@@ -110,7 +103,7 @@ fn handshake(state: &ServerState, query: &str) -> Resp {
         .defaults
         .verify_token
         .as_ref()
-        .is_some_and(|v| same(v, token));
+        .is_some_and(|v| same(v, &token));
     if host_wide {
         verified.extend(
             tenants
@@ -122,20 +115,26 @@ fn handshake(state: &ServerState, query: &str) -> Resp {
     if verified.is_empty() && !host_wide {
         return text(StatusCode::FORBIDDEN, "verify token does not match\n");
     }
-    // The readiness checklist's "webhook verified", in each tenant's own storage.
-    let now = (now_ms() / 1000).to_string();
-    for t in verified {
-        if let Err(e) = crate::storage::KvBackend::set(
-            &*state.db,
-            t,
-            CONNECTION_BUCKET,
-            WEBHOOK_VERIFIED_KEY,
-            now.as_bytes(),
-        ) {
-            tracing::warn!("tenant {t}: noting the webhook handshake: {e}");
+    // Each tenant's component answers too: it checks the token against the one it is
+    // bound with and notes "webhook verified" for its readiness checklist.
+    let vault = &state.runtime.services().vault;
+    for t in tenants.iter().filter(|t| verified.contains(&t.id.as_str())) {
+        let answered = match t.binding(vault, &state.defaults) {
+            Ok(binding) => match state.runtime.instantiate(&binding).await {
+                Ok(mut i) => match i.verify_subscription(&mode, &token, &challenge).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(events::describe_error(&e)),
+                    Err(trap) => Err(trap.to_string()),
+                },
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = answered {
+            tracing::warn!("tenant {}: noting the webhook handshake: {e}", t.id);
         }
     }
-    text(StatusCode::OK, challenge.clone())
+    text(StatusCode::OK, challenge)
 }
 
 #[derive(Deserialize)]
@@ -223,7 +222,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     }
     let signature = req
         .headers()
-        .get(SIGNATURE_HEADER)
+        .get(signature::META_HEADER)
         .map(|v| v.to_str().unwrap_or("").to_string());
     let body = Limited::new(req.into_body(), state.max_body)
         .collect()
@@ -237,14 +236,22 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             "the X-Hub-Signature-256 header is missing".into(),
         ));
     };
+    // The signature is the transport's: checked here, once per candidate secret, and the
+    // body handed to the components as verified. A malformed header holds under none.
+    let expected = signature::parse(Some(&signature)).ok();
+    let holds = |secret: &[u8]| expected.is_some_and(|x| signature::holds(secret, &body, &x));
     let routes = match peek_routes(&body) {
         Ok(r) => r,
         // Signed by Meta yet unreadable: kept whole as a `rejected` event and answered
         // 200, so that nothing is lost and Meta does not retry it for days. Unsigned, it
         // is refused like any forgery (and the sender learns nothing of the parser).
         Err(reason) => {
-            let holds = |s: &str| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok();
-            let owner = if state.defaults.app_secret.as_ref().is_some_and(|s| holds(s)) {
+            let owner = if state
+                .defaults
+                .app_secret
+                .as_ref()
+                .is_some_and(|s| holds(s.as_bytes()))
+            {
                 Some(None)
             } else {
                 // Not under the host's secret: a tenant's own, if one signed it. (Only on
@@ -257,7 +264,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                             t.app_secret(vault, &state.defaults)
                                 .ok()
                                 .flatten()
-                                .is_some_and(|s| holds(&s))
+                                .is_some_and(|s| holds(s.as_bytes()))
                         })
                         .map(|t| Some(t.id))
                 })
@@ -269,8 +276,8 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                     "the signature does not match the body under any app secret".into(),
                 ));
             };
-            let (row, json) = rejected(tenant.as_deref(), &reason, &body);
-            return record(state, Vec::new(), vec![row], vec![(tenant, json)]).await;
+            let row = rejected(tenant.as_deref(), &reason, &body);
+            return record(state, Vec::new(), vec![row]).await;
         }
     };
 
@@ -295,16 +302,14 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             }
         }
     }
-    let holds = |secret: &Option<zeroize::Zeroizing<String>>| {
-        secret
-            .as_ref()
-            .is_some_and(|s| verify_signature(s.as_bytes(), &body, Some(&signature)).is_ok())
+    let holds_opt = |secret: &Option<zeroize::Zeroizing<String>>| {
+        secret.as_ref().is_some_and(|s| holds(s.as_bytes()))
     };
     let mut verified: Vec<Arc<Known>> = Vec::new();
     for t in tenants {
         let id = &t.record.id;
         match &t.app_secret {
-            Ok(secret) if holds(secret) => verified.push(t),
+            Ok(secret) if holds_opt(secret) => verified.push(t),
             Ok(_) => state.metrics.add(id, |c| c.signature_failures += 1),
             Err(e) => {
                 tracing::error!("tenant {id}: {e}");
@@ -314,7 +319,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     }
     // Changes no tenant owns (and bodies with no change at all) answer to the host's secret.
     let host_ok =
-        (routes.is_empty() || !unroutable.is_empty()) && holds(&state.defaults.app_secret);
+        (routes.is_empty() || !unroutable.is_empty()) && holds_opt(&state.defaults.app_secret);
     if verified.is_empty() && !host_ok {
         if routes.is_empty() || !unroutable.is_empty() {
             state.metrics.add("", |c| c.signature_failures += 1);
@@ -330,7 +335,6 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     // the events, in the next group commit, before the 200 (see `crate::journal`).
     let journal = state.db.journal();
     let mut rows: Vec<NewEvent> = Vec::new();
-    let mut json_rows = Vec::new();
     let mut staged = Vec::new();
     let warm_limit = state.runtime.max_instances() as usize / 4;
     for known in &verified {
@@ -343,7 +347,9 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
         let ingested = match &mut inst {
             Ok(i) => {
                 i.defer_writes();
-                match i.ingest(&body, Some(&signature)).await {
+                // Verified above: the component parses, deduplicates and keeps its state,
+                // and hands back each new event as the JSON to record.
+                match i.ingest(&body).await {
                     Ok(r) => Ok(r.map(|r| (r, i.take_writes()))),
                     Err(trap) => Err(trap.to_string()),
                 }
@@ -366,13 +372,11 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             // `rejected` event (200, so that Meta does not retry it for days).
             Ok(Err(PluginError::InvalidInput(i))) => {
                 drop(turn);
-                let (row, json) = rejected(
+                rows.push(rejected(
                     Some(&t.id),
                     &format!("invalid {}: {}", i.field, i.reason),
                     &body,
-                );
-                rows.push(row);
-                json_rows.push((Some(t.id.clone()), json));
+                ));
                 continue;
             }
             Ok(Err(e)) => Err((
@@ -397,15 +401,13 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
         state
             .metrics
             .add(&t.id, |c| c.duplicates += u64::from(result.duplicates));
-        for e in &result.events {
-            let json = events::to_json(e, Some(&t.id));
+        for e in result.events {
             rows.push(NewEvent {
                 tenant: Some(t.id.clone()),
-                kind: events::kind(e).into(),
-                idempotency_key: e.idempotency_key.clone(),
-                json: json.to_string(),
+                kind: e.kind,
+                idempotency_key: e.idempotency_key,
+                json: e.json,
             });
-            json_rows.push((Some(t.id.clone()), json));
         }
     }
     if host_ok {
@@ -425,23 +427,28 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                 ),
                 json: json.to_string(),
             });
-            json_rows.push((None, json));
         }
     }
-    record(state, staged, rows, json_rows).await
+    record(state, staged, rows).await
 }
 
 /// A `rejected` event: a verified body that could not be read, kept whole (base64) with
-/// the reason, once per tenant and body.
-fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> (NewEvent, serde_json::Value) {
-    let json = webhook::json::rejected(tenant, reason, body);
-    let row = NewEvent {
+/// the reason, once per tenant and body. (The transport's own record, like `unroutable`:
+/// it says nothing of what the body means.)
+fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> NewEvent {
+    use base64::Engine;
+    let json = serde_json::json!({
+        "type": "rejected",
+        "tenant": tenant,
+        "reason": reason,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(body),
+    });
+    NewEvent {
         tenant: tenant.map(str::to_string),
         kind: "rejected".into(),
         idempotency_key: format!("rejected:{}", hex::encode(&Sha256::digest(body)[..16])),
         json: json.to_string(),
-    };
-    (row, json)
+    }
 }
 
 /// Commit the staged writes and the events together; how many events were new.
@@ -449,8 +456,15 @@ async fn record(
     state: &ServerState,
     staged: Vec<crate::journal::Staged>,
     rows: Vec<NewEvent>,
-    json_rows: Vec<(Option<String>, serde_json::Value)>,
 ) -> Result<usize, Refusal> {
+    // What the counters and the in-process listeners (the demo) need after the commit.
+    let recorded: Vec<(Option<String>, String, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            let json = state.events.as_ref().map(|_| r.json.clone());
+            (r.tenant.clone(), r.kind.clone(), json)
+        })
+        .collect();
     // Nothing was written yet: if the commit fails, Meta's retry is processed afresh.
     let inserted = state.db.commit(staged, rows, now_ms()).await.map_err(|e| {
         (
@@ -459,21 +473,22 @@ async fn record(
         )
     })?;
     let mut n = 0;
-    for ((tenant, json), new) in json_rows.into_iter().zip(inserted) {
+    for ((tenant, kind, json), new) in recorded.into_iter().zip(inserted) {
         let name = tenant.as_deref().unwrap_or("");
         if !new {
             state.metrics.add(name, |c| c.duplicates += 1);
             continue;
         }
         n += 1;
-        let kind = json["type"].as_str();
-        state.metrics.add(name, |c| match (kind, &tenant) {
-            (Some("rejected"), _) => c.rejected += 1,
+        state.metrics.add(name, |c| match (kind.as_str(), &tenant) {
+            ("rejected", _) => c.rejected += 1,
             (_, Some(_)) => c.events += 1,
             (_, None) => c.unroutable += 1,
         });
-        if let Some(tx) = &state.events {
-            let _ = tx.send(json);
+        if let (Some(tx), Some(json)) = (&state.events, json) {
+            if let Ok(v) = serde_json::from_str(&json) {
+                let _ = tx.send(v);
+            }
         }
     }
     Ok(n)
@@ -490,13 +505,6 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_components_decode() {
-        assert_eq!(webhook::form_decode("a+b%20c%2F"), "a b c/");
-        assert_eq!(webhook::form_decode("100%"), "100%");
-        assert_eq!(webhook::form_decode("%zz"), "%zz");
-    }
 
     #[test]
     fn routes_are_peeked_per_change() {

@@ -139,4 +139,13 @@ impl wit::Guest for Component {
                 .collect(),
         })
     }
+
+    fn minor_units(amount: String, currency: String) -> Result<u64> {
+        c::minor_units(&amount, &currency).ok_or_else(|| {
+            err(crate::core::Error::invalid(
+                "amount",
+                format!("not a price in {currency} (digits, a point, at most its decimals)"),
+            ))
+        })
+    }
 }

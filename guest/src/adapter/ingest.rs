@@ -1,6 +1,6 @@
-//! `webhooks.ingest`: verify, parse, deduplicate and keep state, through the tenant's
-//! key-value buckets. The decisions are the core's (`core::webhook::state`); this file
-//! only reads and writes.
+//! `webhooks.ingest`: parse a verified body, deduplicate and keep state, through the
+//! tenant's key-value buckets. The decisions are the core's (`core::webhook::state`);
+//! this file only reads and writes.
 
 use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
@@ -33,8 +33,8 @@ struct Buckets {
     templates: Bucket,
 }
 
-pub fn ingest(tenant: &Tenant, body: &[u8], signature: Option<&str>) -> Result<Ingested, Error> {
-    tenant.verify_signature(body, signature)?;
+/// The events of a body whose signature the host checked.
+pub fn ingest(tenant: &Tenant, body: &[u8]) -> Result<Ingested, Error> {
     let events = webhook::parse(body).map_err(err)?;
     let dedupe = kv::open(state::DEDUPE_BUCKET).map_err(storage)?;
     let buckets = Buckets {

@@ -141,13 +141,30 @@ impl webhooks::Guest for Component {
         webhook::parse(&body).map(wit_events).map_err(err)
     }
 
-    fn ingest(body: Vec<u8>, signature_header: Option<String>) -> Result<webhooks::IngestResult> {
-        let r = ingest::ingest(&Tenant::bind(), &body, signature_header.as_deref())?;
+    fn ingest(body: Vec<u8>) -> Result<webhooks::IngestResult> {
+        let tenant = Tenant::bind();
+        let r = ingest::ingest(&tenant, &body)?;
+        let id = Some(tenant.settings.tenant_id.as_str()).filter(|t| !t.is_empty());
         Ok(webhooks::IngestResult {
-            events: wit_events(r.events),
+            events: r
+                .events
+                .iter()
+                .map(|e| webhooks::EventRecord {
+                    idempotency_key: e.idempotency_key.clone(),
+                    kind: webhook::json::kind(e).to_string(),
+                    json: webhook::json::to_json(e, id),
+                })
+                .collect(),
             duplicates: r.duplicates,
             not_mine: r.not_mine,
         })
+    }
+
+    fn expiring() -> Result<Vec<webhooks::Expiry>> {
+        Ok(vec![webhooks::Expiry {
+            bucket: webhook::state::DEDUPE_BUCKET.into(),
+            after_seconds: webhook::state::DEDUPE_RETENTION_SECS,
+        }])
     }
 
     fn forget(idempotency_keys: Vec<String>) -> Result<()> {

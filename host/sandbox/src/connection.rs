@@ -6,6 +6,7 @@
 //! two-step PIN, verified with a code (`123456` in the sandbox), subscribed to, and carry
 //! a business profile.
 
+use crate::net::form_decode;
 use crate::net::{self, Resp};
 use crate::{Sandbox, graph_error, invalid, now_secs, query_param, random_bytes, unknown_object};
 use base64::Engine as _;
@@ -16,7 +17,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use whatsapp_guest::core::webhook::form_decode;
 
 /// The verification code every sandbox number receives.
 pub const VERIFICATION_CODE: &str = "123456";

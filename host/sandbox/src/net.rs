@@ -140,3 +140,52 @@ mod tests {
         assert!(multipart("multipart/form-data; boundary=XX", b"junk").is_none());
     }
 }
+
+/// An `application/x-www-form-urlencoded` component decoded: `+` is a space, `%XX` a
+/// byte; a `%` not followed by two hex digits stays as it is.
+pub fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(bytes[i + 1]) << 4 | hex(bytes[i + 2]));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A query parameter, form-decoded (the first, when it repeats).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| form_decode(k) == name)
+        .map(|(_, v)| form_decode(v))
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    #[test]
+    fn form_components_decode() {
+        assert_eq!(form_decode("a+b%20c%2F"), "a b c/");
+        assert_eq!(form_decode("100%"), "100%");
+        assert_eq!(form_decode("%zz"), "%zz");
+        assert_eq!(
+            query_param("hub.mode=subscribe&hub.challenge=a%2Bb", "hub.challenge").as_deref(),
+            Some("a+b")
+        );
+    }
+}

@@ -10,6 +10,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use whatsapp_host::Instance;
 use whatsapp_host::api::ProductInput;
 
 #[derive(Subcommand)]
@@ -74,14 +75,14 @@ struct Row {
     brand: Option<String>,
 }
 
-/// A price in major units (`12.99`, `1500` yen) as minor units of `currency`.
-fn minor(price: &serde_json::Value, currency: &str) -> Option<u64> {
-    let text = match price {
-        serde_json::Value::String(s) => s.trim().to_string(),
-        serde_json::Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    whatsapp_guest::core::catalog::minor_units(&text, currency)
+/// A price as written in the file (`12.99`, `1500`), as text; the component turns it
+/// into minor units of the currency (`catalog.minor-units`).
+fn price_text(price: &serde_json::Value) -> Option<String> {
+    match price {
+        serde_json::Value::String(s) => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn empty_none(s: Option<String>) -> Option<String> {
@@ -89,15 +90,21 @@ fn empty_none(s: Option<String>) -> Option<String> {
 }
 
 impl Row {
-    fn input(self) -> Result<ProductInput, String> {
+    async fn input(self, i: &mut Instance) -> Result<ProductInput, BoxError> {
         let price_minor = match (self.price_minor, &self.price) {
             (Some(m), _) => m,
-            (None, Some(p)) => minor(p, &self.currency).ok_or_else(|| {
-                format!(
-                    "price {p} is not an amount in {} with its decimals",
-                    self.currency
-                )
-            })?,
+            (None, Some(p)) => {
+                let minor = match price_text(p) {
+                    Some(text) => i.minor_units(&text, &self.currency).await?.ok(),
+                    None => None,
+                };
+                minor.ok_or_else(|| {
+                    format!(
+                        "price {p} is not an amount in {} with its decimals",
+                        self.currency
+                    )
+                })?
+            }
             (None, None) => return Err("price or price_minor is required".into()),
         };
         Ok(ProductInput {
@@ -115,9 +122,8 @@ impl Row {
     }
 }
 
-/// A row of a file: its retailer id (when it has one) and the product, or why it is
-/// not one.
-type FileRow = (String, Result<ProductInput, String>);
+/// A row of a file: its retailer id (when it has one) and the row, or why it is not one.
+type FileRow = (String, Result<Row, String>);
 
 /// The rows of a JSON or CSV file.
 fn rows(file: &Path) -> Result<Vec<FileRow>, BoxError> {
@@ -137,7 +143,7 @@ fn rows(file: &Path) -> Result<Vec<FileRow>, BoxError> {
     Ok(rows
         .into_iter()
         .map(|r| match r {
-            Ok(row) => (row.retailer_id.clone(), row.input()),
+            Ok(row) => (row.retailer_id.clone(), Ok(row)),
             Err(e) => (String::new(), Err(e)),
         })
         .collect())
@@ -174,6 +180,10 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
             let mut products = Vec::new();
             let mut lines = Vec::new();
             for (n, (rid, r)) in rows.into_iter().enumerate() {
+                let r = match r {
+                    Ok(row) => row.input(&mut i).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
                 match r {
                     Ok(p) => {
                         products.push(p);
@@ -300,20 +310,5 @@ pub async fn run(cli: &Cli, command: &CatalogCommand) -> Result<(), BoxError> {
                 json!({ "handle": s.handle, "status": s.status, "errors": errors })
             })
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_become_minor_units_per_currency() {
-        assert_eq!(minor(&json!("12.99"), "USD"), Some(1299));
-        assert_eq!(minor(&json!(12), "USD"), Some(1200));
-        assert_eq!(minor(&json!("1500"), "JPY"), Some(1500));
-        assert_eq!(minor(&json!("1.250"), "KWD"), Some(1250));
-        assert_eq!(minor(&json!("12.999"), "USD"), None);
-        assert_eq!(minor(&json!("abc"), "USD"), None);
     }
 }

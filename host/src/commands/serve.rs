@@ -7,6 +7,7 @@ use std::time::Duration;
 use whatsapp_host::forward::Forwarder;
 use whatsapp_host::server::{self, ServerState};
 use whatsapp_host::storage::Database;
+use whatsapp_host::{Runtime, TenantBinding, events};
 
 /// Where to listen and what to do with what arrives.
 #[derive(clap::Args)]
@@ -53,7 +54,8 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         };
         tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
     }
-    tasks.push(tokio::spawn(sweep_dedupe(
+    tasks.push(tokio::spawn(sweep(
+        runtime.clone(),
         data.db.clone(),
         stopped(stop_rx.clone()),
     )));
@@ -85,16 +87,40 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Delete idempotency keys older than the dedupe retention, hourly.
-async fn sweep_dedupe(db: Arc<Database>, shutdown: impl Future<Output = ()>) {
-    use whatsapp_guest::core::webhook::state::{DEDUPE_BUCKET, DEDUPE_RETENTION_SECS};
+/// Delete, hourly, the entries the component says may expire (`webhooks.expiring`: the
+/// idempotency keys, after seven days), in every tenant's storage at once.
+async fn sweep(runtime: Arc<Runtime>, db: Arc<Database>, shutdown: impl Future<Output = ()>) {
+    // The same for every tenant: asked once, of an instance bound to none.
+    let expiring = match runtime.instantiate(&TenantBinding::new("", [])).await {
+        Ok(mut i) => match i.expiring().await {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
+                tracing::warn!("what may expire: {}", events::describe_error(&e));
+                return;
+            }
+            Err(trap) => {
+                tracing::warn!("what may expire: {trap}");
+                return;
+            }
+        },
+        Err(e) => {
+            tracing::warn!("what may expire: {e}");
+            return;
+        }
+    };
     tokio::pin!(shutdown);
     loop {
-        let before = server::now_ms() - (DEDUPE_RETENTION_SECS as i64) * 1000;
-        match db.sweep(DEDUPE_BUCKET, before) {
-            Ok(n) if n > 0 => tracing::info!("swept {n} idempotency keys older than 7 days"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("sweeping idempotency keys: {e}"),
+        for e in &expiring {
+            let before = server::now_ms() - (e.after_seconds as i64).saturating_mul(1000);
+            match db.sweep(&e.bucket, before) {
+                Ok(n) if n > 0 => tracing::info!(
+                    "swept {n} entries of {} older than {} s",
+                    e.bucket,
+                    e.after_seconds
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("sweeping expired entries: {e}"),
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -1,11 +1,12 @@
 //! `wa-host webhook parse`: a raw webhook body from stdin, its signature verified when
-//! given, parsed by the component, one JSON object per event on stdout.
+//! given, taken in by the component as the webhook server would (in a throwaway store),
+//! one JSON object per event on stdout: what the server would record.
 
 use crate::{BoxError, Cli, component};
 use clap::Subcommand;
 use std::io::{Read, Write};
 use whatsapp_host::builder::HostBuilder;
-use whatsapp_host::{TenantBinding, events};
+use whatsapp_host::{TenantBinding, events, wasmtime};
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
@@ -38,15 +39,22 @@ pub async fn run(cli: &Cli, command: &WebhookCommand) -> Result<(), BoxError> {
         .instantiate(&binding)
         .await
         .map_err(|e| e.to_string())?;
-    let result = match signature {
-        Some(sig) => instance.receive(&body, Some(sig)).await,
-        None => instance.parse(&body).await,
+    let failed = |e: wasmtime::Error| format!("the component failed: {e}");
+    if let Some(sig) = signature {
+        instance
+            .verify_signature(&body, Some(sig))
+            .await
+            .map_err(failed)?
+            .map_err(|e| events::describe_error(&e))?;
     }
-    .map_err(|e| format!("the component failed: {e}"))?;
-    let evs = result.map_err(|e| events::describe_error(&e))?;
+    let ingested = instance
+        .ingest(&body)
+        .await
+        .map_err(failed)?
+        .map_err(|e| events::describe_error(&e))?;
     let mut out = std::io::stdout().lock();
-    for e in &evs {
-        writeln!(out, "{}", events::to_json(e, None))?;
+    for e in &ingested.events {
+        writeln!(out, "{}", e.json)?;
     }
     Ok(())
 }

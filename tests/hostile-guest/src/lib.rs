@@ -74,7 +74,10 @@ impl webhooks::Guest for Hostile {
     fn receive(_: Vec<u8>, _: Option<String>) -> Result<Vec<webhooks::Event>> {
         refuse()
     }
-    fn ingest(_: Vec<u8>, _: Option<String>) -> Result<webhooks::IngestResult> {
+    fn ingest(_: Vec<u8>) -> Result<webhooks::IngestResult> {
+        refuse()
+    }
+    fn expiring() -> Result<Vec<webhooks::Expiry>> {
         refuse()
     }
     fn forget(_: Vec<String>) -> Result<()> {
@@ -250,6 +253,9 @@ impl catalog::Guest for Hostile {
         refuse()
     }
     fn check_batch(_: String, _: String) -> Result<catalog::BatchStatus> {
+        refuse()
+    }
+    fn minor_units(_: String, _: String) -> Result<u64> {
         refuse()
     }
 }

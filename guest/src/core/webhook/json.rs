@@ -1,308 +1,478 @@
-//! Events as JSON: one flat object per event. The shape `wa-host events list`, `webhook
-//! parse`, the demo, the forwarder and the webhook-ingress component all produce.
+//! Events as JSON: one flat object per event, the one form that is stored, listed and
+//! forwarded (`wa-host events list`, `webhook parse`, the demo, the forwarder and the
+//! webhook-ingress component all show this shape). The component writes it, once, when
+//! it ingests an event; the host stores the text it is given.
 //!
-//! The component's core types and the host's WIT types carry the same names, so one
-//! macro writes the mapping for both: [`crate::event_json!`] over a module that holds
-//! `Event`, `EventBody`, `MessageContent`, … . The guest core instantiates it here
-//! (`to_json` over [`crate::core::webhook::Event`]); the host over its generated bindings.
+//! Written straight into a buffer, without a `serde_json::Value` tree: one pass per
+//! event, and little code in the component (its size has a budget, `tests/footprint.rs`).
+//! Keys come in a fixed order; raw JSON Meta sent (an account update's value, a flow's
+//! answers, …) is embedded as it came, compacted onto one line.
 
-/// Define `to_json(&Event, Option<&str>) -> serde_json::Value`, `kind(&Event)` and
-/// `graph_error_json(&GraphError)` over the event types in the module `$t` (the
-/// caller needs `serde_json`).
-#[macro_export]
-macro_rules! event_json {
-    ($($t:ident)::+) => {
-        #[allow(unused_imports)]
-        use $($t)::+::{
-            DeliveryStatus, Event, EventBody, GraphError, Media, MessageContent,
-            PhoneNumberUpdateKind, ReplyChoice, TemplateUpdateKind,
-        };
-        #[allow(unused_imports)]
-        use serde_json::{json, Map, Value};
+use super::types::*;
+use crate::core::error::GraphError;
 
-        fn status_str(s: DeliveryStatus) -> &'static str {
-            match s {
-                DeliveryStatus::Sent => "sent",
-                DeliveryStatus::Delivered => "delivered",
-                DeliveryStatus::Read => "read",
-                DeliveryStatus::Played => "played",
-                DeliveryStatus::Failed => "failed",
-                DeliveryStatus::Deleted => "deleted",
-            }
-        }
-
-        /// A Graph error as JSON.
-        pub fn graph_error_json(e: &GraphError) -> Value {
-            json!({
-                "code": e.code,
-                "subcode": e.subcode,
-                "type": e.error_type,
-                "message": e.message,
-                "details": e.details,
-                "fbtrace_id": e.fbtrace_id,
-                "is_transient": e.is_transient,
-                "http_status": e.http_status,
-            })
-        }
-
-        /// Raw JSON kept by the component, re-embedded as JSON (or as a string if it is not).
-        fn raw(s: &str) -> Value {
-            serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
-        }
-
-        /// The kind of an event: `message`, `status`, `echo`, `template`, `account`,
-        /// `phone-number`, `preference`, `call`, `errors` or `unknown`.
-        pub fn kind(e: &Event) -> &'static str {
-            match e.body {
-                EventBody::Message(_) => "message",
-                EventBody::Status(_) => "status",
-                EventBody::Echo(_) => "echo",
-                EventBody::Template(_) => "template",
-                EventBody::Account(_) => "account",
-                EventBody::PhoneNumber(_) => "phone-number",
-                EventBody::Preference(_) => "preference",
-                EventBody::Call(_) => "call",
-                EventBody::Errors(_) => "errors",
-                EventBody::Unknown(_) => "unknown",
-            }
-        }
-
-        fn media_json(m: &Media) -> Value {
-            json!({ "id": m.id, "mime_type": m.mime_type, "sha256": m.sha256, "caption": m.caption,
-                    "filename": m.filename, "url": m.url, "voice": m.voice, "animated": m.animated })
-        }
-
-        fn choice_json(c: &ReplyChoice) -> Value {
-            json!({ "id": c.id, "title": c.title, "description": c.description })
-        }
-
-        /// A message's content as `(key, value)`: the key names the kind (`text`, `image`, …).
-        fn content_json(c: &MessageContent) -> (&'static str, Value) {
-            use MessageContent as C;
-            match c {
-                C::Text(t) => ("text", t.clone().into()),
-                C::Image(m) => ("image", media_json(m)),
-                C::Video(m) => ("video", media_json(m)),
-                C::Audio(m) => ("audio", media_json(m)),
-                C::Document(m) => ("document", media_json(m)),
-                C::Sticker(m) => ("sticker", media_json(m)),
-                C::Location(l) => (
-                    "location",
-                    json!({ "latitude": l.latitude, "longitude": l.longitude, "name": l.name, "address": l.address, "url": l.url }),
-                ),
-                C::Contacts(cards) => (
-                    "contacts",
-                    cards
-                        .iter()
-                        .map(|c| json!({ "formatted_name": c.formatted_name, "phones": c.phones, "wa_ids": c.wa_ids, "emails": c.emails, "raw": raw(&c.raw) }))
-                        .collect(),
-                ),
-                C::Reaction(r) => ("reaction", json!({ "message_id": r.message_id, "emoji": r.emoji })),
-                C::ButtonReply(c) => ("button_reply", choice_json(c)),
-                C::ListReply(c) => ("list_reply", choice_json(c)),
-                C::FlowReply(f) => (
-                    "flow_reply",
-                    json!({ "name": f.name, "body": f.body, "flow_token": f.flow_token, "response": raw(&f.response_json) }),
-                ),
-                C::CallPermissionReply(r) => (
-                    "call_permission_reply",
-                    json!({ "response": r.response, "expiration_timestamp": r.expiration_timestamp, "source": r.source }),
-                ),
-                C::QuickReply(q) => ("quick_reply", json!({ "payload": q.payload, "text": q.text })),
-                C::Order(o) => (
-                    "order",
-                    json!({ "catalog_id": o.catalog_id, "text": o.text, "items": o.items.iter().map(|i| json!({
-                        "product_retailer_id": i.product_retailer_id, "quantity": i.quantity,
-                        "item_price": i.item_price, "currency": i.currency })).collect::<Vec<_>>() }),
-                ),
-                C::System(s) => ("system", json!({ "kind": s.kind, "body": s.body, "new_wa_id": s.new_wa_id })),
-                C::Edit(e) => (
-                    "edit",
-                    json!({ "original_message_id": e.original_message_id, "message_type": e.message_type, "text": e.text, "message": raw(&e.raw) }),
-                ),
-                C::Revoke(id) => ("revoke", json!({ "original_message_id": id })),
-                C::Unsupported(t) => ("unsupported", json!({ "type": t })),
-                C::Other(r) => ("content", raw(r)),
-            }
-        }
-
-        /// An event as one flat JSON object; `tenant` is added when known.
-        pub fn to_json(e: &Event, tenant: Option<&str>) -> Value {
-            let mut o = Map::new();
-            o.insert("type".into(), kind(e).into());
-            if let Some(t) = tenant {
-                o.insert("tenant".into(), t.into());
-            }
-            o.insert("idempotency_key".into(), e.idempotency_key.clone().into());
-            o.insert("field".into(), e.field.clone().into());
-            o.insert("waba_id".into(), e.routing.waba_id.clone().into());
-            o.insert("phone_number_id".into(), json!(e.routing.phone_number_id));
-            o.insert(
-                "display_phone_number".into(),
-                json!(e.routing.display_phone_number),
-            );
-            o.insert("timestamp".into(), json!(e.timestamp));
-            if let Some(c) = &e.contact {
-                o.insert(
-                    "contact".into(),
-                    json!({ "wa_id": c.wa_id, "user_id": c.user_id, "name": c.name }),
-                );
-            }
-            let errors = |o: &mut Map<String, Value>, es: &[GraphError]| {
-                if !es.is_empty() {
-                    o.insert("errors".into(), es.iter().map(graph_error_json).collect());
-                }
-            };
-            match &e.body {
-                EventBody::Message(m) => {
-                    o.insert("message_id".into(), m.id.clone().into());
-                    o.insert("from".into(), m.from.clone().into());
-                    if let Some(u) = &m.from_user_id {
-                        o.insert("from_user_id".into(), u.clone().into());
-                    }
-                    o.insert("message_type".into(), m.message_type.clone().into());
-                    let (k, v) = content_json(&m.content);
-                    o.insert(k.into(), v);
-                    if let Some(c) = &m.context {
-                        o.insert(
-                            "context".into(),
-                            json!({ "message_id": c.message_id, "from": c.from, "forwarded": c.forwarded,
-                                    "frequently_forwarded": c.frequently_forwarded }),
-                        );
-                    }
-                    if let Some(r) = &m.referral {
-                        o.insert(
-                            "referral".into(),
-                            json!({ "source_url": r.source_url, "source_id": r.source_id, "source_type": r.source_type,
-                                    "headline": r.headline, "body": r.body, "media_type": r.media_type, "ctwa_clid": r.ctwa_clid }),
-                        );
-                    }
-                    errors(&mut o, &m.errors);
-                }
-                EventBody::Echo(m) => {
-                    o.insert("message_id".into(), m.id.clone().into());
-                    o.insert("from".into(), m.from.clone().into());
-                    o.insert("to".into(), m.to.clone().into());
-                    o.insert("to_user_id".into(), json!(m.to_user_id));
-                    o.insert("message_type".into(), m.message_type.clone().into());
-                    let (k, v) = content_json(&m.content);
-                    o.insert(k.into(), v);
-                }
-                EventBody::Status(s) => {
-                    o.insert("message_id".into(), s.message_id.clone().into());
-                    o.insert("recipient_id".into(), json!(s.recipient_id));
-                    o.insert("status".into(), status_str(s.status).into());
-                    errors(&mut o, &s.errors);
-                    if let Some(c) = &s.conversation {
-                        o.insert(
-                            "conversation".into(),
-                            json!({ "id": c.id, "origin_type": c.origin_type, "expiration_timestamp": c.expiration_timestamp }),
-                        );
-                    }
-                    if let Some(p) = &s.pricing {
-                        o.insert(
-                            "pricing".into(),
-                            json!({ "billable": p.billable, "pricing_model": p.pricing_model, "category": p.category, "type": p.pricing_type }),
-                        );
-                    }
-                    if let Some(d) = &s.biz_opaque_callback_data {
-                        o.insert("biz_opaque_callback_data".into(), d.clone().into());
-                    }
-                }
-                EventBody::Template(t) => {
-                    let k = match t.kind {
-                        TemplateUpdateKind::Status => "status",
-                        TemplateUpdateKind::Category => "category",
-                        TemplateUpdateKind::Quality => "quality",
-                        TemplateUpdateKind::Components => "components",
-                    };
-                    o.insert("update".into(), k.into());
-                    o.insert("template_id".into(), t.template_id.clone().into());
-                    o.insert("name".into(), json!(t.name));
-                    o.insert("language".into(), json!(t.language));
-                    o.insert("value".into(), json!(t.value));
-                    o.insert("previous".into(), json!(t.previous));
-                    o.insert("reason".into(), json!(t.reason));
-                    o.insert("category".into(), json!(t.category));
-                }
-                EventBody::Account(a) => {
-                    o.insert("event".into(), a.event.clone().into());
-                    o.insert("raw".into(), raw(&a.raw));
-                }
-                EventBody::PhoneNumber(p) => {
-                    let k = match p.kind {
-                        PhoneNumberUpdateKind::Name => "name",
-                        PhoneNumberUpdateKind::Quality => "quality",
-                    };
-                    o.insert("update".into(), k.into());
-                    o.insert("event".into(), json!(p.event));
-                    o.insert(
-                        "requested_verified_name".into(),
-                        json!(p.requested_verified_name),
-                    );
-                    o.insert("current_limit".into(), json!(p.current_limit));
-                    o.insert("raw".into(), raw(&p.raw));
-                }
-                EventBody::Preference(p) => {
-                    o.insert("wa_id".into(), p.wa_id.clone().into());
-                    o.insert("category".into(), p.category.clone().into());
-                    o.insert("value".into(), p.value.clone().into());
-                    o.insert("detail".into(), json!(p.detail));
-                }
-                EventBody::Call(c) => {
-                    o.insert("call_id".into(), c.id.clone().into());
-                    o.insert("event".into(), c.event.clone().into());
-                    o.insert("direction".into(), json!(c.direction));
-                    o.insert("from".into(), json!(c.from));
-                    o.insert("to".into(), json!(c.to));
-                    o.insert("status".into(), json!(c.status));
-                    o.insert("duration_seconds".into(), json!(c.duration_seconds));
-                }
-                EventBody::Errors(es) => errors(&mut o, es),
-                EventBody::Unknown(r) => {
-                    o.insert("raw".into(), raw(r));
-                }
-            }
-            Value::Object(o)
-        }
-    };
+/// The kind of an event: `message`, `status`, `echo`, `template`, `account`,
+/// `phone-number`, `preference`, `call`, `errors` or `unknown` (the JSON's `type`).
+pub fn kind(e: &Event) -> &'static str {
+    match e.body {
+        EventBody::Message(_) => "message",
+        EventBody::Status(_) => "status",
+        EventBody::Echo(_) => "echo",
+        EventBody::Template(_) => "template",
+        EventBody::Account(_) => "account",
+        EventBody::PhoneNumber(_) => "phone-number",
+        EventBody::Preference(_) => "preference",
+        EventBody::Call(_) => "call",
+        EventBody::Errors(_) => "errors",
+        EventBody::Unknown(_) => "unknown",
+    }
 }
 
-/// The names the macro reads, over the core's own types.
-mod core_types {
-    pub use crate::core::error::GraphError;
-    pub use crate::core::webhook::types::*;
+/// An event as one flat JSON object on one line; `tenant` is added when known.
+pub fn to_json(e: &Event, tenant: Option<&str>) -> String {
+    let mut out = Vec::with_capacity(512);
+    object(&mut out, |o| event(o, e, tenant));
+    // Only `&str`s and well-formed JSON were written.
+    String::from_utf8(out).unwrap_or_default()
 }
-
-crate::event_json!(self::core_types);
 
 /// The event for a verified body that could not be read (not JSON, not a webhook
 /// payload): kept whole, base64, with the reason, so that it is not lost. The webhook
 /// server records it and the ingress forwards it; both answer Meta 200.
-pub fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> serde_json::Value {
-    serde_json::json!({
-        "type": "rejected",
-        "tenant": tenant,
-        "reason": reason,
-        "body_base64": crate::core::encoding::base64(body),
-    })
+pub fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> String {
+    let mut out = Vec::with_capacity(64 + body.len() * 4 / 3);
+    object(&mut out, |o| {
+        o.str("type", "rejected");
+        o.opt_str("tenant", tenant);
+        o.str("reason", reason);
+        o.str("body_base64", &crate::core::encoding::base64(body));
+    });
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
+    o.str("type", kind(e));
+    if let Some(t) = tenant {
+        o.str("tenant", t);
+    }
+    o.str("idempotency_key", &e.idempotency_key);
+    o.str("field", &e.field);
+    o.str("waba_id", &e.routing.waba_id);
+    o.opt_str("phone_number_id", e.routing.phone_number_id.as_deref());
+    o.opt_str(
+        "display_phone_number",
+        e.routing.display_phone_number.as_deref(),
+    );
+    o.opt_u64("timestamp", e.timestamp);
+    if let Some(c) = &e.contact {
+        o.obj("contact", |o| {
+            o.opt_str("wa_id", c.wa_id.as_deref());
+            o.opt_str("user_id", c.user_id.as_deref());
+            o.opt_str("name", c.name.as_deref());
+        });
+    }
+    match &e.body {
+        EventBody::Message(m) => {
+            o.str("message_id", &m.id);
+            o.str("from", &m.from);
+            if let Some(u) = &m.from_user_id {
+                o.str("from_user_id", u);
+            }
+            o.str("message_type", &m.message_type);
+            content(o, &m.content);
+            if let Some(c) = &m.context {
+                o.obj("context", |o| {
+                    o.opt_str("message_id", c.message_id.as_deref());
+                    o.opt_str("from", c.from.as_deref());
+                    o.bool("forwarded", c.forwarded);
+                    o.bool("frequently_forwarded", c.frequently_forwarded);
+                });
+            }
+            if let Some(r) = &m.referral {
+                o.obj("referral", |o| {
+                    o.opt_str("source_url", r.source_url.as_deref());
+                    o.opt_str("source_id", r.source_id.as_deref());
+                    o.opt_str("source_type", r.source_type.as_deref());
+                    o.opt_str("headline", r.headline.as_deref());
+                    o.opt_str("body", r.body.as_deref());
+                    o.opt_str("media_type", r.media_type.as_deref());
+                    o.opt_str("ctwa_clid", r.ctwa_clid.as_deref());
+                });
+            }
+            errors(o, &m.errors);
+        }
+        EventBody::Echo(m) => {
+            o.str("message_id", &m.id);
+            o.str("from", &m.from);
+            o.str("to", &m.to);
+            o.opt_str("to_user_id", m.to_user_id.as_deref());
+            o.str("message_type", &m.message_type);
+            content(o, &m.content);
+        }
+        EventBody::Status(s) => {
+            o.str("message_id", &s.message_id);
+            o.opt_str("recipient_id", s.recipient_id.as_deref());
+            o.str("status", status_str(s.status));
+            errors(o, &s.errors);
+            if let Some(c) = &s.conversation {
+                o.obj("conversation", |o| {
+                    o.str("id", &c.id);
+                    o.opt_str("origin_type", c.origin_type.as_deref());
+                    o.opt_u64("expiration_timestamp", c.expiration_timestamp);
+                });
+            }
+            if let Some(p) = &s.pricing {
+                o.obj("pricing", |o| {
+                    match p.billable {
+                        Some(b) => o.bool("billable", b),
+                        None => o.null("billable"),
+                    }
+                    o.opt_str("pricing_model", p.pricing_model.as_deref());
+                    o.opt_str("category", p.category.as_deref());
+                    o.opt_str("type", p.pricing_type.as_deref());
+                });
+            }
+            if let Some(d) = &s.biz_opaque_callback_data {
+                o.str("biz_opaque_callback_data", d);
+            }
+        }
+        EventBody::Template(t) => {
+            o.str(
+                "update",
+                match t.kind {
+                    TemplateUpdateKind::Status => "status",
+                    TemplateUpdateKind::Category => "category",
+                    TemplateUpdateKind::Quality => "quality",
+                    TemplateUpdateKind::Components => "components",
+                },
+            );
+            o.str("template_id", &t.template_id);
+            o.opt_str("name", t.name.as_deref());
+            o.opt_str("language", t.language.as_deref());
+            o.opt_str("value", t.value.as_deref());
+            o.opt_str("previous", t.previous.as_deref());
+            o.opt_str("reason", t.reason.as_deref());
+            o.opt_str("category", t.category.as_deref());
+        }
+        EventBody::Account(a) => {
+            o.str("event", &a.event);
+            o.raw("raw", &a.raw);
+        }
+        EventBody::PhoneNumber(p) => {
+            o.str(
+                "update",
+                match p.kind {
+                    PhoneNumberUpdateKind::Name => "name",
+                    PhoneNumberUpdateKind::Quality => "quality",
+                },
+            );
+            o.opt_str("event", p.event.as_deref());
+            o.opt_str(
+                "requested_verified_name",
+                p.requested_verified_name.as_deref(),
+            );
+            o.opt_str("current_limit", p.current_limit.as_deref());
+            o.raw("raw", &p.raw);
+        }
+        EventBody::Preference(p) => {
+            o.str("wa_id", &p.wa_id);
+            o.str("category", &p.category);
+            o.str("value", &p.value);
+            o.opt_str("detail", p.detail.as_deref());
+        }
+        EventBody::Call(c) => {
+            o.str("call_id", &c.id);
+            o.str("event", &c.event);
+            o.opt_str("direction", c.direction.as_deref());
+            o.opt_str("from", c.from.as_deref());
+            o.opt_str("to", c.to.as_deref());
+            o.opt_str("status", c.status.as_deref());
+            o.opt_u64("duration_seconds", c.duration_seconds);
+        }
+        EventBody::Errors(es) => errors(o, es),
+        EventBody::Unknown(r) => o.raw("raw", r),
+    }
+}
+
+fn status_str(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Sent => "sent",
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::Read => "read",
+        DeliveryStatus::Played => "played",
+        DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Deleted => "deleted",
+    }
+}
+
+/// `errors`, when there are any.
+fn errors(o: &mut Obj, es: &[GraphError]) {
+    if !es.is_empty() {
+        o.list("errors", es, |o, e| {
+            o.i64("code", e.code.into());
+            o.opt_i64("subcode", e.subcode.map(Into::into));
+            o.opt_str("type", e.error_type.as_deref());
+            o.str("message", &e.message);
+            o.opt_str("details", e.details.as_deref());
+            o.opt_str("fbtrace_id", e.fbtrace_id.as_deref());
+            o.bool("is_transient", e.is_transient);
+            o.i64("http_status", e.http_status.into());
+        });
+    }
+}
+
+/// A message's content, under the key that names its kind (`text`, `image`, …).
+fn content(o: &mut Obj, c: &MessageContent) {
+    use MessageContent as C;
+    let media = |o: &mut Obj, k: &str, m: &Media| {
+        o.obj(k, |o| {
+            o.str("id", &m.id);
+            o.opt_str("mime_type", m.mime_type.as_deref());
+            o.opt_str("sha256", m.sha256.as_deref());
+            o.opt_str("caption", m.caption.as_deref());
+            o.opt_str("filename", m.filename.as_deref());
+            o.opt_str("url", m.url.as_deref());
+            o.bool("voice", m.voice);
+            o.bool("animated", m.animated);
+        })
+    };
+    let choice = |o: &mut Obj, k: &str, c: &ReplyChoice| {
+        o.obj(k, |o| {
+            o.str("id", &c.id);
+            o.str("title", &c.title);
+            o.opt_str("description", c.description.as_deref());
+        })
+    };
+    match c {
+        C::Text(t) => o.str("text", t),
+        C::Image(m) => media(o, "image", m),
+        C::Video(m) => media(o, "video", m),
+        C::Audio(m) => media(o, "audio", m),
+        C::Document(m) => media(o, "document", m),
+        C::Sticker(m) => media(o, "sticker", m),
+        C::Location(l) => o.obj("location", |o| {
+            o.f64("latitude", l.latitude);
+            o.f64("longitude", l.longitude);
+            o.opt_str("name", l.name.as_deref());
+            o.opt_str("address", l.address.as_deref());
+            o.opt_str("url", l.url.as_deref());
+        }),
+        C::Contacts(cards) => o.list("contacts", cards, |o, c| {
+            o.opt_str("formatted_name", c.formatted_name.as_deref());
+            o.strs("phones", &c.phones);
+            o.strs("wa_ids", &c.wa_ids);
+            o.strs("emails", &c.emails);
+            o.raw("raw", &c.raw);
+        }),
+        C::Reaction(r) => o.obj("reaction", |o| {
+            o.str("message_id", &r.message_id);
+            o.opt_str("emoji", r.emoji.as_deref());
+        }),
+        C::ButtonReply(c) => choice(o, "button_reply", c),
+        C::ListReply(c) => choice(o, "list_reply", c),
+        C::FlowReply(f) => o.obj("flow_reply", |o| {
+            o.opt_str("name", f.name.as_deref());
+            o.opt_str("body", f.body.as_deref());
+            o.opt_str("flow_token", f.flow_token.as_deref());
+            o.raw("response", &f.response_json);
+        }),
+        C::CallPermissionReply(r) => o.obj("call_permission_reply", |o| {
+            o.str("response", &r.response);
+            o.opt_u64("expiration_timestamp", r.expiration_timestamp);
+            o.opt_str("source", r.source.as_deref());
+        }),
+        C::QuickReply(q) => o.obj("quick_reply", |o| {
+            o.str("payload", &q.payload);
+            o.str("text", &q.text);
+        }),
+        C::Order(ord) => o.obj("order", |o| {
+            o.str("catalog_id", &ord.catalog_id);
+            o.opt_str("text", ord.text.as_deref());
+            o.list("items", &ord.items, |o, i| {
+                o.str("product_retailer_id", &i.product_retailer_id);
+                o.u64("quantity", i.quantity.into());
+                o.f64("item_price", i.item_price);
+                o.str("currency", &i.currency);
+            });
+        }),
+        C::System(s) => o.obj("system", |o| {
+            o.str("kind", &s.kind);
+            o.str("body", &s.body);
+            o.opt_str("new_wa_id", s.new_wa_id.as_deref());
+        }),
+        C::Edit(e) => o.obj("edit", |o| {
+            o.str("original_message_id", &e.original_message_id);
+            o.str("message_type", &e.message_type);
+            o.opt_str("text", e.text.as_deref());
+            o.raw("message", &e.raw);
+        }),
+        C::Revoke(id) => o.obj("revoke", |o| o.str("original_message_id", id)),
+        C::Unsupported(t) => o.obj("unsupported", |o| o.opt_str("type", t.as_deref())),
+        C::Other(r) => o.raw("content", r),
+    }
+}
+
+/// Write one object into `out`.
+fn object(out: &mut Vec<u8>, f: impl FnOnce(&mut Obj)) {
+    out.push(b'{');
+    f(&mut Obj { out, first: true });
+    out.push(b'}');
+}
+
+/// The members of a JSON object being written.
+struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Obj<'_> {
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        string(self.out, k);
+        self.out.push(b':');
+        self.out
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        string(self.key(k), v);
+    }
+
+    fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.null(k),
+        }
+    }
+
+    fn null(&mut self, k: &str) {
+        self.key(k).extend_from_slice(b"null");
+    }
+
+    fn bool(&mut self, k: &str, v: bool) {
+        let v: &[u8] = if v { b"true" } else { b"false" };
+        self.key(k).extend_from_slice(v);
+    }
+
+    fn u64(&mut self, k: &str, v: u64) {
+        self.key(k).extend_from_slice(v.to_string().as_bytes());
+    }
+
+    fn opt_u64(&mut self, k: &str, v: Option<u64>) {
+        match v {
+            Some(v) => self.u64(k, v),
+            None => self.null(k),
+        }
+    }
+
+    fn i64(&mut self, k: &str, v: i64) {
+        self.key(k).extend_from_slice(v.to_string().as_bytes());
+    }
+
+    fn opt_i64(&mut self, k: &str, v: Option<i64>) {
+        match v {
+            Some(v) => self.i64(k, v),
+            None => self.null(k),
+        }
+    }
+
+    /// A float as `serde_json` writes one; one that is not finite is `null`.
+    fn f64(&mut self, k: &str, v: f64) {
+        let out = self.key(k);
+        if serde_json::to_writer(&mut *out, &v).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+
+    fn strs(&mut self, k: &str, vs: &[String]) {
+        let out = self.key(k);
+        out.push(b'[');
+        for (i, v) in vs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, v);
+        }
+        out.push(b']');
+    }
+
+    /// Raw JSON kept by the parser, embedded as JSON on one line (or as a string, if
+    /// it is not JSON).
+    fn raw(&mut self, k: &str, raw: &str) {
+        let out = self.key(k);
+        if serde_json::from_str::<serde::de::IgnoredAny>(raw).is_ok() {
+            compact(out, raw);
+        } else {
+            string(out, raw);
+        }
+    }
+
+    fn obj(&mut self, k: &str, f: impl FnOnce(&mut Obj)) {
+        object(self.key(k), f);
+    }
+
+    fn list<T>(&mut self, k: &str, items: &[T], f: impl Fn(&mut Obj, &T)) {
+        let out = self.key(k);
+        out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            object(out, |o| f(o, item));
+        }
+        out.push(b']');
+    }
+}
+
+/// A JSON string, escaped as `serde_json` escapes it.
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Valid JSON text without the whitespace between its tokens.
+fn compact(out: &mut Vec<u8>, json: &str) {
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in json.as_bytes() {
+        if in_string {
+            out.push(b);
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            in_string = b == b'"';
+            out.push(b);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn value(s: &str) -> Value {
+        serde_json::from_str(s).expect("the writer writes JSON")
+    }
 
     #[test]
     fn an_inbound_text_becomes_one_flat_object() {
         let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"W1","changes":[{"field":"messages","value":{
             "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"P1"},
             "contacts":[{"profile":{"name":"Ana"},"wa_id":"15551234567"}],
-            "messages":[{"from":"15551234567","id":"wamid.X","timestamp":"1700000000","type":"text","text":{"body":"hi"}}]}}]}]}"#;
+            "messages":[{"from":"15551234567","id":"wamid.X","timestamp":"1700000000","type":"text","text":{"body":"hi \"there\"\n"}}]}}]}]}"#;
         let events = crate::core::webhook::parse(body).unwrap();
-        let v = to_json(&events[0], Some("acme"));
+        let s = to_json(&events[0], Some("acme"));
+        assert!(!s.contains('\n'), "one line: {s}");
+        let v = value(&s);
         assert_eq!(v["type"], "message");
         assert_eq!(v["tenant"], "acme");
-        assert_eq!(v["text"], "hi");
+        assert_eq!(v["text"], "hi \"there\"\n");
         assert_eq!(v["phone_number_id"], "P1");
         assert_eq!(v["contact"]["name"], "Ana");
         assert_eq!(v["timestamp"], 1_700_000_000u64);
@@ -310,8 +480,25 @@ mod tests {
     }
 
     #[test]
+    fn raw_json_is_embedded_on_one_line_and_anything_else_as_a_string() {
+        let mut out = Vec::new();
+        object(&mut out, |o| {
+            o.raw("a", "{ \"k\" :\n [1, \"x y\\\" }\" ] }");
+            o.raw("b", "not json");
+            o.f64("c", f64::NAN);
+            o.f64("d", 1.5);
+            o.list("e", &[1u64, 2], |o, n| o.u64("n", *n));
+        });
+        let s = String::from_utf8(out).unwrap();
+        assert_eq!(
+            s,
+            r#"{"a":{"k":[1,"x y\" }"]},"b":"not json","c":null,"d":1.5,"e":[{"n":1},{"n":2}]}"#
+        );
+    }
+
+    #[test]
     fn a_rejected_body_is_kept_whole() {
-        let v = rejected(Some("t"), "why", &[0xff, 0xfe]);
+        let v = value(&rejected(Some("t"), "why", &[0xff, 0xfe]));
         assert_eq!(
             (v["type"].as_str(), v["body_base64"].as_str()),
             (Some("rejected"), Some("//4="))
