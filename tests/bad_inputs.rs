@@ -161,7 +161,6 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
             waba_id: WABA_ID.into(),
             display_phone_number: None,
             graph_origin: None,
-            access_token: None,
             app_secret: Some(zeroize::Zeroizing::new("own-app-secret".into())),
             verify_token: None,
             settings: vec![],
@@ -291,24 +290,20 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
     // A tenant whose token Meta refuses, one with no token, one whose Graph origin the
     // host's egress policy does not allow.
     let add = |id: &str, pnid: &str, token: Option<&str>, origin: &str, window: &str| {
-        tenants::add(
-            &h.db,
-            &h.vault,
-            NewTenant {
-                id: id.into(),
-                phone_number_id: pnid.into(),
-                waba_id: WABA_ID.into(),
-                display_phone_number: None,
-                graph_origin: Some(origin.into()),
-                access_token: token.map(|t| zeroize::Zeroizing::new(t.to_string())),
-                app_secret: None,
-                verify_token: None,
-                settings: vec![("window-policy".into(), window.into())],
-                numbers: vec![],
-            },
-            0,
-        )
-        .unwrap()
+        let t = NewTenant {
+            id: id.into(),
+            phone_number_id: pnid.into(),
+            waba_id: WABA_ID.into(),
+            display_phone_number: None,
+            graph_origin: Some(origin.into()),
+            app_secret: None,
+            verify_token: None,
+            settings: vec![("window-policy".into(), window.into())],
+            numbers: vec![],
+        };
+        let token = token.map(str::to_string);
+        let h = &h;
+        async move { h.add_tenant(t, token.as_deref()).await }
     };
     let origin = h.sandbox_origin.as_str();
     let refused = add(
@@ -317,22 +312,25 @@ async fn every_bad_input_gets_a_clear_answer_and_the_readme_says_which() {
         Some("not-the-token"),
         origin,
         "off",
-    );
-    let tokenless = add("tokenless", "106540352240002", None, origin, "off");
+    )
+    .await;
+    let tokenless = add("tokenless", "106540352240002", None, origin, "off").await;
     let elsewhere = add(
         "elsewhere",
         "106540352240003",
         Some("t"),
         "https://graph.example.invalid",
         "off",
-    );
+    )
+    .await;
     let windowed = add(
         "windowed",
         "106540352240004",
         Some(whatsapp_tests::TOKEN),
         origin,
         "enforce",
-    );
+    )
+    .await;
     for (what, tenant) in [
         ("Send with a token Meta refuses", &refused),
         ("Send by a tenant with no token", &tokenless),

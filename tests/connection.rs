@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 use whatsapp_host::api::{CodeMethod, CredentialState, Error, ProfileUpdate};
+use whatsapp_host::connect;
 use whatsapp_host::sandbox::{DEFAULT_PHONE_NUMBER_ID, connection::SECOND_PHONE_NUMBER_ID};
 use whatsapp_host::storage::KvBackend;
 use whatsapp_host::tenants::{self, NewTenant};
@@ -482,5 +483,84 @@ async fn the_admin_api_wants_its_token_and_never_answers_with_a_secret() {
             .await
             .0,
         404
+    );
+}
+
+#[tokio::test]
+async fn a_token_given_by_hand_is_sealed_never_described_and_replacing_it_reconnects() {
+    let h = Harness::start(quiet()).await;
+    let defaults = Default::default();
+    let cx = connect::Context {
+        runtime: &h.runtime,
+        db: &h.db,
+        vault: &h.vault,
+        defaults: &defaults,
+    };
+    // A token the sandbox does not know: Meta will refuse it (190).
+    let t = connect::add_tenant(
+        &cx,
+        NewTenant {
+            id: "byhand".into(),
+            phone_number_id: "200000000000009".into(),
+            waba_id: WABA_ID.into(),
+            graph_origin: Some(h.sandbox_origin.clone()),
+            app_secret: Some(Zeroizing::new("app-secret-value".into())),
+            settings: vec![("window-policy".into(), "off".into())],
+            ..NewTenant::default()
+        },
+        Some("EAAG-secret-token"),
+        0,
+    )
+    .await
+    .unwrap();
+    let before =
+        h.db.get("byhand", "secrets", "access-token")
+            .unwrap()
+            .unwrap();
+    assert!(!before.windows(5).any(|w| w == b"EAAG-"), "sealed at rest");
+    let d = connect::describe(&cx, &t).await.to_string();
+    assert!(
+        !d.contains("EAAG") && !d.contains("app-secret-value"),
+        "{d}"
+    );
+    assert!(d.contains("\"has_access_token\":true"), "{d}");
+    assert!(d.contains("\"credential\":\"connected\""), "{d}");
+
+    let r = h
+        .instance_of(&t)
+        .await
+        .send(&text("15551234567", "hi"))
+        .await
+        .unwrap();
+    assert!(matches!(r, Err(Error::Unauthorized(_))), "{r:?}");
+    let d = connect::describe(&cx, &t).await.to_string();
+    assert!(d.contains("\"credential\":\"reauth-required\""), "{d}");
+
+    // A blank token is refused and changes nothing; a new one reconnects.
+    assert!(matches!(
+        connect::set_access_token(&cx, "byhand", "  ").await,
+        Err(connect::ConnectError::Component(Error::InvalidInput(_)))
+    ));
+    assert_eq!(
+        connect::set_access_token(&cx, "byhand", "EAAG-next")
+            .await
+            .unwrap(),
+        2
+    );
+    let after =
+        h.db.get("byhand", "secrets", "access-token")
+            .unwrap()
+            .unwrap();
+    assert_ne!(before, after);
+    let d = connect::describe(&cx, &t).await.to_string();
+    assert!(d.contains("\"credential\":\"connected\""), "{d}");
+    assert!(d.contains("\"has_catalog_token\":false"), "{d}");
+    connect::set_catalog_token(&cx, "byhand", "EAAG-catalog")
+        .await
+        .unwrap();
+    let d = connect::describe(&cx, &t).await.to_string();
+    assert!(
+        d.contains("\"has_catalog_token\":true") && !d.contains("EAAG"),
+        "{d}"
     );
 }

@@ -430,7 +430,8 @@ async fn template_components_the_spec_lacks_are_sent_too() {
     let (mut services, db, vault) = whatsapp_tests::services(egress);
     services.recorder = None;
     let rt = whatsapp_tests::runtime(services);
-    let t = whatsapp_host::tenants::add(
+    let t = whatsapp_tests::add_tenant(
+        &rt,
         &db,
         &vault,
         whatsapp_host::tenants::NewTenant {
@@ -438,12 +439,11 @@ async fn template_components_the_spec_lacks_are_sent_too() {
             phone_number_id: whatsapp_tests::PHONE_NUMBER_ID.into(),
             waba_id: whatsapp_tests::WABA_ID.into(),
             graph_origin: Some(h.sandbox_origin.clone()),
-            access_token: Some(zeroize::Zeroizing::new(whatsapp_tests::TOKEN.into())),
             ..Default::default()
         },
-        0,
+        Some(whatsapp_tests::TOKEN),
     )
-    .unwrap();
+    .await;
     for (name, content) in kinds_the_spec_lacks() {
         let mut i = rt
             .instantiate(&t.binding(&vault, &Default::default()).unwrap())

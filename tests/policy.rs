@@ -6,10 +6,9 @@ use serde_json::json;
 use whatsapp_host::Runtime;
 use whatsapp_host::api::outgoing::*;
 use whatsapp_host::api::{Error, SendResult};
+use whatsapp_host::tenants::NewTenant;
 use whatsapp_host::tenants::TenantExt;
-use whatsapp_host::tenants::{self, NewTenant};
 use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, envelope, http, sign};
-use zeroize::Zeroizing;
 
 const SHOP: &str = "600000000000006";
 const CUSTOMER: &str = "15557654321";
@@ -88,20 +87,18 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
         enforce_window: false,
     })
     .await;
-    let shop = tenants::add(
-        &h.db,
-        &h.vault,
-        NewTenant {
-            id: "shop".into(),
-            phone_number_id: SHOP.into(),
-            waba_id: WABA_ID.into(),
-            graph_origin: Some(h.sandbox_origin.clone()),
-            access_token: Some(Zeroizing::new(TOKEN.into())),
-            ..NewTenant::default()
-        },
-        0,
-    )
-    .unwrap();
+    let shop = h
+        .add_tenant(
+            NewTenant {
+                id: "shop".into(),
+                phone_number_id: SHOP.into(),
+                waba_id: WABA_ID.into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                ..NewTenant::default()
+            },
+            Some(TOKEN),
+        )
+        .await;
     let binding = shop.binding(&h.vault, &Default::default()).unwrap();
     let today = h.runtime_at(0);
 

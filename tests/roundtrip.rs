@@ -5,12 +5,11 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use whatsapp_host::api::{Content, Error, ListQuery, Text};
 use whatsapp_host::capabilities::http::EgressPolicy;
+use whatsapp_host::tenants::NewTenant;
 use whatsapp_host::tenants::TenantExt;
-use whatsapp_host::tenants::{self, NewTenant};
 use whatsapp_tests::{
     APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, quiet, sign, text, webhook,
 };
-use zeroize::Zeroizing;
 
 #[tokio::test]
 async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {
@@ -107,21 +106,19 @@ async fn invalid_input_is_refused_before_any_request() {
 #[tokio::test]
 async fn a_lapsed_token_is_unauthorized_with_metas_details() {
     let h = Harness::start(quiet()).await;
-    let other = tenants::add(
-        &h.db,
-        &h.vault,
-        NewTenant {
-            id: "lapsed".into(),
-            phone_number_id: "200000000000002".into(),
-            waba_id: WABA_ID.into(),
-            graph_origin: Some(h.sandbox_origin.clone()),
-            access_token: Some(Zeroizing::new("expired-token".into())),
-            settings: vec![("window-policy".into(), "off".into())],
-            ..NewTenant::default()
-        },
-        0,
-    )
-    .unwrap();
+    let other = h
+        .add_tenant(
+            NewTenant {
+                id: "lapsed".into(),
+                phone_number_id: "200000000000002".into(),
+                waba_id: WABA_ID.into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                settings: vec![("window-policy".into(), "off".into())],
+                ..NewTenant::default()
+            },
+            Some("expired-token"),
+        )
+        .await;
     let r = h
         .instance_of(&other)
         .await
@@ -138,21 +135,19 @@ async fn a_lapsed_token_is_unauthorized_with_metas_details() {
 #[tokio::test]
 async fn egress_to_a_host_not_allowed_is_a_typed_error_not_a_trap() {
     let h = Harness::start(quiet()).await;
-    let elsewhere = tenants::add(
-        &h.db,
-        &h.vault,
-        NewTenant {
-            id: "elsewhere".into(),
-            phone_number_id: "200000000000003".into(),
-            waba_id: WABA_ID.into(),
-            graph_origin: Some("http://127.0.0.2:9".into()),
-            access_token: Some(Zeroizing::new("t".into())),
-            settings: vec![("window-policy".into(), "off".into())],
-            ..NewTenant::default()
-        },
-        0,
-    )
-    .unwrap();
+    let elsewhere = h
+        .add_tenant(
+            NewTenant {
+                id: "elsewhere".into(),
+                phone_number_id: "200000000000003".into(),
+                waba_id: WABA_ID.into(),
+                graph_origin: Some("http://127.0.0.2:9".into()),
+                settings: vec![("window-policy".into(), "off".into())],
+                ..NewTenant::default()
+            },
+            Some("t"),
+        )
+        .await;
     let mut i = h.instance_of(&elsewhere).await;
     let r = i.send(&text("15551234567", "hi")).await.unwrap();
     assert!(matches!(r, Err(Error::EgressDenied(_))), "{r:?}");
@@ -171,7 +166,8 @@ async fn a_refused_connection_is_a_network_error_safe_to_retry() {
     egress.allow(&origin).unwrap();
     let (services, db, vault) = whatsapp_tests::services(egress);
     let rt = whatsapp_tests::runtime(services);
-    let t = tenants::add(
+    let t = whatsapp_tests::add_tenant(
+        &rt,
         &db,
         &vault,
         NewTenant {
@@ -179,13 +175,12 @@ async fn a_refused_connection_is_a_network_error_safe_to_retry() {
             phone_number_id: "1".into(),
             waba_id: "2".into(),
             graph_origin: Some(origin),
-            access_token: Some(Zeroizing::new("t".into())),
             settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
-        0,
+        Some("t"),
     )
-    .unwrap();
+    .await;
     let mut i = rt
         .instantiate(&t.binding(&vault, &Default::default()).unwrap())
         .await
@@ -197,20 +192,19 @@ async fn a_refused_connection_is_a_network_error_safe_to_retry() {
 #[tokio::test]
 async fn no_token_is_not_configured() {
     let h = Harness::start(quiet()).await;
-    let t = tenants::add(
-        &h.db,
-        &h.vault,
-        NewTenant {
-            id: "tokenless".into(),
-            phone_number_id: "3".into(),
-            waba_id: "4".into(),
-            graph_origin: Some(h.sandbox_origin.clone()),
-            settings: vec![("window-policy".into(), "off".into())],
-            ..NewTenant::default()
-        },
-        0,
-    )
-    .unwrap();
+    let t = h
+        .add_tenant(
+            NewTenant {
+                id: "tokenless".into(),
+                phone_number_id: "3".into(),
+                waba_id: "4".into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                settings: vec![("window-policy".into(), "off".into())],
+                ..NewTenant::default()
+            },
+            None,
+        )
+        .await;
     let mut i = h.instance_of(&t).await;
     assert!(matches!(
         i.send(&text("15551234567", "hi")).await.unwrap(),
@@ -401,9 +395,7 @@ fn change(pnid: &str, id: &str) -> Value {
 #[tokio::test]
 async fn one_post_is_routed_per_change_and_unknown_numbers_are_kept_as_unroutable() {
     let h = Harness::start(quiet()).await;
-    tenants::add(
-        &h.db,
-        &h.vault,
+    h.add_tenant(
         NewTenant {
             id: "second".into(),
             phone_number_id: "300000000000003".into(),
@@ -411,9 +403,9 @@ async fn one_post_is_routed_per_change_and_unknown_numbers_are_kept_as_unroutabl
             settings: vec![("window-policy".into(), "off".into())],
             ..NewTenant::default()
         },
-        0,
+        None,
     )
-    .unwrap();
+    .await;
     let body = serde_json::to_vec(
         &json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [
             change(PHONE_NUMBER_ID, "wamid.a"),

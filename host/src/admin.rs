@@ -23,7 +23,7 @@ use crate::connect::{self, ConnectError, Context};
 use crate::net::{self, Resp};
 pub use crate::state::AdminConfig;
 use crate::state::ServerState;
-use crate::tenants::{self, NewTenant, TenantExt};
+use crate::tenants::{self, NewTenant};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -186,15 +186,14 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
     let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').skip(1).collect();
     let cx = context(state);
-    let vault = &state.runtime.services().vault;
     Ok(match (method.as_str(), segments.as_slice()) {
         ("GET", ["tenants"]) => match state.db.tenants() {
             Ok(ts) => {
-                let all: Result<Vec<Value>, _> = ts.iter().map(|t| t.describe(&state.db)).collect();
-                match all {
-                    Ok(v) => net::json(StatusCode::OK, &Value::Array(v)),
-                    Err(e) => tenant_failed(e),
+                let mut all = Vec::with_capacity(ts.len());
+                for t in &ts {
+                    all.push(connect::describe(&cx, t).await);
                 }
+                net::json(StatusCode::OK, &Value::Array(all))
             }
             Err(e) => tenant_failed(e.into()),
         },
@@ -207,25 +206,23 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
                 waba_id: a.waba_id.unwrap_or_default(),
                 display_phone_number: a.display_phone_number,
                 graph_origin: a.graph_origin,
-                access_token: a.access_token,
                 app_secret: a.app_secret,
                 verify_token: a.verify_token,
                 settings: a.settings.into_iter().collect(),
             };
-            match tenants::add(&state.db, vault, t, crate::app::now_secs())
-                .and_then(|r| r.describe(&state.db))
-            {
-                Ok(v) => net::json(StatusCode::CREATED, &v),
-                Err(tenants::TenantError::Storage(e)) => error(StatusCode::CONFLICT, e.to_string()),
-                Err(e) => tenant_failed(e),
+            let token = a.access_token.as_deref().map(|t| t.as_str());
+            match connect::add_tenant(&cx, t, token, crate::app::now_secs()).await {
+                Ok(r) => net::json(StatusCode::CREATED, &connect::describe(&cx, &r).await),
+                Err(ConnectError::Tenant(tenants::TenantError::Storage(e))) => {
+                    error(StatusCode::CONFLICT, e.to_string())
+                }
+                Err(e) => failed(e),
             }
         }
-        ("GET", ["tenants", id]) => {
-            match tenants::get(&state.db, id).and_then(|t| t.describe(&state.db)) {
-                Ok(v) => net::json(StatusCode::OK, &v),
-                Err(e) => tenant_failed(e),
-            }
-        }
+        ("GET", ["tenants", id]) => match tenants::get(&state.db, id) {
+            Ok(t) => net::json(StatusCode::OK, &connect::describe(&cx, &t).await),
+            Err(e) => tenant_failed(e),
+        },
         ("DELETE", ["tenants", id]) => match tenants::remove(&state.db, id) {
             Ok(true) => net::json(StatusCode::OK, &json!({ "removed": id })),
             Ok(false) => tenant_failed(tenants::TenantError::NotFound(id.to_string())),
@@ -234,14 +231,12 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         ("PUT", ["tenants", id, "token"]) => {
             let id = id.to_string();
             let t: Token = body(req).await?;
-            let stored = tenants::get(&state.db, &id)
-                .and_then(|_| tenants::set_access_token(&state.db, vault, &id, &t.access_token));
-            match stored {
+            match connect::set_access_token(&cx, &id, &t.access_token).await {
                 Ok(generation) => net::json(
                     StatusCode::OK,
                     &json!({ "tenant": id, "credential": "connected", "generation": generation }),
                 ),
-                Err(e) => tenant_failed(e),
+                Err(e) => failed(e),
             }
         }
         ("POST", ["tenants", id, "connect"]) => {
@@ -286,10 +281,8 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         ("PUT", ["tenants", id, "numbers"]) => {
             let id = id.to_string();
             let n: Numbers = body(req).await?;
-            match tenants::select_numbers(&state.db, &id, &n.numbers)
-                .and_then(|t| t.describe(&state.db))
-            {
-                Ok(v) => net::json(StatusCode::OK, &v),
+            match tenants::select_numbers(&state.db, &id, &n.numbers) {
+                Ok(t) => net::json(StatusCode::OK, &connect::describe(&cx, &t).await),
                 Err(tenants::TenantError::Storage(e)) => error(StatusCode::CONFLICT, e.to_string()),
                 Err(e) => tenant_failed(e),
             }

@@ -496,7 +496,6 @@ async fn webhook_load(
                 waba_id: WABA.into(),
                 display_phone_number: Some("15550783881".into()),
                 graph_origin: None,
-                access_token: None,
                 app_secret: Some(Zeroizing::new(APP_SECRET.into())),
                 verify_token: None,
                 settings: vec![],
@@ -657,7 +656,6 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
     let tenants: Vec<TenantBinding> = (0..16)
         .map(|i| {
             let id = format!("sender{i}");
-            tenants::set_access_token(&db, &vault, &id, TOKEN)?;
             Ok(TenantBinding::new(
                 &id,
                 [
@@ -676,6 +674,13 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
             .egress(egress)
             .build()?,
     );
+    // Each tenant's token, stored (sealed) by its component.
+    for binding in &tenants {
+        let mut i = rt.instantiate(binding).await?;
+        i.set_access_token(TOKEN)
+            .await?
+            .map_err(|e| crate::events::describe_error(&e))?;
+    }
     let tenants = Arc::new(tenants);
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + opts.load_duration;

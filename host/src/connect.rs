@@ -7,7 +7,7 @@
 use crate::capabilities::crypto::Vault;
 use crate::runtime::api;
 use crate::runtime::{ConnectionEvents, Runtime};
-use crate::storage::Database;
+use crate::storage::{Database, TenantRecord};
 use crate::tenants::{self, Defaults, TenantExt};
 use serde_json::{Value, json};
 
@@ -84,6 +84,80 @@ impl Context<'_> {
 pub fn called<T>(r: crate::CallResult<T>) -> Result<T, ConnectError> {
     r.map_err(|e| ConnectError::Host(format!("the component failed: {e}")))?
         .map_err(ConnectError::Component)
+}
+
+/// Add a tenant (its record, its own secrets sealed by the host) and, when one is given,
+/// store its access token through its component. A token the component refuses leaves
+/// no tenant behind.
+pub async fn add_tenant(
+    cx: &Context<'_>,
+    t: tenants::NewTenant,
+    access_token: Option<&str>,
+    now_secs: i64,
+) -> Result<TenantRecord, ConnectError> {
+    let record = tenants::add(cx.db, cx.vault, t, now_secs)?;
+    if let Some(token) = access_token
+        && let Err(e) = set_access_token(cx, &record.id, token).await
+    {
+        let _ = tenants::remove(cx.db, &record.id);
+        return Err(e);
+    }
+    Ok(record)
+}
+
+/// Store (or replace) a tenant's access token through its component (sealed; the old
+/// ciphertext is gone); the credential is `connected` under a new generation, returned.
+pub async fn set_access_token(
+    cx: &Context<'_>,
+    tenant: &str,
+    token: &str,
+) -> Result<u64, ConnectError> {
+    let mut i = cx.instance(tenant).await?;
+    called(i.set_access_token(token).await)
+}
+
+/// Store (or replace) a tenant's catalog token through its component, sealed.
+pub async fn set_catalog_token(
+    cx: &Context<'_>,
+    tenant: &str,
+    token: &str,
+) -> Result<(), ConnectError> {
+    let mut i = cx.instance(tenant).await?;
+    called(i.set_catalog_token(token).await)
+}
+
+/// A tenant described for people and scripts: its record, and what its component knows
+/// of its credential (`connection.info`). Never a secret, only whether one is set. A
+/// component that cannot answer leaves `credential` null, with the reason.
+pub async fn describe(cx: &Context<'_>, t: &TenantRecord) -> Value {
+    let info = match t.binding(cx.vault, cx.defaults) {
+        Ok(binding) => match cx.runtime.instantiate(&binding).await {
+            Ok(mut i) => called(i.info().await),
+            Err(e) => Err(ConnectError::Host(format!(
+                "the component could not start: {e}"
+            ))),
+        },
+        Err(e) => Err(e.into()),
+    };
+    let mut v = json!({
+        "id": t.id,
+        "phone_number_id": t.phone_number_id,
+        "numbers": t.numbers,
+        "waba_id": t.waba_id,
+        "display_phone_number": t.display_phone_number,
+        "graph_origin": t.graph_origin,
+        "credential": info.as_ref().ok().map(|i| state_name(i.credential)),
+        "has_access_token": info.as_ref().ok().map(|i| i.has_access_token),
+        "has_catalog_token": info.as_ref().ok().map(|i| i.has_catalog_token),
+        "has_own_app_secret": t.app_secret_sealed.is_some(),
+        "has_own_verify_token": t.verify_token_sealed.is_some(),
+        "created_at": t.created_at,
+        "settings": t.settings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    if let (Err(e), Some(o)) = (info, v.as_object_mut()) {
+        o.insert("credential_error".into(), e.to_string().into());
+    }
+    v
 }
 
 /// Meta's dialog URL for `tenant`, with a fresh single-use state.

@@ -176,7 +176,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Numbers { command } => commands::connect::numbers(&cli, command).await,
         Command::Health { tenant } => commands::connect::health(&cli, tenant).await,
         Command::RotateKey => commands::keys::rotate(&cli),
-        Command::Tenant { command } => commands::tenant::run(&cli, command),
+        Command::Tenant { command } => commands::tenant::run(&cli, command).await,
         Command::Templates { command } => commands::templates::run(&cli, command).await,
         Command::Media { command } => commands::media::run(&cli, command).await,
         Command::Flows { command } => commands::flows::run(&cli, command).await,

@@ -693,6 +693,10 @@ exports! {
     exchange_code(code: &str, state: &str, redirect_uri: &str) -> api::Connected = CONNECTION, "exchange-code";
     /// `connection.disconnect`
     disconnect() -> () = CONNECTION, "disconnect";
+    /// `connection.set-access-token`
+    set_access_token(token: &str) -> u64 = CONNECTION, "set-access-token";
+    /// `connection.set-catalog-token`
+    set_catalog_token(token: &str) -> () = CONNECTION, "set-catalog-token";
     /// `connection.health`
     health() -> api::TokenHealth = CONNECTION, "health";
     /// `connection.list-numbers`

@@ -4,18 +4,8 @@
 
 use crate::capabilities::crypto::Vault;
 use crate::runtime::TenantBinding;
-use crate::storage::{Database, KvBackend, StorageError, TenantRecord};
-use whatsapp_guest::core::connection::{
-    CONNECTION_BUCKET, CREDENTIAL_KEY, CredentialRecord, GENERATION_KEY,
-};
+use crate::storage::{Database, StorageError, TenantRecord};
 use zeroize::Zeroizing;
-
-/// The bucket and keys of a tenant's sealed secrets (the guest reads the same ones).
-pub const SECRETS_BUCKET: &str = "secrets";
-/// The sealed access token's key.
-pub const ACCESS_TOKEN_KEY: &str = "access-token";
-/// The sealed catalog token's key.
-pub const CATALOG_TOKEN_KEY: &str = "catalog-token";
 
 /// A tenant to add. Secrets are held zeroizing until sealed. An empty
 /// `phone_number_id` or `waba_id` means "not known yet": a tenant connected through
@@ -34,8 +24,6 @@ pub struct NewTenant {
     pub display_phone_number: Option<String>,
     /// A Graph origin other than Meta's (the sandbox).
     pub graph_origin: Option<String>,
-    /// The WhatsApp access token.
-    pub access_token: Option<Zeroizing<String>>,
     /// The tenant's own Meta app secret.
     pub app_secret: Option<Zeroizing<String>>,
     /// The tenant's own webhook verify token.
@@ -174,9 +162,6 @@ pub fn add(
     };
     record.normalize_numbers();
     db.insert_tenant(&record)?;
-    if let Some(token) = &t.access_token {
-        set_access_token(db, vault, &t.id, token)?;
-    }
     Ok(record)
 }
 
@@ -184,55 +169,6 @@ pub fn add(
 pub fn get(db: &Database, id: &str) -> Result<TenantRecord, TenantError> {
     db.tenant(id)?
         .ok_or_else(|| TenantError::NotFound(id.to_string()))
-}
-
-/// Store (or replace) a tenant's access token, sealed; the old ciphertext is gone and
-/// the credential is `connected` under a new generation, as when the business connects
-/// through OAuth. The new generation.
-pub fn set_access_token(
-    db: &Database,
-    vault: &Vault,
-    tenant: &str,
-    token: &str,
-) -> Result<u64, TenantError> {
-    if token.trim().is_empty() {
-        return Err(TenantError::Invalid("the access token is empty".into()));
-    }
-    db.set(
-        tenant,
-        SECRETS_BUCKET,
-        ACCESS_TOKEN_KEY,
-        &vault.seal(tenant, token.trim().as_bytes()),
-    )?;
-    let generation = db.increment(tenant, CONNECTION_BUCKET, GENERATION_KEY, 1)?;
-    let record = CredentialRecord::connected(crate::app::now_secs().max(0) as u64);
-    db.set(
-        tenant,
-        CONNECTION_BUCKET,
-        CREDENTIAL_KEY,
-        &serde_json::to_vec(&record).expect("a record serializes"),
-    )?;
-    Ok(generation)
-}
-
-/// Store (or replace) a tenant's catalog token, sealed.
-pub fn set_catalog_token(
-    db: &Database,
-    vault: &Vault,
-    tenant: &str,
-    token: &str,
-) -> Result<(), TenantError> {
-    if token.trim().is_empty() {
-        return Err(TenantError::Invalid("the catalog token is empty".into()));
-    }
-    get(db, tenant)?;
-    db.set(
-        tenant,
-        SECRETS_BUCKET,
-        CATALOG_TOKEN_KEY,
-        &vault.seal(tenant, token.trim().as_bytes()),
-    )?;
-    Ok(())
 }
 
 /// Set the tenant's WABA id (as found when it connected).
@@ -313,8 +249,6 @@ pub trait TenantExt {
     ) -> Result<Option<Zeroizing<String>>, TenantError>;
     /// The binding of an instance for this tenant.
     fn binding(&self, vault: &Vault, defaults: &Defaults) -> Result<TenantBinding, TenantError>;
-    /// A description for people and scripts: never a secret, only whether one is set.
-    fn describe(&self, db: &Database) -> Result<serde_json::Value, TenantError>;
     /// Whether the tenant sends from this number.
     fn has_number(&self, phone_number_id: &str) -> bool;
 }
@@ -382,34 +316,6 @@ impl TenantExt for TenantRecord {
         Ok(TenantBinding::new(&self.id, settings))
     }
 
-    fn describe(&self, db: &Database) -> Result<serde_json::Value, TenantError> {
-        let has_token = db.exists(&self.id, SECRETS_BUCKET, ACCESS_TOKEN_KEY)?;
-        let credential: CredentialRecord = db
-            .get(&self.id, CONNECTION_BUCKET, CREDENTIAL_KEY)?
-            .and_then(|v| serde_json::from_slice(&v).ok())
-            .unwrap_or_default();
-        let state = match credential.state(has_token) {
-            whatsapp_guest::core::connection::CredentialState::NotConnected => "not-connected",
-            whatsapp_guest::core::connection::CredentialState::Connected => "connected",
-            whatsapp_guest::core::connection::CredentialState::ReauthRequired => "reauth-required",
-        };
-        Ok(serde_json::json!({
-            "id": self.id,
-            "phone_number_id": self.phone_number_id,
-            "numbers": self.numbers,
-            "waba_id": self.waba_id,
-            "display_phone_number": self.display_phone_number,
-            "graph_origin": self.graph_origin,
-            "credential": state,
-            "has_access_token": has_token,
-            "has_catalog_token": db.exists(&self.id, SECRETS_BUCKET, CATALOG_TOKEN_KEY)?,
-            "has_own_app_secret": self.app_secret_sealed.is_some(),
-            "has_own_verify_token": self.verify_token_sealed.is_some(),
-            "created_at": self.created_at,
-            "settings": self.settings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-        }))
-    }
-
     fn has_number(&self, phone_number_id: &str) -> bool {
         self.numbers.iter().any(|n| n == phone_number_id)
     }
@@ -424,22 +330,18 @@ mod tests {
             id: id.into(),
             phone_number_id: pnid.into(),
             waba_id: "2".into(),
-            access_token: Some(Zeroizing::new("EAAG-secret-token".into())),
             app_secret: Some(Zeroizing::new("app-secret-value".into())),
             ..NewTenant::default()
         }
     }
 
+    // The access token's sealing, and descriptions: `tests/tenants.rs` (they go through
+    // the component).
     #[test]
-    fn secrets_are_sealed_at_rest_and_never_described() {
+    fn secrets_are_sealed_at_rest() {
         let db = Database::open_in_memory().unwrap();
         let vault = Vault::ephemeral();
         let rec = add(&db, &vault, tenant("acme", "1"), 0).unwrap();
-        let stored = db
-            .get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY)
-            .unwrap()
-            .unwrap();
-        assert!(!stored.windows(5).any(|w| w == b"EAAG-"));
         assert!(
             !rec.app_secret_sealed
                 .as_ref()
@@ -447,13 +349,6 @@ mod tests {
                 .windows(6)
                 .any(|w| w == b"secret")
         );
-        let d = rec.describe(&db).unwrap().to_string();
-        assert!(
-            !d.contains("EAAG") && !d.contains("app-secret-value"),
-            "{d}"
-        );
-        assert!(d.contains("\"has_access_token\":true"));
-        assert!(d.contains("\"credential\":\"connected\""), "{d}");
         let b = rec.binding(&vault, &Defaults::default()).unwrap();
         assert!(
             b.config
@@ -538,41 +433,6 @@ mod tests {
         assert!(remove(&db, "fresh").unwrap());
         assert!(db.tenant_by_phone_number_id("10").unwrap().is_none());
         assert!(!remove(&db, "fresh").unwrap());
-    }
-
-    #[test]
-    fn a_new_token_moves_the_generation_and_reconnects() {
-        let db = Database::open_in_memory().unwrap();
-        let vault = Vault::ephemeral();
-        add(&db, &vault, tenant("acme", "1"), 0).unwrap();
-        db.set(
-            "acme",
-            CONNECTION_BUCKET,
-            CREDENTIAL_KEY,
-            br#"{"state":"reauth-required","code":190}"#,
-        )
-        .unwrap();
-        let before = db
-            .get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            set_access_token(&db, &vault, "acme", "EAAG-next").unwrap(),
-            2
-        );
-        let after = db
-            .get("acme", SECRETS_BUCKET, ACCESS_TOKEN_KEY)
-            .unwrap()
-            .unwrap();
-        assert_ne!(before, after);
-        assert!(
-            get(&db, "acme")
-                .unwrap()
-                .describe(&db)
-                .unwrap()
-                .to_string()
-                .contains("\"credential\":\"connected\"")
-        );
     }
 
     #[test]

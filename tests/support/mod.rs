@@ -21,7 +21,7 @@ use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::server::{self, ServerState};
 use whatsapp_host::storage::{Database, TenantRecord};
 use whatsapp_host::tenants::TenantExt;
-use whatsapp_host::tenants::{self, Defaults, NewTenant};
+use whatsapp_host::tenants::{Defaults, NewTenant};
 use whatsapp_host::{COMPONENT, Instance, Runtime, RuntimeConfig, Services, TenantBinding};
 use zeroize::Zeroizing;
 
@@ -143,6 +143,26 @@ pub fn text(to: &str, body: &str) -> whatsapp_host::api::OutgoingMessage {
 }
 
 /// Sandbox + webhook server + runtime + one tenant, torn down on drop.
+/// Add a tenant as a platform does (`connect::add_tenant`): its record, then its access
+/// token, when one is given, stored by its component.
+pub async fn add_tenant(
+    runtime: &Runtime,
+    db: &Database,
+    vault: &Vault,
+    t: NewTenant,
+    access_token: Option<&str>,
+) -> TenantRecord {
+    let cx = whatsapp_host::connect::Context {
+        runtime,
+        db,
+        vault,
+        defaults: &Defaults::default(),
+    };
+    whatsapp_host::connect::add_tenant(&cx, t, access_token, 0)
+        .await
+        .unwrap()
+}
+
 pub struct Harness {
     /// The component runtime.
     pub runtime: Arc<Runtime>,
@@ -200,7 +220,8 @@ impl Harness {
         let (services, db, vault) =
             services_on(egress, Arc::new(Database::open(&db_path).unwrap()));
         let runtime = Arc::new(runtime(services));
-        let tenant = tenants::add(
+        let tenant = add_tenant(
+            &runtime,
             &db,
             &vault,
             NewTenant {
@@ -209,7 +230,6 @@ impl Harness {
                 waba_id: WABA_ID.into(),
                 display_phone_number: Some("15550783881".into()),
                 graph_origin: Some(sandbox_origin.clone()),
-                access_token: Some(Zeroizing::new(TOKEN.into())),
                 app_secret: Some(Zeroizing::new(APP_SECRET.into())),
                 verify_token: Some(Zeroizing::new("harness-verify".into())),
                 // Most tests send to contacts who never wrote; the window has tests of its own.
@@ -219,9 +239,9 @@ impl Harness {
                 ],
                 numbers: vec![],
             },
-            0,
+            Some(TOKEN),
         )
-        .unwrap();
+        .await;
         let (tx, events) = broadcast::channel(16384);
         let (stop, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -301,6 +321,11 @@ impl Harness {
     }
 
     /// A fresh instance of any tenant.
+    /// Add another tenant ([`add_tenant`]).
+    pub async fn add_tenant(&self, t: NewTenant, access_token: Option<&str>) -> TenantRecord {
+        add_tenant(&self.runtime, &self.db, &self.vault, t, access_token).await
+    }
+
     pub async fn instance_of(&self, t: &TenantRecord) -> Instance {
         self.runtime
             .instantiate(&t.binding(&self.vault, &Defaults::default()).unwrap())

@@ -10,7 +10,7 @@ use whatsapp_host::builder::HostBuilder;
 use whatsapp_host::capabilities::{crypto::Vault, http::EgressPolicy};
 use whatsapp_host::sandbox::{self, SandboxConfig};
 use whatsapp_host::storage::Database;
-use whatsapp_host::{TenantBinding, tenants, wasmtime};
+use whatsapp_host::{TenantBinding, wasmtime};
 
 #[tokio::main]
 async fn main() -> wasmtime::Result<()> {
@@ -33,8 +33,8 @@ async fn main() -> wasmtime::Result<()> {
         .build()
         .map_err(wasmtime::Error::msg)?;
 
-    // 3. A tenant: its settings are bound into the instance, its token is sealed in storage.
-    tenants::set_access_token(&db, &vault, "acme", &token)?;
+    // 3. A tenant: its settings are bound into the instance; its component seals its
+    //    token into its storage.
     let binding = TenantBinding::new(
         "acme",
         [
@@ -43,9 +43,13 @@ async fn main() -> wasmtime::Result<()> {
             ("window-policy".into(), "off".into()),
         ],
     );
-
-    // 4. One instance per unit of work; one call; a typed result.
     let mut instance = runtime.instantiate(&binding).await?;
+    if let Err(e) = instance.set_access_token(&token).await? {
+        eprintln!("token not stored: {e:?}");
+        std::process::exit(1);
+    }
+
+    // 4. One call; a typed result. (A platform makes one instance per unit of work.)
     let message = OutgoingMessage {
         to: "+15551234567".into(),
         content: Content::Text(Text {

@@ -72,6 +72,14 @@ fn store_token(token: &str) -> Result<(bool, u64)> {
     Ok((replaced, generation))
 }
 
+/// `token` without surrounding blanks; a blank one is refused.
+fn nonblank<'a>(field: &str, token: &'a str) -> Result<&'a str> {
+    match token.trim() {
+        "" => Err(err(crate::core::Error::invalid(field, "must not be blank"))),
+        t => Ok(t),
+    }
+}
+
 fn number(n: c::PhoneNumber, selected: &[String]) -> wit::PhoneNumber {
     wit::PhoneNumber {
         selected: selected.contains(&n.id),
@@ -267,6 +275,21 @@ impl wit::Guest for Component {
             .and_then(|s| s.delete(tenant::ACCESS_TOKEN))
             .map_err(storage)?;
         bucket()?.delete(CREDENTIAL_KEY).map_err(storage)
+    }
+
+    fn set_access_token(token: String) -> Result<u64> {
+        let token = nonblank("token", &token)?;
+        store_token(token).map(|(_, generation)| generation)
+    }
+
+    fn set_catalog_token(token: String) -> Result<()> {
+        let token = nonblank("token", &token)?;
+        let mut plain = token.as_bytes().to_vec();
+        let sealed = crypto::seal(&plain);
+        wipe(&mut plain);
+        kv::open(tenant::SECRETS_BUCKET)
+            .and_then(|s| s.set(tenant::CATALOG_TOKEN, &sealed))
+            .map_err(storage)
     }
 
     fn health() -> Result<wit::TokenHealth> {

@@ -3,14 +3,13 @@
 //! token's health with the readiness checklist. Nothing printed holds a token.
 
 use super::{out, tenant::stdin_secret};
-use crate::{BoxError, Cli, component, data_dir, defaults, egress};
+use crate::{BoxError, Cli};
 use clap::Subcommand;
 use serde_json::json;
 use std::io::BufRead;
 use whatsapp_host::admin::query_param as param;
 use whatsapp_host::api;
-use whatsapp_host::app::DataDir;
-use whatsapp_host::connect::{self, Context, called};
+use whatsapp_host::connect::{self, called};
 use whatsapp_host::net::{self, Resp};
 use whatsapp_host::tenants;
 
@@ -105,33 +104,6 @@ pub enum NumbersCommand {
     },
 }
 
-struct Host {
-    data: DataDir,
-    runtime: whatsapp_host::Runtime,
-    defaults: whatsapp_host::tenants::Defaults,
-}
-
-impl Host {
-    fn open(cli: &Cli) -> Result<Host, BoxError> {
-        let data = data_dir(cli)?;
-        let runtime = data.runtime(component(cli)?.as_deref(), egress(cli)?)?;
-        Ok(Host {
-            data,
-            runtime,
-            defaults: defaults(),
-        })
-    }
-
-    fn cx(&self) -> Context<'_> {
-        Context {
-            runtime: &self.runtime,
-            db: &self.data.db,
-            vault: &self.data.vault,
-            defaults: &self.defaults,
-        }
-    }
-}
-
 /// Wait for the browser's `GET /callback?code&state` on `listener`; answer it with a
 /// short page. The code and state.
 async fn wait_for_callback(
@@ -181,7 +153,7 @@ async fn wait_for_callback(
 }
 
 pub async fn connect(cli: &Cli, a: &ConnectArgs) -> Result<(), BoxError> {
-    let host = Host::open(cli)?;
+    let host = super::Host::open(cli)?;
     let cx = host.cx();
     tenants::get(&host.data.db, &a.tenant)?;
     let (listener, redirect_uri) = if a.code_stdin {
@@ -257,7 +229,7 @@ fn fail_json(e: &connect::ConnectError) -> BoxError {
 }
 
 pub async fn health(cli: &Cli, tenant: &str) -> Result<(), BoxError> {
-    let host = Host::open(cli)?;
+    let host = super::Host::open(cli)?;
     let v = connect::health(&host.cx(), tenant)
         .await
         .map_err(|e| fail_json(&e))?;
@@ -266,7 +238,7 @@ pub async fn health(cli: &Cli, tenant: &str) -> Result<(), BoxError> {
 }
 
 pub async fn numbers(cli: &Cli, command: &NumbersCommand) -> Result<(), BoxError> {
-    let host = Host::open(cli)?;
+    let host = super::Host::open(cli)?;
     let cx = host.cx();
     let r: Result<(), connect::ConnectError> = async {
         match command {

@@ -22,6 +22,39 @@ use whatsapp_host::api::Error as PluginError;
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_host::{CallResult, Instance, Runtime};
 
+/// The data directory and the component, for commands that work on tenants through it.
+pub struct Host {
+    /// The data directory.
+    pub data: whatsapp_host::app::DataDir,
+    /// The component.
+    pub runtime: Runtime,
+    /// Host-wide settings.
+    pub defaults: whatsapp_host::tenants::Defaults,
+}
+
+impl Host {
+    /// Open the data directory and load the component.
+    pub fn open(cli: &Cli) -> Result<Host, BoxError> {
+        let data = data_dir(cli)?;
+        let runtime = data.runtime(component(cli)?.as_deref(), egress(cli)?)?;
+        Ok(Host {
+            data,
+            runtime,
+            defaults: defaults(),
+        })
+    }
+
+    /// What the library's tenant and connection operations take.
+    pub fn cx(&self) -> whatsapp_host::connect::Context<'_> {
+        whatsapp_host::connect::Context {
+            runtime: &self.runtime,
+            db: &self.data.db,
+            vault: &self.data.vault,
+            defaults: &self.defaults,
+        }
+    }
+}
+
 /// A fresh instance of `tenant`, with the runtime it came from (keep it for as long as
 /// the instance: its epoch ticker enforces the deadline). The tenant's Graph origin is
 /// not allowed implicitly: egress is the operator's call (`--allow-egress`).

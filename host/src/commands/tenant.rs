@@ -1,12 +1,13 @@
 //! `wa-host tenant …`: add, list, show and remove tenants, and store their tokens.
 //! Secrets are read from stdin and sealed; nothing printed ever holds one.
 
-use super::out;
-use crate::{BoxError, Cli, data_dir};
+use super::{Host, out};
+use crate::{BoxError, Cli};
 use clap::Subcommand;
 use std::io::BufRead;
 use whatsapp_host::app::now_secs;
-use whatsapp_host::tenants::{self, NewTenant, TenantExt};
+use whatsapp_host::connect;
+use whatsapp_host::tenants::{self, NewTenant};
 use zeroize::Zeroizing;
 
 #[derive(Subcommand)]
@@ -78,8 +79,10 @@ pub fn stdin_secret(
     Ok(s)
 }
 
-pub fn run(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
-    let data = data_dir(cli)?;
+pub async fn run(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
+    // Tokens are stored, and credentials described, by the tenant's component.
+    let host = Host::open(cli)?;
+    let (data, cx) = (&host.data, host.cx());
     match command {
         TenantCommand::Add {
             name,
@@ -103,9 +106,8 @@ pub fn run(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
                 true => Some(stdin_secret(&mut lines, "app secret")?),
                 false => None,
             };
-            let record = tenants::add(
-                &data.db,
-                &data.vault,
+            let record = connect::add_tenant(
+                &cx,
                 NewTenant {
                     id: name.clone(),
                     phone_number_id: phone_number_id.clone().unwrap_or_default(),
@@ -113,7 +115,6 @@ pub fn run(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
                     waba_id: waba_id.clone().unwrap_or_default(),
                     display_phone_number: display_phone_number.clone(),
                     graph_origin: graph_origin.clone(),
-                    access_token,
                     app_secret,
                     verify_token: verify_token.clone().map(Zeroizing::new),
                     settings: settings
@@ -125,18 +126,22 @@ pub fn run(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
                         })
                         .collect::<Result<_, _>>()?,
                 },
+                access_token.as_deref().map(|t| t.as_str()),
                 now_secs(),
-            )?;
-            out(record.describe(&data.db)?)?;
+            )
+            .await?;
+            out(connect::describe(&cx, &record).await)?;
         }
         TenantCommand::List => {
             for t in data.db.tenants()? {
-                out(t.describe(&data.db)?)?;
+                out(connect::describe(&cx, &t).await)?;
             }
         }
         TenantCommand::Show { name } => {
             let t = tenants::get(&data.db, name)?;
-            out(serde_json::to_string_pretty(&t.describe(&data.db)?)?)?;
+            out(serde_json::to_string_pretty(
+                &connect::describe(&cx, &t).await,
+            )?)?;
         }
         TenantCommand::Remove { name } => {
             if !tenants::remove(&data.db, name)? {
@@ -147,14 +152,14 @@ pub fn run(cli: &Cli, command: &TenantCommand) -> Result<(), BoxError> {
         TenantCommand::SetToken { name } => {
             tenants::get(&data.db, name)?;
             let token = stdin_secret(&mut std::io::stdin().lock().lines(), "access token")?;
-            let generation = tenants::set_access_token(&data.db, &data.vault, name, &token)?;
+            let generation = connect::set_access_token(&cx, name, &token).await?;
             out(
                 serde_json::json!({ "tenant": name, "credential": "connected", "generation": generation }),
             )?;
         }
         TenantCommand::SetCatalogToken { name } => {
             let token = stdin_secret(&mut std::io::stdin().lock().lines(), "catalog token")?;
-            tenants::set_catalog_token(&data.db, &data.vault, name, &token)?;
+            connect::set_catalog_token(&cx, name, &token).await?;
             eprintln!("wa-host: {name}'s catalog token is stored (sealed)");
         }
     }

@@ -71,9 +71,11 @@ fuzz_target!(|input: Input| {
     match webhook::parse(&input.body) {
         Ok(events) => {
             for e in &events {
-                let v = json::to_json(e, Some("tenant"));
+                let text = json::to_json(e, Some("tenant"));
+                assert!(!text.contains('\n'), "an event's JSON is one line");
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).expect("an event's JSON parses");
                 assert!(v.is_object(), "an event's JSON is an object");
-                serde_json::to_vec(&v).expect("an event's JSON serializes");
             }
         }
         Err(Error::InvalidInput { .. }) => {}

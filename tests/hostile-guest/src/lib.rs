@@ -114,6 +114,12 @@ impl connection::Guest for Hostile {
     fn disconnect() -> Result<()> {
         refuse()
     }
+    fn set_access_token(_: String) -> Result<u64> {
+        refuse()
+    }
+    fn set_catalog_token(_: String) -> Result<()> {
+        refuse()
+    }
     fn health() -> Result<connection::TokenHealth> {
         refuse()
     }
