@@ -485,10 +485,10 @@ async fn record(
             (_, Some(_)) => c.events += 1,
             (_, None) => c.unroutable += 1,
         });
-        if let (Some(tx), Some(json)) = (&state.events, json) {
-            if let Ok(v) = serde_json::from_str(&json) {
-                let _ = tx.send(v);
-            }
+        if let (Some(tx), Some(json)) = (&state.events, json)
+            && let Ok(v) = serde_json::from_str(&json)
+        {
+            let _ = tx.send(v);
         }
     }
     Ok(n)
