@@ -111,6 +111,25 @@ function egress(allow) {
 }
 
 /**
+ * `whatsapp:cloud-api/pacing`, shared by every tenant instance of this process: each
+ * number sends at most `MPS` messages a second (slots handed out in order), and a send
+ * Meta throttled is tried again after 0.5 s, 1 s and 2 s. (The reference host also keeps
+ * Meta's pair rate; see host/src/capabilities/throughput.rs.)
+ */
+const MPS = 80;
+const nextSlot = new Map();
+const pacing = {
+  reserve(number, _recipient) {
+    const now = performance.now();
+    const at = Math.max(now, nextSlot.get(number) ?? now);
+    if (nextSlot.size > 10000) nextSlot.clear();
+    nextSlot.set(number, at + 1000 / MPS);
+    return BigInt(Math.round((at - now) * 1e6));
+  },
+  retry: (attempt) => (attempt >= 1 && attempt <= 3 ? BigInt(5e8 * 2 ** (attempt - 1)) : undefined),
+};
+
+/**
  * A component instance bound to one tenant. `settings` are the wasi:config keys
  * (`phone-number-id`, `graph-origin`, `app-secret`, …); the tenant id is bound here and
  * no operation can name another.
@@ -144,6 +163,7 @@ export async function instantiateTenant({ tenantId, settings = {}, allow = [], v
     'wasi:keyvalue/atomics': atomics,
     'wasi:keyvalue/store': store,
     'wasi:random/random': random.random,
+    'whatsapp:cloud-api/pacing': pacing,
     'whatsapp:cloud-api/crypto': {
       seal: (plaintext) => vault.seal(tenantId, plaintext),
       open: (sealed) => vault.open(tenantId, sealed),
@@ -179,7 +199,11 @@ export async function instantiateTenant({ tenantId, settings = {}, allow = [], v
   return instantiate(getCoreModule, imports);
 }
 
-/** Store a tenant's access token sealed, where the component reads it. */
-export function storeAccessToken({ kv, vault, tenantId, token }) {
-  kv.bucket(tenantId, 'secrets').set('access-token', vault.seal(tenantId, Buffer.from(token)));
+/**
+ * Store a tenant's access token: its component seals it into the tenant's storage
+ * (`connection.set-access-token`); the credential generation.
+ */
+export async function storeAccessToken({ kv, vault, tenantId, token }) {
+  const plugin = await instantiateTenant({ tenantId, vault, kv });
+  return plugin.connection.setAccessToken(token);
 }

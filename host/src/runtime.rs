@@ -198,6 +198,7 @@ pub struct TenantState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: EgressHooks,
+    throughput: Arc<crate::capabilities::throughput::Throughput>,
     kv: Arc<dyn KvBackend>,
     vault: Arc<Vault>,
     events: Option<Arc<dyn ConnectionEvents>>,
@@ -242,6 +243,10 @@ impl TenantState {
         Config {
             pairs: &self.config,
         }
+    }
+
+    fn pacing(&mut self) -> crate::capabilities::throughput::Pacing<'_> {
+        crate::capabilities::throughput::Pacing(&self.throughput)
     }
 
     fn crypto(&mut self) -> Crypto<'_> {
@@ -326,6 +331,7 @@ impl Runtime {
         crate::capabilities::keyvalue::add_to_linker(&mut linker, TenantState::keyvalue)?;
         crate::capabilities::config::add_to_linker(&mut linker, TenantState::config)?;
         crate::capabilities::crypto::add_to_linker(&mut linker, TenantState::crypto)?;
+        crate::capabilities::throughput::add_to_linker(&mut linker, TenantState::pacing)?;
         let exports = Arc::new(Exports::new(&component)?);
         let pre = linker.instantiate_pre(&component)?;
         let ticker = EpochTicker::start(engine.clone());
@@ -372,9 +378,9 @@ impl Runtime {
             hooks: EgressHooks {
                 policy: self.services.egress.clone(),
                 recorder: self.services.recorder.clone(),
-                throughput: self.services.throughput.clone(),
                 pool: self.pool.clone(),
             },
+            throughput: self.services.throughput.clone(),
             kv: self.services.kv.clone(),
             vault: self.services.vault.clone(),
             events: self.services.events.clone(),

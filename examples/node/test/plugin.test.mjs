@@ -104,7 +104,7 @@ test('a forged signature is refused with bad-signature', async () => {
 });
 
 test('a message goes out through the sandbox with the sealed token', async () => {
-  storeAccessToken({ kv, vault, tenantId: 'acme', token: 'sandbox-access-token' });
+  await storeAccessToken({ kv, vault, tenantId: 'acme', token: 'sandbox-access-token' });
   const wa = await tenant();
   const sent = wa.messages.send({ to: '+15551234567',
     content: { tag: 'text', val: { body: 'Hello from Node.js', previewUrl: false } } });
@@ -122,7 +122,7 @@ test('a token sealed for another tenant does not open', async () => {
 });
 
 test('an origin outside the allow-list is egress-denied, nothing sent', async () => {
-  storeAccessToken({ kv, vault, tenantId: 'acme', token: 'sandbox-access-token' });
+  await storeAccessToken({ kv, vault, tenantId: 'acme', token: 'sandbox-access-token' });
   const wa = await tenant({}, ['https://graph.facebook.com']);
   assert.throws(() => wa.messages.send({ to: '+15551234567', content: { tag: 'text', val: { body: 'x', previewUrl: false } } }),
     (e) => e.payload?.tag === 'egress-denied');

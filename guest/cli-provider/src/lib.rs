@@ -10,6 +10,10 @@
 //!   store, so bucket `b`'s key `k` lives there as `b/k`. The store is opened once per
 //!   instance, so what the plugin writes stays for the instance's life.
 //!
+//! - `whatsapp:cloud-api/pacing`: one process serves one instance, so there is nothing to
+//!   share: every slot is granted at once and a throttled send is not tried again (the
+//!   reference host keeps Meta's rates across instances).
+//!
 //! Under the CLI the plugin and this provider share one config store: the component can
 //! read `crypto-key`. The reference host is the place where the key stays out of reach.
 #![cfg(target_arch = "wasm32")]
@@ -24,6 +28,7 @@ mod bindings {
 
 use bindings::exports::wasi::keyvalue::{atomics as x_atomics, store as x_store};
 use bindings::exports::whatsapp::cloud_api::crypto::{self, OpenError};
+use bindings::exports::whatsapp::cloud_api::pacing;
 use bindings::wasi::config::store as config;
 use bindings::wasi::keyvalue::{atomics, store};
 use bindings::wasi::random::random;
@@ -150,6 +155,16 @@ impl crypto::Guest for Provider {
 
     fn flow_encrypt(_: Vec<u8>, _: Vec<u8>, _: Vec<u8>) -> Result<Vec<u8>, OpenError> {
         Err(OpenError::UnknownKey)
+    }
+}
+
+impl pacing::Guest for Provider {
+    fn reserve(_: String, _: String) -> u64 {
+        0
+    }
+
+    fn retry(_: u32) -> Option<u64> {
+        None
     }
 }
 

@@ -76,6 +76,22 @@ impl Error {
             reason: reason.into(),
         }
     }
+
+    /// A refusal worth another try after a pause: Meta throttled the request (the
+    /// `rate-limited` class: 4, 80007, 130429, 131056) or called the error transient.
+    /// Meta processed nothing, so sending again cannot duplicate the message.
+    pub fn is_throttle(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } => true,
+            Error::Unauthorized(g)
+            | Error::TemplateMismatch(g)
+            | Error::Recipient(g)
+            | Error::PolicyBlocked(g)
+            | Error::Meta(g)
+            | Error::OutsideWindow(Some(g)) => g.is_transient,
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Error {

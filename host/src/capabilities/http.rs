@@ -7,7 +7,6 @@
 //! ([`super::pool`]).
 
 use super::pool::Pool;
-use super::throughput::{Throughput, retryable};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use std::io::Write;
@@ -243,30 +242,8 @@ pub struct EgressHooks {
     pub policy: Arc<EgressPolicy>,
     /// The recorder, when recording.
     pub recorder: Option<Arc<Recorder>>,
-    /// Pacing and throttle retries, shared by all instances.
-    pub throughput: Arc<Throughput>,
     /// Keep-alive connections, shared by all instances.
     pub pool: Arc<Pool>,
-}
-
-/// For `POST /{version}/{phone-number-id}/messages`: the number and the recipient.
-fn send_target(
-    method: &http::Method,
-    uri: &http::Uri,
-    body: &[u8],
-) -> Option<(String, Option<String>)> {
-    if method != http::Method::POST {
-        return None;
-    }
-    let mut segs = uri.path().trim_matches('/').rsplit('/');
-    if segs.next()? != "messages" {
-        return None;
-    }
-    let number = segs.next()?.to_string();
-    let to = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["to"].as_str().map(str::to_string));
-    Some((number, to))
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
@@ -281,7 +258,6 @@ impl WasiHttpHooks for EgressHooks {
         drop(fut);
         let policy = self.policy.clone();
         let recorder = self.recorder.clone();
-        let throughput = self.throughput.clone();
         let pool = self.pool.clone();
         Box::new(async move {
             if !policy.allows(request.uri()) {
@@ -290,56 +266,28 @@ impl WasiHttpHooks for EgressHooks {
             }
             let (parts, body) = request.into_parts();
             // The guest writes the whole body before it waits for the answer; holding it
-            // lets the recorder see it and lets a throttled send be sent again.
+            // lets the recorder see it.
             let bytes: Bytes = Limited::new(body, MAX_REQUEST_BODY)
                 .collect()
                 .await
                 .map_err(|_| Error::HttpRequestBodySize(None))?
                 .to_bytes();
-            let target = send_target(&parts.method, &parts.uri, &bytes);
-            let mut attempt = 0;
-            loop {
-                if let Some((number, to)) = &target {
-                    let wait = throughput.reserve(number, to.as_deref(), std::time::Instant::now());
-                    if !wait.is_zero() {
-                        tokio::time::sleep(wait).await;
-                    }
-                }
-                if let Some(r) = &recorder {
-                    let ct = parts
-                        .headers
-                        .get(http::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok());
-                    r.record(parts.method.as_str(), &parts.uri, ct, &bytes);
-                }
-                let mut request = http::Request::new(Full::new(bytes.clone()));
-                *request.method_mut() = parts.method.clone();
-                *request.uri_mut() = parts.uri.clone();
-                *request.headers_mut() = parts.headers.clone();
-                *request.version_mut() = parts.version;
-                let res = pool.send(request, options).await?;
-                let done: IoFuture = Box::new(async { Ok(()) });
-                if res.status().is_success() || target.is_none() {
-                    let res =
-                        res.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync());
-                    return Ok((res, done));
-                }
-                // A refused send: see whether it was a throttle.
-                let (rparts, rbytes) = res.into_parts();
-                attempt += 1;
-                if attempt <= throughput.max_retries && retryable(rparts.status.as_u16(), &rbytes) {
-                    tracing::info!(
-                        "throttled by Meta; retry {attempt} of {}",
-                        throughput.max_retries
-                    );
-                    tokio::time::sleep(throughput.backoff(attempt)).await;
-                    continue;
-                }
-                let body = Full::new(rbytes)
-                    .map_err(|never| match never {})
-                    .boxed_unsync();
-                return Ok((http::Response::from_parts(rparts, body), done));
+            if let Some(r) = &recorder {
+                let ct = parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok());
+                r.record(parts.method.as_str(), &parts.uri, ct, &bytes);
             }
+            let mut request = http::Request::new(Full::new(bytes));
+            *request.method_mut() = parts.method;
+            *request.uri_mut() = parts.uri;
+            *request.headers_mut() = parts.headers;
+            *request.version_mut() = parts.version;
+            let res = pool.send(request, options).await?;
+            let done: IoFuture = Box::new(async { Ok(()) });
+            let res = res.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync());
+            Ok((res, done))
         })
     }
 }

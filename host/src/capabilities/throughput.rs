@@ -1,9 +1,12 @@
-//! Throughput: pacing per sending number and per recipient pair, and retries of the
-//! sends Meta refused for throughput, with exponential backoff and jitter.
+//! `whatsapp:cloud-api/pacing`: Meta's throughput per sending number and per recipient
+//! pair, and the pauses before another try of a send Meta refused as throttled (doubling,
+//! with jitter). The component asks before each message and after each throttle; which
+//! refusals are throttles is its call, the waiting too.
 //!
 //! Shared by every instance of the host (one [`Throughput`] in [`crate::Services`]), so
 //! that a campaign spread over many instances still keeps to the number's rate.
 
+use crate::bindings::whatsapp::cloud_api::pacing as wit;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -17,11 +20,10 @@ pub const MAX_MPS: u32 = 1000;
 pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
 /// The pair-rate burst.
 pub const PAIR_BURST: f64 = 45.0;
-/// Pair buckets kept before idle ones are dropped.
-const MAX_PAIRS: usize = 100_000;
-
-/// Graph error codes that mean "throttled, not processed": safe to send again later.
-pub const RETRYABLE_CODES: &[i64] = &[4, 80007, 130429, 131056];
+/// Buckets kept (numbers, pairs) before idle ones are dropped.
+const MAX_BUCKETS: usize = 100_000;
+/// The longest number or recipient an instance may name (longer ones trap it).
+const MAX_KEY: usize = 64;
 
 /// A token bucket: `capacity` tokens, refilled at `rate` per second.
 #[derive(Debug, Clone)]
@@ -121,6 +123,9 @@ impl Throughput {
         let rate = f64::from(self.mps);
         let by_number = {
             let mut m = self.numbers.lock().unwrap_or_else(|p| p.into_inner());
+            if m.len() >= MAX_BUCKETS {
+                m.retain(|_, b| !b.idle(now));
+            }
             m.entry(number.to_string())
                 .or_insert_with(|| Bucket::new(rate, rate, now))
                 .reserve(now)
@@ -129,7 +134,7 @@ impl Throughput {
             None => Duration::ZERO,
             Some(r) => {
                 let mut m = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
-                if m.len() >= MAX_PAIRS {
+                if m.len() >= MAX_BUCKETS {
                     m.retain(|_, b| !b.idle(now));
                 }
                 m.entry((number.to_string(), r.to_string()))
@@ -154,19 +159,49 @@ impl Throughput {
     }
 }
 
-/// Whether a Graph error response (status and body) is a throttle worth retrying.
-pub fn retryable(status: u16, body: &[u8]) -> bool {
-    if (200..300).contains(&status) {
-        return false;
+/// The pacing one instance sees: the host's shared [`Throughput`].
+pub struct Pacing<'a>(pub &'a Throughput);
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl wit::Host for Pacing<'_> {
+    fn reserve(&mut self, number: String, recipient: String) -> wasmtime::Result<u64> {
+        if number.len() > MAX_KEY || recipient.len() > MAX_KEY {
+            wasmtime::bail!("pacing.reserve: a number or recipient longer than {MAX_KEY} bytes");
+        }
+        Ok(nanos(self.0.reserve(
+            &number,
+            Some(&recipient),
+            Instant::now(),
+        )))
     }
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return false;
-    };
-    let e = &v["error"];
-    e["code"]
-        .as_i64()
-        .is_some_and(|c| RETRYABLE_CODES.contains(&c))
-        || e["is_transient"].as_bool() == Some(true)
+
+    fn retry(&mut self, attempt: u32) -> wasmtime::Result<Option<u64>> {
+        if attempt == 0 || attempt > self.0.max_retries {
+            return Ok(None);
+        }
+        tracing::info!(
+            "throttled by Meta; retry {attempt} of {}",
+            self.0.max_retries
+        );
+        Ok(Some(nanos(self.0.backoff(attempt))))
+    }
+}
+
+struct PacingCap;
+
+impl wasmtime::component::HasData for PacingCap {
+    type Data<'a> = Pacing<'a>;
+}
+
+/// Add the pacing import to a linker.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Pacing<'_>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, PacingCap>(linker, get)
 }
 
 #[cfg(test)]
@@ -210,20 +245,19 @@ mod tests {
     }
 
     #[test]
-    fn only_throttles_and_transient_errors_are_retried() {
-        let body = |code: i64, transient: bool| {
-            serde_json::to_vec(&serde_json::json!({"error": {"code": code, "is_transient": transient, "message": "m"}})).unwrap()
-        };
-        assert!(retryable(400, &body(130429, false)));
-        assert!(retryable(400, &body(131056, false)));
-        assert!(retryable(500, &body(2, true)));
-        assert!(!retryable(400, &body(131026, false)));
-        assert!(!retryable(401, &body(190, false)));
-        assert!(!retryable(200, b"{}"));
-        assert!(!retryable(502, b"<html>"));
+    fn retries_pause_longer_each_time_up_to_the_hosts_limit() {
         let t = Throughput::new(80);
-        let b1 = t.backoff(1);
-        assert!(b1 >= t.base_backoff && b1 <= t.base_backoff * 2);
-        assert!(t.backoff(3) >= t.base_backoff * 4);
+        let mut p = Pacing(&t);
+        let b1 = wit::Host::retry(&mut p, 1).unwrap().unwrap();
+        let base = nanos(t.base_backoff);
+        assert!(b1 >= base && b1 <= 2 * base, "{b1}");
+        assert!(wit::Host::retry(&mut p, 3).unwrap().unwrap() >= 4 * base);
+        assert_eq!(wit::Host::retry(&mut p, t.max_retries + 1).unwrap(), None);
+        assert_eq!(wit::Host::retry(&mut p, 0).unwrap(), None);
+        assert_eq!(
+            wit::Host::reserve(&mut p, "P".into(), "A".into()).unwrap(),
+            0
+        );
+        assert!(wit::Host::reserve(&mut p, "P".repeat(65), "A".into()).is_err());
     }
 }
