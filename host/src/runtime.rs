@@ -26,7 +26,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// The component this host was built with (compiled from `guest/` by the build script).
 pub const COMPONENT: &[u8] = include_bytes!(env!("WA_GUEST_WASM"));
 
-/// Whether the build script ran binaryen's `wasm-opt -Oz` over [`COMPONENT`]'s core
+/// Whether the build script ran binaryen's `wasm-opt` over [`COMPONENT`]'s core
 /// module (`host/wasm_opt.rs`; it does when one is installed).
 pub const COMPONENT_WASM_OPT: bool = matches!(env!("WA_GUEST_WASM_OPT").as_bytes(), b"1");
 
