@@ -532,8 +532,8 @@ pub mod api {
     }
     pub use crate::bindings::exports::whatsapp::cloud_api::webhooks::{
         AccountUpdate, CallEvent, CallPermissionReply, Contact, ContactCard, Conversation, Edit,
-        Event, EventBody, EventRecord, Expiry, FlowReply, InboundMessage, IngestResult, Location,
-        Media, MessageContent, MessageContext, MessageEcho, Order, OrderItem, PhoneNumberUpdate,
+        Event, EventBody, EventRecord, FlowReply, InboundMessage, IngestResult, Location, Media,
+        MessageContent, MessageContext, MessageEcho, Order, OrderItem, PhoneNumberUpdate,
         PhoneNumberUpdateKind, Pricing, QuickReply, Reaction, Referral, ReplyChoice, Routing,
         StatusUpdate, SystemNotice, TemplateUpdate, TemplateUpdateKind, UserPreference,
     };
@@ -685,10 +685,6 @@ exports! {
     receive(body: &[u8], signature: Option<&str>) -> Vec<api::Event> = WEBHOOKS, "receive";
     /// `webhooks.ingest`
     ingest(body: &[u8]) -> api::IngestResult = WEBHOOKS, "ingest";
-    /// `webhooks.expiring`
-    expiring() -> Vec<api::Expiry> = WEBHOOKS, "expiring";
-    /// `webhooks.forget`
-    forget(keys: &[String]) -> () = WEBHOOKS, "forget";
     /// `connection.info`
     info() -> api::TenantInfo = CONNECTION, "info";
     /// `connection.status`

@@ -347,8 +347,9 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
         let ingested = match &mut inst {
             Ok(i) => {
                 i.defer_writes();
-                // Verified above: the component parses, deduplicates and keeps its state,
-                // and hands back each new event as the JSON to record.
+                // Verified above: the component parses and keeps its state, and hands
+                // back each event as the JSON to record; the events table's unique
+                // (tenant, idempotency key) deduplicates deliveries, once.
                 match i.ingest(&body).await {
                     Ok(r) => Ok(r.map(|r| (r, i.take_writes()))),
                     Err(trap) => Err(trap.to_string()),
@@ -398,9 +399,6 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                 return Err(refused);
             }
         };
-        state
-            .metrics
-            .add(&t.id, |c| c.duplicates += u64::from(result.duplicates));
         for e in result.events {
             rows.push(NewEvent {
                 tenant: Some(t.id.clone()),

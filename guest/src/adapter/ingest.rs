@@ -1,8 +1,9 @@
-//! `webhooks.ingest`: parse a verified body, deduplicate and keep state, through the
-//! tenant's key-value buckets. The decisions are the core's (`core::webhook::state`);
-//! this file only reads and writes.
+//! `webhooks.ingest`: parse a verified body and keep state, through the tenant's
+//! key-value buckets. Deliveries are deduplicated by the host (once, where it records
+//! them), so a redelivered event passes here again: every state change is one that a
+//! repeat or a late arrival cannot move back. The decisions are the core's
+//! (`core::webhook::state`); this file only reads and writes.
 
-use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::convert::{err, storage};
@@ -13,7 +14,7 @@ use crate::core::webhook::{self, Event, EventBody, MessageContent};
 use sha2::{Digest, Sha256};
 
 /// Keys are bounded by the host; a long idempotency key is stored by its digest.
-fn dedupe_key(k: &str) -> String {
+fn bounded_key(k: &str) -> String {
     if k.len() <= 200 {
         k.to_string()
     } else {
@@ -23,7 +24,6 @@ fn dedupe_key(k: &str) -> String {
 
 pub struct Ingested {
     pub events: Vec<Event>,
-    pub duplicates: u32,
     pub not_mine: u32,
 }
 
@@ -36,7 +36,6 @@ struct Buckets {
 /// The events of a body whose signature the host checked.
 pub fn ingest(tenant: &Tenant, body: &[u8]) -> Result<Ingested, Error> {
     let events = webhook::parse(body).map_err(err)?;
-    let dedupe = kv::open(state::DEDUPE_BUCKET).map_err(storage)?;
     let buckets = Buckets {
         contacts: kv::open(state::CONTACTS_BUCKET).map_err(storage)?,
         statuses: kv::open(state::STATUS_BUCKET).map_err(storage)?,
@@ -44,7 +43,6 @@ pub fn ingest(tenant: &Tenant, body: &[u8]) -> Result<Ingested, Error> {
     };
     let mut out = Ingested {
         events: Vec::new(),
-        duplicates: 0,
         not_mine: 0,
     };
     for e in events {
@@ -55,21 +53,27 @@ pub fn ingest(tenant: &Tenant, body: &[u8]) -> Result<Ingested, Error> {
             out.not_mine += 1;
             continue;
         }
-        // Set-if-absent: the first increment of a key returns 1.
-        if atomics::increment(&dedupe, &dedupe_key(&e.idempotency_key), 1).map_err(storage)? > 1 {
-            out.duplicates += 1;
-            continue;
-        }
         keep_state(tenant, &buckets, &e)?;
         out.events.push(e);
     }
     Ok(out)
 }
 
-pub fn forget(keys: &[String]) -> Result<(), Error> {
-    let dedupe = kv::open(state::DEDUPE_BUCKET).map_err(storage)?;
-    for k in keys {
-        dedupe.delete(&dedupe_key(k)).map_err(storage)?;
+/// A stored text value.
+fn text(bucket: &Bucket, key: &str) -> Result<Option<String>, Error> {
+    Ok(bucket
+        .get(key)
+        .map_err(storage)?
+        .and_then(|v| String::from_utf8(v).ok()))
+}
+
+/// Store consent `c`, given at `at`, unless a newer one is stored.
+fn set_consent(contacts: &Bucket, wa_id: &str, c: state::Consent, at: u64) -> Result<(), Error> {
+    let key = state::consent_key(wa_id);
+    if state::consent_applies(text(contacts, &key)?.as_deref(), at) {
+        contacts
+            .set(&key, state::consent_value(c, at).as_bytes())
+            .map_err(storage)?;
     }
     Ok(())
 }
@@ -100,9 +104,7 @@ fn keep_state(tenant: &Tenant, b: &Buckets, e: &Event) -> Result<(), Error> {
                 if let Some(c) =
                     state::consent_from_text(t, &s.opt_out_keywords, &s.opt_in_keywords)
                 {
-                    b.contacts
-                        .set(&state::consent_key(&wa_id), c.as_str().as_bytes())
-                        .map_err(storage)?;
+                    set_consent(&b.contacts, &wa_id, c, at)?;
                 }
             }
         }
@@ -111,15 +113,18 @@ fn keep_state(tenant: &Tenant, b: &Buckets, e: &Event) -> Result<(), Error> {
             if let Some(next) = state::reduce(current.as_ref(), s.status, &s.errors) {
                 let json = serde_json::to_vec(&next).expect("a delivery state serializes");
                 b.statuses
-                    .set(&dedupe_key(&s.message_id), &json)
+                    .set(&bounded_key(&s.message_id), &json)
                     .map_err(storage)?;
             }
         }
         EventBody::Preference(p) => {
             if let Some(c) = state::consent_from_preference(p) {
-                b.contacts
-                    .set(&state::consent_key(&p.wa_id), c.as_str().as_bytes())
-                    .map_err(storage)?;
+                set_consent(
+                    &b.contacts,
+                    &p.wa_id,
+                    c,
+                    e.timestamp.unwrap_or_else(now_secs),
+                )?;
             }
         }
         EventBody::Template(t) => {
@@ -130,13 +135,15 @@ fn keep_state(tenant: &Tenant, b: &Buckets, e: &Event) -> Result<(), Error> {
                     .get(&key)
                     .map_err(storage)?
                     .and_then(|v| serde_json::from_slice(&v).ok());
-                let next = state::apply_template_update(current, t);
-                b.templates
-                    .set(
-                        &key,
-                        &serde_json::to_vec(&next).expect("a template serializes"),
-                    )
-                    .map_err(storage)?;
+                let at = e.timestamp.unwrap_or_else(now_secs);
+                if let Some(next) = state::apply_template_update(current, t, at) {
+                    b.templates
+                        .set(
+                            &key,
+                            &serde_json::to_vec(&next).expect("a template serializes"),
+                        )
+                        .map_err(storage)?;
+                }
             }
         }
         _ => {}
@@ -146,7 +153,7 @@ fn keep_state(tenant: &Tenant, b: &Buckets, e: &Event) -> Result<(), Error> {
 
 fn status_of(bucket: &Bucket, message_id: &str) -> Result<Option<DeliveryState>, Error> {
     Ok(bucket
-        .get(&dedupe_key(message_id))
+        .get(&bounded_key(message_id))
         .map_err(storage)?
         .and_then(|v| serde_json::from_slice(&v).ok()))
 }

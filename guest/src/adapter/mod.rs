@@ -182,20 +182,8 @@ impl webhooks::Guest for Component {
                     json: webhook::json::to_json(e, id),
                 })
                 .collect(),
-            duplicates: r.duplicates,
             not_mine: r.not_mine,
         })
-    }
-
-    fn expiring() -> Result<Vec<webhooks::Expiry>> {
-        Ok(vec![webhooks::Expiry {
-            bucket: webhook::state::DEDUPE_BUCKET.into(),
-            after_seconds: webhook::state::DEDUPE_RETENTION_SECS,
-        }])
-    }
-
-    fn forget(idempotency_keys: Vec<String>) -> Result<()> {
-        ingest::forget(&idempotency_keys)
     }
 
     fn receive(body: Vec<u8>, signature_header: Option<String>) -> Result<Vec<webhooks::Event>> {

@@ -40,7 +40,7 @@ pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
         template: matches!(msg.content, Content::Template(_)),
         last_inbound,
         now,
-        consent: consent.as_deref(),
+        consent: consent.as_deref().map(|c| state::read_consent(c).0),
         cached_template: cached.as_ref(),
         message: match &msg.content {
             Content::Template(t) => Some(t),

@@ -136,6 +136,8 @@ fn cached(d: &Details) -> CachedTemplate {
             .and_then(|q| q["score"].as_str())
             .map(str::to_string),
         definition: Some(preflight::definition(&d.json())),
+        // Meta's clock times webhooks, not ours: any later update applies over this.
+        updated_at: 0,
     }
 }
 
@@ -162,6 +164,7 @@ fn create(tenant: &Tenant, n: NewTemplate) -> Result<wit::CreatedTemplate> {
         category: Some(c.category.clone()).filter(|s| !s.is_empty()),
         quality: None,
         definition: Some(preflight::definition(&n.to_json())),
+        updated_at: 0,
     };
     put(
         &templates,

@@ -149,6 +149,7 @@ mod tests {
             category: Some(category.into()),
             quality: None,
             definition: None,
+            updated_at: 0,
         };
         let c = |t: &CachedTemplate, consent| {
             check_send(&SendContext {

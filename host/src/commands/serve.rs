@@ -6,8 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use whatsapp_host::forward::Forwarder;
 use whatsapp_host::server::{self, ServerState};
-use whatsapp_host::storage::Database;
-use whatsapp_host::{Runtime, TenantBinding, events};
 
 /// Where to listen and what to do with what arrives.
 #[derive(clap::Args)]
@@ -54,11 +52,6 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         };
         tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
     }
-    tasks.push(tokio::spawn(sweep(
-        runtime.clone(),
-        data.db.clone(),
-        stopped(stop_rx.clone()),
-    )));
     let state = Arc::new(ServerState {
         runtime,
         db: data.db.clone(),
@@ -85,46 +78,4 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
     }
     served?;
     Ok(())
-}
-
-/// Delete, hourly, the entries the component says may expire (`webhooks.expiring`: the
-/// idempotency keys, after seven days), in every tenant's storage at once.
-async fn sweep(runtime: Arc<Runtime>, db: Arc<Database>, shutdown: impl Future<Output = ()>) {
-    // The same for every tenant: asked once, of an instance bound to none.
-    let expiring = match runtime.instantiate(&TenantBinding::new("", [])).await {
-        Ok(mut i) => match i.expiring().await {
-            Ok(Ok(e)) => e,
-            Ok(Err(e)) => {
-                tracing::warn!("what may expire: {}", events::describe_error(&e));
-                return;
-            }
-            Err(trap) => {
-                tracing::warn!("what may expire: {trap}");
-                return;
-            }
-        },
-        Err(e) => {
-            tracing::warn!("what may expire: {e}");
-            return;
-        }
-    };
-    tokio::pin!(shutdown);
-    loop {
-        for e in &expiring {
-            let before = server::now_ms() - (e.after_seconds as i64).saturating_mul(1000);
-            match db.sweep(&e.bucket, before) {
-                Ok(n) if n > 0 => tracing::info!(
-                    "swept {n} entries of {} older than {} s",
-                    e.bucket,
-                    e.after_seconds
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("sweeping expired entries: {e}"),
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            () = &mut shutdown => return,
-        }
-    }
 }

@@ -5,12 +5,12 @@
 //! writes (a [`WriteSet`]) instead of writing through. The server hands the staged writes
 //! of a POST to [`crate::Database::commit`] together with its events: the
 //! committer thread puts every job waiting at that moment into one transaction,
-//! one fsync makes them all durable, and each POST gets its 200 only after that. A
-//! dedupe mark is never durable without its event, so a redelivery after a crash or a
-//! failed commit is processed again, never taken for a duplicate.
+//! one fsync makes them all durable, and each POST gets its 200 only after that. An
+//! event is never taken for a duplicate unless it was recorded: a redelivery after a
+//! crash or a failed commit is processed again.
 //!
 //! Until its batch commits, a staged write is in the pending overlay, which every read
-//! consults first, so the next POST of the same tenant sees it (a dedupe mark, a status).
+//! consults first, so the next POST of the same tenant sees it (a status, a consent).
 //! The server runs one tenant's component calls one at a time ([`Journal::lock_tenant`]),
 //! so staged writes follow each other in the order the calls ran. If a batch fails, the
 //! overlay is dropped and its generation moves on: every job staged on top of the lost

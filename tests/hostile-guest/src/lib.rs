@@ -77,12 +77,6 @@ impl webhooks::Guest for Hostile {
     fn ingest(_: Vec<u8>) -> Result<webhooks::IngestResult> {
         refuse()
     }
-    fn expiring() -> Result<Vec<webhooks::Expiry>> {
-        refuse()
-    }
-    fn forget(_: Vec<String>) -> Result<()> {
-        refuse()
-    }
 }
 
 impl connection::Guest for Hostile {

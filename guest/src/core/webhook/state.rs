@@ -2,21 +2,23 @@
 //! (monotonic), whether a contact has stopped marketing messages, when a contact last
 //! wrote (the 24-hour window), what a template's status is. The adapter stores the
 //! results in the tenant's key-value buckets under the keys named here.
+//!
+//! Every decision holds when an event comes again or late: deliveries are deduplicated
+//! once, by the host (its record of events), and the state a redelivery passes through
+//! must not move back. A status only moves forward, a last inbound time only later, and
+//! consent and a template's cache keep the time of the change they hold and refuse an
+//! older one.
 
 use super::types::{DeliveryStatus, TemplateUpdate, TemplateUpdateKind, UserPreference};
 use crate::core::error::GraphError;
 use serde::{Deserialize, Serialize};
 
-/// Idempotency keys already seen (set-if-absent with `atomics.increment`).
-pub const DEDUPE_BUCKET: &str = "dedupe";
 /// Per-contact state: last inbound time and consent.
 pub const CONTACTS_BUCKET: &str = "contacts";
 /// Per-message delivery state.
 pub const STATUS_BUCKET: &str = "statuses";
 /// Template definitions and statuses by `name:language`.
 pub const TEMPLATES_BUCKET: &str = "templates";
-/// How long an idempotency key is kept (Meta retries for up to 7 days).
-pub const DEDUPE_RETENTION_SECS: u64 = 7 * 24 * 3600;
 
 /// The key of a contact's last inbound time to one of the tenant's numbers (Unix
 /// seconds, decimal): Meta's 24-hour window is per business number and customer.
@@ -24,9 +26,30 @@ pub fn last_inbound_key(phone_number_id: &str, wa_id: &str) -> String {
     format!("last-inbound:{phone_number_id}:{wa_id}")
 }
 
-/// The key of a contact's marketing consent (`stopped` or `ok`).
+/// The key of a contact's marketing consent (see [`consent_value`]).
 pub fn consent_key(wa_id: &str) -> String {
     format!("consent:{wa_id}")
+}
+
+/// A consent as stored: `stopped@<unix seconds>` or `ok@<unix seconds>`, the time of the
+/// message or preference that gave it.
+pub fn consent_value(c: Consent, at: u64) -> String {
+    format!("{}@{at}", c.as_str())
+}
+
+/// A stored consent read back: `stopped` or `ok`, and when it was given (0 for a value
+/// stored without a time).
+pub fn read_consent(stored: &str) -> (&str, u64) {
+    match stored.split_once('@') {
+        Some((state, at)) => (state, at.parse().unwrap_or(0)),
+        None => (stored, 0),
+    }
+}
+
+/// Whether a consent change given at `at` replaces what is stored: not when the stored
+/// one is newer (a late or redelivered STOP does not undo a later START).
+pub fn consent_applies(stored: Option<&str>, at: u64) -> bool {
+    stored.is_none_or(|v| at >= read_consent(v).1)
 }
 
 /// The key of a template in the cache.
@@ -149,14 +172,24 @@ pub struct CachedTemplate {
     /// What its components expect, when known (from a sync, or seeded).
     #[serde(default)]
     pub definition: Option<crate::core::preflight::TemplateDefinition>,
+    /// The time of the last update applied (Meta's `entry.time`, Unix seconds); 0 when
+    /// it came from a sync or a create, which any update then replaces.
+    #[serde(default)]
+    pub updated_at: u64,
 }
 
-/// Apply a template update to what the cache held (if anything).
+/// Apply a template update made at `at` to what the cache held (if anything); none when
+/// the cache already holds something newer (a late or redelivered update).
 pub fn apply_template_update(
     current: Option<CachedTemplate>,
     u: &TemplateUpdate,
-) -> CachedTemplate {
+    at: u64,
+) -> Option<CachedTemplate> {
     let mut t = current.unwrap_or_default();
+    if at < t.updated_at {
+        return None;
+    }
+    t.updated_at = at;
     t.id = u.template_id.clone();
     match u.kind {
         TemplateUpdateKind::Status => t.status = u.value.clone().or(t.status),
@@ -167,7 +200,7 @@ pub fn apply_template_update(
     if let Some(c) = &u.category {
         t.category = Some(c.clone());
     }
-    t
+    Some(t)
 }
 
 #[cfg(test)]
@@ -263,9 +296,12 @@ mod tests {
             category: None,
             raw: String::new(),
         };
-        let t = apply_template_update(None, &u(TemplateUpdateKind::Status, "APPROVED"));
-        let t = apply_template_update(Some(t), &u(TemplateUpdateKind::Quality, "YELLOW"));
-        let t = apply_template_update(Some(t), &u(TemplateUpdateKind::Category, "MARKETING"));
+        let t =
+            apply_template_update(None, &u(TemplateUpdateKind::Status, "APPROVED"), 10).unwrap();
+        let t =
+            apply_template_update(Some(t), &u(TemplateUpdateKind::Quality, "YELLOW"), 11).unwrap();
+        let t = apply_template_update(Some(t), &u(TemplateUpdateKind::Category, "MARKETING"), 12)
+            .unwrap();
         assert_eq!(
             (
                 t.status.as_deref(),
@@ -274,5 +310,50 @@ mod tests {
             ),
             (Some("APPROVED"), Some("YELLOW"), Some("MARKETING"))
         );
+    }
+
+    #[test]
+    fn a_late_or_repeated_change_never_moves_consent_or_a_template_back() {
+        // STOP at 100, START at 200: STOP delivered again (or late) changes nothing.
+        let stop = consent_value(Consent::Stopped, 100);
+        assert_eq!(read_consent(&stop), ("stopped", 100));
+        let start = consent_value(Consent::Ok, 200);
+        assert!(consent_applies(Some(&stop), 200));
+        assert!(!consent_applies(Some(&start), 100));
+        assert!(
+            consent_applies(Some(&start), 200),
+            "the same change again is harmless"
+        );
+        assert!(consent_applies(None, 0));
+        // A value stored before times were kept counts as the oldest.
+        assert_eq!(read_consent("stopped"), ("stopped", 0));
+        assert!(consent_applies(Some("stopped"), 1));
+
+        let u = |value: &str| TemplateUpdate {
+            kind: TemplateUpdateKind::Status,
+            template_id: "9".into(),
+            name: Some("n".into()),
+            language: Some("en".into()),
+            value: Some(value.into()),
+            previous: None,
+            reason: None,
+            category: None,
+            raw: String::new(),
+        };
+        let paused = apply_template_update(None, &u("PAUSED"), 300).unwrap();
+        assert_eq!(
+            apply_template_update(Some(paused.clone()), &u("APPROVED"), 299),
+            None
+        );
+        let again = apply_template_update(Some(paused), &u("PAUSED"), 300).unwrap();
+        assert_eq!(
+            (again.status.as_deref(), again.updated_at),
+            (Some("PAUSED"), 300)
+        );
+        let synced = CachedTemplate {
+            status: Some("APPROVED".into()),
+            ..CachedTemplate::default()
+        };
+        assert!(apply_template_update(Some(synced), &u("PAUSED"), 1).is_some());
     }
 }
