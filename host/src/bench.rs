@@ -305,6 +305,44 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
         json!(median(&mut ratios)),
     );
 
+    // The webhook server's path: the host has checked the signature; the component
+    // parses, keeps its state (staged, as the server stages it) and writes each event's
+    // JSON (`webhooks.ingest`). Natively: parse, and each event's JSON.
+    let (mut native_ns, mut component_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    inst.defer_writes();
+    for _ in 0..61 {
+        let start = Instant::now();
+        for _ in 0..500 {
+            let events = webhook::parse(&body).map_err(|e| format!("{e:?}"))?;
+            for e in &events {
+                black_box(webhook::json::to_json(e, Some("bench")));
+            }
+        }
+        let n = start.elapsed().as_nanos() as f64 / 500.0;
+        let start = Instant::now();
+        for _ in 0..500 {
+            black_box(inst.ingest(&body).await?.map_err(|e| format!("{e:?}"))?);
+            inst.take_writes();
+        }
+        let c = start.elapsed().as_nanos() as f64 / 500.0;
+        native_ns.push(n);
+        component_ns.push(c);
+        ratios.push(c / n);
+    }
+    out.insert(
+        "ingest_native_ns_per_payload".into(),
+        json!(median(&mut native_ns)),
+    );
+    out.insert(
+        "ingest_component_ns_per_payload".into(),
+        json!(median(&mut component_ns)),
+    );
+    out.insert(
+        "component_native_ingest_ratio".into(),
+        json!(median(&mut ratios)),
+    );
+    let mut inst = rt.instantiate(&binding).await?;
+
     // The fixed cost of a call: verify + parse of a webhook with no entry.
     let empty = br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec();
     let empty_sig = webhook::sign(APP_SECRET.as_bytes(), &empty);
