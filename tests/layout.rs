@@ -244,6 +244,7 @@ fn no_two_modules_import_each_other_directly_or_in_a_ring() {
         "guest/cli-provider/src",
         "guest/ingress/src",
         "host/src",
+        "host/net/src",
         "host/storage/src",
         "host/sandbox/src",
     ];

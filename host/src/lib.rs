@@ -45,10 +45,10 @@ pub mod storage;
 pub use whatsapp_storage::journal;
 pub mod tenants;
 
+/// The HTTP plumbing the webhook server shares with the sandbox.
+pub use whatsapp_net as net;
 /// The Graph API sandbox (its own crate, `whatsapp-sandbox`: it needs no wasmtime).
 pub use whatsapp_sandbox as sandbox;
-/// The HTTP plumbing the webhook server shares with the sandbox.
-pub use whatsapp_sandbox::net;
 
 /// The wasmtime this host is built on, for embedders' own `wasmtime::Result` and config.
 pub use wasmtime;

@@ -10,7 +10,7 @@ mod catalog;
 pub mod connection;
 mod flows;
 mod media;
-pub mod net;
+use whatsapp_net as net;
 mod templates;
 
 use crate::net::Resp;

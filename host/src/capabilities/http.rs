@@ -164,7 +164,7 @@ impl Recorder {
             Value::Null
         } else if ct.starts_with("multipart/form-data") {
             line["content_type"] = "multipart/form-data".into();
-            match whatsapp_sandbox::net::multipart(ct, body) {
+            match crate::net::multipart(ct, body) {
                 Some(parts) => parts
                     .into_iter()
                     .map(|p| {

@@ -1,5 +1,6 @@
-//! The HTTP plumbing the webhook server and the sandbox share: an accept loop over
-//! hyper's HTTP/1 connections, and small response builders.
+//! The host's HTTP plumbing: an accept loop over hyper's HTTP/1 connections, small
+//! response builders, and form decoding. The webhook server, the admin API and the
+//! OAuth callback run on it; the sandbox (Meta's double) uses it too.
 
 use bytes::Bytes;
 use http_body_util::Full;
