@@ -89,36 +89,27 @@ async fn handshake(state: &ServerState, query: &str) -> Resp {
     }
     // Whose subscription this is: the tenants with this verify token of their own, or
     // (the host's token) every tenant without one.
-    let tenants = state.db.tenants().unwrap_or_default();
-    let mut verified: Vec<&str> = tenants
-        .iter()
-        .filter(|t| t.verify_token_sealed.is_some())
-        .filter(|t| {
-            matches!(t.verify_token(&state.runtime.services().vault, &Defaults::default()),
-                Ok(Some(v)) if same(&v, &token))
-        })
-        .map(|t| t.id.as_str())
-        .collect();
     let host_wide = state
         .defaults
         .verify_token
         .as_ref()
         .is_some_and(|v| same(v, &token));
-    if host_wide {
-        verified.extend(
-            tenants
-                .iter()
-                .filter(|t| t.verify_token_sealed.is_none())
-                .map(|t| t.id.as_str()),
-        );
-    }
+    let vault = &state.runtime.services().vault;
+    let tenants = state.db.tenants().unwrap_or_default();
+    let verified: Vec<_> = tenants
+        .iter()
+        .filter(|t| match &t.verify_token_sealed {
+            Some(_) => matches!(t.verify_token(vault, &Defaults::default()),
+                Ok(Some(v)) if same(&v, &token)),
+            None => host_wide,
+        })
+        .collect();
     if verified.is_empty() && !host_wide {
         return text(StatusCode::FORBIDDEN, "verify token does not match\n");
     }
     // Each tenant's component answers too: it checks the token against the one it is
     // bound with and notes "webhook verified" for its readiness checklist.
-    let vault = &state.runtime.services().vault;
-    for t in tenants.iter().filter(|t| verified.contains(&t.id.as_str())) {
+    for t in verified {
         let answered = match t.binding(vault, &state.defaults) {
             Ok(binding) => match state.runtime.instantiate(&binding).await {
                 Ok(mut i) => match i.verify_subscription(&mode, &token, &challenge).await {

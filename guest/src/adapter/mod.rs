@@ -178,7 +178,7 @@ impl webhooks::Guest for Component {
                 .iter()
                 .map(|e| webhooks::EventRecord {
                     idempotency_key: e.idempotency_key.clone(),
-                    kind: webhook::json::kind(e).to_string(),
+                    kind: e.body.kind().to_string(),
                     json: webhook::json::to_json(e, id),
                 })
                 .collect(),

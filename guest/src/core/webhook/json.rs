@@ -11,23 +11,6 @@
 use super::types::*;
 use crate::core::error::GraphError;
 
-/// The kind of an event: `message`, `status`, `echo`, `template`, `account`,
-/// `phone-number`, `preference`, `call`, `errors` or `unknown` (the JSON's `type`).
-pub fn kind(e: &Event) -> &'static str {
-    match e.body {
-        EventBody::Message(_) => "message",
-        EventBody::Status(_) => "status",
-        EventBody::Echo(_) => "echo",
-        EventBody::Template(_) => "template",
-        EventBody::Account(_) => "account",
-        EventBody::PhoneNumber(_) => "phone-number",
-        EventBody::Preference(_) => "preference",
-        EventBody::Call(_) => "call",
-        EventBody::Errors(_) => "errors",
-        EventBody::Unknown(_) => "unknown",
-    }
-}
-
 /// An event as one flat JSON object on one line; `tenant` is added when known.
 pub fn to_json(e: &Event, tenant: Option<&str>) -> String {
     let mut out = Vec::with_capacity(512);
@@ -51,7 +34,7 @@ pub fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> String {
 }
 
 fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
-    o.str("type", kind(e));
+    o.str("type", e.body.kind());
     if let Some(t) = tenant {
         o.str("tenant", t);
     }
@@ -476,7 +459,7 @@ mod tests {
         assert_eq!(v["phone_number_id"], "P1");
         assert_eq!(v["contact"]["name"], "Ana");
         assert_eq!(v["timestamp"], 1_700_000_000u64);
-        assert_eq!(kind(&events[0]), "message");
+        assert_eq!(events[0].body.kind(), "message");
     }
 
     #[test]

@@ -512,7 +512,8 @@ pub enum EventBody {
 }
 
 impl EventBody {
-    /// A short name for the kind of event.
+    /// The kind of event: `message`, `status`, `echo`, `template`, `account`,
+    /// `phone-number`, `preference`, `call`, `errors` or `unknown` (the JSON's `type`).
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::Message(_) => "message",
