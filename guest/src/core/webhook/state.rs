@@ -1,7 +1,8 @@
 //! The state events keep, as decisions over values: which status a message stands at
 //! (monotonic), whether a contact has stopped marketing messages, when a contact last
-//! wrote (the 24-hour window), what a template's status is. The adapter stores the
-//! results in the tenant's key-value buckets under the keys named here.
+//! wrote (the 24-hour window), what a template's status is. [`keep`] applies an event's
+//! to a [`Store`] of the tenant's key-value buckets, under the keys named here: the
+//! component's store is `wasi:keyvalue`, the bench's native baseline its own.
 //!
 //! Every decision holds when an event comes again or late: deliveries are deduplicated
 //! once, by the host (its record of events), and the state a redelivery passes through
@@ -9,9 +10,13 @@
 //! consent and a template's cache keep the time of the change they hold and refuse an
 //! older one.
 
-use super::types::{DeliveryStatus, TemplateUpdate, TemplateUpdateKind, UserPreference};
+use super::types::{
+    DeliveryStatus, Event, EventBody, MessageContent, TemplateUpdate, TemplateUpdateKind,
+    UserPreference,
+};
 use crate::core::error::GraphError;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Per-contact state: last inbound time and consent.
 pub const CONTACTS_BUCKET: &str = "contacts";
@@ -55,6 +60,123 @@ pub fn consent_applies(stored: Option<&str>, at: u64) -> bool {
 /// The key of a template in the cache.
 pub fn template_key(name: &str, language: &str) -> String {
     format!("{name}:{language}")
+}
+
+/// The key of a message's delivery state: its id, or the id's digest when it is longer
+/// than the host bounds keys (the WIT's key-value store takes keys up to 1 KiB; Meta's
+/// ids are far shorter, an attacker's need not be).
+pub fn status_key(message_id: &str) -> String {
+    if message_id.len() <= 200 {
+        message_id.to_string()
+    } else {
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(message_id.as_bytes()))
+        )
+    }
+}
+
+/// The tenant's key-value buckets, as the state reads and writes them.
+pub trait Store {
+    /// What the store fails with.
+    type Error;
+    /// The value under `key` in `bucket`.
+    fn get(&mut self, bucket: &'static str, key: &str) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// Store `value` under `key` in `bucket`.
+    fn set(&mut self, bucket: &'static str, key: &str, value: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// The opt-out and opt-in keywords an inbound text is matched against.
+#[derive(Debug, Clone, Copy)]
+pub struct Keywords<'a> {
+    /// Texts that stop marketing messages.
+    pub opt_out: &'a [String],
+    /// Texts that allow them again.
+    pub opt_in: &'a [String],
+}
+
+/// Keep what event `e` changes: a message moves its sender's last inbound time forward
+/// and may change consent (a keyword), a status moves its message forward, a
+/// preference changes consent, a template update changes the cached template. `now`
+/// (Unix seconds) is read only for an event with no time of its own.
+pub fn keep<S: Store>(
+    store: &mut S,
+    keywords: Keywords,
+    e: &Event,
+    now: fn() -> u64,
+) -> Result<(), S::Error> {
+    let at = e.timestamp.unwrap_or_else(now);
+    match &e.body {
+        EventBody::Message(m) => {
+            let wa_id = e
+                .contact
+                .as_ref()
+                .and_then(|c| c.wa_id.as_deref())
+                .unwrap_or(&m.from);
+            let number = e.routing.phone_number_id.as_deref().unwrap_or_default();
+            let key = last_inbound_key(number, wa_id);
+            let before = store
+                .get(CONTACTS_BUCKET, &key)?
+                .and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok());
+            if before.is_none_or(|t| at > t) {
+                store.set(CONTACTS_BUCKET, &key, at.to_string().as_bytes())?;
+            }
+            if let MessageContent::Text(t) = &m.content
+                && let Some(c) = consent_from_text(t, keywords.opt_out, keywords.opt_in)
+            {
+                set_consent(store, wa_id, c, at)?;
+            }
+        }
+        EventBody::Status(s) => {
+            let current = delivery_state(store, &s.message_id)?;
+            if let Some(next) = reduce(current.as_ref(), s.status, &s.errors) {
+                let json = serde_json::to_vec(&next).expect("a delivery state serializes");
+                store.set(STATUS_BUCKET, &status_key(&s.message_id), &json)?;
+            }
+        }
+        EventBody::Preference(p) => {
+            if let Some(c) = consent_from_preference(p) {
+                set_consent(store, &p.wa_id, c, at)?;
+            }
+        }
+        EventBody::Template(t) => {
+            if let (Some(name), Some(lang)) = (&t.name, &t.language) {
+                let key = template_key(name, lang);
+                let current = store
+                    .get(TEMPLATES_BUCKET, &key)?
+                    .and_then(|v| serde_json::from_slice(&v).ok());
+                if let Some(next) = apply_template_update(current, t, at) {
+                    let json = serde_json::to_vec(&next).expect("a template serializes");
+                    store.set(TEMPLATES_BUCKET, &key, &json)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Store consent `c`, given at `at`, unless a newer one is stored.
+fn set_consent<S: Store>(store: &mut S, wa_id: &str, c: Consent, at: u64) -> Result<(), S::Error> {
+    let key = consent_key(wa_id);
+    let stored = store.get(CONTACTS_BUCKET, &key)?;
+    if consent_applies(
+        stored.as_deref().and_then(|v| std::str::from_utf8(v).ok()),
+        at,
+    ) {
+        store.set(CONTACTS_BUCKET, &key, consent_value(c, at).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The stored delivery state of a message.
+pub fn delivery_state<S: Store>(
+    store: &mut S,
+    message_id: &str,
+) -> Result<Option<DeliveryState>, S::Error> {
+    Ok(store
+        .get(STATUS_BUCKET, &status_key(message_id))?
+        .and_then(|v| serde_json::from_slice(&v).ok()))
 }
 
 fn rank(s: DeliveryStatus) -> u8 {
