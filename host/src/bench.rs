@@ -8,6 +8,7 @@ use crate::builder::HostBuilder;
 use crate::capabilities::crypto::Vault;
 use crate::capabilities::http::EgressPolicy;
 use crate::capabilities::throughput::Throughput;
+use crate::journal::WriteSet;
 use crate::runtime::Instance;
 use crate::runtime::api::{Content, OutgoingMessage, Text};
 use crate::sandbox::{self, SandboxConfig};
@@ -305,13 +306,21 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
 
     // The webhook server's path: the host has checked the signature; the component
     // parses, keeps its state (staged, as the server stages it) and writes each event's
-    // JSON (`webhooks.ingest`). Natively: parse, and each event's JSON.
+    // JSON (`webhooks.ingest`). Natively the same, over a database of the same kind.
     let (mut native_ns, mut component_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     inst.defer_writes();
+    let db = Database::open_in_memory()?;
+    let mut writes = WriteSet::new("bench");
     for _ in 0..61 {
         let start = Instant::now();
         for _ in 0..500 {
-            black_box(native::ingest(&body)?);
+            let mut store = native::Staged {
+                db: &db,
+                tenant: "bench",
+                writes: &mut writes,
+            };
+            black_box(native::ingest(&body, &mut store)?);
+            writes = WriteSet::new("bench");
         }
         let n = start.elapsed().as_nanos() as f64 / 500.0;
         let start = Instant::now();
@@ -761,7 +770,9 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
 /// into this binary. The only place in the host that links the core, and only to time
 /// it; everything else uses the component.
 mod native {
-    use whatsapp_guest::core::webhook;
+    use crate::journal::WriteSet;
+    use crate::storage::KvBackend;
+    use whatsapp_guest::core::webhook::{self, state};
 
     /// Verify and parse, as the typed `receive` does: the number of events.
     pub fn receive(secret: &str, body: &[u8], signature: &str) -> Result<usize, String> {
@@ -771,13 +782,44 @@ mod native {
             .map_err(|e| e.to_string())
     }
 
-    /// Parse and write each event's JSON, as `ingest` does (without its state): the
-    /// bytes written.
-    pub fn ingest(body: &[u8]) -> Result<usize, String> {
-        let events = webhook::parse(body).map_err(|e| format!("{e:?}"))?;
-        Ok(events
-            .iter()
-            .map(|e| webhook::json::to_json(e, Some("bench")).len())
-            .sum())
+    /// What the component's key-value import does, natively: reads see the staged writes,
+    /// then the database; writes are staged (`runtime::Instance::defer_writes`).
+    pub struct Staged<'a> {
+        pub db: &'a dyn KvBackend,
+        pub tenant: &'a str,
+        pub writes: &'a mut WriteSet,
+    }
+
+    impl state::Store for Staged<'_> {
+        type Error = String;
+
+        fn get(&mut self, bucket: &'static str, key: &str) -> Result<Option<Vec<u8>>, String> {
+            match self.writes.get(bucket, key) {
+                Some(v) => Ok(v.map(<[u8]>::to_vec)),
+                None => self.db.get(self.tenant, bucket, key).map_err(|e| e.0),
+            }
+        }
+
+        fn set(&mut self, bucket: &'static str, key: &str, value: &[u8]) -> Result<(), String> {
+            self.writes.put(bucket, key, Some(value.to_vec()));
+            Ok(())
+        }
+    }
+
+    /// What `ingest` does: parse, keep each event's state in `store`, and write each
+    /// event's JSON; the bytes written.
+    pub fn ingest(body: &[u8], store: &mut Staged) -> Result<usize, String> {
+        let keywords: [Vec<String>; 2] = [state::DEFAULT_OPT_OUT, state::DEFAULT_OPT_IN]
+            .map(|k| k.iter().map(|w| w.to_string()).collect());
+        let keywords = state::Keywords {
+            opt_out: &keywords[0],
+            opt_in: &keywords[1],
+        };
+        let mut written = 0;
+        for e in webhook::parse(body).map_err(|e| format!("{e:?}"))? {
+            state::keep(store, keywords, &e, || 0)?;
+            written += webhook::json::to_json(&e, Some("bench")).len();
+        }
+        Ok(written)
     }
 }
