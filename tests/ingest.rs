@@ -194,6 +194,77 @@ async fn inbound_messages_keep_the_window_and_consent() {
     assert_eq!(consent().as_deref(), Some("ok"));
 }
 
+/// A text from a user who shows a username instead of a number: Meta's webhook carries
+/// the business-scoped user id (BSUID) and the username, and no `wa_id` or `from`.
+fn text_from_username(bsuid: &str, username: &str, id: &str, at: u64, body: &str) -> Vec<u8> {
+    envelope(
+        "messages",
+        messages_value(json!({
+            "contacts": [{"profile": {"name": "U", "username": username}, "user_id": bsuid}],
+            "messages": [{"from_user_id": bsuid, "id": id, "timestamp": at.to_string(),
+                "type": "text", "text": {"body": body}}]})),
+    )
+}
+
+#[tokio::test]
+async fn contacts_with_usernames_keep_their_own_window_and_consent() {
+    let h = Harness::start(quiet()).await;
+    let (ann, bob) = ("US.13491208655302741918", "GB.1086225403950561");
+    let kept = |key: String| {
+        h.db.get("acme", "contacts", &key)
+            .unwrap()
+            .map(|v| String::from_utf8(v).unwrap())
+    };
+    let window = |bsuid: &str| kept(format!("last-inbound:{PHONE_NUMBER_ID}:{bsuid}"));
+    let consent = |bsuid: &str| kept(format!("consent:{bsuid}"));
+    let (code, _) = post(
+        &h,
+        text_from_username(ann, "@ann", "wamid.ann", 1700000100, "hi"),
+    )
+    .await;
+    assert_eq!(code, 200);
+    post(
+        &h,
+        text_from_username(bob, "@bob", "wamid.bob", 1700000200, "STOP"),
+    )
+    .await;
+    assert_eq!(window(ann).as_deref(), Some("1700000100"));
+    assert_eq!(window(bob).as_deref(), Some("1700000200"));
+    assert_eq!(consent(ann), None);
+    assert_eq!(consent(bob).as_deref(), Some("stopped@1700000200"));
+    // Nothing was kept under an empty contact, where all such users would meet.
+    assert_eq!(window(""), None);
+    assert_eq!(consent(""), None);
+    // Both events are recorded with the BSUID and the username's profile name.
+    let rows = h.db.events(Some("acme"), 0, 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    let first: Value = serde_json::from_str(&rows[0].json).unwrap();
+    assert_eq!(
+        (&first["contact"]["user_id"], &first["contact"]["username"]),
+        (&json!(ann), &json!("@ann")),
+        "{first}"
+    );
+    assert_eq!(first["contact"].get("wa_id"), Some(&Value::Null), "{first}");
+    // A parent BSUID (linked portfolios) is carried beside the BSUID.
+    let mut body: Value = serde_json::from_slice(&text_from_username(
+        bob,
+        "@bob",
+        "wamid.bob2",
+        1700000300,
+        "hello",
+    ))
+    .unwrap();
+    body["entry"][0]["changes"][0]["value"]["contacts"][0]["parent_user_id"] =
+        "US.ENT.11815799212886844830".into();
+    post(&h, serde_json::to_vec(&body).unwrap()).await;
+    let rows = h.db.events(Some("acme"), 0, 10).unwrap();
+    let third: Value = serde_json::from_str(&rows[2].json).unwrap();
+    assert_eq!(
+        third["contact"]["parent_user_id"], "US.ENT.11815799212886844830",
+        "{third}"
+    );
+}
+
 #[tokio::test]
 async fn template_updates_reach_every_tenant_of_the_waba_and_fill_its_cache() {
     let h = Harness::start(quiet()).await;

@@ -127,6 +127,31 @@ async fn a_text_message_carries_its_routing_contact_and_content() {
 }
 
 #[tokio::test]
+async fn a_user_with_a_username_is_named_by_bsuid_and_username() {
+    let events = receive(&webhook("messages.json", "username_only")).await;
+    let [e] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    let c = e.contact.as_ref().unwrap();
+    assert_eq!(
+        (
+            c.wa_id.as_deref(),
+            c.user_id.as_deref(),
+            c.username.as_deref(),
+            c.parent_user_id.as_deref()
+        ),
+        (None, Some("US.7359204871654321"), Some("@sam.rivers"), None)
+    );
+    let EventBody::Message(m) = &e.body else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (m.from.as_str(), m.from_user_id.as_deref()),
+        ("", Some("US.7359204871654321"))
+    );
+}
+
+#[tokio::test]
 async fn replies_and_forwards_keep_their_context() {
     let text_of = |e: &Event| match &e.body {
         EventBody::Message(m) => (m.content.clone(), m.context.clone().unwrap()),

@@ -525,6 +525,8 @@ pub fn event(e: w::Event) -> wh::Event {
             wa_id: c.wa_id,
             user_id: c.user_id,
             name: c.name,
+            username: c.username,
+            parent_user_id: c.parent_user_id,
         }),
         timestamp: e.timestamp,
         body: body(e.body),

@@ -52,6 +52,13 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             o.opt_str("wa_id", c.wa_id.as_deref());
             o.opt_str("user_id", c.user_id.as_deref());
             o.opt_str("name", c.name.as_deref());
+            // Written when given only: most contacts have neither.
+            if let Some(u) = &c.username {
+                o.str("username", u);
+            }
+            if let Some(p) = &c.parent_user_id {
+                o.str("parent_user_id", p);
+            }
         });
     }
     match &e.body {

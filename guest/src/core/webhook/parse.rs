@@ -258,9 +258,19 @@ fn referral(v: &J) -> Option<Referral> {
 }
 
 fn contact_for(contacts: &[J], wa_id: Option<&str>) -> Option<Contact> {
+    contact_of(contacts, wa_id, None)
+}
+
+/// The entry of `contacts` for the party named by `wa_id` or, for a user who shows a
+/// username instead of a number, by the BSUID `user_id`; the only entry when there is
+/// one.
+fn contact_of(contacts: &[J], wa_id: Option<&str>, user_id: Option<&str>) -> Option<Contact> {
+    let wa_id = wa_id.filter(|w| !w.is_empty());
+    let user_id = user_id.filter(|u| !u.is_empty());
+    let is = |c: &J, k: &str, v: Option<&str>| v.is_some() && c.get(k).and_then(J::as_str) == v;
     let found = contacts
         .iter()
-        .find(|c| wa_id.is_some() && c.get("wa_id").and_then(J::as_str) == wa_id)
+        .find(|c| is(c, "wa_id", wa_id) || is(c, "user_id", user_id))
         .or_else(|| {
             if contacts.len() == 1 {
                 contacts.first()
@@ -268,17 +278,20 @@ fn contact_for(contacts: &[J], wa_id: Option<&str>) -> Option<Contact> {
                 None
             }
         });
-    match (found, wa_id) {
-        (Some(c), _) => Some(Contact {
+    match (found, wa_id, user_id) {
+        (Some(c), _, _) => Some(Contact {
             wa_id: ne(c, "wa_id").or_else(|| wa_id.map(str::to_string)),
-            user_id: ne(c, "user_id"),
+            user_id: ne(c, "user_id").or_else(|| user_id.map(str::to_string)),
             name: c.get("profile").and_then(|p| ne(p, "name")),
+            username: c.get("profile").and_then(|p| ne(p, "username")),
+            parent_user_id: ne(c, "parent_user_id"),
         }),
-        (None, Some(w)) if !w.is_empty() => Some(Contact {
-            wa_id: Some(w.to_string()),
+        (None, None, None) => None,
+        (None, w, u) => Some(Contact {
+            wa_id: w.map(str::to_string),
+            user_id: u.map(str::to_string),
             ..Contact::default()
         }),
-        _ => None,
     }
 }
 
@@ -312,10 +325,7 @@ fn message_item(m: &J, contacts: &[J]) -> Item {
             forwarded: b(c, "forwarded"),
             frequently_forwarded: b(c, "frequently_forwarded"),
         });
-    let mut contact = contact_for(contacts, Some(&from));
-    if let (Some(c), Some(u)) = (contact.as_mut(), ne(m, "from_user_id")) {
-        c.user_id.get_or_insert(u);
-    }
+    let contact = contact_of(contacts, Some(&from), ne(m, "from_user_id").as_deref());
     Item {
         key: format!("message:{id}"),
         timestamp: u64_of(m, "timestamp"),

@@ -25,15 +25,36 @@ pub const STATUS_BUCKET: &str = "statuses";
 /// Template definitions and statuses by `name:language`.
 pub const TEMPLATES_BUCKET: &str = "templates";
 
-/// The key of a contact's last inbound time to one of the tenant's numbers (Unix
-/// seconds, decimal): Meta's 24-hour window is per business number and customer.
-pub fn last_inbound_key(phone_number_id: &str, wa_id: &str) -> String {
-    format!("last-inbound:{phone_number_id}:{wa_id}")
+/// The identity a contact's state is kept under: its `wa_id` (the phone number) when Meta
+/// gives one, otherwise its business-scoped user id (BSUID, `CC.` and up to 128
+/// alphanumerics), which is all Meta gives of a user who hides the number behind a
+/// username. The two never collide (a BSUID has a `.`, a `wa_id` is digits). `None`
+/// when the event names neither: such state is not kept rather than kept under `""`,
+/// where every such contact would share one window and one consent.
+///
+/// Source: Meta, "Business-scoped user IDs" (webhooks carry `user_id` always and
+/// `wa_id` only when the number may be shared).
+pub fn contact_id<'a>(wa_id: Option<&'a str>, user_id: Option<&'a str>) -> Option<&'a str> {
+    let given = |s: Option<&'a str>| s.filter(|s| !s.trim().is_empty());
+    given(wa_id).or(given(user_id))
 }
 
-/// The key of a contact's marketing consent (see [`consent_value`]).
-pub fn consent_key(wa_id: &str) -> String {
-    format!("consent:{wa_id}")
+/// The key of a contact's last inbound time to one of the tenant's numbers (Unix
+/// seconds, decimal): Meta's 24-hour window is per business number and customer.
+/// `contact` is a [`contact_id`].
+pub fn last_inbound_key(phone_number_id: &str, contact: &str) -> String {
+    format!("last-inbound:{phone_number_id}:{contact}")
+}
+
+/// The key of a contact's marketing consent (see [`consent_value`]); `contact` is a
+/// [`contact_id`].
+pub fn consent_key(contact: &str) -> String {
+    format!("consent:{contact}")
+}
+
+/// The key under which a BSUID names the `wa_id` a webhook revealed for it.
+pub fn bsuid_key(user_id: &str) -> String {
+    format!("bsuid:{user_id}")
 }
 
 /// A consent as stored: `stopped@<unix seconds>` or `ok@<unix seconds>`, the time of the
@@ -108,23 +129,24 @@ pub fn keep<S: Store>(
     let at = e.timestamp.unwrap_or_else(now);
     match &e.body {
         EventBody::Message(m) => {
-            let wa_id = e
-                .contact
-                .as_ref()
-                .and_then(|c| c.wa_id.as_deref())
-                .unwrap_or(&m.from);
+            let contact = e.contact.as_ref();
+            let wa_id = contact_id(contact.and_then(|c| c.wa_id.as_deref()), Some(&m.from));
+            let user_id = contact_id(
+                contact.and_then(|c| c.user_id.as_deref()),
+                m.from_user_id.as_deref(),
+            );
+            let Some(id) = wa_id.or(user_id) else {
+                return Ok(());
+            };
             let number = e.routing.phone_number_id.as_deref().unwrap_or_default();
-            let key = last_inbound_key(number, wa_id);
-            let before = store
-                .get(CONTACTS_BUCKET, &key)?
-                .and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok());
-            if before.is_none_or(|t| at > t) {
-                store.set(CONTACTS_BUCKET, &key, at.to_string().as_bytes())?;
+            if let (Some(wa_id), Some(user_id)) = (wa_id, user_id) {
+                link(store, number, user_id, wa_id)?;
             }
+            set_last_inbound(store, number, id, at)?;
             if let MessageContent::Text(t) = &m.content
                 && let Some(c) = consent_from_text(t, keywords.opt_out, keywords.opt_in)
             {
-                set_consent(store, wa_id, c, at)?;
+                set_consent(store, id, c, at)?;
             }
         }
         EventBody::Status(s) => {
@@ -156,15 +178,79 @@ pub fn keep<S: Store>(
     Ok(())
 }
 
+/// Note that `user_id` is `wa_id`'s BSUID, the first time a webhook shows both: what was
+/// kept under the BSUID while it was all Meta gave (consent, and the window to this
+/// `number`) moves to the `wa_id`, unless the `wa_id` holds something newer.
+fn link<S: Store>(store: &mut S, number: &str, user_id: &str, wa_id: &str) -> Result<(), S::Error> {
+    let key = bsuid_key(user_id);
+    if store.get(CONTACTS_BUCKET, &key)?.as_deref() == Some(wa_id.as_bytes()) {
+        return Ok(());
+    }
+    store.set(CONTACTS_BUCKET, &key, wa_id.as_bytes())?;
+    if let Some(t) = last_inbound(store, number, user_id)? {
+        set_last_inbound(store, number, wa_id, t)?;
+    }
+    match store.get(CONTACTS_BUCKET, &consent_key(user_id))? {
+        Some(v) => {
+            let at = read_consent(std::str::from_utf8(&v).unwrap_or("")).1;
+            put_consent(store, wa_id, &v, at)
+        }
+        None => Ok(()),
+    }
+}
+
+/// A contact's last inbound time to `number`, as stored.
+fn last_inbound<S: Store>(
+    store: &mut S,
+    number: &str,
+    contact: &str,
+) -> Result<Option<u64>, S::Error> {
+    Ok(store
+        .get(CONTACTS_BUCKET, &last_inbound_key(number, contact))?
+        .and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok()))
+}
+
+/// Store `at` as the contact's last inbound time to `number`, unless a later one is stored.
+fn set_last_inbound<S: Store>(
+    store: &mut S,
+    number: &str,
+    contact: &str,
+    at: u64,
+) -> Result<(), S::Error> {
+    if last_inbound(store, number, contact)?.is_none_or(|t| at > t) {
+        store.set(
+            CONTACTS_BUCKET,
+            &last_inbound_key(number, contact),
+            at.to_string().as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
 /// Store consent `c`, given at `at`, unless a newer one is stored.
-fn set_consent<S: Store>(store: &mut S, wa_id: &str, c: Consent, at: u64) -> Result<(), S::Error> {
-    let key = consent_key(wa_id);
+fn set_consent<S: Store>(
+    store: &mut S,
+    contact: &str,
+    c: Consent,
+    at: u64,
+) -> Result<(), S::Error> {
+    put_consent(store, contact, consent_value(c, at).as_bytes(), at)
+}
+
+/// Store `value` (a [`consent_value`], given at `at`) unless a newer one is stored.
+fn put_consent<S: Store>(
+    store: &mut S,
+    contact: &str,
+    value: &[u8],
+    at: u64,
+) -> Result<(), S::Error> {
+    let key = consent_key(contact);
     let stored = store.get(CONTACTS_BUCKET, &key)?;
     if consent_applies(
         stored.as_deref().and_then(|v| std::str::from_utf8(v).ok()),
         at,
     ) {
-        store.set(CONTACTS_BUCKET, &key, consent_value(c, at).as_bytes())?;
+        store.set(CONTACTS_BUCKET, &key, value)?;
     }
     Ok(())
 }
@@ -477,5 +563,165 @@ mod tests {
             ..CachedTemplate::default()
         };
         assert!(apply_template_update(Some(synced), &u("PAUSED"), 1).is_some());
+    }
+
+    /// The tenant's buckets, in memory.
+    #[derive(Default)]
+    struct Mem(std::collections::HashMap<(&'static str, String), Vec<u8>>);
+
+    impl Store for Mem {
+        type Error = std::convert::Infallible;
+        fn get(&mut self, b: &'static str, k: &str) -> Result<Option<Vec<u8>>, Self::Error> {
+            Ok(self.0.get(&(b, k.to_string())).cloned())
+        }
+        fn set(&mut self, b: &'static str, k: &str, v: &[u8]) -> Result<(), Self::Error> {
+            self.0.insert((b, k.to_string()), v.to_vec());
+            Ok(())
+        }
+    }
+
+    impl Mem {
+        fn text(&self, k: &str) -> Option<String> {
+            let v = self.0.get(&(CONTACTS_BUCKET, k.to_string()))?;
+            Some(String::from_utf8(v.clone()).unwrap())
+        }
+    }
+
+    /// A text message as Meta sends it: `contact` is the `contacts[]` entry, `from` and
+    /// `from_user_id` the message's own fields (each left out when `None`).
+    fn text(
+        contact: serde_json::Value,
+        from: Option<&str>,
+        from_user_id: Option<&str>,
+        id: &str,
+        at: u64,
+        body: &str,
+    ) -> Event {
+        let mut m = serde_json::json!({"id": id, "timestamp": at.to_string(), "type": "text", "text": {"body": body}});
+        if let Some(f) = from {
+            m["from"] = f.into();
+        }
+        if let Some(u) = from_user_id {
+            m["from_user_id"] = u.into();
+        }
+        let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [contact], "messages": [m]}}]}]});
+        let mut events = crate::core::webhook::parse(body.to_string().as_bytes()).unwrap();
+        assert_eq!(events.len(), 1);
+        events.pop().unwrap()
+    }
+
+    fn keep_all(store: &mut Mem, events: &[Event]) {
+        let (out, in_) = (["stop".to_string()], ["start".to_string()]);
+        let words = Keywords {
+            opt_out: &out,
+            opt_in: &in_,
+        };
+        for e in events {
+            keep(store, words, e, || 0).unwrap();
+        }
+    }
+
+    #[test]
+    fn contacts_known_only_by_bsuid_keep_their_own_window_and_consent() {
+        // Two users with usernames: Meta gives each a BSUID and a username, no number.
+        let (ann, bob) = ("US.13491208655302741918", "US.ENT.11815799212886844830");
+        let user = |bsuid: &str, name: &str| serde_json::json!({"profile": {"name": name, "username": name}, "user_id": bsuid});
+        let mut store = Mem::default();
+        keep_all(
+            &mut store,
+            &[
+                text(user(ann, "@ann"), None, Some(ann), "wamid.a1", 100, "hi"),
+                text(user(bob, "@bob"), None, Some(bob), "wamid.b1", 200, "STOP"),
+            ],
+        );
+        let window = |s: &Mem, c: &str| s.text(&last_inbound_key("106540352242922", c));
+        assert_eq!(window(&store, ann).as_deref(), Some("100"));
+        assert_eq!(window(&store, bob).as_deref(), Some("200"));
+        assert_eq!(store.text(&consent_key(ann)), None);
+        assert_eq!(
+            store.text(&consent_key(bob)).as_deref(),
+            Some("stopped@200")
+        );
+        // Nothing is kept under an empty identity.
+        assert!(
+            store.0.keys().all(|(_, k)| !k.ends_with(':')),
+            "{store:?}",
+            store = store.0.keys()
+        );
+        assert_eq!(contact_id(Some(""), Some(" ")), None);
+        assert_eq!(contact_id(None, Some(ann)), Some(ann));
+        assert_eq!(
+            contact_id(Some("15551234567"), Some(ann)),
+            Some("15551234567")
+        );
+    }
+
+    #[test]
+    fn a_number_revealed_later_takes_over_what_its_bsuid_kept() {
+        let bsuid = "BR.1502576394655843";
+        let mut store = Mem::default();
+        let username_only = serde_json::json!({"profile": {"name": "Bia"}, "user_id": bsuid});
+        let with_number = serde_json::json!({"profile": {"name": "Bia"}, "user_id": bsuid, "wa_id": "5511987654321"});
+        keep_all(
+            &mut store,
+            &[text(
+                username_only,
+                None,
+                Some(bsuid),
+                "wamid.1",
+                100,
+                "stop",
+            )],
+        );
+        assert_eq!(
+            store.text(&consent_key(bsuid)).as_deref(),
+            Some("stopped@100")
+        );
+        // The number comes with a later message: the STOP given under the BSUID holds
+        // for the number, and the window is the later message's.
+        keep_all(
+            &mut store,
+            &[text(
+                with_number.clone(),
+                Some("5511987654321"),
+                Some(bsuid),
+                "wamid.2",
+                150,
+                "hello",
+            )],
+        );
+        assert_eq!(
+            store.text(&bsuid_key(bsuid)).as_deref(),
+            Some("5511987654321")
+        );
+        assert_eq!(
+            store.text(&consent_key("5511987654321")).as_deref(),
+            Some("stopped@100")
+        );
+        assert_eq!(
+            store
+                .text(&last_inbound_key("106540352242922", "5511987654321"))
+                .as_deref(),
+            Some("150")
+        );
+        // A START after that applies to the number; the older STOP never comes back.
+        keep_all(
+            &mut store,
+            &[text(
+                with_number,
+                Some("5511987654321"),
+                Some(bsuid),
+                "wamid.3",
+                200,
+                "START",
+            )],
+        );
+        assert_eq!(
+            store.text(&consent_key("5511987654321")).as_deref(),
+            Some("ok@200")
+        );
     }
 }

@@ -22,6 +22,10 @@ pub struct Contact {
     pub user_id: Option<String>,
     /// `profile.name`.
     pub name: Option<String>,
+    /// `profile.username`.
+    pub username: Option<String>,
+    /// `parent_user_id` (parent BSUID).
+    pub parent_user_id: Option<String>,
 }
 
 /// Reply and forward context.
