@@ -3,7 +3,7 @@
 //! callback, the code is exchanged and the token sealed; numbers, registration, the app
 //! subscription (with Meta's handshake of the override callback), the business profile,
 //! health and the readiness checklist; a revoked token, its one `connection` event, and
-//! reconnection; several numbers per tenant.
+//! reconnection; several numbers per tenant; a number's business username.
 
 use serde_json::{Value, json};
 use whatsapp_host::api::{CodeMethod, CredentialState, Error, ProfileUpdate};
@@ -563,4 +563,71 @@ async fn a_token_given_by_hand_is_sealed_never_described_and_replacing_it_reconn
         d.contains("\"has_catalog_token\":true") && !d.contains("EAAG"),
         "{d}"
     );
+}
+
+#[tokio::test]
+async fn a_numbers_business_username_is_claimed_moved_and_removed() {
+    let h = Harness::start(quiet()).await;
+    let mut i = h.instance().await;
+    let none = i.business_username(None).await.unwrap().unwrap();
+    assert_eq!((none.username, none.status), (None, None));
+
+    // Claimed (with the @ users write), then read back.
+    let status = i
+        .set_business_username(None, "@acme_shop", false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, "reserved");
+    let u = i.business_username(None).await.unwrap().unwrap();
+    assert_eq!(
+        (u.username.as_deref(), u.status.as_deref()),
+        (Some("acme_shop"), Some("reserved"))
+    );
+
+    // Meta's format is checked before a request leaves.
+    for bad in [
+        "ab",
+        "acme-shop",
+        "acme..shop",
+        "www_acme",
+        "acme.com",
+        "12345",
+    ] {
+        let e = i
+            .set_business_username(None, bad, false)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput(f) if f.field == "username"),
+            "{bad}: {e:?}"
+        );
+    }
+    // Another business's name, and this portfolio's other number taking ours.
+    let e = i
+        .set_business_username(None, "whatsapp", false)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(&e, Error::Meta(g) if g.code == 147001), "{e:?}");
+    let second = Some(SECOND_PHONE_NUMBER_ID);
+    let e = i
+        .set_business_username(second, "acme_shop", false)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(&e, Error::Meta(g) if g.code == 147005), "{e:?}");
+    i.set_business_username(second, "acme_shop", true)
+        .await
+        .unwrap()
+        .unwrap();
+    let moved = i.business_username(second).await.unwrap().unwrap();
+    assert_eq!(moved.username.as_deref(), Some("acme_shop"));
+    let left = i.business_username(None).await.unwrap().unwrap();
+    assert_eq!(left.username, None);
+
+    i.delete_business_username(second).await.unwrap().unwrap();
+    let gone = i.business_username(second).await.unwrap().unwrap();
+    assert_eq!(gone.username, None);
 }

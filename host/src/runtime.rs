@@ -507,9 +507,10 @@ pub mod api {
         BatchResult, BatchStatus, ItemError, Product, ProductInput, ProductPage,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::connection::{
-        AppSubscription, Authorization, AuthorizeRequest, BusinessProfile, CallbackOverride,
-        CodeMethod, Connected, CredentialState, CredentialStatus, NumberReadiness, PhoneNumber,
-        ProfileUpdate, Readiness, ReadinessCheck, ReadinessItem, TenantInfo, TokenHealth,
+        AppSubscription, Authorization, AuthorizeRequest, BusinessProfile, BusinessUsername,
+        CallbackOverride, CodeMethod, Connected, CredentialState, CredentialStatus,
+        NumberReadiness, PhoneNumber, ProfileUpdate, Readiness, ReadinessCheck, ReadinessItem,
+        TenantInfo, TokenHealth,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{
         AssetResult, FlowDetails, FlowExchange, FlowPage, FlowPreview, FlowSummary, FlowUpdate,
@@ -723,6 +724,12 @@ exports! {
     business_profile(phone_number_id: Option<&str>) -> api::BusinessProfile = CONNECTION, "profile";
     /// `connection.update-profile`
     update_business_profile(phone_number_id: Option<&str>, update: &api::ProfileUpdate) -> () = CONNECTION, "update-profile";
+    /// `connection.username`
+    business_username(phone_number_id: Option<&str>) -> api::BusinessUsername = CONNECTION, "username";
+    /// `connection.set-username`
+    set_business_username(phone_number_id: Option<&str>, username: &str, force_transfer: bool) -> String = CONNECTION, "set-username";
+    /// `connection.delete-username`
+    delete_business_username(phone_number_id: Option<&str>) -> () = CONNECTION, "delete-username";
     /// `connection.check-readiness`
     check_readiness() -> api::Readiness = CONNECTION, "check-readiness";
     /// `templates.list`

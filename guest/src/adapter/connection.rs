@@ -418,6 +418,42 @@ impl wit::Guest for Component {
         )
     }
 
+    fn username(phone_number_id: Option<String>) -> Result<wit::BusinessUsername> {
+        let t = Tenant::bind();
+        let req = c::username_request(&t.settings, phone_number_id.as_deref()).map_err(err)?;
+        let (status, body) = t.call(&req)?;
+        let u = c::read_username(status, &body).map_err(err)?;
+        Ok(wit::BusinessUsername {
+            username: u.username,
+            status: u.status,
+        })
+    }
+
+    fn set_username(
+        phone_number_id: Option<String>,
+        username: String,
+        force_transfer: bool,
+    ) -> Result<String> {
+        let t = Tenant::bind();
+        let req = c::set_username_request(
+            &t.settings,
+            phone_number_id.as_deref(),
+            &username,
+            force_transfer,
+        )
+        .map_err(err)?;
+        let (status, body) = t.call(&req)?;
+        c::read_set_username(status, &body).map_err(err)
+    }
+
+    fn delete_username(phone_number_id: Option<String>) -> Result<()> {
+        let t = Tenant::bind();
+        success(
+            &t,
+            c::delete_username_request(&t.settings, phone_number_id.as_deref()).map_err(err)?,
+        )
+    }
+
     fn check_readiness() -> Result<wit::Readiness> {
         let t = Tenant::bind();
         let b = bucket()?;

@@ -58,6 +58,8 @@ pub(crate) struct Number {
     code_verified: bool,
     pin: Option<String>,
     profile: Value,
+    /// The business username, once claimed.
+    username: Option<String>,
 }
 
 impl Number {
@@ -97,6 +99,7 @@ pub(crate) fn seed(display: &str) -> Connections {
                 code_verified: true,
                 pin: None,
                 profile: profile.clone(),
+                username: None,
             },
             Number {
                 id: SECOND_PHONE_NUMBER_ID.into(),
@@ -107,6 +110,7 @@ pub(crate) fn seed(display: &str) -> Connections {
                 code_verified: false,
                 pin: None,
                 profile,
+                username: None,
             },
         ],
         ..Default::default()
@@ -529,6 +533,89 @@ pub(crate) fn profile(state: &Sandbox, id: &str) -> Resp {
     let mut p = n.profile.clone();
     p["messaging_product"] = "whatsapp".into();
     net::json(StatusCode::OK, &json!({ "data": [p] }))
+}
+
+/// Usernames another business holds, which the sandbox answers as Meta does: not
+/// available (147001).
+pub const TAKEN_USERNAMES: [&str; 2] = ["whatsapp", "meta_support"];
+
+/// `GET /{phone-number-id}/username`: the username and its status, or `{}` without one.
+pub(crate) fn username(state: &Sandbox, id: &str) -> Resp {
+    let mut c = lock(state);
+    let Some(n) = number_mut(&mut c, id) else {
+        return unknown_object("get", id);
+    };
+    let v = match &n.username {
+        Some(u) => json!({ "username": u, "status": "reserved" }),
+        None => json!({}),
+    };
+    net::json(StatusCode::OK, &v)
+}
+
+/// `POST /{phone-number-id}/username`: claim or change it. A name in another business's
+/// hands is refused (147001); one on another number of this portfolio moves only with
+/// `transfer_action: force_transfer` (else 147005).
+pub(crate) fn set_username(state: &Sandbox, id: &str, body: &[u8]) -> Resp {
+    let Some(v) = body_json(body) else {
+        return invalid("The request body is not valid JSON");
+    };
+    let Some(name) = v["username"].as_str() else {
+        return invalid("The parameter username is required.");
+    };
+    let well_formed = (3..=35).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        && name.bytes().any(|b| b.is_ascii_alphabetic());
+    if !well_formed {
+        return invalid("(#100) Username format is invalid");
+    }
+    let force = match v["transfer_action"].as_str() {
+        None | Some("none") => false,
+        Some("force_transfer") => true,
+        Some(other) => {
+            return invalid(&format!(
+                "Param transfer_action must be one of {{none, force_transfer}} - got \"{other}\"."
+            ));
+        }
+    };
+    let taken = |msg: &str, code: i32| graph_error(StatusCode::BAD_REQUEST, code, None, msg);
+    if TAKEN_USERNAMES.contains(&name.to_ascii_lowercase().as_str()) {
+        return taken("(#147001) Username is not available", 147001);
+    }
+    let mut c = lock(state);
+    if number_mut(&mut c, id).is_none() {
+        return unknown_object("post", id);
+    }
+    let holder = c.numbers.iter().position(|n| {
+        n.id != id
+            && n.username
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(name))
+    });
+    if let Some(h) = holder {
+        if !force {
+            return taken(
+                "(#147005) The username belongs to another phone number of this business portfolio: use transfer_action force_transfer",
+                147005,
+            );
+        }
+        c.numbers[h].username = None;
+    }
+    if let Some(n) = number_mut(&mut c, id) {
+        n.username = Some(name.to_string());
+    }
+    net::json(StatusCode::OK, &json!({ "status": "reserved" }))
+}
+
+/// `DELETE /{phone-number-id}/username`.
+pub(crate) fn delete_username(state: &Sandbox, id: &str) -> Resp {
+    let mut c = lock(state);
+    let Some(n) = number_mut(&mut c, id) else {
+        return unknown_object("delete", id);
+    };
+    n.username = None;
+    success()
 }
 
 /// `POST /{phone-number-id}/whatsapp_business_profile`, checked against Meta's limits.

@@ -391,6 +391,9 @@ impl Sandbox {
             ("POST", [id, "whatsapp_business_profile"]) => {
                 connection::update_profile(state, id, body)
             }
+            ("GET", [id, "username"]) => connection::username(state, id),
+            ("POST", [id, "username"]) => connection::set_username(state, id, body),
+            ("DELETE", [id, "username"]) => connection::delete_username(state, id),
             ("GET", [waba, "subscribed_apps"]) => connection::subscriptions(state, waba),
             ("POST", [waba, "subscribed_apps"]) => connection::subscribe(state, waba, body).await,
             ("DELETE", [waba, "subscribed_apps"]) => connection::unsubscribe(state, waba),

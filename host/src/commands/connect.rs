@@ -102,6 +102,22 @@ pub enum NumbersCommand {
         tenant: String,
         number: Option<String>,
     },
+    /// A number's business username (the default number's without one): print it, claim
+    /// or change it with --set, remove it with --delete.
+    Username {
+        #[arg(long)]
+        tenant: String,
+        number: Option<String>,
+        /// The username to claim (a leading @ is dropped).
+        #[arg(long, conflicts_with = "delete")]
+        set: Option<String>,
+        /// Take the username from another number of the same business portfolio.
+        #[arg(long, requires = "set")]
+        force_transfer: bool,
+        /// Remove the number's username.
+        #[arg(long)]
+        delete: bool,
+    },
 }
 
 /// Wait for the browser's `GET /callback?code&state` on `listener`; answer it with a
@@ -295,6 +311,20 @@ pub async fn numbers(cli: &Cli, command: &NumbersCommand) -> Result<(), BoxError
                 let p = called(i.business_profile(number.as_deref()).await)?;
                 emit(json!({ "about": p.about, "address": p.address, "description": p.description, "email": p.email,
                     "websites": p.websites, "vertical": p.vertical, "profile_picture_url": p.profile_picture_url }))?;
+            }
+            NumbersCommand::Username { tenant, number, set, force_transfer, delete } => {
+                let mut i = cx.instance(tenant).await?;
+                let number = number.as_deref();
+                if let Some(name) = set {
+                    let status = called(i.set_business_username(number, name, *force_transfer).await)?;
+                    emit(json!({ "username": name.trim_start_matches('@'), "status": status }))?;
+                } else if *delete {
+                    called(i.delete_business_username(number).await)?;
+                    emit(json!({ "username": null, "status": "deleted" }))?;
+                } else {
+                    let u = called(i.business_username(number).await)?;
+                    emit(json!({ "username": u.username, "status": u.status }))?;
+                }
             }
         }
         Ok(())

@@ -150,6 +150,15 @@ impl connection::Guest for Hostile {
     fn update_profile(_: Option<String>, _: connection::ProfileUpdate) -> Result<()> {
         refuse()
     }
+    fn username(_: Option<String>) -> Result<connection::BusinessUsername> {
+        refuse()
+    }
+    fn set_username(_: Option<String>, _: String, _: bool) -> Result<String> {
+        refuse()
+    }
+    fn delete_username(_: Option<String>) -> Result<()> {
+        refuse()
+    }
     fn check_readiness() -> Result<connection::Readiness> {
         refuse()
     }

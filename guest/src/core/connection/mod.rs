@@ -1,7 +1,8 @@
 //! Connecting a business and keeping it connected, as values: Meta's OAuth dialog URL
 //! and its single-use `state`, the code exchange ([`oauth`]), `debug_token` ([`token`]),
 //! the WABA's phone numbers and their registration ([`numbers`]), the app's webhook
-//! subscription ([`subscriptions`]), the business profile ([`profile`]), the
+//! subscription ([`subscriptions`]), the business profile ([`profile`]) and username
+//! ([`username`]), the
 //! credential's state (here), and the readiness checklist computed from facts the
 //! adapter gathers ([`readiness`](mod@readiness)).
 
@@ -11,6 +12,7 @@ pub mod profile;
 pub mod readiness;
 pub mod subscriptions;
 pub mod token;
+pub mod username;
 
 pub use numbers::{
     CodeMethod, NUMBER_FIELDS, PhoneNumber, check_pin, deregister_request, numbers_request,
@@ -31,6 +33,10 @@ pub use subscriptions::{
     unsubscribe_request,
 };
 pub use token::{TokenHealth, debug_token_request, read_debug_token};
+pub use username::{
+    BusinessUsername, check_username, delete_username_request, read_set_username, read_username,
+    set_username_request, username_request,
+};
 
 use super::error::GraphError;
 use serde::{Deserialize, Serialize};
