@@ -232,12 +232,22 @@ async fn contacts_with_usernames_keep_their_own_window_and_consent() {
     assert_eq!(window(bob).as_deref(), Some("1700000200"));
     assert_eq!(consent(ann), None);
     assert_eq!(consent(bob).as_deref(), Some("stopped@1700000200"));
+    // A preference names such a user by BSUID alone, and changes that user's consent.
+    let pref = envelope(
+        "user_preferences",
+        messages_value(json!({"user_preferences": [{"user_id": bob,
+        "detail": "User requested to resume marketing messages", "category": "marketing_messages",
+        "value": "resume", "timestamp": 1700000250}]})),
+    );
+    assert_eq!(post(&h, pref).await.0, 200);
+    assert_eq!(consent(bob).as_deref(), Some("ok@1700000250"));
+    assert_eq!(consent(ann), None);
     // Nothing was kept under an empty contact, where all such users would meet.
     assert_eq!(window(""), None);
     assert_eq!(consent(""), None);
-    // Both events are recorded with the BSUID and the username's profile name.
+    // The events are recorded with the BSUID and the username.
     let rows = h.db.events(Some("acme"), 0, 10).unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     let first: Value = serde_json::from_str(&rows[0].json).unwrap();
     assert_eq!(
         (&first["contact"]["user_id"], &first["contact"]["username"]),
@@ -258,10 +268,10 @@ async fn contacts_with_usernames_keep_their_own_window_and_consent() {
         "US.ENT.11815799212886844830".into();
     post(&h, serde_json::to_vec(&body).unwrap()).await;
     let rows = h.db.events(Some("acme"), 0, 10).unwrap();
-    let third: Value = serde_json::from_str(&rows[2].json).unwrap();
+    let fourth: Value = serde_json::from_str(&rows[3].json).unwrap();
     assert_eq!(
-        third["contact"]["parent_user_id"], "US.ENT.11815799212886844830",
-        "{third}"
+        fourth["contact"]["parent_user_id"], "US.ENT.11815799212886844830",
+        "{fourth}"
     );
 }
 

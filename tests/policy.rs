@@ -1,6 +1,7 @@
 //! The policies a send passes, end to end: an inbound webhook opens the 24-hour window;
 //! with the clock moved 24 hours on a text is refused and a template goes; STOP, then a
-//! marketing template is refused until the contact resumes.
+//! marketing template is refused until the contact resumes. Contacts with usernames are
+//! messaged by their business-scoped user id, each with its own window and consent.
 
 use serde_json::json;
 use whatsapp_host::Runtime;
@@ -266,4 +267,88 @@ async fn a_template_that_does_not_fit_its_cached_definition_is_refused_locally()
         .await
         .unwrap()
         .unwrap();
+}
+
+/// A text from a user who shows a username instead of a number: Meta names them by their
+/// business-scoped user id (BSUID) and username only.
+fn inbound_from_username(bsuid: &str, id: &str, text: &str) -> Vec<u8> {
+    envelope(
+        "messages",
+        json!({"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": SHOP},
+        "contacts": [{"profile": {"name": "Dana", "username": "@dana"}, "user_id": bsuid}],
+        "messages": [{"from_user_id": bsuid, "id": id, "timestamp": now().to_string(), "type": "text", "text": {"body": text}}]}),
+    )
+}
+
+#[tokio::test]
+async fn contacts_with_usernames_are_messaged_by_bsuid_each_with_its_own_window_and_consent() {
+    let h = Harness::start(Options {
+        webhooks: false,
+        auto_reply: false,
+        enforce_window: false,
+    })
+    .await;
+    let shop = h
+        .add_tenant(
+            NewTenant {
+                id: "shop".into(),
+                phone_number_id: SHOP.into(),
+                waba_id: WABA_ID.into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                ..NewTenant::default()
+            },
+            Some(TOKEN),
+        )
+        .await;
+    let binding = shop.binding(&h.vault, &Default::default()).unwrap();
+    let rt = h.runtime_at(0);
+    let (ann, bob) = ("US.13491208655302741918", "GB.ENT.11815799212886844830");
+    let to = |who: &str, mut m: OutgoingMessage| {
+        m.to = who.into();
+        m
+    };
+    post(&h, envelope("message_template_status_update", json!({"event": "APPROVED", "message_template_id": 956473842910234u64,
+        "message_template_name": "spring_sale", "message_template_language": "en_US", "reason": "NONE",
+        "message_template_category": "MARKETING"}))).await;
+
+    // Ann writes; Bob never did: the window is Ann's alone.
+    post(
+        &h,
+        inbound_from_username(ann, "wamid.u1", "Hi, is this in stock?"),
+    )
+    .await;
+    let sent = send(&rt, &binding, to(ann, text("Yes, it is!")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            sent.wa_id.as_deref(),
+            sent.user_id.as_deref(),
+            sent.input.as_str()
+        ),
+        (None, Some(ann), ann)
+    );
+    assert_eq!(
+        send(&rt, &binding, to(bob, text("Hello?"))).await,
+        Err(Error::OutsideWindow(None))
+    );
+
+    // Bob writes STOP: marketing to Bob is refused, to Ann it still goes.
+    post(&h, inbound_from_username(bob, "wamid.u2", "STOP")).await;
+    let r = send(&rt, &binding, to(bob, template("spring_sale"))).await;
+    assert!(
+        matches!(&r, Err(Error::Recipient(g)) if g.code == 131050),
+        "{r:?}"
+    );
+    send(&rt, &binding, to(ann, template("spring_sale")))
+        .await
+        .unwrap();
+
+    // Not a number and not a BSUID: refused before anything leaves.
+    let r = send(&rt, &binding, to("us.1234", text("x"))).await;
+    assert!(
+        matches!(&r, Err(Error::InvalidInput(i)) if i.field == "to"),
+        "{r:?}"
+    );
 }

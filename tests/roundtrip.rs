@@ -5,11 +5,66 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use whatsapp_host::api::{Content, Error, ListQuery, Text};
 use whatsapp_host::capabilities::http::EgressPolicy;
+use whatsapp_host::storage::KvBackend;
 use whatsapp_host::tenants::NewTenant;
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_tests::{
     APP_SECRET, Harness, Options, PHONE_NUMBER_ID, WABA_ID, http, quiet, sign, text, webhook,
 };
+
+#[tokio::test]
+async fn a_text_to_a_bsuid_comes_back_as_statuses_and_a_reply_that_name_the_user() {
+    let mut h = Harness::start(Options {
+        webhooks: true,
+        auto_reply: true,
+        enforce_window: false,
+    })
+    .await;
+    let bsuid = "US.13491208655302741918";
+    let sent = h
+        .instance()
+        .await
+        .send(&text(bsuid, "Hello"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sent.wa_id.as_deref(), sent.user_id.as_deref()),
+        (None, Some(bsuid))
+    );
+    let wamid = sent.message_id.clone();
+    let events = h
+        .wait_for(Duration::from_secs(20), |seen| {
+            seen.iter()
+                .any(|e| e["type"] == "message" && e["context"]["message_id"] == wamid.as_str())
+        })
+        .await;
+    let statuses: Vec<&str> = events
+        .iter()
+        .filter(|e| e["message_id"] == wamid.as_str())
+        .filter_map(|e| e["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["sent", "delivered", "read"]);
+    let reply = events.iter().find(|e| e["type"] == "message").unwrap();
+    assert_eq!(
+        (
+            &reply["from_user_id"],
+            &reply["contact"]["user_id"],
+            &reply["contact"]["wa_id"]
+        ),
+        (&json!(bsuid), &json!(bsuid), &Value::Null),
+        "{reply}"
+    );
+    // The reply opened the user's window, kept under the BSUID.
+    let window =
+        h.db.get(
+            "acme",
+            "contacts",
+            &format!("last-inbound:{PHONE_NUMBER_ID}:{bsuid}"),
+        )
+        .unwrap();
+    assert!(window.is_some());
+}
 
 #[tokio::test]
 async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {
@@ -29,8 +84,8 @@ async fn a_text_goes_out_and_its_statuses_and_the_reply_come_back_recorded() {
     assert!(sent.message_id.starts_with("wamid."), "{sent:?}");
     // The component sends the number normalized to digits; Meta echoes what it got.
     assert_eq!(
-        (sent.wa_id.as_str(), sent.input.as_str()),
-        ("15551234567", "15551234567")
+        (sent.wa_id.as_deref(), sent.input.as_str()),
+        (Some("15551234567"), "15551234567")
     );
 
     let wamid = sent.message_id.clone();

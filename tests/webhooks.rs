@@ -212,6 +212,7 @@ async fn every_status_fixture_names_its_status() {
         ("with_callback_data", DeliveryStatus::Sent),
         ("group_read", DeliveryStatus::Read),
         ("deleted", DeliveryStatus::Deleted),
+        ("delivered_to_bsuid", DeliveryStatus::Delivered),
     ] {
         let events = receive(&webhook("statuses.json", name)).await;
         let [e] = events.as_slice() else {
@@ -227,6 +228,18 @@ async fn every_status_fixture_names_its_status() {
             "{name}"
         );
     }
+    // A message sent to a business-scoped user id: the user is named by BSUID and
+    // username, with no number.
+    let e = &receive(&webhook("statuses.json", "delivered_to_bsuid")).await[0];
+    let c = e.contact.as_ref().unwrap();
+    assert_eq!(
+        (
+            c.wa_id.as_deref(),
+            c.user_id.as_deref(),
+            c.username.as_deref()
+        ),
+        (None, Some("US.7359204871654321"), Some("@sam.rivers"))
+    );
     let e = &receive(&webhook("statuses.json", "failed_undeliverable")).await[0];
     let EventBody::Status(s) = &e.body else {
         panic!()

@@ -228,8 +228,8 @@ fn check_pywa(file: &str, name: &str, ev: &[Event]) {
                 panic!()
             };
             assert_eq!(
-                (p.wa_id.as_str(), p.category.as_str(), p.value.as_str()),
-                ("16505551234", "marketing_messages", name)
+                (p.wa_id.as_deref(), p.category.as_str(), p.value.as_str()),
+                (Some("16505551234"), "marketing_messages", name)
             );
         }
         ("call_connect.json", _) => {
@@ -538,7 +538,7 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             use DeliveryStatus::*;
             let want = match name {
                 "sent" | "with_callback_data" => Sent,
-                "delivered" | "numeric_timestamp" => Delivered,
+                "delivered" | "numeric_timestamp" | "delivered_to_bsuid" => Delivered,
                 "read" | "group_read" => Read,
                 "played" => Played,
                 "failed_undeliverable" | "failed_marketing_stopped" => Failed,
@@ -581,6 +581,15 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                     );
                 }
                 "delivered" => assert_eq!(s.pricing.as_ref().unwrap().billable, Some(false)),
+                // Sent to a BSUID: no `recipient_id`, the user named by `recipient_user_id`.
+                "delivered_to_bsuid" => {
+                    assert_eq!(s.recipient_id, None);
+                    let c = first.contact.as_ref().unwrap();
+                    assert_eq!(
+                        (c.wa_id.as_deref(), c.user_id.as_deref()),
+                        (None, Some("US.7359204871654321"))
+                    );
+                }
                 "failed_undeliverable" => {
                     assert_eq!(s.errors[0].code, 131026);
                     assert_eq!(s.errors[0].message, "Message undeliverable");
@@ -602,7 +611,7 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 "group_read" => assert_eq!(s.recipient_id.as_deref(), Some("120363042751234567")),
                 _ => assert!(s.errors.is_empty() && s.biz_opaque_callback_data.is_none()),
             }
-            if name != "group_read" {
+            if !matches!(name, "group_read" | "delivered_to_bsuid") {
                 assert_eq!(
                     first.contact.as_ref().and_then(|c| c.wa_id.as_deref()),
                     Some(CUSTOMER)
@@ -775,14 +784,29 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             }
             assert_ne!(first.idempotency_key, "");
         }
+        ("preferences.json", "stop_username_only") => {
+            one();
+            let B::Preference(p) = &first.body else {
+                panic!("{first:?}")
+            };
+            // A user with a username: named by BSUID alone.
+            assert_eq!(
+                (p.wa_id.as_deref(), p.user_id.as_deref(), p.value.as_str()),
+                (None, Some("US.7359204871654321"), "stop")
+            );
+            assert_eq!(
+                first.contact.as_ref().and_then(|c| c.username.as_deref()),
+                Some("@sam.rivers")
+            );
+        }
         ("preferences.json", _) => {
             one();
             let B::Preference(p) = &first.body else {
                 panic!("{first:?}")
             };
             assert_eq!(
-                (p.wa_id.as_str(), p.category.as_str(), p.value.as_str()),
-                (CUSTOMER, "marketing_messages", name)
+                (p.wa_id.as_deref(), p.category.as_str(), p.value.as_str()),
+                (Some(CUSTOMER), "marketing_messages", name)
             );
             assert!(p.detail.as_deref().unwrap().contains(name));
             assert_eq!(first.timestamp, Some(1733323600));

@@ -192,7 +192,7 @@ async fn run_in(
             biz_opaque_callback_data: Some("demo-order-42".into()),
         };
         let sent = instance.send(&message).await?.map_err(|e| events::describe_error(&e))?;
-        writeln!(out, "{}", json!({ "type": "send-result", "message_id": sent.message_id, "wa_id": sent.wa_id, "input": sent.input }))?;
+        writeln!(out, "{}", json!({ "type": "send-result", "message_id": sent.message_id, "wa_id": sent.wa_id, "user_id": sent.user_id, "input": sent.input }))?;
 
         while !waiting.is_empty() {
             let ev: Value = match events_rx.recv().await {

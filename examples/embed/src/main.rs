@@ -60,7 +60,11 @@ async fn main() -> wasmtime::Result<()> {
         biz_opaque_callback_data: None,
     };
     match instance.send(&message).await? {
-        Ok(sent) => println!("sent {} to wa_id {}", sent.message_id, sent.wa_id),
+        Ok(sent) => println!(
+            "sent {} to {}",
+            sent.message_id,
+            sent.wa_id.or(sent.user_id).unwrap_or(sent.input)
+        ),
         Err(e) => {
             eprintln!("not sent: {e:?}");
             std::process::exit(1);

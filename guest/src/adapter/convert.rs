@@ -289,6 +289,7 @@ pub fn send_result(r: m::SendResult) -> wit::SendResult {
     wit::SendResult {
         message_id: r.message_id,
         wa_id: r.wa_id,
+        user_id: r.user_id,
         input: r.input,
         message_status: r.message_status,
     }
@@ -493,6 +494,7 @@ fn body(b: w::EventBody) -> wh::EventBody {
         }),
         B::Preference(p) => wh::EventBody::Preference(wh::UserPreference {
             wa_id: p.wa_id,
+            user_id: p.user_id,
             category: p.category,
             value: p.value,
             detail: p.detail,

@@ -2,6 +2,7 @@
 //! bindings stay private to this module.
 
 mod alloc;
+mod buckets;
 mod catalog;
 mod connection;
 mod convert;
@@ -52,7 +53,8 @@ fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResul
         .phone_number_id
         .as_deref()
         .unwrap_or_default();
-    let to = core::messages::normalize_recipient(&msg.to).map_err(err)?;
+    let to = core::messages::Recipient::parse(&msg.to).map_err(err)?;
+    let to = to.id();
     // The host keeps Meta's throughput across instances: a slot before each try, and
     // another try only for a throttle (nothing was processed) while the host allows one.
     let mut attempt = 0;

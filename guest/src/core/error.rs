@@ -161,6 +161,7 @@ pub const CLASSES: &[(i32, Class)] = &[
     (131047, Class::OutsideWindow),    // re-engagement message: more than 24 hours
     (131026, Class::Recipient),        // message undeliverable
     (131050, Class::Recipient),        // user stopped marketing messages
+    (131062, Class::Recipient),        // BSUID recipients not supported for this message
     (132000, Class::TemplateMismatch), // parameter count mismatch
     (132001, Class::TemplateMismatch), // template does not exist
     (132005, Class::TemplateMismatch), // hydrated text too long

@@ -15,6 +15,9 @@ pub mod limits {
     pub const PHONE_DIGITS_MAX: usize = 15;
     /// Fewest digits we accept as a number (shortest national numbers plus country code).
     pub const PHONE_DIGITS_MIN: usize = 7;
+    /// Alphanumerics after a BSUID's `CC.` (or a parent BSUID's `CC.ENT.`): "up to 128"
+    /// (Meta, "Business-scoped user IDs").
+    pub const BSUID_ID_MAX: usize = 128;
     /// A `wamid` we accept as a reference (Meta's are about 60 characters).
     pub const WAMID_MAX: usize = 256;
 }
@@ -25,7 +28,7 @@ pub use super::outgoing::Content;
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Outgoing {
-    /// E.164 number or `wa_id`.
+    /// E.164 number, `wa_id`, or business-scoped user id (see [`Recipient`]).
     pub to: String,
     /// The content.
     pub content: Content,
@@ -40,40 +43,87 @@ pub struct Outgoing {
 pub struct SendResult {
     /// The `wamid`.
     pub message_id: String,
-    /// The canonical `wa_id`.
-    pub wa_id: String,
+    /// The canonical `wa_id`, when the message went to a number.
+    pub wa_id: Option<String>,
+    /// The business-scoped user id, when the message went to one.
+    pub user_id: Option<String>,
     /// The recipient as given.
     pub input: String,
     /// `message_status`, when present.
     pub message_status: Option<String>,
 }
 
-/// The recipient in the form Meta wants: digits only (a leading `+` is dropped).
-pub fn normalize_recipient(to: &str) -> Result<String, Error> {
-    let digits = to.strip_prefix('+').unwrap_or(to);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid(
-            "to",
-            "must be an E.164 number (+ and digits only) or a wa_id",
-        ));
+/// Whom a message goes to, in the form Meta wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// A phone number or `wa_id`: digits only (a leading `+` is dropped). Sent as `to`.
+    Number(String),
+    /// A business-scoped user id (BSUID), all Meta gives of a user who shows a username
+    /// instead of a number: a two-letter country code, `.`, and up to 128 alphanumerics
+    /// (`US.13491208655302741918`), or a parent BSUID shared by linked portfolios
+    /// (`US.ENT.11815799212886844830`). Sent as `recipient` (Meta, "Business-scoped user
+    /// IDs": `to` for numbers, `recipient` for BSUIDs).
+    User(String),
+}
+
+impl Recipient {
+    /// `to` as a caller gives it.
+    pub fn parse(to: &str) -> Result<Self, Error> {
+        if let Some(id) = bsuid(to) {
+            return Ok(Recipient::User(id.to_string()));
+        }
+        let digits = to.strip_prefix('+').unwrap_or(to);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid(
+                "to",
+                "must be an E.164 number (+ and digits only), a wa_id, or a business-scoped \
+                 user id (a country code, a dot, then letters and digits: US.1349120865530274)",
+            ));
+        }
+        if !(limits::PHONE_DIGITS_MIN..=limits::PHONE_DIGITS_MAX).contains(&digits.len()) {
+            return Err(Error::invalid(
+                "to",
+                format!(
+                    "must have {} to {} digits including the country code",
+                    limits::PHONE_DIGITS_MIN,
+                    limits::PHONE_DIGITS_MAX
+                ),
+            ));
+        }
+        if digits.starts_with('0') {
+            return Err(Error::invalid(
+                "to",
+                "must start with a country code, not 0",
+            ));
+        }
+        Ok(Recipient::Number(digits.to_string()))
     }
-    if !(limits::PHONE_DIGITS_MIN..=limits::PHONE_DIGITS_MAX).contains(&digits.len()) {
-        return Err(Error::invalid(
-            "to",
-            format!(
-                "must have {} to {} digits including the country code",
-                limits::PHONE_DIGITS_MIN,
-                limits::PHONE_DIGITS_MAX
-            ),
-        ));
+
+    /// The contact it names: the digits, or the BSUID (as the webhook state keys it,
+    /// `webhook::state::contact_id`).
+    pub fn id(&self) -> &str {
+        match self {
+            Recipient::Number(id) | Recipient::User(id) => id,
+        }
     }
-    if digits.starts_with('0') {
-        return Err(Error::invalid(
-            "to",
-            "must start with a country code, not 0",
-        ));
+
+    /// The member of a send's body that carries it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Recipient::Number(_) => "to",
+            Recipient::User(_) => "recipient",
+        }
     }
-    Ok(digits.to_string())
+}
+
+/// `s` when it has a BSUID's form.
+fn bsuid(s: &str) -> Option<&str> {
+    let (country, rest) = s.split_once('.')?;
+    let id = rest.strip_prefix("ENT.").unwrap_or(rest);
+    let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+    let id_ok = (1..=limits::BSUID_ID_MAX).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    (country_ok && id_ok).then_some(s)
 }
 
 fn check_wamid(field: &str, id: &str) -> Result<(), Error> {
@@ -91,12 +141,12 @@ fn check_wamid(field: &str, id: &str) -> Result<(), Error> {
 
 /// Validate a message and build its `POST /{phone-number-id}/messages` request.
 pub fn send_request(settings: &Settings, msg: &Outgoing) -> Result<Request, Error> {
-    let to = normalize_recipient(&msg.to)?;
+    let to = Recipient::parse(&msg.to)?;
     let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
     });
+    body[to.field()] = to.id().into();
     let (kind, content) = super::outgoing::build(&msg.content)?;
     body["type"] = kind.into();
     body[kind] = content;
@@ -148,6 +198,7 @@ struct SendResponse {
 struct SendContact {
     input: Option<String>,
     wa_id: Option<String>,
+    user_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -167,7 +218,8 @@ pub fn read_send_response(status: u16, body: &[u8]) -> Result<SendResult, Error>
     let c = r.contacts.into_iter().next();
     Ok(SendResult {
         message_id: m.id,
-        wa_id: c.as_ref().and_then(|c| c.wa_id.clone()).unwrap_or_default(),
+        wa_id: c.as_ref().and_then(|c| c.wa_id.clone()),
+        user_id: c.as_ref().and_then(|c| c.user_id.clone()),
         input: c.and_then(|c| c.input).unwrap_or_default(),
         message_status: m.message_status,
     })
@@ -254,7 +306,8 @@ mod tests {
     }
 
     #[test]
-    fn recipients_must_be_e164_digits() {
+    fn recipients_must_be_e164_digits_or_a_bsuid() {
+        let long = format!("US.{}", "1".repeat(129));
         for bad in [
             "",
             "+",
@@ -263,16 +316,51 @@ mod tests {
             "0155512345",
             "+1555123456789012",
             "abc1234567",
+            "US.",
+            "us.1234567",
+            "USA.1234567",
+            "US.12 34",
+            "US.ENT.",
+            "US.12.34",
+            long.as_str(),
         ] {
             assert_eq!(
-                field_of(normalize_recipient(bad).unwrap_err()),
+                field_of(Recipient::parse(bad).unwrap_err()),
                 "to",
                 "{bad:?}"
             );
         }
         assert_eq!(
-            normalize_recipient("+972987654321").unwrap(),
-            "972987654321"
+            Recipient::parse("+972987654321").unwrap(),
+            Recipient::Number("972987654321".into())
+        );
+        for id in [
+            "US.13491208655302741918",
+            "BR.1502576394655843",
+            "US.ENT.11815799212886844830",
+        ] {
+            assert_eq!(Recipient::parse(id).unwrap(), Recipient::User(id.into()));
+        }
+    }
+
+    #[test]
+    fn a_bsuid_is_sent_as_recipient_and_a_number_as_to() {
+        let body = |to: &str| -> Value {
+            let r = send_request(&settings(), &text(to, "hi")).unwrap();
+            serde_json::from_slice(r.body.as_ref().unwrap()).unwrap()
+        };
+        let v = body("US.13491208655302741918");
+        assert_eq!(v["recipient"], "US.13491208655302741918");
+        assert!(v.get("to").is_none(), "{v}");
+        let v = body("+15551234567");
+        assert_eq!(v["to"], "15551234567");
+        assert!(v.get("recipient").is_none(), "{v}");
+        // Meta's answer to a send to a BSUID names the user, not a number.
+        let answer = br#"{"messaging_product":"whatsapp","contacts":[{"input":"US.13491208655302741918","user_id":"US.13491208655302741918"}],"messages":[{"id":"wamid.B"}]}"#;
+        let r = read_send_response(200, answer).unwrap();
+        assert_eq!(
+            (r.wa_id, r.user_id.as_deref()),
+            (None, Some("US.13491208655302741918"))
         );
     }
 
@@ -317,8 +405,8 @@ mod tests {
         let body = br#"{"messaging_product":"whatsapp","contacts":[{"input":"+15551234567","wa_id":"15551234567"}],"messages":[{"id":"wamid.HBgL","message_status":"accepted"}]}"#;
         let r = read_send_response(200, body).unwrap();
         assert_eq!(
-            (r.message_id.as_str(), r.wa_id.as_str(), r.input.as_str()),
-            ("wamid.HBgL", "15551234567", "+15551234567")
+            (r.message_id.as_str(), r.wa_id.as_deref(), r.input.as_str()),
+            ("wamid.HBgL", Some("15551234567"), "+15551234567")
         );
         assert_eq!(r.message_status.as_deref(), Some("accepted"));
         assert!(matches!(

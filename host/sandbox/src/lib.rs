@@ -435,6 +435,29 @@ fn digits_of(to: &str) -> Option<String> {
         .then(|| d.to_string())
 }
 
+/// `s` when it has the form of a business-scoped user id (`US.1349…`, or a parent BSUID
+/// `US.ENT.1181…`): a country code, a dot, up to 128 alphanumerics.
+fn bsuid_of(s: &str) -> Option<String> {
+    let (country, rest) = s.split_once('.')?;
+    let id = rest.strip_prefix("ENT.").unwrap_or(rest);
+    (country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+    .then(|| s.to_string())
+}
+
+/// The members that name a user in a webhook: the number, or the BSUID of a user who
+/// shows a username instead (`user` is one or the other).
+fn user_fields(user: &str, number_key: &str, bsuid_key: &str) -> serde_json::Map<String, Value> {
+    let key = if bsuid_of(user).is_some() {
+        bsuid_key
+    } else {
+        number_key
+    };
+    serde_json::Map::from_iter([(key.to_string(), Value::from(user))])
+}
+
 fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return invalid("The request body is not valid JSON");
@@ -448,16 +471,32 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
             _ => invalid("The parameter message_id is required."),
         };
     }
-    let Some(to) = v["to"].as_str() else {
-        return invalid("The parameter to is required.");
-    };
-    let Some(wa_id) = digits_of(to) else {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            131009,
-            None,
-            "(#131009) Parameter value is not valid: to",
-        );
+    // `to` names a number, `recipient` a business-scoped user id; `to` wins when both are
+    // there (Meta, "Business-scoped user IDs"). `wa_id` is whichever the user is here.
+    let (wa_id, contact) = match (v["to"].as_str(), v["recipient"].as_str()) {
+        (Some(to), _) => match digits_of(to) {
+            Some(w) => (w.clone(), json!({ "input": to, "wa_id": w })),
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    131009,
+                    None,
+                    "(#131009) Parameter value is not valid: to",
+                );
+            }
+        },
+        (None, Some(r)) => match bsuid_of(r) {
+            Some(u) => (u.clone(), json!({ "input": r, "user_id": u })),
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    131009,
+                    None,
+                    "(#131009) Parameter value is not valid: recipient",
+                );
+            }
+        },
+        (None, None) => return invalid("The parameter to is required."),
     };
     if let Some(resp) = rejection(&v) {
         return resp;
@@ -503,7 +542,7 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
     }
     net::json(
         StatusCode::OK,
-        &json!({ "messaging_product": "whatsapp", "contacts": [{ "input": to, "wa_id": wa_id }], "messages": [{ "id": wamid }] }),
+        &json!({ "messaging_product": "whatsapp", "contacts": [contact], "messages": [{ "id": wamid }] }),
     )
 }
 
@@ -628,7 +667,12 @@ async fn deliver_statuses(
     let conversation = hex::encode(random_bytes::<16>());
     for status in ["sent", "delivered", "read"] {
         tokio::time::sleep(state.config.status_delay).await;
-        let mut s = json!({ "id": wamid, "status": status, "timestamp": now_secs().to_string(), "recipient_id": wa_id });
+        let mut s = json!({ "id": wamid, "status": status, "timestamp": now_secs().to_string() });
+        s.as_object_mut().expect("an object").extend(user_fields(
+            wa_id,
+            "recipient_id",
+            "recipient_user_id",
+        ));
         if status != "read" {
             s["conversation"] = json!({ "id": conversation, "origin": { "type": "service" } });
             s["pricing"] = json!({ "billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service" });
@@ -649,10 +693,15 @@ async fn deliver_statuses(
 
 async fn deliver_failure(state: &Sandbox, url: &str, pnid: &str, wamid: &str, wa_id: &str) {
     tokio::time::sleep(state.config.status_delay).await;
-    let s = json!({ "id": wamid, "status": "failed", "timestamp": now_secs().to_string(), "recipient_id": wa_id,
+    let mut s = json!({ "id": wamid, "status": "failed", "timestamp": now_secs().to_string(),
         "errors": [{ "code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
             "error_data": { "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number." },
             "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/" }] });
+    s.as_object_mut().expect("an object").extend(user_fields(
+        wa_id,
+        "recipient_id",
+        "recipient_user_id",
+    ));
     post_webhook(
         state,
         url,
@@ -675,14 +724,25 @@ async fn inbound(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert((pnid.to_string(), from.to_string()), now_secs());
-    let mut m = json!({ "from": from, "id": id, "timestamp": now_secs().to_string(), "type": "text", "text": { "body": text } });
+    let mut m = json!({ "id": id, "timestamp": now_secs().to_string(), "type": "text", "text": { "body": text } });
+    let m_fields = user_fields(from, "from", "from_user_id");
+    m.as_object_mut().expect("an object").extend(m_fields);
+    // A user known by BSUID shows a username, not a number.
+    let mut contact = json!({ "profile": { "name": "Sandbox Customer" } });
+    if bsuid_of(from).is_some() {
+        contact["profile"]["username"] = "@sandbox.customer".into();
+    }
+    contact
+        .as_object_mut()
+        .expect("an object")
+        .extend(user_fields(from, "wa_id", "user_id"));
     if let Some(r) = reply_to {
         m["context"] = json!({ "from": state.config.display_phone_number, "id": r });
     }
     let payload = envelope(
         &state.config,
         pnid,
-        json!({ "contacts": [{ "profile": { "name": "Sandbox Customer" }, "wa_id": from }], "messages": [m] }),
+        json!({ "contacts": [contact], "messages": [m] }),
     );
     let ok = post_webhook(state, url, &payload).await;
     (id, ok)

@@ -12,7 +12,7 @@ pub struct SendArgs {
     /// The tenant.
     #[arg(long)]
     tenant: String,
-    /// The recipient (E.164 or wa_id); overrides the one in --json.
+    /// The recipient (E.164, wa_id, or a business-scoped user id); overrides the one in --json.
     #[arg(long)]
     to: Option<String>,
     /// A text message.
@@ -187,7 +187,7 @@ pub async fn run(cli: &Cli, args: &SendArgs) -> Result<(), BoxError> {
         })
     } else {
         instance.send(&message).await.map_err(|e| format!("the component failed: {e}"))?.map(|r| {
-            serde_json::json!({ "message_id": r.message_id, "wa_id": r.wa_id, "input": r.input, "message_status": r.message_status })
+            serde_json::json!({ "message_id": r.message_id, "wa_id": r.wa_id, "user_id": r.user_id, "input": r.input, "message_status": r.message_status })
         })
     };
     match outcome {

@@ -165,7 +165,10 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             o.raw("raw", &p.raw);
         }
         EventBody::Preference(p) => {
-            o.str("wa_id", &p.wa_id);
+            o.opt_str("wa_id", p.wa_id.as_deref());
+            if let Some(u) = &p.user_id {
+                o.str("user_id", u);
+            }
             o.str("category", &p.category);
             o.str("value", &p.value);
             o.opt_str("detail", p.detail.as_deref());

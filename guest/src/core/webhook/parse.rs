@@ -372,7 +372,13 @@ fn status_item(st: &J, contacts: &[J]) -> Item {
     Item {
         key: format!("status:{id}:{raw_status}"),
         timestamp: u64_of(st, "timestamp"),
-        contact: contact_for(contacts, recipient_id.as_deref()),
+        // A message sent to a BSUID comes back with `recipient_user_id` and, when the
+        // number may not be shared, no `recipient_id`.
+        contact: contact_of(
+            contacts,
+            recipient_id.as_deref(),
+            ne(st, "recipient_user_id").as_deref(),
+        ),
         body: EventBody::Status(StatusUpdate {
             message_id: id,
             recipient_id,
@@ -435,20 +441,23 @@ fn call_item(c: &J, event: Option<&str>, contacts: &[J]) -> Item {
 }
 
 fn preference_item(p: &J, contacts: &[J]) -> Item {
-    let (Some(wa_id), Some(value)) = (ne(p, "wa_id"), ne(p, "value")) else {
+    // A user with a username is named by BSUID (`user_id`) alone.
+    let (wa_id, user_id) = (ne(p, "wa_id"), ne(p, "user_id"));
+    let (Some(who), Some(value)) = (wa_id.as_ref().or(user_id.as_ref()), ne(p, "value")) else {
         return unknown_item("preference", &p.to_json_string());
     };
     let timestamp = u64_of(p, "timestamp");
     let category = s(p, "category").unwrap_or_default();
     Item {
         key: format!(
-            "preference:{wa_id}:{category}:{value}:{}",
+            "preference:{who}:{category}:{value}:{}",
             timestamp.unwrap_or(0)
         ),
         timestamp,
-        contact: contact_for(contacts, Some(&wa_id)),
+        contact: contact_of(contacts, wa_id.as_deref(), user_id.as_deref()),
         body: EventBody::Preference(UserPreference {
             wa_id,
+            user_id,
             category,
             value,
             detail: ne(p, "detail"),

@@ -157,8 +157,11 @@ pub fn keep<S: Store>(
             }
         }
         EventBody::Preference(p) => {
-            if let Some(c) = consent_from_preference(p) {
-                set_consent(store, &p.wa_id, c, at)?;
+            if let (Some(c), Some(id)) = (
+                consent_from_preference(p),
+                contact_id(p.wa_id.as_deref(), p.user_id.as_deref()),
+            ) {
+                set_consent(store, id, c, at)?;
             }
         }
         EventBody::Template(t) => {
@@ -225,6 +228,46 @@ fn set_last_inbound<S: Store>(
         )?;
     }
     Ok(())
+}
+
+/// What is kept of a contact a message is about to go to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactState {
+    /// Its last inbound time to the sending number (Unix seconds).
+    pub last_inbound: Option<u64>,
+    /// Its consent as stored ([`consent_value`]).
+    pub consent: Option<String>,
+}
+
+/// What is kept of `contact` (a [`contact_id`]) for a send from `number`. For a BSUID
+/// whose number a webhook revealed, the later window and the newer consent of the two
+/// (what came after the link is kept under the number).
+pub fn contact_state<S: Store>(
+    store: &mut S,
+    number: &str,
+    contact: &str,
+) -> Result<ContactState, S::Error> {
+    let mut state = ContactState {
+        last_inbound: last_inbound(store, number, contact)?,
+        consent: text(store.get(CONTACTS_BUCKET, &consent_key(contact))?),
+    };
+    // A BSUID has a `.`, a number never does: only a BSUID can have a link.
+    if contact.contains('.')
+        && let Some(wa_id) = text(store.get(CONTACTS_BUCKET, &bsuid_key(contact))?)
+    {
+        let t = last_inbound(store, number, &wa_id)?;
+        state.last_inbound = state.last_inbound.max(t);
+        let c = text(store.get(CONTACTS_BUCKET, &consent_key(&wa_id))?);
+        let at = |c: &Option<String>| c.as_deref().map(|c| read_consent(c).1);
+        if c.is_some() && at(&c) >= at(&state.consent) {
+            state.consent = c;
+        }
+    }
+    Ok(state)
+}
+
+fn text(v: Option<Vec<u8>>) -> Option<String> {
+    v.and_then(|v| String::from_utf8(v).ok())
 }
 
 /// Store consent `c`, given at `at`, unless a newer one is stored.
@@ -481,7 +524,8 @@ mod tests {
         assert_eq!(consent_from_text("start", &out, &inn), Some(Consent::Ok));
         assert_eq!(consent_from_text("please don't stop", &out, &inn), None);
         let p = |v: &str| UserPreference {
-            wa_id: "1".into(),
+            wa_id: Some("1".into()),
+            user_id: None,
             category: "marketing_messages".into(),
             value: v.into(),
             detail: None,
@@ -722,6 +766,44 @@ mod tests {
         assert_eq!(
             store.text(&consent_key("5511987654321")).as_deref(),
             Some("ok@200")
+        );
+    }
+
+    #[test]
+    fn a_send_to_a_bsuid_sees_what_its_number_keeps() {
+        let bsuid = "BR.1502576394655843";
+        let number = "106540352242922";
+        let mut store = Mem::default();
+        assert_eq!(
+            contact_state(&mut store, number, bsuid).unwrap(),
+            ContactState::default()
+        );
+        let username_only = serde_json::json!({"user_id": bsuid});
+        let with_number = serde_json::json!({"user_id": bsuid, "wa_id": "5511987654321"});
+        keep_all(
+            &mut store,
+            &[
+                text(username_only, None, Some(bsuid), "wamid.1", 100, "hi"),
+                text(
+                    with_number,
+                    Some("5511987654321"),
+                    Some(bsuid),
+                    "wamid.2",
+                    150,
+                    "stop",
+                ),
+            ],
+        );
+        // The later message was kept under the number; a send to the BSUID sees it.
+        let s = contact_state(&mut store, number, bsuid).unwrap();
+        assert_eq!(
+            (s.last_inbound, s.consent.as_deref()),
+            (Some(150), Some("stopped@150"))
+        );
+        let s = contact_state(&mut store, number, "5511987654321").unwrap();
+        assert_eq!(
+            (s.last_inbound, s.consent.as_deref()),
+            (Some(150), Some("stopped@150"))
         );
     }
 }

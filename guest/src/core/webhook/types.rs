@@ -458,8 +458,10 @@ pub struct PhoneNumberUpdate {
 /// A user's marketing-message preference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPreference {
-    /// The user.
-    pub wa_id: String,
+    /// The user's number, when Meta gives it.
+    pub wa_id: Option<String>,
+    /// The user's business-scoped user id (BSUID), when Meta gives it.
+    pub user_id: Option<String>,
     /// `category` (`marketing_messages`).
     pub category: String,
     /// `value` (`stop`, `resume`, `signup`).
