@@ -39,6 +39,7 @@ pub fn build_component(root: &Path, package: &str, dir: &str) -> PathBuf {
     ] {
         cmd.env_remove(var);
     }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", GUEST_RUSTFLAGS);
     let status = cmd.status().expect("run cargo to build a component");
     if !status.success() {
         panic!("building {package} for wasm32-wasip2 failed; cargo's errors are above");
@@ -52,6 +53,13 @@ pub fn build_component(root: &Path, package: &str, dir: &str) -> PathBuf {
 
 /// The compilation target of every component.
 const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// The flags every component is built with. WebAssembly SIMD (`simd128`, in every
+/// runtime we target: wasmtime, V8) lets LLVM copy and compare 16 bytes at a time: the
+/// component comes out 19 KB smaller (1.5 %), as fast (`wa-host bench`).
+/// `examples/node/build.mjs` and `examples/wasmtime-cli/run.sh` build into the same
+/// target directory and pass the same flags: a difference would make cargo rebuild.
+const GUEST_RUSTFLAGS: &str = "-Ctarget-feature=+simd128";
 
 /// Make sure the toolchain building us has the wasm32-wasip2 standard library.
 ///

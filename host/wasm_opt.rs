@@ -16,9 +16,11 @@ use crate::wasm_sections::{self, CORE_MODULE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The WebAssembly features rustc enables by default for wasm32-wasip2; binaryen 108 (Debian
-/// 12's) enables none by itself.
+/// The WebAssembly features rustc enables by default for wasm32-wasip2, and SIMD, which
+/// the build enables (`build_component::GUEST_RUSTFLAGS`); binaryen 108 (Debian 12's)
+/// enables none by itself.
 const FEATURES: &[&str] = &[
+    "--enable-simd",
     "--enable-bulk-memory",
     "--enable-sign-ext",
     "--enable-nontrapping-float-to-int",

@@ -15,9 +15,11 @@ use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 const IMAGE_PAGES: usize = 13;
 
 /// Bytes the component may weigh, through binaryen's `wasm-opt` (1,292,419 when this was
-/// set) and as rustc builds it (1,551,493). Issue 8 asks for 1 MiB; host/bench/README.md,
-/// says what stands in the way.
-const COMPONENT_BYTES: (usize, usize) = (1_310_720, 1_572_864);
+/// set; 1,289,151 with SIMD and the BSUID and username operations) and as rustc builds it
+/// (1,551,493 then; 1,573,121 now, so the budget without `wasm-opt` went from 1.5 MiB to
+/// 1,600,000 with those operations). Issue 8 asks for 1 MiB; host/bench/README.md says
+/// what stands in the way.
+const COMPONENT_BYTES: (usize, usize) = (1_310_720, 1_600_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

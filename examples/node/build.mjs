@@ -10,9 +10,12 @@ const wasm = process.env.WA_COMPONENT ??
   join(root, 'target/guest/wasm32-wasip2/guest/whatsapp_guest.wasm');
 
 if (!process.env.WA_COMPONENT) {
+  // The flags host/build_component.rs builds every component with (GUEST_RUSTFLAGS): the
+  // same, so that cargo reuses the host's build instead of redoing it.
   execFileSync('cargo', ['build', '--locked', '--quiet', '-p', 'whatsapp-guest',
     '--target', 'wasm32-wasip2', '--profile', 'guest', '--target-dir', join(root, 'target/guest')],
-  { cwd: root, stdio: 'inherit' });
+  { cwd: root, stdio: 'inherit',
+    env: { ...process.env, CARGO_ENCODED_RUSTFLAGS: '-Ctarget-feature=+simd128' } });
 }
 execFileSync('npx', ['jco', 'transpile', wasm, '--name', 'whatsapp', '--instantiation', 'async',
   '--quiet', '-o', 'gen'], { cwd: dirname(fileURLToPath(import.meta.url)), stdio: 'inherit' });

@@ -35,7 +35,11 @@ rm -rf "$tools/build"
 # The ingress uses whatsapp-guest without its adapter (default-features = false); built
 # in the same target directory, cargo would either unify the features or overwrite the
 # plugin's .wasm with the adapter-less one. So it gets a directory of its own.
-build() { cargo build --locked --quiet --target wasm32-wasip2 --profile guest "$@"; }
+# The flags host/build_component.rs builds every component with (GUEST_RUSTFLAGS).
+build() {
+  CARGO_ENCODED_RUSTFLAGS=-Ctarget-feature=+simd128 \
+    cargo build --locked --quiet --target wasm32-wasip2 --profile guest "$@"
+}
 build --target-dir target/guest -p whatsapp-guest -p whatsapp-cli-provider
 build --target-dir target/ingress -p whatsapp-ingress
 built=target/guest/wasm32-wasip2/guest
