@@ -352,3 +352,48 @@ async fn contacts_with_usernames_are_messaged_by_bsuid_each_with_its_own_window_
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn users_who_wrote_are_blocked_and_unblocked_each_with_its_own_outcome() {
+    let h = Harness::start(Options {
+        webhooks: true,
+        auto_reply: false,
+        enforce_window: false,
+    })
+    .await;
+    let mut i = h.instance().await;
+    // Two users write; a third never did, and Meta refuses to block those (131047).
+    let (a, b, never) = ("15557654321", "US.13491208655302741918", "15550001234");
+    for (who, id) in [(a, "wamid.b1"), (b, "wamid.b2")] {
+        let (code, text) = http(
+            "POST",
+            &format!("{}/sandbox/inbound", h.sandbox_origin),
+            &[],
+            json!({"phone_number_id": whatsapp_tests::PHONE_NUMBER_ID, "from": who, "text": "spam", "reply_to": null})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+        assert_eq!(code, 200, "{id}: {text}");
+    }
+    let users = [format!("+{a}"), b.to_string(), never.to_string()];
+    let out = i.block_users(&users).await.unwrap().unwrap();
+    let got: Vec<(&str, Option<i32>)> = out
+        .iter()
+        .map(|o| (o.input.as_str(), o.error.as_ref().map(|e| e.code)))
+        .collect();
+    assert_eq!(got, [(a, None), (b, None), (never, Some(131047))]);
+    let page = i.blocked_users(None).await.unwrap().unwrap();
+    assert_eq!(page.users, [a, b]);
+
+    let out = i.unblock_users(&[a.to_string()]).await.unwrap().unwrap();
+    assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+    assert_eq!(i.blocked_users(None).await.unwrap().unwrap().users, [b]);
+
+    // Not a user at all: refused before anything leaves.
+    let e = i.block_users(&["12".into()]).await.unwrap().unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput(f) if f.field == "users[0]"),
+        "{e:?}"
+    );
+}

@@ -672,6 +672,12 @@ exports! {
     send_from(phone_number_id: &str, message: &api::OutgoingMessage) -> api::SendResult = MESSAGES, "send-from";
     /// `messages.mark-read`
     mark_read(message_id: &str, typing_indicator: bool) -> () = MESSAGES, "mark-read";
+    /// `messages.block-users`
+    block_users(users: &[String]) -> Vec<api::outgoing::BlockOutcome> = MESSAGES, "block-users";
+    /// `messages.unblock-users`
+    unblock_users(users: &[String]) -> Vec<api::outgoing::BlockOutcome> = MESSAGES, "unblock-users";
+    /// `messages.blocked-users`
+    blocked_users(after: Option<&str>) -> api::outgoing::BlockedPage = MESSAGES, "blocked-users";
     /// `messages.preview`
     preview(message: &api::OutgoingMessage) -> api::outgoing::RequestPreview = MESSAGES, "preview";
     /// `messages.status`

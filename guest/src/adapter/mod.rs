@@ -141,6 +141,42 @@ impl messages::Guest for Component {
         let (status, body) = tenant.call(&req)?;
         core::messages::read_success(status, &body).map_err(err)
     }
+
+    fn block_users(users: Vec<String>) -> Result<Vec<messages::BlockOutcome>> {
+        block(&users, true)
+    }
+
+    fn unblock_users(users: Vec<String>) -> Result<Vec<messages::BlockOutcome>> {
+        block(&users, false)
+    }
+
+    fn blocked_users(after: Option<String>) -> Result<messages::BlockedPage> {
+        let tenant = Tenant::bind();
+        let req =
+            core::block_users::blocked_request(&tenant.settings, after.as_deref()).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let page = core::block_users::read_blocked(status, &body).map_err(err)?;
+        Ok(messages::BlockedPage {
+            users: page.users,
+            next: page.next,
+        })
+    }
+}
+
+/// Block (or unblock) `users` from the tenant's sending number: an outcome per user.
+fn block(users: &[String], block: bool) -> Result<Vec<messages::BlockOutcome>> {
+    let tenant = Tenant::bind();
+    let req = core::block_users::block_request(&tenant.settings, users, block).map_err(err)?;
+    let (status, body) = tenant.call(&req)?;
+    let outcomes = core::block_users::read_block(status, &body).map_err(err)?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| messages::BlockOutcome {
+            input: o.input,
+            wa_id: o.wa_id,
+            error: o.error.map(convert::graph_error),
+        })
+        .collect())
 }
 
 impl webhooks::Guest for Component {

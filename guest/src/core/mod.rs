@@ -1,5 +1,6 @@
 //! The sans-IO core: no sockets, clocks or globals; values in, values out.
 
+pub mod block_users;
 pub mod catalog;
 pub mod connection;
 pub mod encoding;

@@ -120,6 +120,9 @@ pub struct Sandbox {
     throttled: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// When each (phone number id, customer) last wrote, for the 24-hour window.
     last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
+    /// The users each phone number id blocked.
+    blocked:
+        std::sync::Mutex<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
     /// The message templates.
     templates: std::sync::Mutex<Vec<templates::Stored>>,
     /// WhatsApp Flows.
@@ -219,6 +222,7 @@ impl Sandbox {
             client,
             last_inbound: Default::default(),
             throttled: Default::default(),
+            blocked: Default::default(),
             templates: std::sync::Mutex::new(templates::seed()),
             flows: Default::default(),
             catalogs: Default::default(),
@@ -391,6 +395,9 @@ impl Sandbox {
             ("POST", [id, "whatsapp_business_profile"]) => {
                 connection::update_profile(state, id, body)
             }
+            ("GET", [id, "block_users"]) => blocked_users(state, id),
+            ("POST", [id, "block_users"]) => block_users(state, id, body, true),
+            ("DELETE", [id, "block_users"]) => block_users(state, id, body, false),
             ("GET", [id, "username"]) => connection::username(state, id),
             ("POST", [id, "username"]) => connection::set_username(state, id, body),
             ("DELETE", [id, "username"]) => connection::delete_username(state, id),
@@ -543,6 +550,84 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
     net::json(
         StatusCode::OK,
         &json!({ "messaging_product": "whatsapp", "contacts": [contact], "messages": [{ "id": wamid }] }),
+    )
+}
+
+/// `POST` (block) or `DELETE` (unblock) `/{phone-number-id}/block_users`, as Meta: each
+/// user on its own; a block needs the user to have written in the last 24 hours
+/// (131047); when some fail, 400 with code 139100 and the per-user lists.
+fn block_users(state: &Arc<Sandbox>, pnid: &str, body: &[u8], block: bool) -> Resp {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return invalid("The request body is not valid JSON");
+    };
+    if v["messaging_product"] != "whatsapp" {
+        return invalid("The parameter messaging_product is required.");
+    }
+    let Some(users) = v["block_users"].as_array().filter(|u| !u.is_empty()) else {
+        return invalid("The parameter block_users is required.");
+    };
+    let last_inbound = state
+        .last_inbound
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let mut blocked = state.blocked.lock().unwrap_or_else(|p| p.into_inner());
+    let list = blocked.entry(pnid.to_string()).or_default();
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    for u in users {
+        let input = u["user"].as_str().unwrap_or_default();
+        let Some(id) = digits_of(input).or_else(|| bsuid_of(input)) else {
+            failed.push(json!({ "input": input, "errors": [{ "message": "Invalid parameter", "code": 131009,
+                "error_data": { "details": "The user is not a valid phone number, WhatsApp ID or business-scoped user ID" } }] }));
+            continue;
+        };
+        let wrote = last_inbound
+            .get(&(pnid.to_string(), id.clone()))
+            .is_some_and(|t| now_secs() < t + WINDOW_SECS);
+        if block && !wrote {
+            failed.push(json!({ "input": input, "wa_id": id, "errors": [{ "message": "Re-engagement required", "code": 131047,
+                "error_data": { "details": "User has not messaged in the last 24 hours" } }] }));
+            continue;
+        }
+        if block {
+            list.insert(id.clone());
+        } else {
+            list.remove(&id);
+        }
+        done.push(json!({ "input": input, "wa_id": id }));
+    }
+    let key = if block {
+        "added_users"
+    } else {
+        "removed_users"
+    };
+    let mut lists = json!({ key: done });
+    if failed.is_empty() {
+        return net::json(
+            StatusCode::OK,
+            &json!({ "messaging_product": "whatsapp", "block_users": lists }),
+        );
+    }
+    lists["failed_users"] = failed.into();
+    let mut answer = graph_error_json(139100, None, "(#139100) Failed to block/unblock users");
+    answer["error"]["error_data"] = json!({ "details": "Failed to block some users, see the block_users response list for details" });
+    answer["messaging_product"] = "whatsapp".into();
+    answer["block_users"] = lists;
+    net::json(StatusCode::BAD_REQUEST, &answer)
+}
+
+/// `GET /{phone-number-id}/block_users`: every blocked user on one page.
+fn blocked_users(state: &Arc<Sandbox>, pnid: &str) -> Resp {
+    let blocked = state.blocked.lock().unwrap_or_else(|p| p.into_inner());
+    let data: Vec<Value> = blocked
+        .get(pnid)
+        .into_iter()
+        .flatten()
+        .map(|u| json!({ "messaging_product": "whatsapp", "wa_id": u }))
+        .collect();
+    net::json(
+        StatusCode::OK,
+        &json!({ "data": data, "paging": { "cursors": { "before": "QVFI", "after": "QVFJ" } } }),
     )
 }
 

@@ -102,6 +102,28 @@ pub enum NumbersCommand {
         tenant: String,
         number: Option<String>,
     },
+    /// Block users (numbers, wa_ids or business-scoped user ids) from writing to the
+    /// tenant's sending number; one JSON line per user, with Meta's refusal if any.
+    Block {
+        #[arg(long)]
+        tenant: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Unblock users; one JSON line per user.
+    Unblock {
+        #[arg(long)]
+        tenant: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// The sending number's blocked users, a page at a time (--after: the cursor printed).
+    Blocked {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        after: Option<String>,
+    },
     /// A number's business username (the default number's without one): print it, claim
     /// or change it with --set, remove it with --delete.
     Username {
@@ -311,6 +333,24 @@ pub async fn numbers(cli: &Cli, command: &NumbersCommand) -> Result<(), BoxError
                 let p = called(i.business_profile(number.as_deref()).await)?;
                 emit(json!({ "about": p.about, "address": p.address, "description": p.description, "email": p.email,
                     "websites": p.websites, "vertical": p.vertical, "profile_picture_url": p.profile_picture_url }))?;
+            }
+            NumbersCommand::Block { tenant, users } | NumbersCommand::Unblock { tenant, users } => {
+                let mut i = cx.instance(tenant).await?;
+                let blocking = matches!(command, NumbersCommand::Block { .. });
+                let outcomes = if blocking {
+                    called(i.block_users(users).await)?
+                } else {
+                    called(i.unblock_users(users).await)?
+                };
+                for o in outcomes {
+                    emit(json!({ "input": o.input, "wa_id": o.wa_id, "blocked": blocking == o.error.is_none(),
+                        "error": o.error.map(|e| json!({ "code": e.code, "message": e.message, "details": e.details })) }))?;
+                }
+            }
+            NumbersCommand::Blocked { tenant, after } => {
+                let mut i = cx.instance(tenant).await?;
+                let page = called(i.blocked_users(after.as_deref()).await)?;
+                emit(json!({ "users": page.users, "next": page.next }))?;
             }
             NumbersCommand::Username { tenant, number, set, force_transfer, delete } => {
                 let mut i = cx.instance(tenant).await?;

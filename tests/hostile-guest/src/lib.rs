@@ -180,6 +180,15 @@ impl messages::Guest for Hostile {
     fn mark_read(_: String, _: bool) -> Result<()> {
         refuse()
     }
+    fn block_users(_: Vec<String>) -> Result<Vec<messages::BlockOutcome>> {
+        refuse()
+    }
+    fn unblock_users(_: Vec<String>) -> Result<Vec<messages::BlockOutcome>> {
+        refuse()
+    }
+    fn blocked_users(_: Option<String>) -> Result<messages::BlockedPage> {
+        refuse()
+    }
 }
 
 impl templates::Guest for Hostile {
