@@ -14,12 +14,14 @@ use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 /// Pages of data image an instance may map.
 const IMAGE_PAGES: usize = 13;
 
-/// Bytes the component may weigh, through binaryen's `wasm-opt` (1,292,419 when this was
-/// set; 1,289,151 with SIMD and the BSUID and username operations) and as rustc builds it
-/// (1,551,493 then; 1,573,121 now, so the budget without `wasm-opt` went from 1.5 MiB to
-/// 1,600,000 with those operations). Issue 8 asks for 1 MiB; host/bench/README.md says
-/// what stands in the way.
-const COMPONENT_BYTES: (usize, usize) = (1_310_720, 1_600_000);
+/// Bytes the component may weigh, through binaryen's `wasm-opt` and as rustc builds it.
+/// Each budget sits a few KB above the size it was last set at, so that growth is always
+/// a decision: 1.25 MiB and 1.5 MiB were set at 1,292,419 and 1,551,493; raised for the
+/// BSUID, username and block-users operations (issue 20) at about 1,310,000 and 1,606,000,
+/// after SIMD had taken 19 KB off. Every export costs about 4 KB of generated glue, most
+/// of it lowering the `error` variant's strings inline (host/bench/README.md). Issue 8
+/// asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_318_000, 1_614_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

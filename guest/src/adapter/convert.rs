@@ -27,6 +27,7 @@ pub fn graph_error(e: core::GraphError) -> wit::GraphError {
     }
 }
 
+#[inline(never)]
 pub fn err(e: core::Error) -> wit::Error {
     use core::Error as E;
     match e {

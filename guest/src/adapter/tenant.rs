@@ -36,6 +36,7 @@ impl Tenant {
     /// the instance, so they are read at its first call only (outside the per-call arena)
     /// and shared by every later one. A config store that fails leaves the defaults, and
     /// every operation that needs a setting says which.
+    #[inline(never)]
     pub fn bind() -> Self {
         let settings = SETTINGS.with(|s| {
             s.get_or_init(|| {
@@ -120,6 +121,7 @@ impl Tenant {
     /// Make a Graph request with the tenant's token: the status and body of the answer.
     /// An answer that says the token is no longer good puts the tenant in
     /// `reauth-required` (see [`Tenant::check_answer`]).
+    #[inline(never)]
     pub fn call(&self, req: &Request) -> Result<(u16, Vec<u8>), Error> {
         let (token, access) = self.token(req.credential)?;
         let (status, body) = http::send(req, token.expose()).map_err(err)?;
