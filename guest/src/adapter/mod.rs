@@ -143,11 +143,11 @@ impl messages::Guest for Component {
     }
 
     fn block_users(users: Vec<String>) -> Result<Vec<messages::BlockOutcome>> {
-        block(&users, true)
+        set_blocked(&users, true)
     }
 
     fn unblock_users(users: Vec<String>) -> Result<Vec<messages::BlockOutcome>> {
-        block(&users, false)
+        set_blocked(&users, false)
     }
 
     fn blocked_users(after: Option<String>) -> Result<messages::BlockedPage> {
@@ -164,7 +164,7 @@ impl messages::Guest for Component {
 }
 
 /// Block (or unblock) `users` from the tenant's sending number: an outcome per user.
-fn block(users: &[String], block: bool) -> Result<Vec<messages::BlockOutcome>> {
+fn set_blocked(users: &[String], block: bool) -> Result<Vec<messages::BlockOutcome>> {
     let tenant = Tenant::bind();
     let req = core::block_users::block_request(&tenant.settings, users, block).map_err(err)?;
     let (status, body) = tenant.call(&req)?;

@@ -1,8 +1,8 @@
 //! The state events keep, as decisions over values: which status a message stands at
 //! (monotonic), whether a contact has stopped marketing messages, when a contact last
-//! wrote (the 24-hour window), what a template's status is. [`keep`] applies an event's
-//! to a [`Store`] of the tenant's key-value buckets, under the keys named here: the
-//! component's store is `wasi:keyvalue`, the bench's native baseline its own.
+//! wrote (the 24-hour window), what a template's status is. [`keep`] applies what an
+//! event changes to a [`Store`] of the tenant's key-value buckets, under the keys named
+//! here: the component's store is `wasi:keyvalue`, the bench's native baseline its own.
 //!
 //! Every decision holds when an event comes again or late: deliveries are deduplicated
 //! once, by the host (its record of events), and the state a redelivery passes through
