@@ -383,6 +383,11 @@ async fn users_who_wrote_are_blocked_and_unblocked_each_with_its_own_outcome() {
         .map(|o| (o.input.as_str(), o.error.as_ref().map(|e| e.code)))
         .collect();
     assert_eq!(got, [(a, None), (b, None), (never, Some(131047))]);
+    // Meta names a user blocked by number by `wa_id`, one blocked by BSUID by `user_id`.
+    assert_eq!(
+        (out[0].wa_id.as_deref(), out[1].wa_id.as_deref()),
+        (Some(a), None)
+    );
     let page = i.blocked_users(None).await.unwrap().unwrap();
     assert_eq!(page.users, [a, b]);
 

@@ -584,9 +584,16 @@ fn block_users(state: &Arc<Sandbox>, pnid: &str, body: &[u8], block: bool) -> Re
         let wrote = last_inbound
             .get(&(pnid.to_string(), id.clone()))
             .is_some_and(|t| now_secs() < t + WINDOW_SECS);
+        // A user is named back as Meta names them: `wa_id`, or `user_id` for a BSUID.
+        let mut named = json!({ "input": input });
+        named
+            .as_object_mut()
+            .expect("an object")
+            .extend(user_fields(&id, "wa_id", "user_id"));
         if block && !wrote {
-            failed.push(json!({ "input": input, "wa_id": id, "errors": [{ "message": "Re-engagement required", "code": 131047,
-                "error_data": { "details": "User has not messaged in the last 24 hours" } }] }));
+            named["errors"] = json!([{ "message": "Re-engagement required", "code": 131047,
+                "error_data": { "details": "User has not messaged in the last 24 hours" } }]);
+            failed.push(named);
             continue;
         }
         if block {
@@ -594,7 +601,7 @@ fn block_users(state: &Arc<Sandbox>, pnid: &str, body: &[u8], block: bool) -> Re
         } else {
             list.remove(&id);
         }
-        done.push(json!({ "input": input, "wa_id": id }));
+        done.push(named);
     }
     let key = if block {
         "added_users"
@@ -623,7 +630,13 @@ fn blocked_users(state: &Arc<Sandbox>, pnid: &str) -> Resp {
         .get(pnid)
         .into_iter()
         .flatten()
-        .map(|u| json!({ "messaging_product": "whatsapp", "wa_id": u }))
+        .map(|u| {
+            let mut v = json!({ "messaging_product": "whatsapp" });
+            v.as_object_mut()
+                .expect("an object")
+                .extend(user_fields(u, "wa_id", "user_id"));
+            v
+        })
         .collect();
     net::json(
         StatusCode::OK,
