@@ -276,6 +276,19 @@ async fn contacts_with_usernames_keep_their_own_window_and_consent() {
 }
 
 #[tokio::test]
+async fn a_sender_id_too_long_for_a_key_is_still_recorded() {
+    // Signed by Meta but malformed: an id over the key-value store's 1 KiB keys. Its
+    // state goes under the id's digest; the POST is answered 200, not 500 (which Meta
+    // would retry for days).
+    let h = Harness::start(quiet()).await;
+    let long = "1".repeat(3000);
+    assert_eq!(
+        post(&h, text_from(&long, "wamid.long", "hello")).await,
+        (200, "recorded 1 events\n".into())
+    );
+}
+
+#[tokio::test]
 async fn template_updates_reach_every_tenant_of_the_waba_and_fill_its_cache() {
     let h = Harness::start(quiet()).await;
     let body = envelope(

@@ -43,18 +43,18 @@ pub fn contact_id<'a>(wa_id: Option<&'a str>, user_id: Option<&'a str>) -> Optio
 /// seconds, decimal): Meta's 24-hour window is per business number and customer.
 /// `contact` is a [`contact_id`].
 pub fn last_inbound_key(phone_number_id: &str, contact: &str) -> String {
-    format!("last-inbound:{phone_number_id}:{contact}")
+    format!("last-inbound:{phone_number_id}:{}", bounded(contact))
 }
 
 /// The key of a contact's marketing consent (see [`consent_value`]); `contact` is a
 /// [`contact_id`].
 pub fn consent_key(contact: &str) -> String {
-    format!("consent:{contact}")
+    format!("consent:{}", bounded(contact))
 }
 
 /// The key under which a BSUID names the `wa_id` a webhook revealed for it.
 pub fn bsuid_key(user_id: &str) -> String {
-    format!("bsuid:{user_id}")
+    format!("bsuid:{}", bounded(user_id))
 }
 
 /// A consent as stored: `stopped@<unix seconds>` or `ok@<unix seconds>`, the time of the
@@ -83,17 +83,20 @@ pub fn template_key(name: &str, language: &str) -> String {
     format!("{name}:{language}")
 }
 
-/// The key of a message's delivery state: its id, or the id's digest when it is longer
-/// than the host bounds keys (the WIT's key-value store takes keys up to 1 KiB; Meta's
-/// ids are far shorter, an attacker's need not be).
+/// The key of a message's delivery state: its id, [`bounded`].
 pub fn status_key(message_id: &str) -> String {
-    if message_id.len() <= 200 {
-        message_id.to_string()
+    bounded(message_id).into_owned()
+}
+
+/// An id from a webhook as it goes into a key: itself, or its digest when it is longer
+/// than 200 bytes. The WIT's key-value store takes keys up to 1 KiB; Meta's ids are far
+/// shorter, a malformed body's need not be, and a key refused would fail the whole POST
+/// (and Meta would retry it for days).
+pub fn bounded(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.len() <= 200 {
+        id.into()
     } else {
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(message_id.as_bytes()))
-        )
+        format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes()))).into()
     }
 }
 
@@ -805,5 +808,21 @@ mod tests {
             (s.last_inbound, s.consent.as_deref()),
             (Some(150), Some("stopped@150"))
         );
+    }
+
+    #[test]
+    fn ids_of_any_length_make_keys_the_store_takes() {
+        let (long, other) = ("1".repeat(5000), "2".repeat(5000));
+        for key in [
+            last_inbound_key("106540352242922", &long),
+            consent_key(&long),
+            bsuid_key(&long),
+            status_key(&long),
+        ] {
+            assert!(key.len() <= 1024, "{}", key.len());
+        }
+        assert_ne!(consent_key(&long), consent_key(&other));
+        assert_eq!(consent_key(&long), consent_key(&"1".repeat(5000)));
+        assert_eq!(consent_key("15551234567"), "consent:15551234567");
     }
 }
