@@ -80,8 +80,9 @@ async fn send(
     rt.instantiate(b).await.unwrap().send(&m).await.unwrap()
 }
 
-#[tokio::test]
-async fn the_window_and_consent_decide_what_may_be_sent() {
+/// A harness without webhooks, and the binding of a tenant "shop" whose own policies
+/// apply (the harness's tenant has its window check off).
+async fn shop() -> (Harness, whatsapp_host::TenantBinding) {
     let h = Harness::start(Options {
         webhooks: false,
         auto_reply: false,
@@ -101,6 +102,12 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
         )
         .await;
     let binding = shop.binding(&h.vault, &Default::default()).unwrap();
+    (h, binding)
+}
+
+#[tokio::test]
+async fn the_window_and_consent_decide_what_may_be_sent() {
+    let (h, binding) = shop().await;
     let today = h.runtime_at(0);
 
     // Nobody wrote yet: a free-form message is outside the window, a template is fine.
@@ -283,25 +290,7 @@ fn inbound_from_username(bsuid: &str, id: &str, text: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn contacts_with_usernames_are_messaged_by_bsuid_each_with_its_own_window_and_consent() {
-    let h = Harness::start(Options {
-        webhooks: false,
-        auto_reply: false,
-        enforce_window: false,
-    })
-    .await;
-    let shop = h
-        .add_tenant(
-            NewTenant {
-                id: "shop".into(),
-                phone_number_id: SHOP.into(),
-                waba_id: WABA_ID.into(),
-                graph_origin: Some(h.sandbox_origin.clone()),
-                ..NewTenant::default()
-            },
-            Some(TOKEN),
-        )
-        .await;
-    let binding = shop.binding(&h.vault, &Default::default()).unwrap();
+    let (h, binding) = shop().await;
     let rt = h.runtime_at(0);
     let (ann, bob) = ("US.13491208655302741918", "GB.ENT.11815799212886844830");
     let to = |who: &str, mut m: OutgoingMessage| {
