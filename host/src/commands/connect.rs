@@ -343,7 +343,7 @@ pub async fn numbers(cli: &Cli, command: &NumbersCommand) -> Result<(), BoxError
                     called(i.unblock_users(users).await)?
                 };
                 for o in outcomes {
-                    emit(json!({ "input": o.input, "wa_id": o.wa_id, "blocked": blocking == o.error.is_none(),
+                    emit(json!({ "input": o.input, "wa_id": o.wa_id, "done": o.error.is_none(),
                         "error": o.error.map(|e| json!({ "code": e.code, "message": e.message, "details": e.details })) }))?;
                 }
             }
@@ -357,7 +357,7 @@ pub async fn numbers(cli: &Cli, command: &NumbersCommand) -> Result<(), BoxError
                 let number = number.as_deref();
                 if let Some(name) = set {
                     let status = called(i.set_business_username(number, name, *force_transfer).await)?;
-                    emit(json!({ "username": name.trim_start_matches('@'), "status": status }))?;
+                    emit(json!({ "requested": name, "status": status }))?;
                 } else if *delete {
                     called(i.delete_business_username(number).await)?;
                     emit(json!({ "username": null, "status": "deleted" }))?;
