@@ -15,20 +15,15 @@ const END: &str = "<!-- bad-inputs:end -->";
 
 /// The error case a send got, as the WIT names it (with the refused field or Graph code).
 fn case_of(r: Result<whatsapp_host::api::SendResult, Error>) -> String {
-    match r {
-        Ok(_) => "sent".into(),
-        Err(Error::InvalidInput(i)) => format!("`invalid-input` (`{}`)", i.field),
-        Err(Error::NotConfigured(_)) => "`not-configured`".into(),
-        Err(Error::Unauthorized(g)) => format!("`unauthorized` ({})", g.code),
-        Err(Error::RateLimited(r)) => format!("`rate-limited` ({})", r.error.code),
-        Err(Error::OutsideWindow(_)) => "`outside-window`".into(),
-        Err(Error::TemplateMismatch(g)) => format!("`template-mismatch` ({})", g.code),
-        Err(Error::Recipient(g)) => format!("`recipient` ({})", g.code),
-        Err(Error::PolicyBlocked(g)) => format!("`policy-blocked` ({})", g.code),
-        Err(Error::Meta(g)) => format!("`meta` ({})", g.code),
-        Err(Error::EgressDenied(_)) => "`egress-denied`".into(),
-        Err(Error::Network(_)) => "`network`".into(),
-        Err(e) => format!("{e:?}"),
+    let e = match r {
+        Ok(_) => return "sent".into(),
+        Err(e) => e,
+    };
+    let kind = whatsapp_host::events::kind_name(e.kind);
+    match (&e.field, &e.graph) {
+        (Some(field), _) => format!("`{kind}` (`{field}`)"),
+        (None, Some(g)) => format!("`{kind}` ({})", g.code),
+        (None, None) => format!("`{kind}`"),
     }
 }
 

@@ -6,7 +6,7 @@
 use whatsapp_host::api::templates::{
     NewTemplate, TemplateBody, TemplateCategory, TemplateHeader, TextWithExamples,
 };
-use whatsapp_host::api::{Error, MediaKind};
+use whatsapp_host::api::{Error, ErrorKind, MediaKind};
 use whatsapp_tests::{Harness, http, quiet};
 
 /// A small PNG-looking file of `n` bytes.
@@ -61,14 +61,14 @@ async fn an_upload_is_read_back_checked_and_deleted() {
         .await
         .unwrap();
     assert!(
-        matches!(wrong, Err(Error::Other(ref m)) if m.contains("SHA-256")),
+        matches!(wrong, Err(Error { kind: ErrorKind::Other, ref message, .. }) if message.contains("SHA-256")),
         "{wrong:?}"
     );
     // Deleted: Meta no longer knows it.
     h.instance().await.delete_media(&id).await.unwrap().unwrap();
     let gone = h.instance().await.media_info(&id).await.unwrap();
     assert!(
-        matches!(gone, Err(Error::Meta(ref g)) if g.code == 100),
+        matches!(gone, Err(Error { kind: ErrorKind::Meta, graph: Some(ref g), .. }) if g.code == 100),
         "{gone:?}"
     );
 }
@@ -126,7 +126,7 @@ async fn types_and_sizes_are_refused_before_anything_is_sent() {
             .await
             .unwrap();
         assert!(
-            matches!(r, Err(Error::InvalidInput(ref e)) if e.field == field),
+            matches!(r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == field),
             "{mime} {size}: {r:?}"
         );
     }
@@ -169,7 +169,7 @@ async fn a_resumable_upload_resumes_from_metas_offset_and_its_handle_makes_a_tem
         .await
         .unwrap();
     assert!(
-        matches!(wrong, Err(Error::InvalidInput(ref e)) if e.field == "offset"),
+        matches!(wrong, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "offset"),
         "{wrong:?}"
     );
     // …and the rest completes it.
@@ -271,7 +271,7 @@ async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
         }
     };
     assert!(
-        matches!(end, Err(Error::Other(ref m)) if m.contains("SHA-256")),
+        matches!(end, Err(Error { kind: ErrorKind::Other, ref message, .. }) if message.contains("SHA-256")),
         "{end:?}"
     );
     // Too much, or too little: abandoned with a typed error, nothing stored.
@@ -282,7 +282,7 @@ async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
         .unwrap();
     let r = i.write_upload(up, &[0u8; 11]).await.unwrap();
     assert!(
-        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "data"),
+        matches!(r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "data"),
         "{r:?}"
     );
     let up = i
@@ -293,12 +293,12 @@ async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
     i.write_upload(up, &[0u8; 4]).await.unwrap().unwrap();
     let r = i.finish_upload(up).await.unwrap();
     assert!(
-        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "upload"),
+        matches!(r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "upload"),
         "{r:?}"
     );
     let r = i.write_upload(9999, &[1]).await.unwrap();
     assert!(
-        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "upload"),
+        matches!(r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "upload"),
         "{r:?}"
     );
     // Over the kind's limit: refused before anything is sent.
@@ -307,7 +307,7 @@ async fn a_large_upload_is_streamed_in_pieces_on_one_instance() {
         .await
         .unwrap();
     assert!(
-        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "size"),
+        matches!(r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "size"),
         "{r:?}"
     );
 }

@@ -1,8 +1,8 @@
 //! Every kind of outgoing message through the component, the host and the sandbox, so
 //! that the suite's recording (WA_RECORD_REQUESTS) holds each kind for the spec check.
 
-use whatsapp_host::api::Error;
 use whatsapp_host::api::outgoing::*;
+use whatsapp_host::api::{Error, ErrorKind};
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_tests::{Harness, Options};
 
@@ -548,7 +548,7 @@ async fn invalid_kinds_are_refused_locally_naming_the_field() {
     for (c, field) in cases {
         let r = h.instance().await.send(&msg(c)).await.unwrap();
         assert!(
-            matches!(&r, Err(Error::InvalidInput(i)) if i.field == field),
+            matches!(&r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(f), .. }) if f == field),
             "{field}: {r:?}"
         );
     }

@@ -6,7 +6,7 @@
 use serde_json::json;
 use whatsapp_host::Runtime;
 use whatsapp_host::api::outgoing::*;
-use whatsapp_host::api::{Error, SendResult};
+use whatsapp_host::api::{Error, ErrorKind, SendResult};
 use whatsapp_host::tenants::NewTenant;
 use whatsapp_host::tenants::TenantExt;
 use whatsapp_tests::{APP_SECRET, Harness, Options, TOKEN, WABA_ID, envelope, http, sign};
@@ -111,9 +111,17 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
     let today = h.runtime_at(0);
 
     // Nobody wrote yet: a free-form message is outside the window, a template is fine.
-    assert_eq!(
-        send(&today, &binding, text("hello")).await,
-        Err(Error::OutsideWindow(None))
+    let r = send(&today, &binding, text("hello")).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error {
+                kind: ErrorKind::OutsideWindow,
+                graph: None,
+                ..
+            })
+        ),
+        "{r:?}"
     );
     send(&today, &binding, template("order_update"))
         .await
@@ -125,9 +133,17 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
 
     // A day later it has closed again; templates still go.
     let tomorrow = h.runtime_at(24 * 3600 + 1);
-    assert_eq!(
-        send(&tomorrow, &binding, text("Still there?")).await,
-        Err(Error::OutsideWindow(None))
+    let r = send(&tomorrow, &binding, text("Still there?")).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error {
+                kind: ErrorKind::OutsideWindow,
+                graph: None,
+                ..
+            })
+        ),
+        "{r:?}"
     );
     send(&tomorrow, &binding, template("order_update"))
         .await
@@ -145,7 +161,7 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
     post(&h, inbound("wamid.q2", "STOP")).await;
     let r = send(&today, &binding, template("spring_sale")).await;
     assert!(
-        matches!(&r, Err(Error::Recipient(g)) if g.code == 131050 && g.http_status == 0),
+        matches!(&r, Err(Error { kind: ErrorKind::Recipient, graph: Some(g), .. }) if g.code == 131050 && g.http_status == 0),
         "{r:?}"
     );
     send(&today, &binding, template("order_update"))
@@ -166,7 +182,7 @@ async fn the_window_and_consent_decide_what_may_be_sent() {
         "message_template_name": "spring_sale", "message_template_language": "en_US", "reason": "NONE"}))).await;
     let r = send(&today, &binding, template("spring_sale")).await;
     assert!(
-        matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132015),
+        matches!(&r, Err(Error { kind: ErrorKind::TemplateMismatch, graph: Some(g), .. }) if g.code == 132015),
         "{r:?}"
     );
 }
@@ -250,7 +266,7 @@ async fn a_template_that_does_not_fit_its_cached_definition_is_refused_locally()
         .await
         .unwrap();
     assert!(
-        matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132000 && g.http_status == 0),
+        matches!(&r, Err(Error { kind: ErrorKind::TemplateMismatch, graph: Some(g), .. }) if g.code == 132000 && g.http_status == 0),
         "{r:?}"
     );
     let named = vec![
@@ -265,7 +281,7 @@ async fn a_template_that_does_not_fit_its_cached_definition_is_refused_locally()
     ];
     let r = h.instance().await.send(&message(named)).await.unwrap();
     assert!(
-        matches!(&r, Err(Error::TemplateMismatch(g)) if g.code == 132012),
+        matches!(&r, Err(Error { kind: ErrorKind::TemplateMismatch, graph: Some(g), .. }) if g.code == 132012),
         "{r:?}"
     );
     h.instance()
@@ -318,16 +334,24 @@ async fn contacts_with_usernames_are_messaged_by_bsuid_each_with_its_own_window_
         ),
         (None, Some(ann), ann)
     );
-    assert_eq!(
-        send(&rt, &binding, to(bob, text("Hello?"))).await,
-        Err(Error::OutsideWindow(None))
+    let r = send(&rt, &binding, to(bob, text("Hello?"))).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error {
+                kind: ErrorKind::OutsideWindow,
+                graph: None,
+                ..
+            })
+        ),
+        "{r:?}"
     );
 
     // Bob writes STOP: marketing to Bob is refused, to Ann it still goes.
     post(&h, inbound_from_username(bob, "wamid.u2", "STOP")).await;
     let r = send(&rt, &binding, to(bob, template("spring_sale"))).await;
     assert!(
-        matches!(&r, Err(Error::Recipient(g)) if g.code == 131050),
+        matches!(&r, Err(Error { kind: ErrorKind::Recipient, graph: Some(g), .. }) if g.code == 131050),
         "{r:?}"
     );
     send(&rt, &binding, to(ann, template("spring_sale")))
@@ -337,7 +361,7 @@ async fn contacts_with_usernames_are_messaged_by_bsuid_each_with_its_own_window_
     // Not a number and not a BSUID: refused before anything leaves.
     let r = send(&rt, &binding, to("us.1234", text("x"))).await;
     assert!(
-        matches!(&r, Err(Error::InvalidInput(i)) if i.field == "to"),
+        matches!(&r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(f), .. }) if f == "to"),
         "{r:?}"
     );
 }
@@ -387,7 +411,7 @@ async fn users_who_wrote_are_blocked_and_unblocked_each_with_its_own_outcome() {
     // Not a user at all: refused before anything leaves.
     let e = i.block_users(&["12".into()]).await.unwrap().unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidInput(f) if f.field == "users[0]"),
+        matches!(&e, Error { kind: ErrorKind::InvalidInput, field: Some(f), .. } if f == "users[0]"),
         "{e:?}"
     );
 }

@@ -11,7 +11,7 @@ use whatsapp_host::api::outgoing::TemplateMessage;
 use whatsapp_host::api::templates::{
     NewTemplate, TemplateBody, TemplateButton, TemplateCategory, TextWithExamples, UrlButton,
 };
-use whatsapp_host::api::{Content, Error, ListQuery, OutgoingMessage};
+use whatsapp_host::api::{Content, Error, ErrorKind, ListQuery, OutgoingMessage};
 use whatsapp_host::tenants::TenantExt;
 
 use whatsapp_tests::{Harness, Options, corpus};
@@ -121,7 +121,12 @@ async fn every_fixture_template_is_created_from_meta_json_and_reviewed() {
         .create_template_json(&fixtures[0].1.to_string())
         .await
         .unwrap();
-    let Err(Error::Meta(g)) = again else {
+    let Err(Error {
+        kind: ErrorKind::Meta,
+        graph: Some(g),
+        ..
+    }) = again
+    else {
         panic!("{again:?}")
     };
     assert_eq!((g.code, g.subcode), (100, Some(2388024)));
@@ -176,10 +181,15 @@ async fn the_typed_api_builds_a_template_and_refuses_a_malformed_one_before_send
         ))
         .await
         .unwrap();
-    let Err(Error::InvalidInput(e)) = bad else {
+    let Err(Error {
+        kind: ErrorKind::InvalidInput,
+        field: Some(field),
+        ..
+    }) = bad
+    else {
         panic!("{bad:?}")
     };
-    assert_eq!(e.field, "body.text");
+    assert_eq!(field, "body.text");
     let mut q = query();
     q.name = Some("gap_template".into());
     let listed = h
@@ -197,7 +207,7 @@ async fn the_typed_api_builds_a_template_and_refuses_a_malformed_one_before_send
         .await
         .unwrap();
     assert!(
-        matches!(bad_json, Err(Error::InvalidInput(ref e)) if e.field == "json"),
+        matches!(bad_json, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "json"),
         "{bad_json:?}"
     );
 }
@@ -297,7 +307,12 @@ async fn sync_fills_the_cache_the_send_preflight_reads() {
         biz_opaque_callback_data: None,
     };
     let r = h.instance().await.send(&send).await.unwrap();
-    let Err(Error::TemplateMismatch(g)) = r else {
+    let Err(Error {
+        kind: ErrorKind::TemplateMismatch,
+        graph: Some(g),
+        ..
+    }) = r
+    else {
         panic!("{r:?}")
     };
     assert_eq!(g.code, 132000);
@@ -364,7 +379,7 @@ async fn edits_follow_metas_rules_from_the_tenants_own_history() {
         .await
         .unwrap();
     assert!(
-        matches!(pending, Err(Error::InvalidInput(ref e)) if e.field == "template-id"),
+        matches!(pending, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "template-id"),
         "{pending:?}"
     );
     until_approved(&h, &created.id).await;
@@ -378,7 +393,7 @@ async fn edits_follow_metas_rules_from_the_tenants_own_history() {
         .await
         .unwrap();
     assert!(
-        matches!(r, Err(Error::InvalidInput(ref e)) if e.field == "template.category"),
+        matches!(r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(ref f), .. }) if f == "template.category"),
         "{r:?}"
     );
     // One edit goes through; the next within 24 hours waits.
@@ -409,10 +424,14 @@ async fn edits_follow_metas_rules_from_the_tenants_own_history() {
         }).to_string())
         .await
         .unwrap();
-    let Err(Error::RateLimited(rl)) = r else {
+    let Err(Error {
+        kind: ErrorKind::RateLimited,
+        retry_after_seconds: Some(wait),
+        ..
+    }) = r
+    else {
         panic!("{r:?}")
     };
-    let wait = rl.retry_after_seconds.unwrap();
     assert!((86_000..=86_400).contains(&wait), "{wait}");
     // A day later (the instances' clock moved on), it is allowed again.
     let tomorrow = h.runtime_at(25 * 3600);
@@ -470,7 +489,7 @@ async fn templates_are_deleted_by_name_or_by_id() {
         .await
         .unwrap();
     assert!(
-        matches!(gone, Err(Error::Meta(ref g)) if g.code == 100),
+        matches!(gone, Err(Error { kind: ErrorKind::Meta, graph: Some(ref g), .. }) if g.code == 100),
         "{gone:?}"
     );
 }

@@ -19,6 +19,7 @@
 //! | `GET /admin/tenants/{id}/health` | the token's health and the readiness checklist |
 //! | `GET /oauth/callback?code&state` | Meta's redirect after the dialog (no bearer) |
 
+use crate::api::ErrorKind;
 use crate::connect::{self, ConnectError, Context};
 use crate::net::{self, Resp};
 pub use crate::state::AdminConfig;
@@ -49,9 +50,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Resp {
 
 fn failed(e: ConnectError) -> Resp {
     let status = match &e {
-        ConnectError::Component(crate::api::Error::InvalidInput(_)) => StatusCode::BAD_REQUEST,
-        ConnectError::Component(crate::api::Error::NotConfigured(_)) => StatusCode::CONFLICT,
-        ConnectError::Component(_) => StatusCode::BAD_GATEWAY,
+        ConnectError::Component(e) => match e.kind {
+            ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+            ErrorKind::NotConfigured => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_GATEWAY,
+        },
         ConnectError::Tenant(tenants::TenantError::NotFound(_)) => StatusCode::NOT_FOUND,
         ConnectError::Tenant(tenants::TenantError::Invalid(_)) => StatusCode::BAD_REQUEST,
         ConnectError::Tenant(_) | ConnectError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -399,11 +402,11 @@ pub async fn oauth_callback(state: &ServerState, query: &str) -> Resp {
         }
         Err(e) => {
             tracing::warn!("tenant {tenant}: the OAuth callback failed: {e}");
-            let status = match e {
-                ConnectError::Component(crate::api::Error::InvalidInput(_))
-                | ConnectError::Tenant(tenants::TenantError::NotFound(_)) => {
+            let status = match &e {
+                ConnectError::Component(c) if c.kind == ErrorKind::InvalidInput => {
                     StatusCode::BAD_REQUEST
                 }
+                ConnectError::Tenant(tenants::TenantError::NotFound(_)) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::BAD_GATEWAY,
             };
             page(status, "Not connected", &e.to_string())

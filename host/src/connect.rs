@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 /// Why a connection step failed.
 #[derive(Debug)]
 pub enum ConnectError {
-    /// The component refused or Meta did (the component's typed error).
-    Component(api::Error),
+    /// The component refused or Meta did (the component's typed error, boxed: it is the
+    /// largest of the three).
+    Component(Box<api::Error>),
     /// The tenant, its storage or its secrets.
     Tenant(tenants::TenantError),
     /// The component trapped or could not be instantiated.
@@ -83,7 +84,7 @@ impl Context<'_> {
 /// A call's outcome with traps and typed errors both as [`ConnectError`].
 pub fn called<T>(r: crate::CallResult<T>) -> Result<T, ConnectError> {
     r.map_err(|e| ConnectError::Host(format!("the component failed: {e}")))?
-        .map_err(ConnectError::Component)
+        .map_err(|e| ConnectError::Component(Box::new(e)))
 }
 
 /// Add a tenant (its record, its own secrets sealed by the host) and, when one is given,

@@ -539,7 +539,7 @@ pub mod api {
         StatusUpdate, SystemNotice, TemplateUpdate, TemplateUpdateKind, UserPreference,
     };
     pub use crate::bindings::whatsapp::cloud_api::types::{
-        DeliveryStatus, Error, GraphError, InvalidInput, RateLimited, SendResult,
+        DeliveryStatus, Error, ErrorKind, GraphError, SendResult,
     };
 }
 
@@ -647,7 +647,7 @@ macro_rules! exports {
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> CallResult<$ok> {
                     let r = self.call(self.exports.$name, $func, ($($arg,)*)).await?;
-                    if let Err(api::Error::Unauthorized(e)) = &r {
+                    if let Err(api::Error { kind: api::ErrorKind::Unauthorized, graph: Some(e), .. }) = &r {
                         self.noted(e).await;
                     }
                     Ok(r)

@@ -6,7 +6,7 @@
 use crate::directory::Known;
 use crate::events;
 use crate::net::{self, Resp, text};
-use crate::runtime::api::Error as PluginError;
+use crate::runtime::api::ErrorKind;
 use crate::signature;
 pub use crate::state::{Counters, DEFAULT_MAX_BODY, Metrics, ServerState};
 use crate::storage::NewEvent;
@@ -362,13 +362,9 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             },
             // A verified body the component cannot read: kept for this tenant as a
             // `rejected` event (200, so that Meta does not retry it for days).
-            Ok(Err(PluginError::InvalidInput(i))) => {
+            Ok(Err(e)) if e.kind == ErrorKind::InvalidInput => {
                 drop(turn);
-                rows.push(rejected(
-                    Some(&t.id),
-                    &format!("invalid {}: {}", i.field, i.reason),
-                    &body,
-                ));
+                rows.push(rejected(Some(&t.id), &e.message, &body));
                 continue;
             }
             Ok(Err(e)) => Err((

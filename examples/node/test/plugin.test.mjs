@@ -99,8 +99,8 @@ test('a forged signature is refused with bad-signature', async () => {
   const wa = await tenant();
   const body = new TextEncoder().encode('{"object":"whatsapp_business_account","entry":[]}');
   assert.throws(() => wa.webhooks.receive(body, 'sha256=' + '0'.repeat(64)),
-    (e) => e.payload?.tag === 'bad-signature');
-  assert.throws(() => wa.webhooks.receive(body, undefined), (e) => e.payload?.tag === 'bad-signature');
+    (e) => e.payload?.kind === 'bad-signature');
+  assert.throws(() => wa.webhooks.receive(body, undefined), (e) => e.payload?.kind === 'bad-signature');
 });
 
 test('a message goes out through the sandbox with the sealed token', async () => {
@@ -118,18 +118,18 @@ test('a token sealed for another tenant does not open', async () => {
   const wa = await instantiateTenant({ tenantId: other, kv, vault, allow: [origin],
     settings: { 'phone-number-id': '106540352242922', 'graph-origin': origin, 'window-policy': 'off' } });
   assert.throws(() => wa.messages.send({ to: '+15551234567', content: { tag: 'text', val: { body: 'x', previewUrl: false } } }),
-    (e) => e.payload?.tag === 'storage');
+    (e) => e.payload?.kind === 'storage');
 });
 
 test('an origin outside the allow-list is egress-denied, nothing sent', async () => {
   await storeAccessToken({ kv, vault, tenantId: 'acme', token: 'sandbox-access-token' });
   const wa = await tenant({}, ['https://graph.facebook.com']);
   assert.throws(() => wa.messages.send({ to: '+15551234567', content: { tag: 'text', val: { body: 'x', previewUrl: false } } }),
-    (e) => e.payload?.tag === 'egress-denied');
+    (e) => e.payload?.kind === 'egress-denied');
 });
 
 test('invalid input is a typed error naming the field', async () => {
   const wa = await tenant();
   assert.throws(() => wa.messages.send({ to: '+15551234567', content: { tag: 'text', val: { body: '', previewUrl: false } } }),
-    (e) => e.payload?.tag === 'invalid-input' && e.payload.val.field.startsWith('content'));
+    (e) => e.payload?.kind === 'invalid-input' && e.payload.field.startsWith('content'));
 });

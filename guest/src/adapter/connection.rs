@@ -6,7 +6,7 @@ use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::wasi::random::random;
 use super::bindings::whatsapp::cloud_api::crypto;
-use super::bindings::whatsapp::cloud_api::types::Error;
+use super::bindings::whatsapp::cloud_api::types::{Error, ErrorKind};
 use super::convert::err;
 use super::convert::storage;
 use super::readiness::{bucket, json, mark_reauth_required, seconds};
@@ -116,7 +116,7 @@ fn all_numbers(t: &Tenant) -> Result<Vec<c::PhoneNumber>> {
 fn health_of(t: &Tenant) -> Result<c::TokenHealth> {
     let token = t
         .access_token()?
-        .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))?;
+        .ok_or_else(|| Error::not_configured("the tenant has no access token".into()))?;
     let req = c::debug_token_request(&t.settings, token.expose());
     let (status, body) = t.call(&req)?;
     drop(token);
@@ -172,18 +172,9 @@ fn item(i: c::Item) -> wit::ReadinessItem {
 
 /// An error's text for a readiness item: what failed, never a secret (errors carry none).
 fn describe(e: &Error) -> String {
-    match e {
-        Error::Unauthorized(g) => format!("Meta refused the token: {}", g.message),
-        Error::Meta(g) | Error::PolicyBlocked(g) => format!("{} (code {})", g.message, g.code),
-        Error::RateLimited(r) => format!("rate limited: {}", r.error.message),
-        Error::NotConfigured(s)
-        | Error::Network(s)
-        | Error::Ambiguous(s)
-        | Error::EgressDenied(s)
-        | Error::Storage(s)
-        | Error::Other(s) => s.clone(),
-        Error::InvalidInput(i) => format!("invalid {}: {}", i.field, i.reason),
-        other => format!("{other:?}"),
+    match (e.kind, &e.graph) {
+        (ErrorKind::Unauthorized, Some(g)) => format!("Meta refused the token: {}", g.message),
+        _ => e.message.clone(),
     }
 }
 

@@ -7,11 +7,11 @@ use crate::core::{self, messages as m, outgoing as o, webhook as w};
 
 /// A key-value failure as the component's `storage` error.
 pub fn storage(e: kv::Error) -> wit::Error {
-    wit::Error::Storage(match e {
+    err(core::Error::Storage(match e {
         kv::Error::NoSuchStore => "no such key-value store".into(),
         kv::Error::AccessDenied => "key-value access denied".into(),
         kv::Error::Other(s) => s,
-    })
+    }))
 }
 
 pub fn graph_error(e: core::GraphError) -> wit::GraphError {
@@ -27,33 +27,56 @@ pub fn graph_error(e: core::GraphError) -> wit::GraphError {
     }
 }
 
+/// The core's error as the WIT record: its kind, its line for people (the core's
+/// `Display`), and the details its kind carries.
 #[inline(never)]
 pub fn err(e: core::Error) -> wit::Error {
     use core::Error as E;
-    match e {
-        E::InvalidInput { field, reason } => {
-            wit::Error::InvalidInput(wit::InvalidInput { field, reason })
-        }
-        E::NotConfigured(s) => wit::Error::NotConfigured(s),
-        E::Unauthorized(g) => wit::Error::Unauthorized(graph_error(g)),
+    use wit::ErrorKind as K;
+    let message = e.to_string();
+    let (kind, field, retry_after_seconds, graph) = match e {
+        E::InvalidInput { field, .. } => (K::InvalidInput, Some(field), None, None),
+        E::NotConfigured(_) => (K::NotConfigured, None, None, None),
+        E::Unauthorized(g) => (K::Unauthorized, None, None, Some(g)),
         E::RateLimited {
             retry_after_seconds,
             error,
-        } => wit::Error::RateLimited(wit::RateLimited {
-            retry_after_seconds,
-            error: graph_error(error),
-        }),
-        E::OutsideWindow(g) => wit::Error::OutsideWindow(g.map(graph_error)),
-        E::TemplateMismatch(g) => wit::Error::TemplateMismatch(graph_error(g)),
-        E::Recipient(g) => wit::Error::Recipient(graph_error(g)),
-        E::PolicyBlocked(g) => wit::Error::PolicyBlocked(graph_error(g)),
-        E::Meta(g) => wit::Error::Meta(graph_error(g)),
-        E::BadSignature(s) => wit::Error::BadSignature(s),
-        E::EgressDenied(s) => wit::Error::EgressDenied(s),
-        E::Network(s) => wit::Error::Network(s),
-        E::Ambiguous(s) => wit::Error::Ambiguous(s),
-        E::Storage(s) => wit::Error::Storage(s),
-        E::Other(s) => wit::Error::Other(s),
+        } => (K::RateLimited, None, retry_after_seconds, Some(error)),
+        E::OutsideWindow(g) => (K::OutsideWindow, None, None, g),
+        E::TemplateMismatch(g) => (K::TemplateMismatch, None, None, Some(g)),
+        E::Recipient(g) => (K::Recipient, None, None, Some(g)),
+        E::PolicyBlocked(g) => (K::PolicyBlocked, None, None, Some(g)),
+        E::Meta(g) => (K::Meta, None, None, Some(g)),
+        E::BadSignature(_) => (K::BadSignature, None, None, None),
+        E::EgressDenied(_) => (K::EgressDenied, None, None, None),
+        E::Network(_) => (K::Network, None, None, None),
+        E::Ambiguous(_) => (K::Ambiguous, None, None, None),
+        E::Storage(_) => (K::Storage, None, None, None),
+        E::Other(_) => (K::Other, None, None, None),
+    };
+    wit::Error {
+        kind,
+        message,
+        field,
+        retry_after_seconds,
+        graph: graph.map(graph_error),
+    }
+}
+
+/// The adapter's own failures, made through the core's error so that each reads the
+/// same as the core's.
+impl wit::Error {
+    pub fn other(m: String) -> Self {
+        err(core::Error::Other(m))
+    }
+    pub fn not_configured(m: String) -> Self {
+        err(core::Error::NotConfigured(m))
+    }
+    pub fn bad_signature(m: String) -> Self {
+        err(core::Error::BadSignature(m))
+    }
+    pub fn storage(m: String) -> Self {
+        err(core::Error::Storage(m))
     }
 }
 

@@ -153,18 +153,18 @@ impl wit::Guest for Component {
             .and_then(|b| b.get(FLOW_PRIVATE_KEY))
             .map_err(storage)?
             .ok_or_else(|| {
-                Error::NotConfigured(
+                Error::not_configured(
                     "the tenant has no flow private key (wa-host flows keygen)".into(),
                 )
             })?;
         let opened = crypto::flow_decrypt(&sealed, &e.encrypted_aes_key, &e.iv, &e.encrypted_data)
             .map_err(|e| {
-            Error::BadSignature(format!(
+            Error::bad_signature(format!(
                 "the request does not decrypt with this tenant's flow key ({e:?}): answer HTTP 421"
             ))
         })?;
         let request_json = String::from_utf8(opened.data)
-            .map_err(|_| Error::BadSignature("the decrypted request is not text".into()))?;
+            .map_err(|_| Error::bad_signature("the decrypted request is not text".into()))?;
         Ok(wit::FlowExchange {
             request_json,
             aes_key: opened.aes_key,
@@ -182,7 +182,7 @@ impl wit::Guest for Component {
         let sealed =
             crypto::flow_encrypt(&exchange.aes_key, &exchange.iv, response_json.as_bytes())
                 .map_err(|e| {
-                    Error::Other(format!("the response could not be encrypted ({e:?})"))
+                    Error::other(format!("the response could not be encrypted ({e:?})"))
                 })?;
         Ok(encoding::base64(&sealed))
     }

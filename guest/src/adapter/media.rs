@@ -51,7 +51,7 @@ fn load(id: &str) -> Result<Session> {
 
 fn save(s: &Session) -> Result<()> {
     let bucket = kv::open(UPLOADS_BUCKET).map_err(storage)?;
-    let bytes = serde_json::to_vec(s).map_err(|e| Error::Other(e.to_string()))?;
+    let bytes = serde_json::to_vec(s).map_err(|e| Error::other(e.to_string()))?;
     bucket.set(&s.id, &bytes).map_err(storage)
 }
 
@@ -286,7 +286,7 @@ impl wit::Guest for Component {
             let i = info(&tenant, &media_id)?;
             let expected = expected_sha256.clone().unwrap_or(i.sha256.clone());
             if expected.trim().is_empty() {
-                return Err(Error::Other(
+                return Err(Error::other(
                     "no SHA-256 to check the file against (Meta gave none)".into(),
                 ));
             }
@@ -339,7 +339,7 @@ impl wit::Guest for Component {
                 let r = downloads.remove(&download).expect("looked up above");
                 let actual = hex::encode(sha2::Digest::finalize(r.hasher));
                 if !actual.eq_ignore_ascii_case(r.expected.trim()) {
-                    return Err(Error::Other(format!(
+                    return Err(Error::other(format!(
                         "the downloaded file's SHA-256 is {actual}, not the {} announced: refused",
                         r.expected
                     )));

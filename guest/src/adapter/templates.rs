@@ -142,7 +142,7 @@ fn cached(d: &Details) -> CachedTemplate {
 }
 
 fn put(bucket: &Bucket, key: &str, value: &impl serde::Serialize) -> Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::Other(e.to_string()))?;
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::other(e.to_string()))?;
     bucket.set(key, &bytes).map_err(storage)
 }
 

@@ -62,13 +62,13 @@ impl Tenant {
             return Ok(None);
         };
         let mut plain = crypto::open(&sealed).map_err(|e| {
-            Error::Storage(format!(
+            Error::storage(format!(
                 "the stored {key} does not open ({e:?}); store it again"
             ))
         })?;
         if std::str::from_utf8(&plain).is_err() {
             wipe(&mut plain);
-            return Err(Error::Storage(format!("the stored {key} is not text")));
+            return Err(Error::storage(format!("the stored {key} is not text")));
         }
         Ok(Some(Secret::new(
             String::from_utf8(plain).unwrap_or_default(),
@@ -92,7 +92,7 @@ impl Tenant {
                 let s = &self.settings;
                 return match (&s.app_id, &s.app_secret) {
                     (Some(id), Some(secret)) => Ok((Secret::new(format!("{id}|{secret}")), false)),
-                    _ => Err(Error::NotConfigured(
+                    _ => Err(Error::not_configured(
                         "the tenant has no app-id and app-secret".into(),
                     )),
                 };
@@ -103,7 +103,7 @@ impl Tenant {
         }
         let t = self
             .access_token()?
-            .ok_or_else(|| Error::NotConfigured("the tenant has no access token".into()))?;
+            .ok_or_else(|| Error::not_configured("the tenant has no access token".into()))?;
         Ok((t, true))
     }
 
@@ -159,7 +159,7 @@ impl Tenant {
             })
         });
         if broken {
-            return Err(Error::Other("the host's HMAC is not 32 bytes".into()));
+            return Err(Error::other("the host's HMAC is not 32 bytes".into()));
         }
         checked.map_err(err)
     }

@@ -25,7 +25,7 @@ use bindings::exports::whatsapp::cloud_api::{
 use bindings::wasi::config::store as config;
 use bindings::wasi::http::types::Fields;
 use bindings::wasi::keyvalue::store as kv;
-use bindings::whatsapp::cloud_api::types::{Error, SendResult};
+use bindings::whatsapp::cloud_api::types::{Error, ErrorKind, SendResult};
 
 struct Hostile;
 bindings::export!(Hostile with_types_in bindings);
@@ -33,9 +33,19 @@ bindings::export!(Hostile with_types_in bindings);
 type Result<T> = std::result::Result<T, Error>;
 
 fn refuse<T>() -> Result<T> {
-    Err(Error::NotConfigured(
-        "the hostile test component does not do this".into(),
+    Err(not_configured(
+        "the hostile test component does not do this",
     ))
+}
+
+fn not_configured(message: &str) -> Error {
+    Error {
+        kind: ErrorKind::NotConfigured,
+        message: message.into(),
+        field: None,
+        retry_after_seconds: None,
+        graph: None,
+    }
 }
 
 impl webhooks::Guest for Hostile {
@@ -59,7 +69,7 @@ impl webhooks::Guest for Hostile {
             b"flood-kv" => loop {
                 match kv::open("flood") {
                     Ok(bucket) => std::mem::forget(bucket),
-                    Err(_) => return Err(Error::NotConfigured("the host refused a bucket".into())),
+                    Err(_) => return Err(not_configured("the host refused a bucket")),
                 }
             },
             _ => Ok(Vec::new()),
