@@ -2,9 +2,9 @@
 //! plus the host's `crypto`), and Graph calls made with its token.
 
 use super::bindings::wasi::config::store as config;
-use super::bindings::wasi::keyvalue::store as kv;
 use super::bindings::whatsapp::cloud_api::crypto;
 use super::bindings::whatsapp::cloud_api::types::Error;
+use super::buckets;
 use super::convert::err;
 use super::convert::storage;
 use super::http;
@@ -57,8 +57,7 @@ impl Tenant {
     }
 
     fn secret(&self, key: &str) -> Result<Option<Secret>, Error> {
-        let bucket = kv::open(SECRETS_BUCKET).map_err(storage)?;
-        let Some(sealed) = bucket.get(key).map_err(storage)? else {
+        let Some(sealed) = buckets::with(SECRETS_BUCKET, |b| b.get(key))?.map_err(storage)? else {
             return Ok(None);
         };
         let mut plain = crypto::open(&sealed).map_err(|e| {
@@ -76,9 +75,7 @@ impl Tenant {
     }
 
     pub fn has_secret(&self, key: &str) -> Result<bool, Error> {
-        kv::open(SECRETS_BUCKET)
-            .and_then(|b| b.exists(key))
-            .map_err(storage)
+        buckets::with(SECRETS_BUCKET, |b| b.exists(key))?.map_err(storage)
     }
 
     /// The token `credential` names, and whether it is the access token (the catalog

@@ -1,6 +1,16 @@
-//! Graph node ids that go into URL paths.
+//! Graph node ids that go into URL paths, and the keys made of ids.
 
 use super::error::Error;
+
+/// `parts` joined, without the formatting machinery: the keys every webhook event makes
+/// (in the component, `format!` costs several times a copy).
+pub fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
 
 /// Check a Graph node id that goes into a URL path: guest callers control it, so it
 /// must not be able to change the path (`/`, `?`, `#`, `..`).

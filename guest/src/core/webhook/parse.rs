@@ -6,6 +6,7 @@
 use super::tree::{J, NULL};
 use super::types::*;
 use crate::core::error::{Error, GraphError};
+use crate::core::ids::concat;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -327,7 +328,7 @@ fn message_item(m: &J, contacts: &[J]) -> Item {
         });
     let contact = contact_of(contacts, Some(&from), ne(m, "from_user_id").as_deref());
     Item {
-        key: format!("message:{id}"),
+        key: concat(&["message:", &id]),
         timestamp: u64_of(m, "timestamp"),
         contact,
         body: EventBody::Message(InboundMessage {
@@ -349,7 +350,7 @@ fn echo_item(m: &J, contacts: &[J]) -> Item {
     };
     let to = s(m, "to").unwrap_or_default();
     Item {
-        key: format!("echo:{id}"),
+        key: concat(&["echo:", &id]),
         timestamp: u64_of(m, "timestamp"),
         contact: contact_for(contacts, Some(&to)),
         body: EventBody::Echo(MessageEcho {
@@ -370,7 +371,7 @@ fn status_item(st: &J, contacts: &[J]) -> Item {
     };
     let recipient_id = ne(st, "recipient_id");
     Item {
-        key: format!("status:{id}:{raw_status}"),
+        key: concat(&["status:", &id, ":", &raw_status]),
         timestamp: u64_of(st, "timestamp"),
         // A message sent to a BSUID comes back with `recipient_user_id` and, when the
         // number may not be shared, no `recipient_id`.

@@ -15,6 +15,7 @@ use super::types::{
     UserPreference,
 };
 use crate::core::error::GraphError;
+use crate::core::ids::concat;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -43,18 +44,18 @@ pub fn contact_id<'a>(wa_id: Option<&'a str>, user_id: Option<&'a str>) -> Optio
 /// seconds, decimal): Meta's 24-hour window is per business number and customer.
 /// `contact` is a [`contact_id`].
 pub fn last_inbound_key(phone_number_id: &str, contact: &str) -> String {
-    format!("last-inbound:{phone_number_id}:{}", bounded(contact))
+    concat(&["last-inbound:", phone_number_id, ":", &bounded(contact)])
 }
 
 /// The key of a contact's marketing consent (see [`consent_value`]); `contact` is a
 /// [`contact_id`].
 pub fn consent_key(contact: &str) -> String {
-    format!("consent:{}", bounded(contact))
+    concat(&["consent:", &bounded(contact)])
 }
 
 /// The key under which a BSUID names the `wa_id` a webhook revealed for it.
 pub fn bsuid_key(user_id: &str) -> String {
-    format!("bsuid:{}", bounded(user_id))
+    concat(&["bsuid:", &bounded(user_id)])
 }
 
 /// A consent as stored: `stopped@<unix seconds>` or `ok@<unix seconds>`, the time of the
@@ -80,7 +81,7 @@ pub fn consent_applies(stored: Option<&str>, at: u64) -> bool {
 
 /// The key of a template in the cache.
 pub fn template_key(name: &str, language: &str) -> String {
-    format!("{name}:{language}")
+    concat(&[name, ":", language])
 }
 
 /// The key of a message's delivery state: its id, [`bounded`].
