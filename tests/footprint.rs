@@ -20,8 +20,10 @@ const IMAGE_PAGES: usize = 13;
 /// issue 20's operations to 1,318,000 and 1,614,000. The WIT `error` became one record
 /// instead of a variant whose seven cases each held a Graph error (issue 18): every export
 /// had lowered those cases inline, about 3 KB of generated glue apiece, and the component
-/// fell to 1,102,974 and 1,313,510. Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_110_000, 1_320_000);
+/// fell to 1,102,974 and 1,313,510. Issue 20's account-level events (alerts, review,
+/// capability, security, flows, groups), each lowered by `parse` and by `receive`, took
+/// them to 1,138,512 and 1,356,248. Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_145_000, 1_364_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

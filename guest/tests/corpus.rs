@@ -292,6 +292,7 @@ fn content_kind(c: &C) -> &'static str {
         C::System(_) => "system",
         C::Edit(_) => "edit",
         C::Revoke(_) => "revoke",
+        C::RequestWelcome => "request-welcome",
         C::Unsupported(_) => "unsupported",
         C::Other(_) => "other",
     }
@@ -382,6 +383,10 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                     assert!(!context.forwarded && !context.frequently_forwarded);
                 }
                 "forwarded" => assert!(context.forwarded && !context.frequently_forwarded),
+                "request_welcome" => {
+                    assert_eq!(m.content, C::RequestWelcome);
+                    assert_eq!(m.message_type, "request_welcome");
+                }
                 "frequently_forwarded" => assert!(context.frequently_forwarded),
                 "image" | "image_with_url" => {
                     let C::Image(md) = &m.content else {
@@ -828,6 +833,186 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
             assert_eq!(first.timestamp, Some(1733324000));
             routed(first);
         }
+        ("alerts.json", _) => {
+            one();
+            assert_eq!(first.routing.waba_id, WABA);
+            assert_eq!(first.timestamp, Some(1733324000));
+            match (name, &first.body) {
+                ("alert_deferred", B::AccountAlert(a)) => {
+                    assert_eq!(
+                        (a.entity_type.as_str(), a.entity_id.as_str()),
+                        ("BUSINESS", "506914307656634")
+                    );
+                    assert_eq!(a.alert_type, "INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED");
+                    assert_eq!(
+                        (a.severity.as_deref(), a.status.as_deref()),
+                        (Some("WARNING"), Some("ACTIVE"))
+                    );
+                    assert!(a.description.as_deref().unwrap().starts_with("Limits"));
+                }
+                ("alert_profile_picture", B::AccountAlert(a)) => {
+                    assert_eq!(
+                        (a.entity_type.as_str(), a.entity_id.as_str()),
+                        ("PHONE_NUMBER", PNID)
+                    );
+                    assert_eq!(a.alert_type, "PROFILE_PICTURE_LOST");
+                    assert_eq!(a.description, None);
+                }
+                ("review_approved", B::AccountReview(d)) => assert_eq!(d, "APPROVED"),
+                ("capability_number", B::Capability(c)) => {
+                    assert_eq!(
+                        (c.messaging_limit, c.messaging_limit_tier.as_deref()),
+                        (Some(2000), None)
+                    );
+                    assert_eq!(c.max_phone_numbers_per_waba, Some(25));
+                    assert_eq!(c.per_phone_limit, None);
+                }
+                ("capability_tier", B::Capability(c)) => {
+                    assert_eq!(
+                        (c.messaging_limit, c.messaging_limit_tier.as_deref()),
+                        (Some(10_000), Some("TIER_10K"))
+                    );
+                    assert_eq!(c.per_phone_limit, Some(250));
+                    assert_eq!(c.max_phone_numbers_per_business, Some(2));
+                }
+                ("capability_unlimited", B::Capability(c)) => {
+                    assert_eq!(c.messaging_limit, Some(-1))
+                }
+                ("security_pin_reset", B::Security(n)) => {
+                    assert_eq!(n.event, "PIN_RESET_REQUEST");
+                    assert_eq!(n.display_phone_number.as_deref(), Some("15550783881"));
+                    assert_eq!(n.requester.as_deref(), Some("61555822107539"));
+                }
+                other => panic!("no expectation for alerts.json/{other:?}"),
+            }
+        }
+        ("flows.json", _) => {
+            one();
+            let B::Flow(f) = &first.body else {
+                panic!("{first:?}")
+            };
+            assert!(f.message.is_some(), "{name}");
+            match name {
+                "status_published" => {
+                    assert_eq!(f.event, "FLOW_STATUS_CHANGE");
+                    assert_eq!(f.flow_id, "6627390910605886");
+                    assert_eq!(
+                        (f.old_status.as_deref(), f.new_status.as_deref()),
+                        (Some("DRAFT"), Some("PUBLISHED"))
+                    );
+                }
+                "created" => {
+                    assert_eq!(
+                        (f.old_status.as_deref(), f.new_status.as_deref()),
+                        (None, Some("DRAFT"))
+                    )
+                }
+                "client_error_rate" => {
+                    assert_eq!((f.error_rate, f.threshold), (Some(14.28), Some(10.0)));
+                    assert_eq!(f.alert_state.as_deref(), Some("ACTIVATED"));
+                    assert_eq!(f.errors.len(), 2);
+                    assert_eq!(f.errors[0].error_type, "INVALID_SCREEN_TRANSITION");
+                    assert_eq!(
+                        (f.errors[0].error_rate, f.errors[0].error_count),
+                        (Some(66.66), Some(2))
+                    );
+                }
+                "endpoint_latency" => {
+                    assert_eq!(
+                        (f.p50_latency_ms, f.p90_latency_ms),
+                        (Some(500), Some(8000))
+                    );
+                    assert_eq!((f.requests_count, f.threshold), (Some(34), Some(7000.0)));
+                }
+                "endpoint_availability" => {
+                    assert_eq!((f.availability, f.threshold), (Some(98.5), Some(90.0)));
+                    assert_eq!(f.alert_state.as_deref(), Some("DEACTIVATED"));
+                }
+                other => panic!("no expectation for flows.json/{other}"),
+            }
+        }
+        ("groups.json", _) => {
+            routed(first);
+            let group = |e: &Event| match &e.body {
+                B::Group(g) => g.clone(),
+                other => panic!("not a group update: {other:?}"),
+            };
+            let g = group(first);
+            assert_eq!(
+                first.idempotency_key,
+                format!("group:{}", &first.idempotency_key[6..])
+            );
+            match name {
+                "created" => {
+                    one();
+                    assert_eq!(
+                        (g.update.as_str(), g.group_id.as_str()),
+                        ("group_create", "120363025937154931@g.us")
+                    );
+                    assert_eq!(g.request_id.as_deref(), Some("req-7f3a"));
+                    assert_eq!(g.subject.as_deref(), Some("Spring launch VIPs"));
+                    assert_eq!(
+                        g.invite_link.as_deref(),
+                        Some("https://chat.whatsapp.com/Fq2XkW9pLx")
+                    );
+                    assert_eq!(g.join_approval_mode.as_deref(), Some("approval_required"));
+                    assert_eq!(first.timestamp, Some(1739321024));
+                    assert!(g.errors.is_empty());
+                }
+                "create_failed" => {
+                    one();
+                    assert_eq!(g.errors.len(), 1);
+                    assert_eq!(g.errors[0].code, 131059);
+                    assert_eq!(
+                        g.errors[0].details.as_deref(),
+                        Some("Too many groups for this number")
+                    );
+                }
+                "participants_added" => {
+                    one();
+                    assert_eq!(g.update, "group_participants_add");
+                    assert_eq!(
+                        (g.reason.as_deref(), g.initiated_by.as_deref()),
+                        (Some("invite_link"), Some("participant"))
+                    );
+                    assert_eq!(g.added.len(), 2);
+                    assert_eq!(g.added[0].wa_id.as_deref(), Some(CUSTOMER));
+                    assert_eq!(g.added[1].wa_id, None);
+                    assert_eq!(
+                        g.added[1].user_id.as_deref(),
+                        Some("US.20011208655302741999")
+                    );
+                }
+                "participants_removed_two_groups" => {
+                    assert_eq!(ev.len(), 2, "one event per group");
+                    assert_eq!(g.removed.len(), 1);
+                    assert_eq!(g.failed, ["16505550000"]);
+                    let second = group(&ev[1]);
+                    assert_eq!(
+                        (second.update.as_str(), second.group_id.as_str()),
+                        ("group_suspend_cleared", "120363025937154933@g.us")
+                    );
+                    assert_ne!(ev[0].idempotency_key, ev[1].idempotency_key);
+                }
+                "join_request" => {
+                    one();
+                    assert_eq!(g.join_request_id.as_deref(), Some("MTIzNDU2Nzg5"));
+                    assert_eq!(g.added.len(), 1);
+                    assert_eq!(g.added[0].wa_id.as_deref(), Some("447700900123"));
+                }
+                "settings" => {
+                    one();
+                    assert_eq!(g.subject.as_deref(), Some("Spring launch VIPs 2027"));
+                    assert_eq!(g.description.as_deref(), Some("Early access, renewed"));
+                }
+                "suspended" => {
+                    one();
+                    assert_eq!(g.update, "group_suspend");
+                    assert!(g.raw.contains("group_suspend"));
+                }
+                other => panic!("no expectation for groups.json/{other}"),
+            }
+        }
         ("unknown.json", _) => {
             one();
             let B::Unknown(raw) = &first.body else {
@@ -898,6 +1083,12 @@ fn every_payload_of_ours_gives_its_typed_events_and_together_they_cover_every_ki
         "phone-number",
         "preference",
         "call",
+        "account-alert",
+        "account-review",
+        "capability",
+        "security",
+        "flow",
+        "group",
         "errors",
         "unknown",
     ];
@@ -925,6 +1116,7 @@ fn every_payload_of_ours_gives_its_typed_events_and_together_they_cover_every_ki
         "system",
         "edit",
         "revoke",
+        "request-welcome",
         "unsupported",
         "other",
     ];

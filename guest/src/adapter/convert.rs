@@ -427,6 +427,7 @@ fn content(c: w::MessageContent) -> wh::MessageContent {
             raw: e.raw,
         }),
         C::Revoke(id) => W::Revoke(id),
+        C::RequestWelcome => W::RequestWelcome,
         C::Unsupported(t) => W::Unsupported(t),
         C::Other(raw) => W::Other(raw),
     }
@@ -533,8 +534,77 @@ fn body(b: w::EventBody) -> wh::EventBody {
             duration_seconds: c.duration_seconds,
             raw: c.raw,
         }),
+        B::AccountAlert(a) => wh::EventBody::AccountAlert(wh::AccountAlert {
+            entity_type: a.entity_type,
+            entity_id: a.entity_id,
+            alert_type: a.alert_type,
+            severity: a.severity,
+            status: a.status,
+            description: a.description,
+        }),
+        B::AccountReview(decision) => wh::EventBody::AccountReview(decision),
+        B::Capability(c) => wh::EventBody::Capability(wh::BusinessCapability {
+            messaging_limit: c.messaging_limit,
+            messaging_limit_tier: c.messaging_limit_tier,
+            per_phone_limit: c.per_phone_limit,
+            max_phone_numbers_per_business: c.max_phone_numbers_per_business,
+            max_phone_numbers_per_waba: c.max_phone_numbers_per_waba,
+        }),
+        B::Security(n) => wh::EventBody::Security(wh::SecurityNotice {
+            event: n.event,
+            display_phone_number: n.display_phone_number,
+            requester: n.requester,
+        }),
+        B::Flow(f) => wh::EventBody::Flow(wh::FlowUpdate {
+            event: f.event,
+            flow_id: f.flow_id,
+            message: f.message,
+            old_status: f.old_status,
+            new_status: f.new_status,
+            alert_state: f.alert_state,
+            threshold: f.threshold,
+            error_rate: f.error_rate,
+            p50_latency_ms: f.p50_latency_ms,
+            p90_latency_ms: f.p90_latency_ms,
+            requests_count: f.requests_count,
+            availability: f.availability,
+            errors: f
+                .errors
+                .into_iter()
+                .map(|e| wh::FlowErrorCount {
+                    error_type: e.error_type,
+                    error_rate: e.error_rate,
+                    error_count: e.error_count,
+                })
+                .collect(),
+        }),
+        B::Group(g) => wh::EventBody::Group(wh::GroupUpdate {
+            update: g.update,
+            group_id: g.group_id,
+            request_id: g.request_id,
+            subject: g.subject,
+            description: g.description,
+            invite_link: g.invite_link,
+            join_approval_mode: g.join_approval_mode,
+            reason: g.reason,
+            initiated_by: g.initiated_by,
+            join_request_id: g.join_request_id,
+            added: g.added.into_iter().map(participant).collect(),
+            removed: g.removed.into_iter().map(participant).collect(),
+            failed: g.failed,
+            errors: g.errors.into_iter().map(graph_error).collect(),
+            raw: g.raw,
+        }),
         B::Errors(es) => wh::EventBody::Errors(es.into_iter().map(graph_error).collect()),
         B::Unknown(raw) => wh::EventBody::Unknown(raw),
+    }
+}
+
+fn participant(p: w::GroupParticipant) -> wh::GroupParticipant {
+    wh::GroupParticipant {
+        wa_id: p.wa_id,
+        user_id: p.user_id,
+        input: p.input,
     }
 }
 

@@ -182,6 +182,81 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             o.opt_str("status", c.status.as_deref());
             o.opt_u64("duration_seconds", c.duration_seconds);
         }
+        EventBody::AccountAlert(a) => {
+            o.str("entity_type", &a.entity_type);
+            o.str("entity_id", &a.entity_id);
+            o.str("alert_type", &a.alert_type);
+            o.opt_str("severity", a.severity.as_deref());
+            o.opt_str("status", a.status.as_deref());
+            o.opt_str("description", a.description.as_deref());
+        }
+        EventBody::AccountReview(decision) => o.str("decision", decision),
+        EventBody::Capability(c) => {
+            o.opt_i64("messaging_limit", c.messaging_limit);
+            o.opt_str("messaging_limit_tier", c.messaging_limit_tier.as_deref());
+            o.opt_i64("per_phone_limit", c.per_phone_limit);
+            o.opt_u64(
+                "max_phone_numbers_per_business",
+                c.max_phone_numbers_per_business,
+            );
+            o.opt_u64("max_phone_numbers_per_waba", c.max_phone_numbers_per_waba);
+        }
+        EventBody::Security(n) => {
+            o.str("event", &n.event);
+            o.opt_str("display_phone_number", n.display_phone_number.as_deref());
+            o.opt_str("requester", n.requester.as_deref());
+        }
+        EventBody::Flow(f) => {
+            o.str("event", &f.event);
+            o.str("flow_id", &f.flow_id);
+            o.opt_str("message", f.message.as_deref());
+            o.opt_str("old_status", f.old_status.as_deref());
+            o.opt_str("new_status", f.new_status.as_deref());
+            o.opt_str("alert_state", f.alert_state.as_deref());
+            o.opt_f64("threshold", f.threshold);
+            o.opt_f64("error_rate", f.error_rate);
+            o.opt_u64("p50_latency_ms", f.p50_latency_ms);
+            o.opt_u64("p90_latency_ms", f.p90_latency_ms);
+            o.opt_u64("requests_count", f.requests_count);
+            o.opt_f64("availability", f.availability);
+            if !f.errors.is_empty() {
+                o.list("errors", &f.errors, |o, e| {
+                    o.str("error_type", &e.error_type);
+                    o.opt_f64("error_rate", e.error_rate);
+                    o.opt_u64("error_count", e.error_count);
+                });
+            }
+        }
+        EventBody::Group(g) => {
+            o.str("update", &g.update);
+            o.str("group_id", &g.group_id);
+            o.opt_str("request_id", g.request_id.as_deref());
+            o.opt_str("subject", g.subject.as_deref());
+            o.opt_str("description", g.description.as_deref());
+            o.opt_str("invite_link", g.invite_link.as_deref());
+            o.opt_str("join_approval_mode", g.join_approval_mode.as_deref());
+            o.opt_str("reason", g.reason.as_deref());
+            o.opt_str("initiated_by", g.initiated_by.as_deref());
+            o.opt_str("join_request_id", g.join_request_id.as_deref());
+            let participant = |o: &mut Obj, p: &GroupParticipant| {
+                o.opt_str("wa_id", p.wa_id.as_deref());
+                o.opt_str("user_id", p.user_id.as_deref());
+                o.opt_str("input", p.input.as_deref());
+            };
+            o.list("added", &g.added, participant);
+            o.list("removed", &g.removed, participant);
+            let out = o.key("failed");
+            out.push(b'[');
+            for (i, f) in g.failed.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(out, f);
+            }
+            out.push(b']');
+            errors(o, &g.errors);
+            o.raw("raw", &g.raw);
+        }
         EventBody::Errors(es) => errors(o, es),
         EventBody::Unknown(r) => o.raw("raw", r),
     }
@@ -300,6 +375,7 @@ fn content(o: &mut Obj, c: &MessageContent) {
             o.raw("message", &e.raw);
         }),
         C::Revoke(id) => o.obj("revoke", |o| o.str("original_message_id", id)),
+        C::RequestWelcome => o.obj("request_welcome", |_| {}),
         C::Unsupported(t) => o.obj("unsupported", |o| o.opt_str("type", t.as_deref())),
         C::Other(r) => o.raw("content", r),
     }
@@ -375,6 +451,13 @@ impl Obj<'_> {
     fn opt_i64(&mut self, k: &'static str, v: Option<i64>) {
         match v {
             Some(v) => self.i64(k, v),
+            None => self.null(k),
+        }
+    }
+
+    fn opt_f64(&mut self, k: &'static str, v: Option<f64>) {
+        match v {
+            Some(v) => self.f64(k, v),
             None => self.null(k),
         }
     }

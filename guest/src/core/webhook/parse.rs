@@ -241,6 +241,7 @@ fn content(m: &J, kind: &str) -> MessageContent {
             None => other(),
         },
         "unsupported" => MessageContent::Unsupported(ne(part, "type")),
+        "request_welcome" => MessageContent::RequestWelcome,
         _ => other(),
     }
 }
@@ -517,9 +518,136 @@ fn single(field: &str, v: &J, raw_value: &str) -> Option<EventBody> {
             event: ne(v, "event")?,
             raw: raw_value.to_string(),
         })),
+        "account_alerts" => {
+            let info = v.get("alert_info").unwrap_or(&NULL);
+            Some(EventBody::AccountAlert(AccountAlert {
+                entity_type: ne(v, "entity_type").unwrap_or_default(),
+                entity_id: s(v, "entity_id").unwrap_or_default(),
+                alert_type: ne(info, "alert_type")?,
+                severity: ne(info, "alert_severity"),
+                status: ne(info, "alert_status"),
+                description: ne(info, "alert_description"),
+            }))
+        }
+        "account_review_update" => Some(EventBody::AccountReview(ne(v, "decision")?)),
+        "business_capability_update" => {
+            let limit = v.get("max_daily_conversations_per_business");
+            let tier = limit.and_then(J::as_str).map(str::to_string);
+            let c = BusinessCapability {
+                messaging_limit: limit.and_then(|l| match l {
+                    J::Str(t) => tier_limit(t),
+                    n => n.as_i64(),
+                }),
+                messaging_limit_tier: tier,
+                per_phone_limit: v
+                    .get("max_daily_conversation_per_phone")
+                    .and_then(J::as_i64),
+                max_phone_numbers_per_business: u64_of(v, "max_phone_numbers_per_business"),
+                max_phone_numbers_per_waba: u64_of(v, "max_phone_numbers_per_waba"),
+            };
+            (c != BusinessCapability::default()).then_some(EventBody::Capability(c))
+        }
+        "security" => Some(EventBody::Security(SecurityNotice {
+            event: ne(v, "event")?,
+            display_phone_number: ne(v, "display_phone_number"),
+            requester: ne(v, "requester"),
+        })),
+        "flows" => Some(EventBody::Flow(FlowUpdate {
+            event: ne(v, "event")?,
+            flow_id: s(v, "flow_id").unwrap_or_default(),
+            message: ne(v, "message"),
+            old_status: ne(v, "old_status"),
+            new_status: ne(v, "new_status"),
+            alert_state: ne(v, "alert_state"),
+            threshold: v.get("threshold").and_then(J::as_f64),
+            error_rate: v.get("error_rate").and_then(J::as_f64),
+            p50_latency_ms: u64_of(v, "p50_latency"),
+            p90_latency_ms: u64_of(v, "p90_latency"),
+            requests_count: u64_of(v, "requests_count"),
+            availability: v.get("availability").and_then(J::as_f64),
+            errors: arr(v, "errors")
+                .iter()
+                .map(|e| FlowErrorCount {
+                    error_type: ne(e, "error_type").unwrap_or_default(),
+                    error_rate: e.get("error_rate").and_then(J::as_f64),
+                    error_count: u64_of(e, "error_count"),
+                })
+                .collect(),
+        })),
         "phone_number_name_update" => phone(PhoneNumberUpdateKind::Name, ne(v, "decision")),
         "phone_number_quality_update" => phone(PhoneNumberUpdateKind::Quality, ne(v, "event")),
         _ => None,
+    }
+}
+
+/// A messaging-limit tier as the number of users it allows; -1 is unlimited.
+///
+/// Source: Meta, "business_capability_update" webhook reference
+/// (`max_daily_conversations_per_business`: `TIER_250`, `TIER_2K`, `TIER_10K`,
+/// `TIER_100K`, `TIER_UNLIMITED`; the same page's example sends the number itself).
+fn tier_limit(tier: &str) -> Option<i64> {
+    match tier.strip_prefix("TIER_")? {
+        "UNLIMITED" => Some(-1),
+        n => {
+            let (digits, scale) = match n.strip_suffix('K') {
+                Some(d) => (d, 1000),
+                None => (n, 1),
+            };
+            digits.parse::<i64>().ok().map(|d| d * scale)
+        }
+    }
+}
+
+/// One item of a group change's `groups`.
+fn group_item(g: &J) -> Item {
+    let raw = g.to_json_string();
+    let (Some(update), Some(group_id)) = (ne(g, "type"), ne(g, "group_id")) else {
+        return unknown_item("group", &raw);
+    };
+    let participants = |k| -> Vec<GroupParticipant> {
+        arr(g, k)
+            .iter()
+            .map(|p| GroupParticipant {
+                wa_id: ne(p, "wa_id"),
+                user_id: ne(p, "user_id"),
+                input: ne(p, "input"),
+            })
+            .collect()
+    };
+    let mut added = participants("added_participants");
+    // A join request names the one who asked.
+    if added.is_empty() && (ne(g, "wa_id").is_some() || ne(g, "user_id").is_some()) {
+        added.push(GroupParticipant {
+            wa_id: ne(g, "wa_id"),
+            user_id: ne(g, "user_id"),
+            input: None,
+        });
+    }
+    let text_of = |k, nested: &str| ne(g, k).or_else(|| g.get(nested).and_then(|n| ne(n, "text")));
+    Item {
+        key: digest_key("group", &raw),
+        timestamp: u64_of(g, "timestamp"),
+        contact: None,
+        body: EventBody::Group(GroupUpdate {
+            update,
+            group_id,
+            request_id: ne(g, "request_id"),
+            subject: text_of("subject", "group_subject"),
+            description: text_of("description", "group_description"),
+            invite_link: ne(g, "invite_link"),
+            join_approval_mode: ne(g, "join_approval_mode"),
+            reason: ne(g, "reason"),
+            initiated_by: ne(g, "initiated_by"),
+            join_request_id: ne(g, "join_request_id"),
+            added,
+            removed: participants("removed_participants"),
+            failed: arr(g, "failed_participants")
+                .iter()
+                .filter_map(|p| ne(p, "input").or_else(|| ne(p, "wa_id")))
+                .collect(),
+            errors: errors_of(g),
+            raw,
+        }),
     }
 }
 
@@ -592,7 +720,14 @@ fn parse_change(waba_id: &str, entry_time: Option<u64>, change: &J, out: &mut Ve
             .iter()
             .map(|p| preference_item(p, contacts)),
     );
-    let value_errors = errors_of(value);
+    if field.starts_with("group_") {
+        items.extend(arr(value, "groups").iter().map(group_item));
+    }
+    // A `flows` alert's `errors` count the flow's errors by kind: not Graph errors.
+    let value_errors = match field.as_str() {
+        "flows" => Vec::new(),
+        _ => errors_of(value),
+    };
     if !value_errors.is_empty() {
         items.push(Item {
             key: digest_key("errors", &change.to_json_string()),

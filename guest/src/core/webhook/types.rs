@@ -251,6 +251,9 @@ pub enum MessageContent {
     Edit(Edit),
     /// revoke (a delete): the original message id
     Revoke(String),
+    /// `request_welcome`: the contact opened the chat for the first time (Meta's cue
+    /// for a welcome message); it carries nothing else
+    RequestWelcome,
     /// unsupported: `unsupported.type` when given
     Unsupported(Option<String>),
     /// anything else: the message's raw JSON
@@ -429,6 +432,147 @@ pub struct AccountUpdate {
     pub raw: String,
 }
 
+/// An `account_alerts` change: something about the business or a number needs
+/// attention (or no longer does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountAlert {
+    /// `entity_type`: `BUSINESS`, `PHONE_NUMBER`, …
+    pub entity_type: String,
+    /// `entity_id`: the business portfolio's or the number's id.
+    pub entity_id: String,
+    /// `alert_info.alert_type` (`OBA_APPROVED`, `PROFILE_PICTURE_LOST`, …).
+    pub alert_type: String,
+    /// `alert_info.alert_severity`: `CRITICAL`, `WARNING` or `INFORMATIONAL`.
+    pub severity: Option<String>,
+    /// `alert_info.alert_status`: `ACTIVE` or `NONE`.
+    pub status: Option<String>,
+    /// `alert_info.alert_description`.
+    pub description: Option<String>,
+}
+
+/// A `business_capability_update`: the limits Meta now applies to the business.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BusinessCapability {
+    /// The messaging limit: unique users a business portfolio may reach outside a
+    /// customer-service window in a moving 24 hours, shared by all its numbers
+    /// (`max_daily_conversations_per_business`, a number or a `TIER_*` name); -1 is
+    /// unlimited.
+    pub messaging_limit: Option<i64>,
+    /// `max_daily_conversations_per_business` as Meta wrote it, when it was a tier name.
+    pub messaging_limit_tier: Option<String>,
+    /// `max_daily_conversation_per_phone`: the per-number limit Meta retires in 2026.
+    pub per_phone_limit: Option<i64>,
+    /// `max_phone_numbers_per_business`.
+    pub max_phone_numbers_per_business: Option<u64>,
+    /// `max_phone_numbers_per_waba`.
+    pub max_phone_numbers_per_waba: Option<u64>,
+}
+
+/// A `security` change: a number's two-step verification PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityNotice {
+    /// `event`: `PIN_CHANGED`, `PIN_RESET_REQUEST`, `PIN_REQUEST_SUCCESS`.
+    pub event: String,
+    /// `display_phone_number`.
+    pub display_phone_number: Option<String>,
+    /// `requester`: who asked for a PIN reset (a Meta Business Suite user id).
+    pub requester: Option<String>,
+}
+
+/// One kind of error a `flows` alert counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowErrorCount {
+    /// `error_type` (`TIMEOUT`, `INVALID_SCREEN_TRANSITION`, …).
+    pub error_type: String,
+    /// `error_rate`, in percent.
+    pub error_rate: Option<f64>,
+    /// `error_count`.
+    pub error_count: Option<u64>,
+}
+
+/// A `flows` change: a flow's status, or an alert on its endpoint's health.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowUpdate {
+    /// `event`: `FLOW_STATUS_CHANGE`, `ENDPOINT_ERROR_RATE`, `ENDPOINT_LATENCY`,
+    /// `ENDPOINT_AVAILABILITY`, `CLIENT_ERROR_RATE`, `FLOW_VERSION_EXPIRY_WARNING`.
+    pub event: String,
+    /// `flow_id`.
+    pub flow_id: String,
+    /// `message`, for people.
+    pub message: Option<String>,
+    /// `old_status` (none when the flow was just created).
+    pub old_status: Option<String>,
+    /// `new_status`.
+    pub new_status: Option<String>,
+    /// `alert_state`: `ACTIVATED` or `DEACTIVATED`.
+    pub alert_state: Option<String>,
+    /// `threshold` the alert fired at.
+    pub threshold: Option<f64>,
+    /// `error_rate`, in percent.
+    pub error_rate: Option<f64>,
+    /// `p50_latency`, in milliseconds.
+    pub p50_latency_ms: Option<u64>,
+    /// `p90_latency`, in milliseconds.
+    pub p90_latency_ms: Option<u64>,
+    /// `requests_count`.
+    pub requests_count: Option<u64>,
+    /// `availability`, in percent.
+    pub availability: Option<f64>,
+    /// `errors`: the error rate by kind.
+    pub errors: Vec<FlowErrorCount>,
+}
+
+/// A participant named by a group change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupParticipant {
+    /// `wa_id`.
+    pub wa_id: Option<String>,
+    /// `user_id`: the participant's business-scoped user id.
+    pub user_id: Option<String>,
+    /// `input`: the number or id the business gave when adding them.
+    pub input: Option<String>,
+}
+
+/// A change to one of the business's groups (`group_lifecycle_update`,
+/// `group_participants_update`, `group_settings_update`, `group_status_update`): one
+/// event per item of the change's `groups`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupUpdate {
+    /// `type`: `group_create`, `group_delete`, `group_participants_add`,
+    /// `group_participants_remove`, `group_join_request_created`,
+    /// `group_join_request_revoked`, `group_settings_update`, `group_suspend`,
+    /// `group_suspend_cleared`.
+    pub update: String,
+    /// `group_id`.
+    pub group_id: String,
+    /// `request_id`: the business's request this answers, when it answers one.
+    pub request_id: Option<String>,
+    /// `subject` (or `group_subject.text`).
+    pub subject: Option<String>,
+    /// `description` (or `group_description.text`).
+    pub description: Option<String>,
+    /// `invite_link`.
+    pub invite_link: Option<String>,
+    /// `join_approval_mode`.
+    pub join_approval_mode: Option<String>,
+    /// `reason` (`invite_link`, …).
+    pub reason: Option<String>,
+    /// `initiated_by`: `business` or `participant`.
+    pub initiated_by: Option<String>,
+    /// `join_request_id`.
+    pub join_request_id: Option<String>,
+    /// `added_participants`, or the participant of a join request.
+    pub added: Vec<GroupParticipant>,
+    /// `removed_participants`.
+    pub removed: Vec<GroupParticipant>,
+    /// `failed_participants`: their `input`.
+    pub failed: Vec<String>,
+    /// `errors`.
+    pub errors: Vec<GraphError>,
+    /// The group item's raw JSON.
+    pub raw: String,
+}
+
 /// Which property of a phone number changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneNumberUpdateKind {
@@ -511,6 +655,18 @@ pub enum EventBody {
     Preference(UserPreference),
     /// A call.
     Call(CallEvent),
+    /// An account alert.
+    AccountAlert(AccountAlert),
+    /// The business account's review decision (`account_review_update`).
+    AccountReview(String),
+    /// The business's limits changed.
+    Capability(BusinessCapability),
+    /// A number's two-step verification PIN.
+    Security(SecurityNotice),
+    /// A flow's status or endpoint health.
+    Flow(FlowUpdate),
+    /// A group changed.
+    Group(GroupUpdate),
     /// Errors Meta reported at the change level.
     Errors(Vec<GraphError>),
     /// Anything not modelled: raw JSON.
@@ -519,7 +675,9 @@ pub enum EventBody {
 
 impl EventBody {
     /// The kind of event: `message`, `status`, `echo`, `template`, `account`,
-    /// `phone-number`, `preference`, `call`, `errors` or `unknown` (the JSON's `type`).
+    /// `phone-number`, `preference`, `call`, `account-alert`, `account-review`,
+    /// `capability`, `security`, `flow`, `group`, `errors` or `unknown` (the JSON's
+    /// `type`).
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::Message(_) => "message",
@@ -530,6 +688,12 @@ impl EventBody {
             EventBody::PhoneNumber(_) => "phone-number",
             EventBody::Preference(_) => "preference",
             EventBody::Call(_) => "call",
+            EventBody::AccountAlert(_) => "account-alert",
+            EventBody::AccountReview(_) => "account-review",
+            EventBody::Capability(_) => "capability",
+            EventBody::Security(_) => "security",
+            EventBody::Flow(_) => "flow",
+            EventBody::Group(_) => "group",
             EventBody::Errors(_) => "errors",
             EventBody::Unknown(_) => "unknown",
         }
