@@ -22,8 +22,10 @@ const IMAGE_PAGES: usize = 13;
 /// had lowered those cases inline, about 3 KB of generated glue apiece, and the component
 /// fell to 1,102,974 and 1,313,510. Issue 20's account-level events (alerts, review,
 /// capability, security, flows, groups), each lowered by `parse` and by `receive`, took
-/// them to 1,138,512 and 1,356,248. Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_145_000, 1_364_000);
+/// them to 1,138,512 and 1,356,248; its coexistence events (a history message holds a
+/// whole `message-content`, lowered once more in each) to 1,167,339 and 1,392,090.
+/// Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_172_000, 1_398_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

@@ -9,8 +9,8 @@ use whatsapp_tests::{parser, sign, webhook};
 
 const SECRET: &str = "fixture-app-secret";
 
-/// The events a body must produce: one per message, status, echo, call, preference and
-/// group item of each change, one more for change-level errors (a `flows` alert's
+/// The events a body must produce: one per message, status, echo, call, preference,
+/// group item, history chunk and synced contact of each change, one more for change-level errors (a `flows` alert's
 /// `errors` are its own figures), or one for the change itself.
 fn expected_events(body: &[u8]) -> usize {
     let v: Value = serde_json::from_slice(body).unwrap();
@@ -35,6 +35,11 @@ fn expected_events(body: &[u8]) -> usize {
                 Some(f) if f.starts_with("group_") => len(c, "groups"),
                 _ => 0,
             };
+            // A history change: one event per chunk, one for the media that follow.
+            let items = match c["field"].as_str() {
+                Some("history") => len(c, "history") + usize::from(len(c, "messages") > 0),
+                _ => items,
+            } + len(c, "state_sync");
             let errors = c["field"] != "flows" && len(c, "errors") > 0;
             let n = items + groups + usize::from(errors);
             n.max(1)

@@ -1013,6 +1013,72 @@ fn check_ours(file: &str, name: &str, ev: &[Event]) {
                 other => panic!("no expectation for groups.json/{other}"),
             }
         }
+        ("coexistence.json", _) => {
+            routed(first);
+            match name {
+                "history_chunk" => {
+                    one();
+                    let B::History(h) = &first.body else {
+                        panic!("{first:?}")
+                    };
+                    assert_eq!(
+                        (h.phase, h.chunk_order, h.progress),
+                        (Some(0), Some(1), Some(55))
+                    );
+                    let threads: Vec<_> = h.messages.iter().map(|m| m.thread.as_str()).collect();
+                    assert_eq!(threads, [CUSTOMER, CUSTOMER, "447700900123"]);
+                    assert_eq!(
+                        h.messages[0].content,
+                        C::Text("Do you ship to Lisbon?".into())
+                    );
+                    assert_eq!(h.messages[0].status.as_deref(), Some("READ"));
+                    assert_eq!(h.messages[1].to.as_deref(), Some(CUSTOMER));
+                    assert_eq!(h.messages[1].timestamp, Some(1739231000));
+                    assert_eq!(h.messages[2].message_type, "media_placeholder");
+                    assert!(first.idempotency_key.starts_with("history:"));
+                }
+                "history_declined" => {
+                    one();
+                    let B::History(h) = &first.body else {
+                        panic!("{first:?}")
+                    };
+                    assert!(h.messages.is_empty());
+                    assert_eq!(h.errors[0].code, 2593109);
+                }
+                "history_media" => {
+                    // The media of an earlier placeholder: history, never an inbound message.
+                    one();
+                    let B::History(h) = &first.body else {
+                        panic!("{first:?}")
+                    };
+                    assert_eq!(h.phase, None);
+                    assert_eq!(h.messages[0].thread, "447700900123");
+                    assert!(
+                        matches!(&h.messages[0].content, C::Image(m) if m.id == "1479537139650973")
+                    );
+                }
+                "contacts_synced" => {
+                    assert_eq!(ev.len(), 2);
+                    let sync = |e: &Event| match &e.body {
+                        B::ContactSync(c) => c.clone(),
+                        other => panic!("{other:?}"),
+                    };
+                    let (added, removed) = (sync(&ev[0]), sync(&ev[1]));
+                    assert_eq!(
+                        (added.action.as_str(), added.phone_number.as_str()),
+                        ("add", CUSTOMER)
+                    );
+                    assert_eq!(added.full_name.as_deref(), Some("Pablo Morales"));
+                    assert_eq!(added.first_name.as_deref(), Some("Pablo"));
+                    assert_eq!(
+                        (removed.action.as_str(), removed.full_name.as_deref()),
+                        ("remove", None)
+                    );
+                    assert_eq!(ev[1].timestamp, Some(1739321025));
+                }
+                other => panic!("no expectation for coexistence.json/{other}"),
+            }
+        }
         ("unknown.json", _) => {
             one();
             let B::Unknown(raw) = &first.body else {
@@ -1089,6 +1155,8 @@ fn every_payload_of_ours_gives_its_typed_events_and_together_they_cover_every_ki
         "security",
         "flow",
         "group",
+        "history",
+        "contact-sync",
         "errors",
         "unknown",
     ];

@@ -595,6 +595,32 @@ fn body(b: w::EventBody) -> wh::EventBody {
             errors: g.errors.into_iter().map(graph_error).collect(),
             raw: g.raw,
         }),
+        B::History(h) => wh::EventBody::History(wh::HistoryChunk {
+            phase: h.phase,
+            chunk_order: h.chunk_order,
+            progress: h.progress,
+            messages: h
+                .messages
+                .into_iter()
+                .map(|m| wh::HistoryMessage {
+                    thread: m.thread,
+                    id: m.id,
+                    from: m.from,
+                    to: m.to,
+                    timestamp: m.timestamp,
+                    message_type: m.message_type,
+                    status: m.status,
+                    content: content(m.content),
+                })
+                .collect(),
+            errors: h.errors.into_iter().map(graph_error).collect(),
+        }),
+        B::ContactSync(c) => wh::EventBody::ContactSync(wh::ContactSync {
+            action: c.action,
+            phone_number: c.phone_number,
+            full_name: c.full_name,
+            first_name: c.first_name,
+        }),
         B::Errors(es) => wh::EventBody::Errors(es.into_iter().map(graph_error).collect()),
         B::Unknown(raw) => wh::EventBody::Unknown(raw),
     }

@@ -257,6 +257,28 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             errors(o, &g.errors);
             o.raw("raw", &g.raw);
         }
+        EventBody::History(h) => {
+            o.opt_u64("phase", h.phase);
+            o.opt_u64("chunk_order", h.chunk_order);
+            o.opt_u64("progress", h.progress);
+            o.list("messages", &h.messages, |o, m| {
+                o.str("thread", &m.thread);
+                o.str("id", &m.id);
+                o.str("from", &m.from);
+                o.opt_str("to", m.to.as_deref());
+                o.opt_u64("timestamp", m.timestamp);
+                o.str("message_type", &m.message_type);
+                o.opt_str("status", m.status.as_deref());
+                content(o, &m.content);
+            });
+            errors(o, &h.errors);
+        }
+        EventBody::ContactSync(c) => {
+            o.str("action", &c.action);
+            o.str("phone_number", &c.phone_number);
+            o.opt_str("full_name", c.full_name.as_deref());
+            o.opt_str("first_name", c.first_name.as_deref());
+        }
         EventBody::Errors(es) => errors(o, es),
         EventBody::Unknown(r) => o.raw("raw", r),
     }

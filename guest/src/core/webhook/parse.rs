@@ -598,6 +598,91 @@ fn tier_limit(tier: &str) -> Option<i64> {
     }
 }
 
+/// One item of a `history` change: a chunk of threads.
+fn history_item(h: &J, business: Option<&str>) -> Item {
+    let mut messages = Vec::new();
+    for t in arr(h, "threads") {
+        let thread = s(t, "id").unwrap_or_default();
+        messages.extend(
+            arr(t, "messages")
+                .iter()
+                .map(|m| history_message(m, Some(&thread), business)),
+        );
+    }
+    let mut item = history_chunk(h.get("metadata").unwrap_or(&NULL), &[], business);
+    if let EventBody::History(c) = &mut item.body {
+        c.messages = messages;
+        c.errors = errors_of(h);
+    }
+    item.key = digest_key("history", &h.to_json_string());
+    item
+}
+
+/// A history chunk of `metadata` and loose `messages` (the media of earlier ones).
+fn history_chunk(metadata: &J, messages: &[J], business: Option<&str>) -> Item {
+    let raw: Vec<String> = messages.iter().map(J::to_json_string).collect();
+    Item {
+        key: digest_key("history", &raw.concat()),
+        timestamp: None,
+        contact: None,
+        body: EventBody::History(HistoryChunk {
+            phase: u64_of(metadata, "phase"),
+            chunk_order: u64_of(metadata, "chunk_order"),
+            progress: u64_of(metadata, "progress"),
+            messages: messages
+                .iter()
+                .map(|m| history_message(m, None, business))
+                .collect(),
+            errors: Vec::new(),
+        }),
+    }
+}
+
+/// A past message; its thread is the contact's number: the thread's `id`, or else
+/// whichever of `from` and `to` is not the business.
+fn history_message(m: &J, thread: Option<&str>, business: Option<&str>) -> HistoryMessage {
+    let from = s(m, "from").unwrap_or_default();
+    let to = ne(m, "to");
+    let kind = s(m, "type").unwrap_or_default();
+    let thread = match thread {
+        Some(t) => t.to_string(),
+        None if business.is_some() && business == Some(from.as_str()) => {
+            to.clone().unwrap_or_default()
+        }
+        None => from.clone(),
+    };
+    HistoryMessage {
+        thread,
+        id: s(m, "id").unwrap_or_default(),
+        to,
+        timestamp: u64_of(m, "timestamp"),
+        status: m.get("history_context").and_then(|c| ne(c, "status")),
+        content: content(m, &kind),
+        message_type: kind,
+        from,
+    }
+}
+
+/// One item of an `smb_app_state_sync` change's `state_sync`.
+fn contact_sync_item(c: &J) -> Item {
+    let raw = c.to_json_string();
+    let contact = c.get("contact").unwrap_or(&NULL);
+    let (Some(action), Some(phone_number)) = (ne(c, "action"), s(contact, "phone_number")) else {
+        return unknown_item("contact-sync", &raw);
+    };
+    Item {
+        key: digest_key("contact-sync", &raw),
+        timestamp: c.get("metadata").and_then(|m| u64_of(m, "timestamp")),
+        contact: None,
+        body: EventBody::ContactSync(ContactSync {
+            action,
+            phone_number,
+            full_name: ne(contact, "full_name"),
+            first_name: ne(contact, "first_name"),
+        }),
+    }
+}
+
 /// One item of a group change's `groups`.
 fn group_item(g: &J) -> Item {
     let raw = g.to_json_string();
@@ -687,11 +772,31 @@ fn parse_change(waba_id: &str, entry_time: Option<u64>, change: &J, out: &mut Ve
     };
     let contacts = arr(value, "contacts");
     let mut items: Vec<Item> = Vec::new();
-    items.extend(
-        arr(value, "messages")
-            .iter()
-            .map(|m| message_item(m, contacts)),
-    );
+    if field == "history" {
+        // The past, not messages arriving now: never an inbound message (it would open
+        // a customer-service window). Media of a history message come later, under
+        // `messages`, as a chunk of their own.
+        items.extend(
+            arr(value, "history")
+                .iter()
+                .map(|h| history_item(h, routing.display_phone_number.as_deref())),
+        );
+        let later = arr(value, "messages");
+        if !later.is_empty() {
+            items.push(history_chunk(
+                &J::Null,
+                later,
+                routing.display_phone_number.as_deref(),
+            ));
+        }
+    } else {
+        items.extend(
+            arr(value, "messages")
+                .iter()
+                .map(|m| message_item(m, contacts)),
+        );
+    }
+    items.extend(arr(value, "state_sync").iter().map(contact_sync_item));
     items.extend(
         arr(value, "message_echoes")
             .iter()

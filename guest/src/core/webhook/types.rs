@@ -573,6 +573,58 @@ pub struct GroupUpdate {
     pub raw: String,
 }
 
+/// A past message of a chat, shared from the WhatsApp Business app (`history`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryMessage {
+    /// The chat it belongs to: the contact's number (the thread's `id`).
+    pub thread: String,
+    /// `id`.
+    pub id: String,
+    /// `from`.
+    pub from: String,
+    /// `to`, on messages the business sent.
+    pub to: Option<String>,
+    /// `timestamp`.
+    pub timestamp: Option<u64>,
+    /// `type` (`media_placeholder` until the media's details follow).
+    pub message_type: String,
+    /// `history_context.status`: `DELIVERED`, `ERROR`, `PENDING`, `PLAYED`, `READ`,
+    /// `SENT`.
+    pub status: Option<String>,
+    /// What it held.
+    pub content: MessageContent,
+}
+
+/// One chunk of a chat history sync (`history`): Meta sends the business's past
+/// conversations in phases and chunks, each with the sync's progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryChunk {
+    /// `metadata.phase`: 0 (the last day), 1 (the last 90 days), 2 (the last 180 days).
+    pub phase: Option<u64>,
+    /// `metadata.chunk_order`.
+    pub chunk_order: Option<u64>,
+    /// `metadata.progress`, in percent.
+    pub progress: Option<u64>,
+    /// The chunk's messages, thread by thread.
+    pub messages: Vec<HistoryMessage>,
+    /// `errors`: for example 2593109, the business declined to share its history.
+    pub errors: Vec<GraphError>,
+}
+
+/// A contact added, changed or removed in the WhatsApp Business app
+/// (`smb_app_state_sync`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactSync {
+    /// `action`: `add` (added or changed) or `remove`.
+    pub action: String,
+    /// `contact.phone_number`.
+    pub phone_number: String,
+    /// `contact.full_name` (none on a removal).
+    pub full_name: Option<String>,
+    /// `contact.first_name`.
+    pub first_name: Option<String>,
+}
+
 /// Which property of a phone number changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneNumberUpdateKind {
@@ -667,6 +719,10 @@ pub enum EventBody {
     Flow(FlowUpdate),
     /// A group changed.
     Group(GroupUpdate),
+    /// A chunk of the WhatsApp Business app's chat history.
+    History(HistoryChunk),
+    /// A contact of the WhatsApp Business app.
+    ContactSync(ContactSync),
     /// Errors Meta reported at the change level.
     Errors(Vec<GraphError>),
     /// Anything not modelled: raw JSON.
@@ -676,8 +732,8 @@ pub enum EventBody {
 impl EventBody {
     /// The kind of event: `message`, `status`, `echo`, `template`, `account`,
     /// `phone-number`, `preference`, `call`, `account-alert`, `account-review`,
-    /// `capability`, `security`, `flow`, `group`, `errors` or `unknown` (the JSON's
-    /// `type`).
+    /// `capability`, `security`, `flow`, `group`, `history`, `contact-sync`, `errors` or
+    /// `unknown` (the JSON's `type`).
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::Message(_) => "message",
@@ -694,6 +750,8 @@ impl EventBody {
             EventBody::Security(_) => "security",
             EventBody::Flow(_) => "flow",
             EventBody::Group(_) => "group",
+            EventBody::History(_) => "history",
+            EventBody::ContactSync(_) => "contact-sync",
             EventBody::Errors(_) => "errors",
             EventBody::Unknown(_) => "unknown",
         }
