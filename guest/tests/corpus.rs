@@ -1300,3 +1300,31 @@ fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> 
         ]
     })
 }
+
+#[test]
+fn a_messaging_limit_tier_is_read_as_its_number_and_anything_else_as_none() {
+    for (limit, want) in [
+        (r#""TIER_250""#, Some(250)),
+        (r#""TIER_2K""#, Some(2_000)),
+        (r#""TIER_100K""#, Some(100_000)),
+        (r#""TIER_UNLIMITED""#, Some(-1)),
+        ("2000", Some(2_000)),
+        ("-1", Some(-1)),
+        (r#""TIER_99999999999999999K""#, None),
+        (r#""2K""#, None),
+    ] {
+        let body = format!(
+            r#"{{"entry":[{{"id":"W","changes":[{{"field":"business_capability_update","value":{{"max_daily_conversations_per_business":{limit}}}}}]}}]}}"#
+        );
+        let ev = parse(body.as_bytes()).unwrap();
+        let B::Capability(c) = &ev[0].body else {
+            panic!("{limit}: {ev:?}")
+        };
+        assert_eq!(c.messaging_limit, want, "{limit}");
+        assert_eq!(
+            c.messaging_limit_tier.is_some(),
+            limit.starts_with('"'),
+            "{limit}"
+        );
+    }
+}

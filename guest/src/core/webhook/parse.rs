@@ -593,7 +593,7 @@ fn tier_limit(tier: &str) -> Option<i64> {
                 Some(d) => (d, 1000),
                 None => (n, 1),
             };
-            digits.parse::<i64>().ok().map(|d| d * scale)
+            digits.parse::<i64>().ok()?.checked_mul(scale)
         }
     }
 }
@@ -609,31 +609,46 @@ fn history_item(h: &J, business: Option<&str>) -> Item {
                 .map(|m| history_message(m, Some(&thread), business)),
         );
     }
-    let mut item = history_chunk(h.get("metadata").unwrap_or(&NULL), &[], business);
-    if let EventBody::History(c) = &mut item.body {
-        c.messages = messages;
-        c.errors = errors_of(h);
-    }
-    item.key = digest_key("history", &h.to_json_string());
-    item
+    let key = digest_key("history", &h.to_json_string());
+    history_chunk(
+        key,
+        h.get("metadata").unwrap_or(&NULL),
+        messages,
+        errors_of(h),
+    )
 }
 
-/// A history chunk of `metadata` and loose `messages` (the media of earlier ones).
-fn history_chunk(metadata: &J, messages: &[J], business: Option<&str>) -> Item {
+/// The media of earlier placeholders: a `history` change's loose `messages`.
+fn history_media(messages: &[J], business: Option<&str>) -> Item {
     let raw: Vec<String> = messages.iter().map(J::to_json_string).collect();
+    let messages = messages
+        .iter()
+        .map(|m| history_message(m, None, business))
+        .collect();
+    history_chunk(
+        digest_key("history", &raw.concat()),
+        &NULL,
+        messages,
+        Vec::new(),
+    )
+}
+
+fn history_chunk(
+    key: String,
+    metadata: &J,
+    messages: Vec<HistoryMessage>,
+    errors: Vec<GraphError>,
+) -> Item {
     Item {
-        key: digest_key("history", &raw.concat()),
+        key,
         timestamp: None,
         contact: None,
         body: EventBody::History(HistoryChunk {
             phase: u64_of(metadata, "phase"),
             chunk_order: u64_of(metadata, "chunk_order"),
             progress: u64_of(metadata, "progress"),
-            messages: messages
-                .iter()
-                .map(|m| history_message(m, None, business))
-                .collect(),
-            errors: Vec::new(),
+            messages,
+            errors,
         }),
     }
 }
@@ -783,8 +798,7 @@ fn parse_change(waba_id: &str, entry_time: Option<u64>, change: &J, out: &mut Ve
         );
         let later = arr(value, "messages");
         if !later.is_empty() {
-            items.push(history_chunk(
-                &J::Null,
+            items.push(history_media(
                 later,
                 routing.display_phone_number.as_deref(),
             ));
