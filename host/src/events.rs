@@ -42,8 +42,9 @@ pub fn kind_name(k: ErrorKind) -> &'static str {
 /// A component error as JSON: `{"error": kind, "message": ..., ...}` with the details
 /// its kind carries (`field`, `retry_after_seconds`, `graph`). Never holds a secret.
 pub fn error_json(e: &Error) -> Value {
-    let mut v = json!({ "error": kind_name(e.kind), "message": e.message });
-    let o = v.as_object_mut().expect("an object");
+    let mut o = serde_json::Map::new();
+    o.insert("error".into(), json!(kind_name(e.kind)));
+    o.insert("message".into(), json!(e.message));
     if let Some(f) = &e.field {
         o.insert("field".into(), json!(f));
     }
@@ -53,7 +54,7 @@ pub fn error_json(e: &Error) -> Value {
     if let Some(g) = &e.graph {
         o.insert("graph".into(), graph_error_json(g));
     }
-    v
+    Value::Object(o)
 }
 
 /// A component error in one line, for people: the component writes it.

@@ -245,15 +245,7 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             };
             o.list("added", &g.added, participant);
             o.list("removed", &g.removed, participant);
-            let out = o.key("failed");
-            out.push(b'[');
-            for (i, f) in g.failed.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                string(out, f);
-            }
-            out.push(b']');
+            o.strs("failed", &g.failed);
             errors(o, &g.errors);
             o.raw("raw", &g.raw);
         }

@@ -661,9 +661,7 @@ fn history_message(m: &J, thread: Option<&str>, business: Option<&str>) -> Histo
     let kind = s(m, "type").unwrap_or_default();
     let thread = match thread {
         Some(t) => t.to_string(),
-        None if business.is_some() && business == Some(from.as_str()) => {
-            to.clone().unwrap_or_default()
-        }
+        None if business == Some(from.as_str()) => to.clone().unwrap_or_default(),
         None => from.clone(),
     };
     HistoryMessage {
