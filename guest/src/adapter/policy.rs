@@ -14,7 +14,12 @@ pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
     let to = Recipient::parse(&msg.to).map_err(err)?;
     let number = tenant.settings.phone_number_id().map_err(err)?;
     let mut buckets = Buckets::default();
-    let contact = state::contact_state(&mut buckets, number, to.id())?;
+    let group = matches!(to, Recipient::Group(_));
+    let contact = if group {
+        state::ContactState::default()
+    } else {
+        state::contact_state(&mut buckets, number, to.id())?
+    };
     let cached: Option<CachedTemplate> = match &msg.content {
         Content::Template(t) => buckets
             .get(
@@ -28,6 +33,7 @@ pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
     check_send(&SendContext {
         policy: tenant.settings.window_policy,
         template: matches!(msg.content, Content::Template(_)),
+        group,
         last_inbound: contact.last_inbound,
         now,
         consent: contact.consent.as_deref().map(|c| state::read_consent(c).0),

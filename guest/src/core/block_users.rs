@@ -4,8 +4,8 @@
 //! where some failed is answered 400 with code 139100 and the same per-user lists, which
 //! is a result, not an error.
 
-use super::error::{Error, GraphError, from_response};
-use super::graph::{Method, Request, read_json};
+use super::error::{Error, GraphError, from_response, item_error};
+use super::graph::{Method, Request, check_cursor, read_json};
 use super::messages::Recipient;
 use super::settings::Settings;
 use serde::Deserialize;
@@ -42,7 +42,7 @@ pub fn block_request(s: &Settings, users: &[String], block: bool) -> Result<Requ
     }
     let mut list = Vec::with_capacity(users.len());
     for (i, u) in users.iter().enumerate() {
-        let r = Recipient::parse(u).map_err(|e| match e {
+        let r = Recipient::user(u).map_err(|e| match e {
             Error::InvalidInput { reason, .. } => Error::invalid(format!("users[{i}]"), reason),
             other => other,
         })?;
@@ -89,24 +89,10 @@ pub fn read_block(status: u16, body: &[u8]) -> Result<Vec<Outcome>, Error> {
         }
     }
     for u in lists["failed_users"].as_array().into_iter().flatten() {
-        let e = u["errors"].as_array().and_then(|es| es.first());
         out.push(Outcome {
             input: text(u, "input").unwrap_or_default(),
             wa_id: text(u, "wa_id"),
-            error: Some(GraphError {
-                code: e
-                    .and_then(|e| {
-                        e["code"]
-                            .as_i64()
-                            .or_else(|| e["code"].as_str()?.parse().ok())
-                    })
-                    .and_then(|c| i32::try_from(c).ok())
-                    .unwrap_or(0),
-                message: e.and_then(|e| text(e, "message")).unwrap_or_default(),
-                details: e.and_then(|e| text(&e["error_data"], "details")),
-                http_status: status,
-                ..GraphError::default()
-            }),
+            error: Some(item_error(&u["errors"], status)),
         });
     }
     Ok(out)
@@ -116,13 +102,7 @@ pub fn read_block(status: u16, body: &[u8]) -> Result<Vec<Outcome>, Error> {
 pub fn blocked_request(s: &Settings, after: Option<&str>) -> Result<Request, Error> {
     let mut path = format!("{}/block_users", s.phone_number_id()?);
     if let Some(a) = after {
-        if a.is_empty()
-            || !a
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b))
-        {
-            return Err(Error::invalid("after", "not a cursor Meta gave"));
-        }
+        check_cursor("after", a)?;
         path.push_str("?after=");
         path.push_str(a);
     }

@@ -246,6 +246,32 @@ pub fn from_response(status: u16, body: &[u8]) -> Error {
     classify(e)
 }
 
+/// The first of a list of Graph errors, as Meta writes them per item of a request about
+/// several (a user of a block, a join request); `status` is the request's.
+pub fn item_error(errors: &serde_json::Value, status: u16) -> GraphError {
+    let e = errors.as_array().and_then(|es| es.first());
+    GraphError {
+        code: e
+            .and_then(|e| {
+                e["code"]
+                    .as_i64()
+                    .or_else(|| e["code"].as_str()?.parse().ok())
+            })
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(0),
+        message: e
+            .and_then(|e| item_text(e, "message").or_else(|| item_text(e, "title")))
+            .unwrap_or_default(),
+        details: e.and_then(|e| item_text(&e["error_data"], "details")),
+        http_status: status,
+        ..GraphError::default()
+    }
+}
+
+fn item_text(v: &serde_json::Value, k: &str) -> Option<String> {
+    v[k].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
 /// At most 200 characters of a body, for messages.
 pub fn excerpt(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);

@@ -134,6 +134,20 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8]) -> Resu
     })
 }
 
+/// Check a paging cursor a caller hands back (`after`): only what Meta's cursors hold, so
+/// that it cannot change the request's path or query.
+pub fn check_cursor(field: &str, cursor: &str) -> Result<(), Error> {
+    if cursor.is_empty()
+        || cursor.len() > 1024
+        || !cursor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b))
+    {
+        return Err(Error::invalid(field, "not a cursor Meta gave"));
+    }
+    Ok(())
+}
+
 /// Graph's `paging` object: only the `after` cursor matters, and only when a `next`
 /// page exists.
 #[derive(Debug, Deserialize, Default)]

@@ -31,6 +31,23 @@ pub fn check_node_id<'a>(field: &str, id: &'a str) -> Result<&'a str, Error> {
     Ok(id)
 }
 
+/// Check a group id before it becomes a path segment: Meta's ids are opaque, but never
+/// hold a separator, so anything that could change the path or query is refused.
+pub fn check_group_id(id: &str) -> Result<(), Error> {
+    if id.is_empty()
+        || id.len() > 256
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@._-=".contains(&b))
+    {
+        return Err(Error::invalid(
+            "group-id",
+            "must be a group id Meta gave (letters, digits and @ . _ - =)",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

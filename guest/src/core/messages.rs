@@ -64,11 +64,35 @@ pub enum Recipient {
     /// (`US.ENT.11815799212886844830`). Sent as `recipient` (Meta, "Business-scoped user
     /// IDs": `to` for numbers, `recipient` for BSUIDs).
     User(String),
+    /// A group the number owns, given as `group:{group-id}`. Sent as `to` with
+    /// `recipient_type: group` (Meta, "Groups API: group messaging").
+    Group(String),
 }
 
 impl Recipient {
+    /// A user (a number, a `wa_id` or a BSUID), not a group: what block lists and group
+    /// participants name.
+    pub fn user(to: &str) -> Result<Self, Error> {
+        match Recipient::parse(to)? {
+            Recipient::Group(_) => Err(Error::invalid(
+                "to",
+                "must be a user (a number, a wa_id or a business-scoped user id), not a group",
+            )),
+            r => Ok(r),
+        }
+    }
+
     /// `to` as a caller gives it.
     pub fn parse(to: &str) -> Result<Self, Error> {
+        if let Some(id) = to.strip_prefix(GROUP_PREFIX) {
+            return match super::ids::check_group_id(id) {
+                Ok(()) => Ok(Recipient::Group(id.to_string())),
+                Err(_) => Err(Error::invalid(
+                    "to",
+                    "a group must be `group:` and a group id Meta gave",
+                )),
+            };
+        }
         if let Some(id) = bsuid(to) {
             return Ok(Recipient::User(id.to_string()));
         }
@@ -103,18 +127,36 @@ impl Recipient {
     /// `webhook::state::contact_id`).
     pub fn id(&self) -> &str {
         match self {
-            Recipient::Number(id) | Recipient::User(id) => id,
+            Recipient::Number(id) | Recipient::User(id) | Recipient::Group(id) => id,
+        }
+    }
+
+    /// `individual` or `group`, as a send's `recipient_type` says.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Recipient::Group(_) => "group",
+            _ => "individual",
         }
     }
 
     /// The member of a send's body that carries it.
     pub fn field(&self) -> &'static str {
         match self {
-            Recipient::Number(_) => "to",
+            Recipient::Number(_) | Recipient::Group(_) => "to",
             Recipient::User(_) => "recipient",
         }
     }
 }
+
+/// What names a group in `to`: `group:{group-id}`.
+pub const GROUP_PREFIX: &str = "group:";
+
+/// The message types Meta delivers to groups (Meta, "Groups API: group messaging":
+/// interactive, commerce and view-once messages are not supported in groups).
+const GROUP_TYPES: &[&str] = &[
+    "text", "image", "video", "audio", "document", "sticker", "location", "contacts", "reaction",
+    "template",
+];
 
 /// `s` when it has a BSUID's form.
 fn bsuid(s: &str) -> Option<&str> {
@@ -144,10 +186,18 @@ pub fn send_request(settings: &Settings, msg: &Outgoing) -> Result<Request, Erro
     let to = Recipient::parse(&msg.to)?;
     let mut body = json!({
         "messaging_product": "whatsapp",
-        "recipient_type": "individual",
+        "recipient_type": to.kind(),
     });
     body[to.field()] = to.id().into();
     let (kind, content) = super::outgoing::build(&msg.content)?;
+    if matches!(to, Recipient::Group(_)) && !GROUP_TYPES.contains(&kind) {
+        return Err(Error::invalid(
+            "content",
+            format!(
+                "a group takes text, media, location, contacts, reactions and templates, not {kind}"
+            ),
+        ));
+    }
     body["type"] = kind.into();
     body[kind] = content;
     if let Some(id) = &msg.reply_to {
@@ -341,6 +391,35 @@ mod tests {
         ] {
             assert_eq!(Recipient::parse(id).unwrap(), Recipient::User(id.into()));
         }
+    }
+
+    #[test]
+    fn a_group_is_sent_to_with_its_recipient_type_and_takes_no_interactive() {
+        let gid = "Y2FwaV9ncm91cDoxOTUwNTU1MDA3OToxMjAzNjMzOTQzMjA";
+        let r = send_request(&settings(), &text(&format!("group:{gid}"), "hi all")).unwrap();
+        let v: Value = serde_json::from_slice(r.body.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            (&v["recipient_type"], &v["to"], v.get("recipient")),
+            (&json!("group"), &json!(gid), None)
+        );
+        for bad in ["group:", "group:a/b", "group:a?b"] {
+            assert_eq!(field_of(Recipient::parse(bad).unwrap_err()), "to", "{bad}");
+        }
+        assert!(Recipient::user(&format!("group:{gid}")).is_err());
+        let mut m = text(&format!("group:{gid}"), "");
+        m.content = Content::Buttons {
+            header: None,
+            body: "pick".into(),
+            footer: None,
+            buttons: vec![super::super::outgoing::ReplyButton {
+                id: "a".into(),
+                title: "A".into(),
+            }],
+        };
+        assert_eq!(
+            field_of(send_request(&settings(), &m).unwrap_err()),
+            "content"
+        );
     }
 
     #[test]

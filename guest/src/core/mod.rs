@@ -7,6 +7,7 @@ pub mod encoding;
 pub mod error;
 pub mod flows;
 pub mod graph;
+pub mod groups;
 pub mod ids;
 pub mod listing;
 pub mod media;

@@ -48,6 +48,10 @@ pub struct SendContext<'a> {
     pub policy: WindowPolicy,
     /// Whether the message is a template.
     pub template: bool,
+    /// Whether it goes to a group. A group has no customer-service window of its own
+    /// (the window is one user's) and no consent record: its participants joined it
+    /// through its invite link (Meta, "Groups API"). Meta decides what it accepts.
+    pub group: bool,
     /// The contact's last inbound time.
     pub last_inbound: Option<u64>,
     /// Now (Unix seconds).
@@ -63,7 +67,7 @@ pub struct SendContext<'a> {
 /// Refuse locally what Meta would refuse, with the error it would give.
 pub fn check_send(c: &SendContext<'_>) -> Result<(), Error> {
     if !c.template {
-        if c.policy == WindowPolicy::Enforce && !window_open(c.last_inbound, c.now) {
+        if !c.group && c.policy == WindowPolicy::Enforce && !window_open(c.last_inbound, c.now) {
             return Err(Error::OutsideWindow(None));
         }
         return Ok(());
@@ -92,7 +96,7 @@ pub fn check_send(c: &SendContext<'_>) -> Result<(), Error> {
             )));
         }
     }
-    if t.category.as_deref() == Some("MARKETING") && c.consent == Some("stopped") {
+    if !c.group && t.category.as_deref() == Some("MARKETING") && c.consent == Some("stopped") {
         return Err(Error::Recipient(local(
             131050,
             "the contact stopped marketing messages",
@@ -130,6 +134,14 @@ mod tests {
             })
             .is_ok()
         );
+        // A group keeps no window: free-form goes to it whenever Meta takes it.
+        assert!(
+            check_send(&SendContext {
+                group: true,
+                ..c.clone()
+            })
+            .is_ok()
+        );
         assert!(
             check_send(&SendContext {
                 template: true,
@@ -162,6 +174,14 @@ mod tests {
         let m = t("APPROVED", "MARKETING");
         assert!(matches!(c(&m, Some("stopped")), Err(Error::Recipient(g)) if g.code == 131050));
         assert!(c(&m, Some("ok")).is_ok());
+        let to_group = SendContext {
+            template: true,
+            group: true,
+            consent: Some("stopped"),
+            cached_template: Some(&m),
+            ..Default::default()
+        };
+        assert!(check_send(&to_group).is_ok());
         assert!(c(&t("APPROVED", "UTILITY"), Some("stopped")).is_ok());
         assert!(
             matches!(c(&t("PAUSED", "UTILITY"), None), Err(Error::TemplateMismatch(g)) if g.code == 132015)
