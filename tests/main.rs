@@ -8,6 +8,7 @@ mod catalog;
 mod connection;
 mod flows;
 mod footprint;
+mod groups;
 mod hostile;
 mod ingest;
 mod layout;

@@ -101,6 +101,12 @@ enum Command {
         #[command(subcommand)]
         command: commands::flows::FlowsCommand,
     },
+    /// The groups a tenant's number owns: create, list, get, update, delete, invite
+    /// link, remove participants, join requests.
+    Groups {
+        #[command(subcommand)]
+        command: commands::groups::GroupsCommand,
+    },
     /// A tenant's media: upload (whole or resumable), get, download, delete.
     Media {
         #[command(subcommand)]
@@ -181,6 +187,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Media { command } => commands::media::run(&cli, command).await,
         Command::Flows { command } => commands::flows::run(&cli, command).await,
         Command::Catalog { command } => commands::catalog::run(&cli, command).await,
+        Command::Groups { command } => commands::groups::run(&cli, command).await,
     }
 }
 

@@ -527,6 +527,10 @@ pub mod api {
         CreatedTemplate, ListQuery, NewTemplate, SyncReport, TemplateDetails, TemplatePage,
         TemplateSummary,
     };
+    /// The `groups` interface's records.
+    pub mod groups {
+        pub use crate::bindings::exports::whatsapp::cloud_api::groups::*;
+    }
     /// Everything `templates.create` takes, under the WIT's own names.
     pub mod templates {
         pub use crate::bindings::exports::whatsapp::cloud_api::templates::*;
@@ -664,6 +668,7 @@ const MEDIA: &str = "whatsapp:cloud-api/media@0.1.0";
 const FLOWS: &str = "whatsapp:cloud-api/flows@0.1.0";
 const CATALOG: &str = "whatsapp:cloud-api/catalog@0.1.0";
 const CONNECTION: &str = "whatsapp:cloud-api/connection@0.1.0";
+const GROUPS: &str = "whatsapp:cloud-api/groups@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -790,6 +795,24 @@ exports! {
     check_batch(catalog_id: &str, handle: &str) -> api::BatchStatus = CATALOG, "check-batch";
     /// `catalog.minor-units`
     minor_units(amount: &str, currency: &str) -> u64 = CATALOG, "minor-units";
+    /// `groups.create`
+    create_group(phone_number_id: Option<&str>, subject: &str, description: Option<&str>, approval_required: bool) -> String = GROUPS, "create";
+    /// `groups.list`
+    list_groups(phone_number_id: Option<&str>, after: Option<&str>) -> api::groups::GroupPage = GROUPS, "list";
+    /// `groups.get`
+    get_group(group_id: &str) -> api::groups::GroupInfo = GROUPS, "get";
+    /// `groups.update`
+    update_group(group_id: &str, subject: Option<&str>, description: Option<&str>) -> Option<String> = GROUPS, "update";
+    /// `groups.delete`
+    delete_group(group_id: &str) -> () = GROUPS, "delete";
+    /// `groups.invite-link`
+    group_invite_link(group_id: &str, reset: bool) -> String = GROUPS, "invite-link";
+    /// `groups.remove-participants`
+    remove_group_participants(group_id: &str, users: &[String]) -> Option<String> = GROUPS, "remove-participants";
+    /// `groups.join-requests`
+    group_join_requests(group_id: &str, after: Option<&str>) -> api::groups::JoinRequestPage = GROUPS, "join-requests";
+    /// `groups.answer-join-requests`
+    answer_group_join_requests(group_id: &str, ids: &[String], approve: bool) -> Vec<api::groups::JoinOutcome> = GROUPS, "answer-join-requests";
     /// `flows.list`
     list_flows(after: Option<&str>) -> api::FlowPage = FLOWS, "list";
     /// `flows.create`

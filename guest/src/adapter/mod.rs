@@ -7,6 +7,7 @@ mod catalog;
 mod connection;
 mod convert;
 mod flows;
+mod groups;
 mod http;
 mod ingest;
 mod media;

@@ -9,6 +9,7 @@
 mod catalog;
 pub mod connection;
 mod flows;
+mod groups;
 mod media;
 use whatsapp_net as net;
 mod templates;
@@ -139,6 +140,8 @@ pub struct Sandbox {
     expire_next: std::sync::atomic::AtomicU32,
     /// OAuth codes and tokens, the WABA's numbers and subscriptions.
     connections: std::sync::Mutex<connection::Connections>,
+    /// Groups, by id.
+    groups: std::sync::Mutex<groups::Groups>,
 }
 
 /// A test recipient throttled (130429) on its first two sends, then accepted.
@@ -230,6 +233,7 @@ impl Sandbox {
             uploads: Default::default(),
             origin: std::sync::OnceLock::new(),
             expire_next: Default::default(),
+            groups: Default::default(),
         })
     }
 }
@@ -327,6 +331,9 @@ impl Sandbox {
         if method == "POST" && segments == ["sandbox", "inbound"] {
             return control_inbound(state, body).await;
         }
+        if method == "POST" && segments == ["sandbox", "group-join"] {
+            return groups::join(state, body);
+        }
         if method == "POST" && segments == ["sandbox", "media-expiry"] {
             return media::expire_next(state, body);
         }
@@ -375,6 +382,7 @@ impl Sandbox {
             ("GET", [id]) if id.starts_with("upload:") => media::status(state, id),
             ("DELETE", [id]) => media::delete(state, id)
                 .or_else(|| flows::delete(state, id))
+                .or_else(|| groups::delete(state, id))
                 .unwrap_or_else(|| unknown_object("delete", id)),
             ("GET", [_waba, "message_templates"]) => templates::list(state, query),
             ("POST", [_waba, "message_templates"]) => templates::create(state, body),
@@ -395,6 +403,14 @@ impl Sandbox {
             ("POST", [id, "whatsapp_business_profile"]) => {
                 connection::update_profile(state, id, body)
             }
+            ("POST", [pnid, "groups"]) => groups::create(state, pnid, body),
+            ("GET", [pnid, "groups"]) => groups::list(state, pnid),
+            ("GET", [id, "invite_link"]) => groups::invite_link(state, id, false),
+            ("POST", [id, "invite_link"]) => groups::invite_link(state, id, true),
+            ("DELETE", [id, "participants"]) => groups::remove(state, id, body),
+            ("GET", [id, "join_requests"]) => groups::join_requests(state, id),
+            ("POST", [id, "join_requests"]) => groups::answer(state, id, body, true),
+            ("DELETE", [id, "join_requests"]) => groups::answer(state, id, body, false),
             ("GET", [id, "block_users"]) => blocked_users(state, id),
             ("POST", [id, "block_users"]) => block_users(state, id, body, true),
             ("DELETE", [id, "block_users"]) => block_users(state, id, body, false),
@@ -413,10 +429,12 @@ impl Sandbox {
             ("GET", [id]) => templates::get(state, id)
                 .or_else(|| media::info(state, id))
                 .or_else(|| flows::get(state, id, query))
+                .or_else(|| groups::get(state, id))
                 .unwrap_or_else(|| unknown_object("get", id)),
             ("POST", [id]) => connection::set_pin(state, id, body)
                 .or_else(|| templates::edit(state, id, body))
                 .or_else(|| flows::update(state, id, header("content-type"), body))
+                .or_else(|| groups::update(state, id, body))
                 .unwrap_or_else(|| unknown_object("post", id)),
             _ => graph_error(
                 StatusCode::BAD_REQUEST,
@@ -471,6 +489,9 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
     };
     if v["messaging_product"] != "whatsapp" {
         return invalid("The parameter messaging_product is required.");
+    }
+    if v["recipient_type"] == "group" {
+        return groups::message(state, pnid, &v);
     }
     if v["status"] == "read" {
         return match v["message_id"].as_str() {
@@ -747,11 +768,16 @@ fn now_secs() -> u64 {
 }
 
 fn envelope(config: &SandboxConfig, pnid: &str, value: Value) -> Value {
+    envelope_of(config, pnid, "messages", value)
+}
+
+/// A webhook body of one change to `field` on the number `pnid`.
+fn envelope_of(config: &SandboxConfig, pnid: &str, field: &str, value: Value) -> Value {
     let mut value = value;
     value["messaging_product"] = "whatsapp".into();
     value["metadata"] =
         json!({ "display_phone_number": config.display_phone_number, "phone_number_id": pnid });
-    json!({ "object": "whatsapp_business_account", "entry": [{ "id": config.waba_id, "changes": [{ "value": value, "field": "messages" }] }] })
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": config.waba_id, "changes": [{ "value": value, "field": field }] }] })
 }
 
 async fn deliver_statuses(

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod demo;
 pub mod events;
 pub mod flows;
+pub mod groups;
 pub mod keys;
 pub mod media;
 pub mod sandbox;

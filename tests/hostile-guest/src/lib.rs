@@ -20,7 +20,7 @@ mod bindings {
 }
 
 use bindings::exports::whatsapp::cloud_api::{
-    catalog, connection, flows, media, messages, templates, webhooks,
+    catalog, connection, flows, groups, media, messages, templates, webhooks,
 };
 use bindings::wasi::config::store as config;
 use bindings::wasi::http::types::Fields;
@@ -320,6 +320,40 @@ impl flows::Guest for Hostile {
         refuse()
     }
     fn encrypt_response(_: flows::FlowExchange, _: String) -> Result<String> {
+        refuse()
+    }
+}
+
+impl groups::Guest for Hostile {
+    fn create(_: Option<String>, _: String, _: Option<String>, _: bool) -> Result<String> {
+        refuse()
+    }
+    fn list(_: Option<String>, _: Option<String>) -> Result<groups::GroupPage> {
+        refuse()
+    }
+    fn get(_: String) -> Result<groups::GroupInfo> {
+        refuse()
+    }
+    fn update(_: String, _: Option<String>, _: Option<String>) -> Result<Option<String>> {
+        refuse()
+    }
+    fn delete(_: String) -> Result<()> {
+        refuse()
+    }
+    fn invite_link(_: String, _: bool) -> Result<String> {
+        refuse()
+    }
+    fn remove_participants(_: String, _: Vec<String>) -> Result<Option<String>> {
+        refuse()
+    }
+    fn join_requests(_: String, _: Option<String>) -> Result<groups::JoinRequestPage> {
+        refuse()
+    }
+    fn answer_join_requests(
+        _: String,
+        _: Vec<String>,
+        _: bool,
+    ) -> Result<Vec<groups::JoinOutcome>> {
         refuse()
     }
 }
