@@ -6,11 +6,11 @@
 //! reconnection; several numbers per tenant; a number's business username.
 
 use serde_json::{Value, json};
-use whatsapp_host::api::{CodeMethod, CredentialState, Error, ErrorKind, ProfileUpdate};
+use whatsapp_host::api::{CodeMethod, CredentialState, Error, ErrorKind, ProfileUpdate, SyncKind};
 use whatsapp_host::connect;
 use whatsapp_host::sandbox::{DEFAULT_PHONE_NUMBER_ID, connection::SECOND_PHONE_NUMBER_ID};
 use whatsapp_host::storage::KvBackend;
-use whatsapp_host::tenants::{self, NewTenant};
+use whatsapp_host::tenants::{self, NewTenant, TenantExt};
 use whatsapp_tests::{
     ADMIN_TOKEN, APP_ID, APP_SECRET, Harness, Options, WABA_ID, http, quiet, sign, text,
 };
@@ -652,4 +652,95 @@ async fn a_numbers_business_username_is_claimed_moved_and_removed() {
     i.delete_business_username(second).await.unwrap().unwrap();
     let gone = i.business_username(second).await.unwrap().unwrap();
     assert_eq!(gone.username, None);
+}
+
+#[tokio::test]
+async fn a_business_app_number_syncs_its_contacts_and_history_once_within_a_day() {
+    let mut h = Harness::start(Options {
+        webhooks: true,
+        auto_reply: false,
+        enforce_window: false,
+    })
+    .await;
+    fresh(&h, "cafe");
+    assert_eq!(approve(&h, "cafe").await.1, 200);
+    tenants::select_numbers(&h.db, "cafe", &[DEFAULT_PHONE_NUMBER_ID.into()]).unwrap();
+    let cafe = tenants::get(&h.db, "cafe").unwrap();
+    let binding = cafe.binding(&h.vault, &Default::default()).unwrap();
+    let invalid = |r: Result<String, Error>, field: &str, says: &str| match r {
+        Err(Error {
+            kind: ErrorKind::InvalidInput,
+            field: Some(f),
+            message,
+            graph: None,
+            ..
+        }) if f == field && message.contains(says) => {}
+        other => panic!("expected {field} refused ({says}): {other:?}"),
+    };
+
+    // A day and an hour after connecting, Meta no longer syncs: refused here, with why.
+    let late = h.runtime_at(25 * 3600);
+    let mut l = late.instantiate(&binding).await.unwrap();
+    invalid(
+        l.request_sync(None, SyncKind::History).await.unwrap(),
+        "kind",
+        "within 24 hours of onboarding",
+    );
+
+    // Within the day: the history and the contacts, each arriving as events.
+    let mut i = h.instance_of(&cafe).await;
+    let id = i
+        .request_sync(None, SyncKind::History)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!id.is_empty());
+    i.request_sync(Some(DEFAULT_PHONE_NUMBER_ID), SyncKind::Contacts)
+        .await
+        .unwrap()
+        .unwrap();
+    let kind = |e: &Value, k: &str| e["type"] == k && e["tenant"] == "cafe";
+    let seen = h
+        .wait_for(std::time::Duration::from_secs(10), |s| {
+            s.iter().filter(|e| kind(e, "history")).count() == 2
+                && s.iter().filter(|e| kind(e, "contact-sync")).count() == 2
+        })
+        .await;
+    let history: Vec<&Value> = seen.iter().filter(|e| kind(e, "history")).collect();
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| e["progress"].clone())
+            .collect::<Vec<_>>(),
+        [json!(50), json!(100)]
+    );
+    assert_eq!(history[0]["messages"][0]["thread"], "16505551234");
+    assert_eq!(history[0]["messages"][0]["text"], "Do you ship to Lisbon?");
+    let contacts: Vec<(&Value, &Value)> = seen
+        .iter()
+        .filter(|e| kind(e, "contact-sync"))
+        .map(|e| (&e["action"], &e["phone_number"]))
+        .collect();
+    assert_eq!(
+        contacts,
+        [
+            (&json!("add"), &json!("16505551234")),
+            (&json!("add"), &json!("447700900123"))
+        ]
+    );
+
+    // Once each: a second request is refused before anything leaves; so is a number
+    // that is not the tenant's.
+    invalid(
+        i.request_sync(None, SyncKind::Contacts).await.unwrap(),
+        "kind",
+        "one per onboarding",
+    );
+    invalid(
+        i.request_sync(Some("999"), SyncKind::History)
+            .await
+            .unwrap(),
+        "from",
+        "not one of the tenant's numbers",
+    );
 }

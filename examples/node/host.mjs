@@ -119,11 +119,14 @@ function egress(allow) {
 const MPS = 80;
 const nextSlot = new Map();
 const pacing = {
-  reserve(number, _recipient) {
+  reserve(number, _recipient, ceiling) {
     const now = performance.now();
     const at = Math.max(now, nextSlot.get(number) ?? now);
     if (nextSlot.size > 10000) nextSlot.clear();
-    nextSlot.set(number, at + 1000 / MPS);
+    // `ceiling` (when not 0): Meta's own limit for this number, e.g. 20 a second for a
+    // number shared with the WhatsApp Business app.
+    const mps = ceiling > 0 ? Math.min(MPS, ceiling) : MPS;
+    nextSlot.set(number, at + 1000 / mps);
     return BigInt(Math.round((at - now) * 1e6));
   },
   retry: (attempt) => (attempt >= 1 && attempt <= 3 ? BigInt(5e8 * 2 ** (attempt - 1)) : undefined),

@@ -40,6 +40,7 @@ pub const SETTABLE: &[&str] = &[
     "api-version",
     "app-id",
     "oauth-dialog-origin",
+    "business-app-numbers",
 ];
 
 /// Host-wide defaults a tenant without its own setting falls back to.

@@ -159,7 +159,7 @@ impl crypto::Guest for Provider {
 }
 
 impl pacing::Guest for Provider {
-    fn reserve(_: String, _: String) -> u64 {
+    fn reserve(_: String, _: String, _: u32) -> u64 {
         0
     }
 

@@ -12,6 +12,7 @@ use super::convert::storage;
 use super::readiness::{bucket, json, mark_reauth_required, seconds};
 use super::tenant::{self, Tenant};
 use super::{Component, now_secs};
+use crate::core::connection::coexistence as co;
 use crate::core::connection::{
     self as c, CREDENTIAL_KEY, CredentialRecord, CredentialState, GENERATION_KEY, OAUTH_STATE_KEY,
     PendingState, TEMPLATES_SYNCED_KEY, WEBHOOK_VERIFIED_KEY,
@@ -242,6 +243,9 @@ impl wit::Guest for Component {
         let mut body = body;
         wipe(&mut body);
         let (replaced, generation) = store_token(grant.access_token.expose())?;
+        // The onboarding a WhatsApp Business app number's sync window runs from.
+        b.set(co::ONBOARDED_KEY, now_secs().to_string().as_bytes())
+            .map_err(storage)?;
         // What the token may do, and on which WABAs; the token is stored even if Meta
         // cannot say right now (`health` asks again).
         let (scopes, waba_ids, expires_at) = match health_of(&tenant) {
@@ -443,6 +447,33 @@ impl wit::Guest for Component {
             &t,
             c::delete_username_request(&t.settings, phone_number_id.as_deref()).map_err(err)?,
         )
+    }
+
+    fn request_sync(phone_number_id: Option<String>, kind: wit::SyncKind) -> Result<String> {
+        let mut t = Tenant::bind();
+        if let Some(n) = phone_number_id {
+            t = Tenant::with(t.settings.sending_from(&n).map_err(err)?);
+        }
+        let kind = match kind {
+            wit::SyncKind::Contacts => co::SyncKind::Contacts,
+            wit::SyncKind::History => co::SyncKind::History,
+        };
+        let number = t.settings.phone_number_id().map_err(err)?.to_string();
+        let b = bucket()?;
+        let key = kind.requested_key(&number);
+        co::check_sync(
+            kind,
+            &number,
+            seconds(&b, co::ONBOARDED_KEY)?,
+            seconds(&b, &key)?,
+            now_secs(),
+        )
+        .map_err(err)?;
+        let (status, body) = t.call(&co::sync_request(&t.settings, kind).map_err(err)?)?;
+        let request_id = co::read_sync(status, &body).map_err(err)?;
+        b.set(&key, now_secs().to_string().as_bytes())
+            .map_err(storage)?;
+        Ok(request_id)
     }
 
     fn check_readiness() -> Result<wit::Readiness> {

@@ -56,11 +56,12 @@ fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResul
         .unwrap_or_default();
     let to = core::messages::Recipient::parse(&msg.to).map_err(err)?;
     let to = to.id();
+    let ceiling = core::connection::coexistence::throughput_ceiling(&tenant.settings, number);
     // The host keeps Meta's throughput across instances: a slot before each try, and
     // another try only for a throttle (nothing was processed) while the host allows one.
     let mut attempt = 0;
     loop {
-        pause(pacing::reserve(number, &to));
+        pause(pacing::reserve(number, &to, ceiling));
         let (status, body) = tenant.call(&req)?;
         match core::messages::read_send_response(status, &body) {
             Err(e) if e.is_throttle() => {

@@ -39,6 +39,9 @@ pub struct Settings {
     pub opt_in_keywords: Vec<String>,
     /// The 24-hour window policy (`window-policy`: `enforce` or `off`).
     pub window_policy: super::policy::WindowPolicy,
+    /// Numbers shared with the WhatsApp Business app (`business-app-numbers`,
+    /// comma-separated): Meta paces them lower (`connection::coexistence`).
+    pub business_app_numbers: Vec<String>,
 }
 
 fn keywords(v: &str) -> Vec<String> {
@@ -86,6 +89,7 @@ impl Settings {
                 "opt-out-keywords" => s.opt_out_keywords = keywords(&v),
                 "opt-in-keywords" => s.opt_in_keywords = keywords(&v),
                 "window-policy" => s.window_policy = super::policy::WindowPolicy::parse(&v),
+                "business-app-numbers" => s.business_app_numbers = keywords(&v),
                 _ => {}
             }
         }

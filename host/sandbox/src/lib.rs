@@ -7,6 +7,7 @@
 //! flows and catalogs keep their state as Meta's do.
 
 mod catalog;
+mod coexistence;
 pub mod connection;
 mod flows;
 mod groups;
@@ -142,6 +143,8 @@ pub struct Sandbox {
     connections: std::sync::Mutex<connection::Connections>,
     /// Groups, by id.
     groups: std::sync::Mutex<groups::Groups>,
+    /// The (phone number id, sync type) syncs requested of the WhatsApp Business app.
+    syncs: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 /// A test recipient throttled (130429) on its first two sends, then accepted.
@@ -234,6 +237,7 @@ impl Sandbox {
             origin: std::sync::OnceLock::new(),
             expire_next: Default::default(),
             groups: Default::default(),
+            syncs: Default::default(),
         })
     }
 }
@@ -403,6 +407,7 @@ impl Sandbox {
             ("POST", [id, "whatsapp_business_profile"]) => {
                 connection::update_profile(state, id, body)
             }
+            ("POST", [pnid, "smb_app_data"]) => coexistence::sync(state, pnid, body),
             ("POST", [pnid, "groups"]) => groups::create(state, pnid, body),
             ("GET", [pnid, "groups"]) => groups::list(state, pnid),
             ("GET", [id, "invite_link"]) => groups::invite_link(state, id, false),

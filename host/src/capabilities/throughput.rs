@@ -59,6 +59,16 @@ impl Bucket {
         }
     }
 
+    /// Refill at `rate` from now on (a number's ceiling changed), holding at most a
+    /// second's worth.
+    fn set_rate(&mut self, rate: f64) {
+        if self.rate != rate {
+            self.rate = rate;
+            self.capacity = rate;
+            self.tokens = self.tokens.min(rate);
+        }
+    }
+
     fn idle(&self, now: Instant) -> bool {
         self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * self.rate
             >= self.capacity
@@ -119,16 +129,29 @@ impl Throughput {
     }
 
     /// How long a send from `number` to `recipient` (when known) must wait at `now`.
-    pub fn reserve(&self, number: &str, recipient: Option<&str>, now: Instant) -> Duration {
-        let rate = f64::from(self.mps);
+    /// `ceiling`: the most messages per second Meta allows the number whatever this
+    /// host's pace (the component's call; 0 for none).
+    pub fn reserve(
+        &self,
+        number: &str,
+        recipient: Option<&str>,
+        ceiling: u32,
+        now: Instant,
+    ) -> Duration {
+        let rate = f64::from(match ceiling {
+            0 => self.mps,
+            c => self.mps.min(c),
+        });
         let by_number = {
             let mut m = self.numbers.lock().unwrap_or_else(|p| p.into_inner());
             if m.len() >= MAX_BUCKETS {
                 m.retain(|_, b| !b.idle(now));
             }
-            m.entry(number.to_string())
-                .or_insert_with(|| Bucket::new(rate, rate, now))
-                .reserve(now)
+            let b = m
+                .entry(number.to_string())
+                .or_insert_with(|| Bucket::new(rate, rate, now));
+            b.set_rate(rate);
+            b.reserve(now)
         };
         let by_pair = match recipient {
             None => Duration::ZERO,
@@ -167,13 +190,19 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl wit::Host for Pacing<'_> {
-    fn reserve(&mut self, number: String, recipient: String) -> wasmtime::Result<u64> {
+    fn reserve(
+        &mut self,
+        number: String,
+        recipient: String,
+        ceiling: u32,
+    ) -> wasmtime::Result<u64> {
         if number.len() > MAX_KEY || recipient.len() > MAX_KEY {
             wasmtime::bail!("pacing.reserve: a number or recipient longer than {MAX_KEY} bytes");
         }
         Ok(nanos(self.0.reserve(
             &number,
             Some(&recipient),
+            ceiling,
             Instant::now(),
         )))
     }
@@ -229,19 +258,47 @@ mod tests {
         let t = Throughput::new(1000);
         let now = Instant::now();
         for _ in 0..45 {
-            assert_eq!(t.reserve("P", Some("A"), now), Duration::ZERO);
+            assert_eq!(t.reserve("P", Some("A"), 0, now), Duration::ZERO);
         }
-        let wait = t.reserve("P", Some("A"), now);
+        let wait = t.reserve("P", Some("A"), 0, now);
         assert!(
             wait >= Duration::from_secs(5) && wait <= PAIR_INTERVAL,
             "{wait:?}"
         );
         assert_eq!(
-            t.reserve("P", Some("B"), now),
+            t.reserve("P", Some("B"), 0, now),
             Duration::ZERO,
             "another recipient is not held up"
         );
         assert_eq!(Throughput::new(5000).mps(), MAX_MPS);
+    }
+
+    #[test]
+    fn a_ceiling_lowers_a_numbers_pace_below_the_hosts() {
+        // A number shared with the WhatsApp Business app: 20 a second though the host
+        // paces 80; the same number without the ceiling goes back to the host's pace.
+        let t = Throughput::new(80);
+        let now = Instant::now();
+        let waits: Vec<Duration> = (0..21)
+            .map(|n| t.reserve("P", Some(&n.to_string()), 20, now))
+            .collect();
+        assert_eq!(waits.iter().filter(|w| w.is_zero()).count(), 20);
+        assert!(
+            (waits[20].as_secs_f64() - 0.05).abs() < 1e-9,
+            "{:?}",
+            waits[20]
+        );
+        let later = now + Duration::from_secs(2);
+        let free = (0..80)
+            .filter(|n| t.reserve("P", Some(&format!("x{n}")), 0, later).is_zero())
+            .count();
+        assert_eq!(free, 80);
+        // A ceiling above the host's pace changes nothing.
+        let q = Throughput::new(10);
+        let free = (0..11)
+            .filter(|n| q.reserve("Q", Some(&n.to_string()), 20, now).is_zero())
+            .count();
+        assert_eq!(free, 10);
     }
 
     #[test]
@@ -255,9 +312,9 @@ mod tests {
         assert_eq!(wit::Host::retry(&mut p, t.max_retries + 1).unwrap(), None);
         assert_eq!(wit::Host::retry(&mut p, 0).unwrap(), None);
         assert_eq!(
-            wit::Host::reserve(&mut p, "P".into(), "A".into()).unwrap(),
+            wit::Host::reserve(&mut p, "P".into(), "A".into(), 0).unwrap(),
             0
         );
-        assert!(wit::Host::reserve(&mut p, "P".repeat(65), "A".into()).is_err());
+        assert!(wit::Host::reserve(&mut p, "P".repeat(65), "A".into(), 0).is_err());
     }
 }

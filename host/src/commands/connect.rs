@@ -140,6 +140,26 @@ pub enum NumbersCommand {
         #[arg(long)]
         delete: bool,
     },
+    /// For a number shared with the WhatsApp Business app (the default number without
+    /// one): ask Meta to synchronize its contacts or its chat history, once each, within
+    /// 24 hours of connecting; prints Meta's request id. The data arrives as events.
+    Sync {
+        #[arg(long)]
+        tenant: String,
+        number: Option<String>,
+        /// What to synchronize.
+        #[arg(long, value_enum)]
+        kind: SyncArg,
+    },
+}
+
+/// `numbers sync --kind`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SyncArg {
+    /// The app's contacts.
+    Contacts,
+    /// The app's past chats.
+    History,
 }
 
 /// Wait for the browser's `GET /callback?code&state` on `listener`; answer it with a
@@ -351,6 +371,15 @@ pub async fn numbers(cli: &Cli, command: &NumbersCommand) -> Result<(), BoxError
                 let mut i = cx.instance(tenant).await?;
                 let page = called(i.blocked_users(after.as_deref()).await)?;
                 emit(json!({ "users": page.users, "next": page.next }))?;
+            }
+            NumbersCommand::Sync { tenant, number, kind } => {
+                let mut i = cx.instance(tenant).await?;
+                let wit_kind = match kind {
+                    SyncArg::Contacts => api::SyncKind::Contacts,
+                    SyncArg::History => api::SyncKind::History,
+                };
+                let id = called(i.request_sync(number.as_deref(), wit_kind).await)?;
+                emit(json!({ "requested": match kind { SyncArg::Contacts => "contacts", SyncArg::History => "history" }, "request_id": id }))?;
             }
             NumbersCommand::Username { tenant, number, set, force_transfer, delete } => {
                 let mut i = cx.instance(tenant).await?;

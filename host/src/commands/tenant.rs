@@ -43,7 +43,8 @@ pub enum TenantCommand {
         verify_token: Option<String>,
         /// A component setting, KEY=VALUE (repeatable): window-policy=enforce|off,
         /// opt-out-keywords=STOP,UNSUBSCRIBE, opt-in-keywords=START, api-version=v23.0,
-        /// app-id=… (the Meta app it connects through, if not WA_APP_ID).
+        /// app-id=… (the Meta app it connects through, if not WA_APP_ID),
+        /// business-app-numbers=ID,… (numbers shared with the WhatsApp Business app).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },

@@ -90,6 +90,9 @@ impl webhooks::Guest for Hostile {
 }
 
 impl connection::Guest for Hostile {
+    fn request_sync(_: Option<String>, _: connection::SyncKind) -> Result<String> {
+        refuse()
+    }
     fn info() -> Result<connection::TenantInfo> {
         let get = |k: &str| config::get(k).ok().flatten();
         Ok(connection::TenantInfo {

@@ -2,10 +2,11 @@
 //! and its single-use `state`, the code exchange ([`oauth`]), `debug_token` ([`token`]),
 //! the WABA's phone numbers and their registration ([`numbers`]), the app's webhook
 //! subscription ([`subscriptions`]), the business profile ([`profile`]) and username
-//! ([`username`]), the
+//! ([`username`]), numbers shared with the WhatsApp Business app ([`coexistence`]), the
 //! credential's state (here), and the readiness checklist computed from facts the
 //! adapter gathers ([`readiness`](mod@readiness)).
 
+pub mod coexistence;
 pub mod numbers;
 pub mod oauth;
 pub mod profile;
