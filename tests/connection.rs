@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use whatsapp_host::api::{CodeMethod, CredentialState, Error, ErrorKind, ProfileUpdate, SyncKind};
-use whatsapp_host::connect;
+use whatsapp_host::connect::{self, TokenKeeper};
 use whatsapp_host::sandbox::{DEFAULT_PHONE_NUMBER_ID, connection::SECOND_PHONE_NUMBER_ID};
 use whatsapp_host::storage::KvBackend;
 use whatsapp_host::tenants::{self, NewTenant, TenantExt};
@@ -87,7 +87,12 @@ async fn get(url: &str) -> (u16, Option<String>, String) {
 /// The business approves in Meta's dialog: the browser lands on the host's callback.
 /// The callback URL and the page the host answered with.
 async fn approve(h: &Harness, tenant: &str) -> (String, u16, String) {
-    let (status, auth) = admin(h, "POST", &format!("tenants/{tenant}/connect"), json!({})).await;
+    approve_with(h, tenant, json!({})).await
+}
+
+/// [`approve`] with the connect request's body (`config_id` for Embedded Signup).
+async fn approve_with(h: &Harness, tenant: &str, body: Value) -> (String, u16, String) {
+    let (status, auth) = admin(h, "POST", &format!("tenants/{tenant}/connect"), body).await;
     assert_eq!(status, 200, "{auth}");
     let url = auth["url"].as_str().unwrap();
     assert!(
@@ -743,4 +748,132 @@ async fn a_business_app_number_syncs_its_contacts_and_history_once_within_a_day(
         "from",
         "not one of the tenant's numbers",
     );
+}
+
+/// A sweep of the host's token keeper over the harness's tenants: what it did to `tenant`.
+async fn sweep(
+    h: &Harness,
+    tenant: &str,
+) -> Option<Result<whatsapp_host::api::TokenRefresh, String>> {
+    let keeper = TokenKeeper {
+        runtime: h.runtime.clone(),
+        db: h.db.clone(),
+        vault: h.vault.clone(),
+        defaults: Default::default(),
+        every: std::time::Duration::from_secs(3600),
+    };
+    keeper
+        .sweep()
+        .await
+        .into_iter()
+        .find(|(t, _)| t == tenant)
+        .map(|(_, r)| r.map_err(|e| e.to_string()))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn a_persons_token_is_made_long_lived_warned_of_before_it_expires_and_refreshed() {
+    let h = Harness::start(quiet()).await;
+    fresh(&h, "spa");
+    assert_eq!(approve(&h, "spa").await.1, 200);
+    tenants::select_numbers(&h.db, "spa", &[DEFAULT_PHONE_NUMBER_ID.into()]).unwrap();
+    let spa = tenants::get(&h.db, "spa").unwrap();
+    let mut i = h.instance_of(&spa).await;
+
+    // The dialog's token is short-lived (two hours); the component stored a 60-day one.
+    let health = i.health().await.unwrap().unwrap();
+    let left = health.expires_at.unwrap() - now();
+    assert!(left > 59 * 86_400, "{left}");
+    assert_eq!(
+        (health.token_type.as_deref(), health.warning.as_deref()),
+        (Some("USER"), None)
+    );
+    assert_eq!(i.credential_status().await.unwrap().unwrap().generation, 1);
+    let r = i.refresh_token().await.unwrap().unwrap();
+    assert!(!r.refreshed && r.note.contains("within 7 days"), "{r:?}");
+    assert!(matches!(sweep(&h, "spa").await, Some(Ok(r)) if !r.refreshed));
+
+    // At Meta, time passes: three days left. Health and the checklist warn.
+    let (code, answer) = http(
+        "POST",
+        &format!("{}/sandbox/token-expiry", h.sandbox_origin),
+        &[],
+        json!({ "expires_in": 3 * 86_400 }).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200, "{answer}");
+    let health = i.health().await.unwrap().unwrap();
+    let warning = health.warning.unwrap();
+    assert!(
+        warning.contains("in 3 days and 0 hours") || warning.contains("in 2 days and 23 hours"),
+        "{warning}"
+    );
+    let readiness = i.check_readiness().await.unwrap().unwrap();
+    assert!(readiness.items[0].ok, "{:?}", readiness.items[0]);
+    assert!(
+        readiness.items[0].reason.contains("refreshes"),
+        "{}",
+        readiness.items[0].reason
+    );
+    assert!(readiness.token.unwrap().warning.is_some());
+
+    // The host's sweep exchanges it for a fresh 60-day token; the warning is gone, the
+    // new token sends, and the next sweep leaves it alone.
+    let done = sweep(&h, "spa").await.unwrap().unwrap();
+    assert!(done.refreshed, "{done:?}");
+    assert!(done.expires_at.unwrap() > now() + 59 * 86_400, "{done:?}");
+    let mut i = h.instance_of(&spa).await;
+    let health = i.health().await.unwrap().unwrap();
+    assert_eq!(health.warning, None);
+    assert_eq!(i.credential_status().await.unwrap().unwrap().generation, 2);
+    i.send(&text("+15551234567", "See you at 5"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(sweep(&h, "spa").await, Some(Ok(r)) if !r.refreshed));
+
+    // Past its expiry a token cannot be exchanged: the sweep says to connect again.
+    http(
+        "POST",
+        &format!("{}/sandbox/token-expiry", h.sandbox_origin),
+        &[],
+        json!({ "expires_in": 0 }).to_string().into_bytes(),
+    )
+    .await;
+    let health = i.health().await.unwrap().unwrap();
+    assert!(!health.valid);
+    let r = i.refresh_token().await.unwrap().unwrap();
+    assert!(!r.refreshed && r.note.contains("connect"), "{r:?}");
+}
+
+#[tokio::test]
+async fn an_embedded_signup_token_is_a_system_users_and_is_never_refreshed() {
+    let h = Harness::start(quiet()).await;
+    fresh(&h, "shop");
+    assert_eq!(
+        approve_with(&h, "shop", json!({ "config_id": "918273645" }))
+            .await
+            .1,
+        200
+    );
+    let shop = tenants::get(&h.db, "shop").unwrap();
+    let mut i = h.instance_of(&shop).await;
+    let health = i.health().await.unwrap().unwrap();
+    assert_eq!(
+        (
+            health.token_type.as_deref(),
+            health.expires_at,
+            health.warning
+        ),
+        (Some("SYSTEM_USER"), None, None)
+    );
+    let r = sweep(&h, "shop").await.unwrap().unwrap();
+    assert!(!r.refreshed && r.note.contains("does not expire"), "{r:?}");
+    assert_eq!(i.credential_status().await.unwrap().unwrap().generation, 1);
 }

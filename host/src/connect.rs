@@ -272,6 +272,7 @@ pub fn health_json(h: &api::TokenHealth) -> Value {
         "valid": h.valid, "expires_at": h.expires_at, "data_access_expires_at": h.data_access_expires_at,
         "token_type": h.token_type, "app_id": h.app_id, "scopes": h.scopes,
         "missing_scopes": h.missing_scopes, "waba_ids": h.waba_ids, "reason": h.reason,
+        "warning": h.warning,
     })
 }
 
@@ -305,4 +306,72 @@ pub fn readiness_json(r: &api::Readiness) -> Value {
             "ready": n.ready, "items": items_json(&n.items),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// Keeps tenants' tokens alive: each sweep asks every tenant's component to refresh its
+/// token (`connection.refresh-token`), which exchanges a person's token for a fresh one
+/// when it is due and Meta allows, and leaves the rest alone. One tenant's failure is
+/// logged; the others go on.
+pub struct TokenKeeper {
+    /// The loaded component.
+    pub runtime: std::sync::Arc<Runtime>,
+    /// Tenants and their storage.
+    pub db: std::sync::Arc<Database>,
+    /// The master keys.
+    pub vault: std::sync::Arc<Vault>,
+    /// Host-wide settings.
+    pub defaults: Defaults,
+    /// Between sweeps.
+    pub every: std::time::Duration,
+}
+
+impl TokenKeeper {
+    /// One sweep over every tenant with a token: what each refresh did, or why it
+    /// failed (tenants without a token are left out).
+    pub async fn sweep(&self) -> Vec<(String, Result<api::TokenRefresh, ConnectError>)> {
+        let cx = Context {
+            runtime: &self.runtime,
+            db: &self.db,
+            vault: &self.vault,
+            defaults: &self.defaults,
+        };
+        let tenants = match self.db.tenants() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("token sweep: cannot list tenants: {e}");
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for t in tenants {
+            let r = match cx.instance(&t.id).await {
+                Ok(mut i) => called(i.refresh_token().await),
+                Err(e) => Err(e),
+            };
+            match &r {
+                Err(ConnectError::Component(e)) if e.kind == api::ErrorKind::NotConfigured => {
+                    continue;
+                }
+                Ok(done) if done.refreshed => {
+                    tracing::info!(tenant = %t.id, expires_at = ?done.expires_at, "token refreshed");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(tenant = %t.id, "token refresh failed: {e}"),
+            }
+            out.push((t.id, r));
+        }
+        out
+    }
+
+    /// Sweep now and then every [`TokenKeeper::every`], until `stop` resolves.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            self.sweep().await;
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(self.every) => {}
+            }
+        }
+    }
 }

@@ -68,6 +68,10 @@ enum Command {
     Health {
         #[arg(long)]
         tenant: String,
+        /// First refresh the token if it is a person's and expires within the tenant's
+        /// warning period (what `serve` does on its own every few hours).
+        #[arg(long)]
+        refresh: bool,
     },
     /// Re-seal every tenant's secrets under a new master key, then retire the old one
     /// (hosts serving from the same data directory keep going).
@@ -180,7 +184,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Send(args) => commands::send::run(&cli, args).await,
         Command::Connect(args) => commands::connect::connect(&cli, args).await,
         Command::Numbers { command } => commands::connect::numbers(&cli, command).await,
-        Command::Health { tenant } => commands::connect::health(&cli, tenant).await,
+        Command::Health { tenant, refresh } => {
+            commands::connect::health(&cli, tenant, *refresh).await
+        }
         Command::RotateKey => commands::keys::rotate(&cli),
         Command::Tenant { command } => commands::tenant::run(&cli, command).await,
         Command::Templates { command } => commands::templates::run(&cli, command).await,

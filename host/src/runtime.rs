@@ -510,7 +510,7 @@ pub mod api {
         AppSubscription, Authorization, AuthorizeRequest, BusinessProfile, BusinessUsername,
         CallbackOverride, CodeMethod, Connected, CredentialState, CredentialStatus,
         NumberReadiness, PhoneNumber, ProfileUpdate, Readiness, ReadinessCheck, ReadinessItem,
-        SyncKind, TenantInfo, TokenHealth,
+        SyncKind, TenantInfo, TokenHealth, TokenRefresh,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::flows::{
         AssetResult, FlowDetails, FlowExchange, FlowPage, FlowPreview, FlowSummary, FlowUpdate,
@@ -741,6 +741,8 @@ exports! {
     set_business_username(phone_number_id: Option<&str>, username: &str, force_transfer: bool) -> String = CONNECTION, "set-username";
     /// `connection.delete-username`
     delete_business_username(phone_number_id: Option<&str>) -> () = CONNECTION, "delete-username";
+    /// `connection.refresh-token`
+    refresh_token() -> api::TokenRefresh = CONNECTION, "refresh-token";
     /// `connection.request-sync`
     request_sync(phone_number_id: Option<&str>, kind: api::SyncKind) -> String = CONNECTION, "request-sync";
     /// `connection.check-readiness`

@@ -41,6 +41,7 @@ pub const SETTABLE: &[&str] = &[
     "app-id",
     "oauth-dialog-origin",
     "business-app-numbers",
+    "token-warning-days",
 ];
 
 /// Host-wide defaults a tenant without its own setting falls back to.

@@ -121,7 +121,7 @@ fn health_of(t: &Tenant) -> Result<c::TokenHealth> {
     let req = c::debug_token_request(&t.settings, token.expose());
     let (status, body) = t.call(&req)?;
     drop(token);
-    let h = c::read_debug_token(status, &body).map_err(err)?;
+    let mut h = c::read_debug_token(status, &body).map_err(err)?;
     if !h.valid {
         let e = GraphError {
             code: 190,
@@ -132,8 +132,34 @@ fn health_of(t: &Tenant) -> Result<c::TokenHealth> {
             ..Default::default()
         };
         mark_reauth_required(&e)?;
+    } else {
+        // Kept beside the credential's state, so `refresh-token` knows without asking.
+        let b = bucket()?;
+        if let Some(mut record) = json::<CredentialRecord>(&b, CREDENTIAL_KEY)? {
+            if (record.expires_at, record.token_type.as_deref())
+                != (h.expires_at, h.token_type.as_deref())
+            {
+                record.expires_at = h.expires_at;
+                record.token_type = h.token_type.clone();
+                b.set(
+                    CREDENTIAL_KEY,
+                    &serde_json::to_vec(&record).expect("a record serializes"),
+                )
+                .map_err(storage)?;
+            }
+        }
     }
+    h.warning = c::expiry_warning(h.expires_at, now_secs(), t.settings.token_warning_days());
     Ok(h)
+}
+
+/// A long-lived token for a person's `token` (Meta's `fb_exchange_token`).
+fn long_lived(t: &Tenant, token: &str) -> Result<c::TokenGrant> {
+    let req = c::long_lived_request(&t.settings, token).map_err(err)?;
+    let (status, mut body) = t.call(&req)?;
+    let grant = c::read_exchange(status, &body);
+    wipe(&mut body);
+    grant.map_err(err)
 }
 
 fn token_health(h: c::TokenHealth) -> wit::TokenHealth {
@@ -147,6 +173,7 @@ fn token_health(h: c::TokenHealth) -> wit::TokenHealth {
         missing_scopes: h.missing_scopes,
         waba_ids: h.waba_ids,
         reason: h.reason,
+        warning: h.warning,
     }
 }
 
@@ -242,6 +269,15 @@ impl wit::Guest for Component {
         let grant = c::read_exchange(status, &body).map_err(err)?;
         let mut body = body;
         wipe(&mut body);
+        // A person's token comes short-lived: exchanged at once for a long-lived one. If
+        // Meta refuses, the short one is kept (and `refresh-token` tries again).
+        let grant = match grant.expires_in {
+            Some(_) => match long_lived(&tenant, grant.access_token.expose()) {
+                Ok(long) => long,
+                Err(_) => grant,
+            },
+            None => grant,
+        };
         let (replaced, generation) = store_token(grant.access_token.expose())?;
         // The onboarding a WhatsApp Business app number's sync window runs from.
         b.set(co::ONBOARDED_KEY, now_secs().to_string().as_bytes())
@@ -289,6 +325,59 @@ impl wit::Guest for Component {
 
     fn health() -> Result<wit::TokenHealth> {
         health_of(&Tenant::bind()).map(token_health)
+    }
+
+    fn refresh_token() -> Result<wit::TokenRefresh> {
+        let t = Tenant::bind();
+        let (status, has_token) = credential()?;
+        if !has_token {
+            return Err(Error::not_configured(
+                "the tenant has no access token".into(),
+            ));
+        }
+        if status.state == wit::CredentialState::ReauthRequired {
+            return Ok(wit::TokenRefresh {
+                refreshed: false,
+                expires_at: None,
+                note: "Meta refused the token: connect the business again".into(),
+            });
+        }
+        let b = bucket()?;
+        let mut record: CredentialRecord = json(&b, CREDENTIAL_KEY)?.unwrap_or_default();
+        if record.token_type.is_none() {
+            // Never asked (a token set by hand): ask Meta once, which records it.
+            let h = health_of(&t)?;
+            record.expires_at = h.expires_at;
+            record.token_type = h.token_type;
+        }
+        let days = t.settings.token_warning_days();
+        if let Err(note) = c::refresh_due(
+            record.expires_at,
+            record.token_type.as_deref(),
+            now_secs(),
+            days,
+        ) {
+            return Ok(wit::TokenRefresh {
+                refreshed: false,
+                expires_at: record.expires_at,
+                note,
+            });
+        }
+        let token = t
+            .access_token()?
+            .ok_or_else(|| Error::not_configured("the tenant has no access token".into()))?;
+        let grant = long_lived(&t, token.expose())?;
+        drop(token);
+        let (_, generation) = store_token(grant.access_token.expose())?;
+        let granted = grant.expires_in.map(|s| now_secs() + s);
+        // What Meta says of the new token now (recorded); the exchange's own answer if
+        // Meta cannot say right now.
+        let expires_at = health_of(&t).map_or(granted, |h| h.expires_at);
+        Ok(wit::TokenRefresh {
+            refreshed: true,
+            expires_at,
+            note: format!("a fresh token is stored (generation {generation})"),
+        })
     }
 
     fn list_numbers() -> Result<Vec<wit::PhoneNumber>> {

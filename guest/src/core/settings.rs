@@ -42,6 +42,9 @@ pub struct Settings {
     /// Numbers shared with the WhatsApp Business app (`business-app-numbers`,
     /// comma-separated): Meta paces them lower (`connection::coexistence`).
     pub business_app_numbers: Vec<String>,
+    /// Days before a token expires that the checklist warns and the host refreshes it
+    /// (`token-warning-days`; `connection::token::DEFAULT_WARNING_DAYS` otherwise).
+    pub token_warning_days: Option<u64>,
 }
 
 fn keywords(v: &str) -> Vec<String> {
@@ -90,6 +93,7 @@ impl Settings {
                 "opt-in-keywords" => s.opt_in_keywords = keywords(&v),
                 "window-policy" => s.window_policy = super::policy::WindowPolicy::parse(&v),
                 "business-app-numbers" => s.business_app_numbers = keywords(&v),
+                "token-warning-days" => s.token_warning_days = v.trim().parse().ok(),
                 _ => {}
             }
         }
@@ -105,6 +109,12 @@ impl Settings {
     /// The full URL of a Graph path (`{origin}/{version}/{path}`).
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}/{}", self.graph_origin, self.api_version, path)
+    }
+
+    /// Days before a token's expiry to warn and refresh it.
+    pub fn token_warning_days(&self) -> u64 {
+        self.token_warning_days
+            .unwrap_or(super::connection::DEFAULT_WARNING_DAYS)
     }
 
     /// The phone number id, or `NotConfigured`.

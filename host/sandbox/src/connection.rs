@@ -24,7 +24,11 @@ pub const VERIFICATION_CODE: &str = "123456";
 pub const SECOND_PHONE_NUMBER_ID: &str = "106540352242923";
 /// How long a code from the dialog can be exchanged.
 const CODE_TTL: Duration = Duration::from_secs(600);
-/// A token from the dialog without a configuration (a person's) lives 60 days.
+/// A token from the dialog without a configuration (a person's) is short-lived: two
+/// hours, as Meta's are.
+const SHORT_TOKEN_SECS: u64 = 7_200;
+/// A long-lived person's token (`grant_type=fb_exchange_token`) lives 60 days; Meta
+/// answers `expires_in` with this figure.
 const USER_TOKEN_SECS: u64 = 5_183_944;
 
 /// A token the sandbox issued.
@@ -212,18 +216,95 @@ pub(crate) fn dialog(state: &Arc<Sandbox>, query: &str) -> Resp {
         .expect("a redirect builds")
 }
 
-/// `GET /oauth/access_token`: a code for a token.
-pub(crate) fn exchange(state: &Arc<Sandbox>, query: &str) -> Resp {
-    let (Some(client_id), Some(secret), Some(code)) = (
-        param(query, "client_id"),
-        param(query, "client_secret"),
-        param(query, "code"),
-    ) else {
+/// A new token for `grant`'s scopes, living `secs` (a system user's does not expire).
+fn issue(c: &mut Connections, scopes: Vec<String>, system_user: bool, secs: u64) -> Resp {
+    let token = format!(
+        "EAAS{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<30>())
+    );
+    let expires_at = (!system_user).then(|| now_secs() + secs);
+    c.issued.insert(
+        token.clone(),
+        Issued {
+            scopes,
+            system_user,
+            expires_at,
+            revoked: false,
+        },
+    );
+    let mut body = json!({ "access_token": token, "token_type": "bearer" });
+    if expires_at.is_some() {
+        body["expires_in"] = secs.into();
+    }
+    net::json(StatusCode::OK, &body)
+}
+
+/// `GET /oauth/access_token?grant_type=fb_exchange_token`: a person's valid token (short-
+/// or long-lived) for a long-lived one; the one given stays valid until it expires.
+fn long_lived(state: &Arc<Sandbox>, query: &str) -> Resp {
+    let Some(given) = param(query, "fb_exchange_token") else {
+        return oauth_error(100, None, "Missing fb_exchange_token parameter.");
+    };
+    let mut c = lock(state);
+    let Some(t) = c.issued.get(&given).cloned() else {
+        return oauth_error(
+            190,
+            None,
+            "Invalid OAuth access token - Cannot parse access token",
+        );
+    };
+    if t.revoked {
+        return oauth_error(
+            190,
+            Some(460),
+            "The session has been invalidated because the user changed their password.",
+        );
+    }
+    if t.expires_at.is_some_and(|e| e <= now_secs()) {
+        return oauth_error(
+            190,
+            Some(463),
+            "Error validating access token: Session has expired.",
+        );
+    }
+    if t.system_user {
         return oauth_error(
             100,
             None,
-            "Missing client_id, client_secret or code parameter.",
+            "A system user's access token cannot be exchanged.",
         );
+    }
+    issue(&mut c, t.scopes, false, USER_TOKEN_SECS)
+}
+
+/// `POST /sandbox/token-expiry {"expires_in": N}`: every issued person's token that is
+/// still valid now expires in N seconds (Meta's clock moved on, for tests of expiry).
+pub(crate) fn set_expiry(state: &Sandbox, body: &[u8]) -> Resp {
+    let Some(secs) = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["expires_in"].as_u64())
+    else {
+        return invalid("expires_in (seconds) is required");
+    };
+    let mut c = lock(state);
+    let now = now_secs();
+    let mut n = 0;
+    for t in c.issued.values_mut() {
+        if !t.revoked && !t.system_user && t.expires_at.is_some_and(|e| e > now) {
+            t.expires_at = Some(now + secs);
+            n += 1;
+        }
+    }
+    net::json(StatusCode::OK, &json!({ "tokens": n }))
+}
+
+/// `GET /oauth/access_token`: a code for a token, or (`grant_type=fb_exchange_token`) a
+/// person's token for a long-lived one. Both need the app's id and secret.
+pub(crate) fn exchange(state: &Arc<Sandbox>, query: &str) -> Resp {
+    let (Some(client_id), Some(secret)) =
+        (param(query, "client_id"), param(query, "client_secret"))
+    else {
+        return oauth_error(100, None, "Missing client_id or client_secret parameter.");
     };
     if client_id != state.config.app_id {
         return oauth_error(
@@ -235,6 +316,12 @@ pub(crate) fn exchange(state: &Arc<Sandbox>, query: &str) -> Resp {
     if secret != state.config.app_secret {
         return oauth_error(1, None, "Error validating client secret.");
     }
+    if param(query, "grant_type").as_deref() == Some("fb_exchange_token") {
+        return long_lived(state, query);
+    }
+    let Some(code) = param(query, "code") else {
+        return oauth_error(100, None, "Missing code parameter.");
+    };
     let mut c = lock(state);
     let Some(grant) = c.codes.get_mut(&code) else {
         return oauth_error(100, None, "Invalid verification code format.");
@@ -256,25 +343,7 @@ pub(crate) fn exchange(state: &Arc<Sandbox>, query: &str) -> Resp {
     }
     grant.used = true;
     let grant = grant.clone();
-    let token = format!(
-        "EAAS{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<30>())
-    );
-    let expires_at = (!grant.system_user).then(|| now_secs() + USER_TOKEN_SECS);
-    c.issued.insert(
-        token.clone(),
-        Issued {
-            scopes: grant.scopes,
-            system_user: grant.system_user,
-            expires_at,
-            revoked: false,
-        },
-    );
-    let mut body = json!({ "access_token": token, "token_type": "bearer" });
-    if expires_at.is_some() {
-        body["expires_in"] = USER_TOKEN_SECS.into();
-    }
-    net::json(StatusCode::OK, &body)
+    issue(&mut c, grant.scopes, grant.system_user, SHORT_TOKEN_SECS)
 }
 
 /// `GET /debug_token`: what the sandbox knows of `input_token`. The caller presents the

@@ -335,6 +335,9 @@ impl Sandbox {
         if method == "POST" && segments == ["sandbox", "inbound"] {
             return control_inbound(state, body).await;
         }
+        if method == "POST" && segments == ["sandbox", "token-expiry"] {
+            return connection::set_expiry(state, body);
+        }
         if method == "POST" && segments == ["sandbox", "group-join"] {
             return groups::join(state, body);
         }

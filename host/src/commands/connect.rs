@@ -286,8 +286,14 @@ fn fail_json(e: &connect::ConnectError) -> BoxError {
     e.to_string().into()
 }
 
-pub async fn health(cli: &Cli, tenant: &str) -> Result<(), BoxError> {
+pub async fn health(cli: &Cli, tenant: &str, refresh: bool) -> Result<(), BoxError> {
     let host = super::Host::open(cli)?;
+    if refresh {
+        let r = async { called(host.cx().instance(tenant).await?.refresh_token().await) }
+            .await
+            .map_err(|e| fail_json(&e))?;
+        out(json!({ "refreshed": r.refreshed, "expires_at": r.expires_at, "note": r.note }))?;
+    }
     let v = connect::health(&host.cx(), tenant)
         .await
         .map_err(|e| fail_json(&e))?;

@@ -1,5 +1,6 @@
 //! `wa-host serve`: the shared webhook endpoint for every tenant, with forwarding, the
-//! admin API and the OAuth callback when configured, until Ctrl-C.
+//! admin API and the OAuth callback when configured, and tenants' expiring tokens
+//! refreshed, until Ctrl-C.
 
 use crate::{BoxError, Cli, component, data_dir, defaults, egress, secret_env, shutdown_signal};
 use std::sync::Arc;
@@ -24,6 +25,10 @@ pub struct ServeArgs {
     /// Meta's OAuth redirect at /oauth/callback and uses it as the redirect URI.
     #[arg(long, env = "WA_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Seconds between sweeps that refresh tenants' expiring tokens (a person's token,
+    /// within the tenant's `token-warning-days` of expiry, while Meta allows); 0: none.
+    #[arg(long, default_value_t = 6 * 3600)]
+    token_sweep_secs: u64,
 }
 
 pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
@@ -51,6 +56,16 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
             max_backoff: Duration::from_secs(30),
         };
         tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
+    }
+    if a.token_sweep_secs > 0 {
+        let keeper = whatsapp_host::connect::TokenKeeper {
+            runtime: runtime.clone(),
+            db: data.db.clone(),
+            vault: data.vault.clone(),
+            defaults: defaults(),
+            every: Duration::from_secs(a.token_sweep_secs),
+        };
+        tasks.push(tokio::spawn(keeper.run(stopped(stop_rx.clone()))));
     }
     let state = Arc::new(ServerState {
         runtime,

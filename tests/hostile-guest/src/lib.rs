@@ -90,6 +90,9 @@ impl webhooks::Guest for Hostile {
 }
 
 impl connection::Guest for Hostile {
+    fn refresh_token() -> Result<connection::TokenRefresh> {
+        refuse()
+    }
     fn request_sync(_: Option<String>, _: connection::SyncKind) -> Result<String> {
         refuse()
     }

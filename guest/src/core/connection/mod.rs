@@ -33,7 +33,10 @@ pub use subscriptions::{
     CallbackOverride, Subscription, read_subscriptions, subscribe_request, subscriptions_request,
     unsubscribe_request,
 };
-pub use token::{TokenHealth, debug_token_request, read_debug_token};
+pub use token::{
+    DEFAULT_WARNING_DAYS, TokenHealth, debug_token_request, expiry_warning, long_lived_request,
+    read_debug_token, refresh_due,
+};
 pub use username::{
     BusinessUsername, check_username, delete_username_request, read_set_username, read_username,
     set_username_request, username_request,
@@ -81,6 +84,13 @@ pub struct CredentialRecord {
     /// Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
+    /// When the token expires (Unix seconds), as Meta last said; none when it does not
+    /// or Meta was not asked yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// `USER`, `SYSTEM_USER`, … as Meta last said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
 }
 
 impl CredentialRecord {
@@ -91,6 +101,8 @@ impl CredentialRecord {
             reason: None,
             code: None,
             since: Some(now),
+            expires_at: None,
+            token_type: None,
         }
     }
 
@@ -101,6 +113,8 @@ impl CredentialRecord {
             reason: Some(e.message.clone()),
             code: Some(e.code),
             since: Some(now),
+            expires_at: None,
+            token_type: None,
         }
     }
 

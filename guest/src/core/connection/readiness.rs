@@ -132,9 +132,10 @@ pub fn readiness(f: &Facts) -> Readiness {
         (Some(Ok(h)), _) => item(
             Check::CredentialValid,
             true,
-            match h.expires_at {
-                Some(e) => format!("valid until {e} (Unix seconds)"),
-                None => "valid, does not expire".to_string(),
+            match (h.expires_at, &h.warning) {
+                (Some(e), Some(w)) => format!("valid until {e} (Unix seconds); {w}"),
+                (Some(e), None) => format!("valid until {e} (Unix seconds)"),
+                (None, _) => "valid, does not expire".to_string(),
             },
         ),
         (Some(Err(e)), _) => item(
