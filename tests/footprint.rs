@@ -4,15 +4,18 @@
 //! Each instance's linear memory maps the component's data image copy-on-write, and the
 //! kernel's fault-around maps a whole 64 KB window of it on the first read: the whole
 //! image is resident in every instance (host/bench/README.md). At 80 KB, the image was
-//! 68 KB of an instance's 112 KB; at 13 pages it is 52 KB of 96 KB, under issue 8's
-//! 100 KiB. The things that made it grow before: Unicode case tables (`str::to_lowercase`),
+//! 68 KB of an instance's 112 KB; at 13 pages it was 52 KB of 96 KB, under issue 8's
+//! 100 KiB; at 14, 56 KB of about 100 KiB. The things that made it grow before: Unicode case tables (`str::to_lowercase`),
 //! derived `Debug` names of big WIT variants, and serde_json 1.0.146+'s zmij tables
 //! (Cargo.lock holds 1.0.145, which writes floats with ryu's small tables).
 
 use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 
-/// Pages of data image an instance may map.
-const IMAGE_PAGES: usize = 13;
+/// Pages of data image an instance may map. Raised from 13 to 14 for issue 20's groups,
+/// coexistence syncs and token refresh (their messages and field names took the image
+/// from under 53,248 to 54,983 bytes): an instance is then about 100 KiB, issue 8's
+/// limit, so the next growth has to be paid for by a cut.
+const IMAGE_PAGES: usize = 14;
 
 /// Bytes the component may weigh, through binaryen's `wasm-opt` and as rustc builds it.
 /// Each budget sits a few KB above the size it was last set at, so that growth is always
@@ -23,9 +26,10 @@ const IMAGE_PAGES: usize = 13;
 /// fell to 1,102,974 and 1,313,510. Issue 20's account-level events (alerts, review,
 /// capability, security, flows, groups), each lowered by `parse` and by `receive`, took
 /// them to 1,138,512 and 1,356,248; its coexistence events (a history message holds a
-/// whole `message-content`, lowered once more in each) to 1,167,339 and 1,392,090.
-/// Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_172_000, 1_398_000);
+/// whole `message-content`, lowered once more in each) to 1,167,339 and 1,392,090; its
+/// `groups` interface (nine exports), `request-sync` and `refresh-token` to 1,240,265 and
+/// 1,479,428. Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_246_000, 1_485_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

@@ -85,35 +85,36 @@ fn announce(state: &Arc<Sandbox>, pnid: &str, field: &'static str, item: Value) 
     });
 }
 
-fn body_json(body: &[u8]) -> Result<Value, Resp> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|_| invalid("The request body is not valid JSON"))?;
+/// The request's JSON, or why Meta would refuse it (answered with [`invalid`]).
+fn body_json(body: &[u8]) -> Result<Value, String> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|_| "The request body is not valid JSON".to_string())?;
     if v["messaging_product"] != "whatsapp" {
-        return Err(invalid("The parameter messaging_product is required."));
+        return Err("The parameter messaging_product is required.".into());
     }
     Ok(v)
 }
 
-fn subject_of(v: &Value) -> Result<Option<String>, Resp> {
+fn subject_of(v: &Value) -> Result<Option<String>, String> {
     match v.get("subject") {
         None => Ok(None),
         Some(s) => match s.as_str().map(str::trim) {
             Some(t) if !t.is_empty() && t.chars().count() <= SUBJECT_MAX => Ok(Some(t.into())),
-            _ => Err(invalid(&format!(
+            _ => Err(format!(
                 "(#100) Param subject must be 1 to {SUBJECT_MAX} characters"
-            ))),
+            )),
         },
     }
 }
 
-fn description_of(v: &Value) -> Result<Option<String>, Resp> {
+fn description_of(v: &Value) -> Result<Option<String>, String> {
     match v.get("description") {
         None => Ok(None),
         Some(d) => match d.as_str() {
             Some(t) if t.chars().count() <= DESCRIPTION_MAX => Ok(Some(t.into())),
-            _ => Err(invalid(&format!(
+            _ => Err(format!(
                 "(#100) Param description must be at most {DESCRIPTION_MAX} characters"
-            ))),
+            )),
         },
     }
 }
@@ -127,16 +128,16 @@ fn named(user: &str) -> Value {
 pub(crate) fn create(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
     let v = match body_json(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return invalid(&m),
     };
     let subject = match subject_of(&v) {
         Ok(Some(s)) => s,
         Ok(None) => return invalid("The parameter subject is required."),
-        Err(r) => return r,
+        Err(m) => return invalid(&m),
     };
     let description = match description_of(&v) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(m) => return invalid(&m),
     };
     let approval_required = match v["join_approval_mode"].as_str() {
         None | Some("auto_approve") => false,
@@ -214,11 +215,11 @@ pub(crate) fn update(state: &Arc<Sandbox>, id: &str, body: &[u8]) -> Option<Resp
     }
     let v = match body_json(body) {
         Ok(v) => v,
-        Err(r) => return Some(r),
+        Err(m) => return Some(invalid(&m)),
     };
     let (subject, description) = match (subject_of(&v), description_of(&v)) {
         (Ok(s), Ok(d)) => (s, d),
-        (Err(r), _) | (_, Err(r)) => return Some(r),
+        (Err(m), _) | (_, Err(m)) => return Some(invalid(&m)),
     };
     if subject.is_none() && description.is_none() {
         return Some(invalid("(#100) Give a subject or a description to change."));
@@ -283,7 +284,7 @@ pub(crate) fn invite_link(state: &Sandbox, id: &str, reset: bool) -> Resp {
 pub(crate) fn remove(state: &Arc<Sandbox>, id: &str, body: &[u8]) -> Resp {
     let v = match body_json(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return invalid(&m),
     };
     let Some(list) = v["participants"]
         .as_array()
@@ -357,7 +358,7 @@ pub(crate) fn join_requests(state: &Sandbox, id: &str) -> Resp {
 pub(crate) fn answer(state: &Arc<Sandbox>, id: &str, body: &[u8], approve: bool) -> Resp {
     let v = match body_json(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return invalid(&m),
     };
     let Some(ids) = v["join_requests"].as_array().filter(|l| !l.is_empty()) else {
         return invalid("The parameter join_requests is required.");
