@@ -453,19 +453,20 @@ pub(crate) fn join(state: &Arc<Sandbox>, body: &[u8]) -> Resp {
     net::json(StatusCode::OK, &out)
 }
 
-/// A message to a group (`recipient_type: group`) of the sending number: no window, no
-/// interactive messages (131009).
+/// What the sandbox answers a message to a group the number does not own (after the
+/// message itself passed Meta's rules).
+pub const NOT_A_GROUP: &str =
+    "(#131009) Parameter value is not valid: to is not a group of this number";
+
+/// A message to a group (`recipient_type: group`) of the sending number: Meta's rules for
+/// the message first, then no interactive messages (131009), then the group must be the
+/// number's ([`NOT_A_GROUP`]). No window.
 pub(crate) fn message(state: &Sandbox, pnid: &str, v: &Value) -> Resp {
     let Some(to) = v["to"].as_str() else {
         return invalid("The parameter to is required.");
     };
-    if store(state).get(to).is_none_or(|g| g.pnid != pnid) {
-        return crate::graph_error(
-            StatusCode::BAD_REQUEST,
-            131009,
-            None,
-            "(#131009) Parameter value is not valid: to is not a group of this number",
-        );
+    if let Some(r) = crate::rejection(v) {
+        return r;
     }
     if v["type"] == "interactive" {
         return crate::graph_error(
@@ -475,8 +476,8 @@ pub(crate) fn message(state: &Sandbox, pnid: &str, v: &Value) -> Resp {
             "(#131009) Parameter value is not valid: groups take no interactive messages",
         );
     }
-    if let Some(r) = crate::rejection(v) {
-        return r;
+    if store(state).get(to).is_none_or(|g| g.pnid != pnid) {
+        return crate::graph_error(StatusCode::BAD_REQUEST, 131009, None, NOT_A_GROUP);
     }
     net::json(
         StatusCode::OK,

@@ -10,7 +10,7 @@ mod catalog;
 mod coexistence;
 pub mod connection;
 mod flows;
-mod groups;
+pub mod groups;
 mod media;
 use whatsapp_net as net;
 mod templates;
