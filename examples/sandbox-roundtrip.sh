@@ -17,15 +17,16 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$WA_DATA_DIR"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-sandbox_port=$(free_port); server_port=$(free_port)
+sandbox_port=$(free_port); server_port=$(free_port); admin_port=$(free_port)
 sandbox=http://127.0.0.1:$sandbox_port
 
 "$WA_HOST" sandbox --listen "127.0.0.1:$sandbox_port" --webhook-url "http://127.0.0.1:$server_port/webhook" & pids+=($!)
 printf 'sandbox-access-token\n' | "$WA_HOST" tenant add acme \
   --phone-number-id 106540352242922 --waba-id 102290129340398 --graph-origin "$sandbox" --token-stdin \
   --set app-id=1189009012345678
-WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" & pids+=($!)
-for _ in $(seq 600); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+WA_APP_SECRET=sandbox-app-secret "$WA_HOST" serve --listen "127.0.0.1:$server_port" \
+  --admin-listen "127.0.0.1:$admin_port" & pids+=($!)
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # The customer writes first (through the sandbox, as Meta would deliver it): that opens
 # the 24-hour window a free-form reply needs.

@@ -26,7 +26,7 @@ async fn admin(h: &Harness, method: &str, path: &str, body: Value) -> (u16, Valu
     };
     let (status, text) = http(
         method,
-        &format!("{}/admin/{path}", h.server_origin),
+        &format!("{}/admin/{path}", h.admin_origin),
         &[
             ("authorization", &auth),
             ("content-type", "application/json"),
@@ -446,8 +446,25 @@ async fn each_number_has_its_own_window_and_routing() {
 #[tokio::test]
 async fn the_admin_api_wants_its_token_and_never_answers_with_a_secret() {
     let h = Harness::start(quiet()).await;
-    let url = format!("{}/admin/tenants", h.server_origin);
+    let url = format!("{}/admin/tenants", h.admin_origin);
     assert_eq!(http("GET", &url, &[], vec![]).await.0, 401);
+    // Neither the admin API nor the metrics (which name tenants) are on the listener
+    // Meta posts to; its liveness is, and readiness is the operator's.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    for path in ["/admin/tenants", "/metrics", "/readyz"] {
+        let public = format!("{}{path}", h.server_origin);
+        let (status, _) = http("GET", &public, &[("authorization", &auth)], vec![]).await;
+        assert_eq!(status, 404, "{path} on the public listener");
+    }
+    let live = http("GET", &format!("{}/livez", h.server_origin), &[], vec![]).await;
+    assert_eq!(live, (200, "ok\n".to_string()));
+    let (status, ready) = http("GET", &format!("{}/readyz", h.admin_origin), &[], vec![]).await;
+    assert_eq!(status, 200, "{ready}");
+    let ready: Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(
+        (ready["ready"].as_bool(), ready["database"].as_str()),
+        (Some(true), Some("sqlite"))
+    );
     assert_eq!(
         http("GET", &url, &[("authorization", "Bearer nope")], vec![])
             .await

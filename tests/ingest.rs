@@ -77,13 +77,7 @@ async fn under_a_loop_of_posts_delivered_twice_each_event_is_recorded_exactly_on
     let keys: std::collections::HashSet<_> =
         rows.iter().map(|r| r.idempotency_key.clone()).collect();
     assert_eq!(keys.len(), 100);
-    let (code, metrics) = http(
-        "GET",
-        &h.webhook_url.replace("/webhook", "/metrics"),
-        &[],
-        vec![],
-    )
-    .await;
+    let (code, metrics) = http("GET", &format!("{}/metrics", h.admin_origin), &[], vec![]).await;
     assert_eq!(code, 200);
     assert!(
         metrics.contains("wa_webhook_events_total{tenant=\"acme\"} 100"),
@@ -96,13 +90,7 @@ async fn under_a_loop_of_posts_delivered_twice_each_event_is_recorded_exactly_on
     // A wrong signature is counted, and still nothing is recorded.
     let body = text_from("15551234567", "wamid.forged", "x");
     assert_eq!(post_signed(&h, "not-the-secret", body).await.0, 401);
-    let (_, metrics) = http(
-        "GET",
-        &h.webhook_url.replace("/webhook", "/metrics"),
-        &[],
-        vec![],
-    )
-    .await;
+    let (_, metrics) = http("GET", &format!("{}/metrics", h.admin_origin), &[], vec![]).await;
     assert!(
         metrics.contains("wa_webhook_signature_failures_total{tenant=\"acme\"} 1"),
         "{metrics}"
@@ -389,9 +377,15 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
     });
     let (stop_platform, rx) = tokio::sync::watch::channel(false);
     let mut rx2 = rx.clone();
-    tokio::spawn(net::serve(listener, p.clone(), platform, async move {
-        let _ = rx2.wait_for(|s| *s).await;
-    }));
+    tokio::spawn(net::serve(
+        listener,
+        net::Limits::default(),
+        p.clone(),
+        platform,
+        async move {
+            let _ = rx2.wait_for(|s| *s).await;
+        },
+    ));
     let ev = |k: &str, contact: &str| NewEvent {
         tenant: Some("acme".into()),
         kind: "message".into(),

@@ -1,8 +1,8 @@
 //! The admin API, for platforms that run the host as a service: tenants, tokens,
 //! connecting through OAuth, numbers, subscriptions and health over HTTP, behind a
-//! bearer token (`WA_ADMIN_TOKEN`). And the OAuth callback Meta sends the business's
-//! browser back to, which needs no bearer: the single-use `state` the component made is
-//! what it checks.
+//! bearer token (`WA_ADMIN_TOKEN`), on the admin listener (`serve --admin-listen`). And the OAuth callback Meta sends the business's
+//! browser back to, on the public listener, which needs no bearer: the single-use
+//! `state` the component made is what it checks.
 //!
 //! | method and path | what |
 //! |---|---|
@@ -25,7 +25,6 @@ use crate::net::{self, Resp};
 pub use crate::state::AdminConfig;
 use crate::state::ServerState;
 use crate::tenants::{self, NewTenant};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde::Deserialize;
@@ -80,17 +79,13 @@ fn authorized(config: &AdminConfig, req: &Request<Incoming>) -> bool {
     Sha256::digest(presented.as_bytes()) == Sha256::digest(config.token.as_bytes())
 }
 
-async fn body<T: for<'de> Deserialize<'de>>(req: Request<Incoming>) -> Result<T, Resp> {
-    let bytes = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
+async fn body<T: for<'de> Deserialize<'de>>(
+    within: std::time::Duration,
+    req: Request<Incoming>,
+) -> Result<T, Resp> {
+    let bytes = net::read_body(req.into_body(), MAX_BODY, within)
         .await
-        .map_err(|_| {
-            error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body exceeds {MAX_BODY} bytes"),
-            )
-        })?
-        .to_bytes();
+        .map_err(|e| error(e.status(), e.to_string()))?;
     let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
     // serde's message names the field, never a value.
     serde_json::from_slice(bytes).map_err(|e| {
@@ -201,7 +196,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
             Err(e) => tenant_failed(e.into()),
         },
         ("POST", ["tenants"]) => {
-            let a: AddTenant = body(req).await?;
+            let a: AddTenant = body(state.limits.body_timeout, req).await?;
             let t = NewTenant {
                 id: a.id,
                 phone_number_id: a.phone_number_id.unwrap_or_default(),
@@ -233,7 +228,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         },
         ("PUT", ["tenants", id, "token"]) => {
             let id = id.to_string();
-            let t: Token = body(req).await?;
+            let t: Token = body(state.limits.body_timeout, req).await?;
             match connect::set_access_token(&cx, &id, &t.access_token).await {
                 Ok(generation) => net::json(
                     StatusCode::OK,
@@ -244,7 +239,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         }
         ("POST", ["tenants", id, "connect"]) => {
             let id = id.to_string();
-            let c: Connect = body(req).await?;
+            let c: Connect = body(state.limits.body_timeout, req).await?;
             let Some(redirect_uri) = c
                 .redirect_uri
                 .or_else(|| state.public_url.as_deref().map(callback_url))
@@ -283,7 +278,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         }
         ("PUT", ["tenants", id, "numbers"]) => {
             let id = id.to_string();
-            let n: Numbers = body(req).await?;
+            let n: Numbers = body(state.limits.body_timeout, req).await?;
             match tenants::select_numbers(&state.db, &id, &n.numbers) {
                 Ok(t) => net::json(StatusCode::OK, &connect::describe(&cx, &t).await),
                 Err(tenants::TenantError::Storage(e)) => error(StatusCode::CONFLICT, e.to_string()),
@@ -292,7 +287,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         }
         ("POST", ["tenants", id, "numbers", number, "register"]) => {
             let (id, number) = (id.to_string(), number.to_string());
-            let p: Pin = body(req).await?;
+            let p: Pin = body(state.limits.body_timeout, req).await?;
             let r = async {
                 let mut i = cx.instance(&id).await?;
                 connect::called(i.register_number(&number, &p.pin).await)
@@ -305,7 +300,7 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
         }
         ("POST", ["tenants", id, "subscribe"]) => {
             let id = id.to_string();
-            let s: Subscribe = body(req).await?;
+            let s: Subscribe = body(state.limits.body_timeout, req).await?;
             let callback = match (s.override_callback_uri, s.verify_token) {
                 (Some(url), Some(token)) => Some(crate::api::CallbackOverride {
                     url,

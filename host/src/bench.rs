@@ -552,17 +552,7 @@ async fn webhook_load(
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(ServerState {
-        runtime: rt,
-        db: db.clone(),
-        defaults: Defaults::default(),
-        max_body: server::DEFAULT_MAX_BODY,
-        events: None,
-        metrics: Default::default(),
-        admin: None,
-        public_url: None,
-        directory: Default::default(),
-    });
+    let state = Arc::new(ServerState::new(rt, db.clone(), Defaults::default()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, state, async {
         let _ = stopped.await;

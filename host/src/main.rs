@@ -168,8 +168,22 @@ fn data_dir(cli: &Cli) -> Result<DataDir, BoxError> {
     )
 }
 
-/// Ctrl-C.
+/// SIGTERM (systemd, Kubernetes, `docker stop`) or Ctrl-C.
 async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => eprintln!("wa-host: SIGTERM; draining"),
+                    _ = tokio::signal::ctrl_c() => eprintln!("wa-host: interrupted; draining"),
+                }
+                return;
+            }
+            Err(e) => eprintln!("wa-host: no SIGTERM handler ({e}); Ctrl-C only"),
+        }
+    }
     let _ = tokio::signal::ctrl_c().await;
 }
 

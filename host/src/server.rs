@@ -11,7 +11,6 @@ use crate::signature;
 pub use crate::state::{Counters, DEFAULT_MAX_BODY, Metrics, ServerState};
 use crate::storage::NewEvent;
 use crate::tenants::{Defaults, TenantExt};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde::Deserialize;
@@ -20,14 +19,17 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Serve on `listener` until `shutdown` resolves.
+/// Serve the public endpoint on `listener` until `shutdown` resolves, then drain: what
+/// Meta and the business's browser reach (the webhook, the OAuth callback, `/livez`).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let limits = state.limits;
     net::serve(
         listener,
+        limits,
         state,
         |state, req| async move { handle(&state, req).await },
         shutdown,
@@ -35,7 +37,26 @@ pub async fn serve(
     .await
 }
 
-/// Answer one request.
+/// Serve the operator's endpoint on `listener` (loopback by default) until `shutdown`
+/// resolves: the admin API, `/metrics`, `/readyz` and `/livez`. Kept off the public
+/// listener: `/metrics` names tenants, and the admin API needs no exposure to Meta.
+pub async fn serve_admin(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let limits = state.limits;
+    net::serve(
+        listener,
+        limits,
+        state,
+        |state, req| async move { handle_admin(&state, req).await },
+        shutdown,
+    )
+    .await
+}
+
+/// Answer one request on the public listener.
 pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
     match (req.method().as_str(), req.uri().path()) {
         ("GET", "/webhook") => handshake(state, req.uri().query().unwrap_or("")).await,
@@ -49,11 +70,22 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
         ("GET", "/oauth/callback") if state.public_url.is_some() => {
             crate::admin::oauth_callback(state, req.uri().query().unwrap_or("")).await
         }
+        ("GET", "/livez") => text(StatusCode::OK, "ok\n"),
+        (_, "/webhook") => text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n"),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// Answer one request on the admin listener.
+pub async fn handle_admin(state: &ServerState, req: Request<Incoming>) -> Resp {
+    match (req.method().as_str(), req.uri().path()) {
         (_, p) if p == "/admin" || p.starts_with("/admin/") => match &state.admin {
             Some(config) => crate::admin::handle(state, config, req).await,
-            None => text(StatusCode::NOT_FOUND, "not found\n"),
+            None => text(
+                StatusCode::NOT_FOUND,
+                "the admin API is off: set WA_ADMIN_TOKEN\n",
+            ),
         },
-        ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
         ("GET", "/metrics") => {
             let backlog = crate::forward::backlog_by_tenant(&state.db);
             net::respond(
@@ -62,8 +94,27 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
                 state.metrics.render(backlog),
             )
         }
-        (_, "/webhook") => text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n"),
+        ("GET", "/readyz") => ready(state),
+        ("GET", "/livez") => text(StatusCode::OK, "ok\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// Whether this host can take webhooks: its database answers a query (the component
+/// was compiled and loaded before the listeners opened). 503 with the reason if not.
+fn ready(state: &ServerState) -> Resp {
+    match state.db.last_seq() {
+        Ok(_) => net::json(
+            StatusCode::OK,
+            &serde_json::json!({ "ready": true, "database": state.db.kind(), "component": "loaded" }),
+        ),
+        Err(e) => {
+            tracing::warn!("readiness: the database does not answer: {e}");
+            net::json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({ "ready": false, "database": format!("does not answer: {e}") }),
+            )
+        }
     }
 }
 
@@ -198,28 +249,21 @@ pub fn peek_routes(body: &[u8]) -> Result<Vec<RoutedChange>, String> {
 type Refusal = (StatusCode, String);
 
 async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, Refusal> {
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body exceeds {} bytes", state.max_body),
-        )
-    };
     let declared = req
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > state.max_body as u64) {
-        return Err(too_large());
+        let e = net::BodyError::TooLarge(state.max_body);
+        return Err((e.status(), e.to_string()));
     }
     let signature = req
         .headers()
         .get(signature::META_HEADER)
         .map(|v| v.to_str().unwrap_or("").to_string());
-    let body = Limited::new(req.into_body(), state.max_body)
-        .collect()
+    let body = net::read_body(req.into_body(), state.max_body, state.limits.body_timeout)
         .await
-        .map_err(|_| too_large())?
-        .to_bytes();
+        .map_err(|e| (e.status(), e.to_string()))?;
     let Some(signature) = signature else {
         state.metrics.add("", |c| c.signature_failures += 1);
         return Err((

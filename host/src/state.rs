@@ -30,6 +30,8 @@ pub struct ServerState {
     pub defaults: Defaults,
     /// Body limit.
     pub max_body: usize,
+    /// The endpoint's timeouts and connection cap (`net::Limits`).
+    pub limits: crate::net::Limits,
     /// Each recorded event, after the commit, for in-process listeners (the demo).
     pub events: Option<broadcast::Sender<serde_json::Value>>,
     /// Counters for `/metrics`.
@@ -52,6 +54,7 @@ impl ServerState {
             db,
             defaults,
             max_body: DEFAULT_MAX_BODY,
+            limits: crate::net::Limits::default(),
             events: None,
             metrics: Metrics::default(),
             admin: None,

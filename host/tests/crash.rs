@@ -148,6 +148,7 @@ impl Drop for Server {
 fn serve(data: &Path, port: u16, forward: u16) -> Server {
     let child = wa_host(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "127.0.0.1:0"])
         .args([
             "--forward-url",
             &format!("http://127.0.0.1:{forward}/events"),

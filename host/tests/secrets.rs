@@ -272,6 +272,8 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
             "serve",
             "--listen",
             &format!("127.0.0.1:{server_port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
             "--forward-url",
             &forward,
         ],
@@ -512,6 +514,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (sandbox_port, server_port, callback_port) = (free_port(), free_port(), free_port());
+    let admin_port = free_port();
     let sandbox = format!("http://127.0.0.1:{sandbox_port}");
     let server = format!("http://127.0.0.1:{server_port}");
     let mut env = Env {
@@ -577,12 +580,15 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
             "serve",
             "--listen",
             &format!("127.0.0.1:{server_port}"),
+            "--admin-listen",
+            &format!("127.0.0.1:{admin_port}"),
             "--public-url",
             &server,
         ],
     );
     wait_for(sandbox_port);
     wait_for(server_port);
+    wait_for(admin_port);
 
     connect_through_the_dialog(&mut env, callback_port);
     for args in [
@@ -615,7 +621,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
     // The admin API, with its bearer token.
     let auth = format!("Bearer {ADMIN_TOKEN}");
     let health = http(
-        server_port,
+        admin_port,
         "GET",
         "/admin/tenants/gym/health",
         &[("authorization", &auth)],
@@ -629,7 +635,7 @@ fn connecting_reconnecting_and_rotating_the_master_key_leak_nothing() {
     env.outputs.push(("the admin API's answer".into(), health));
     let put = format!(r#"{{"access_token":"{NEW_TOKEN}"}}"#);
     http(
-        server_port,
+        admin_port,
         "PUT",
         "/admin/tenants/acme/token",
         &[

@@ -114,6 +114,7 @@ fn serve(data_dir: &Path, database: &str) -> Serve {
         .port();
     let child = wa_host(data_dir, database)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

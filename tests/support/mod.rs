@@ -174,8 +174,10 @@ pub struct Harness {
     pub vault: Arc<Vault>,
     /// `http://127.0.0.1:PORT` of the sandbox.
     pub sandbox_origin: String,
-    /// `http://127.0.0.1:PORT` of the server (its admin API and OAuth callback).
+    /// `http://127.0.0.1:PORT` of the server's public listener (webhook, OAuth callback).
     pub server_origin: String,
+    /// `http://127.0.0.1:PORT` of its admin listener (admin API, metrics, readiness).
+    pub admin_origin: String,
     /// `http://127.0.0.1:PORT/webhook` of the server.
     pub webhook_url: String,
     /// The tenant.
@@ -204,6 +206,8 @@ impl Harness {
     pub async fn start_with(opts: Options, tweak: impl FnOnce(&mut SandboxConfig)) -> Harness {
         let sandbox_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_origin = format!("http://{}", admin_listener.local_addr().unwrap());
         let sandbox_origin = format!("http://{}", sandbox_listener.local_addr().unwrap());
         let server_origin = format!("http://{}", server_listener.local_addr().unwrap());
         let webhook_url = format!("{server_origin}/webhook");
@@ -247,25 +251,26 @@ impl Harness {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        // The host-wide secret equals the sandbox's, so changes of unknown numbers verify.
+        let defaults = Defaults {
+            app_secret: Some(Zeroizing::new(APP_SECRET.into())),
+            ..Defaults::default()
+        };
         let state = Arc::new(ServerState {
-            runtime: runtime.clone(),
-            db: db.clone(),
-            // The host-wide secret equals the sandbox's, so changes of unknown numbers verify.
-            defaults: Defaults {
-                app_secret: Some(Zeroizing::new(APP_SECRET.into())),
-                ..Defaults::default()
-            },
-            max_body: server::DEFAULT_MAX_BODY,
             events: Some(tx),
-            metrics: Default::default(),
             admin: Some(whatsapp_host::admin::AdminConfig {
                 token: Zeroizing::new(ADMIN_TOKEN.into()),
             }),
             public_url: Some(server_origin.clone()),
-            directory: Default::default(),
+            ..ServerState::new(runtime.clone(), db.clone(), defaults)
         });
         tokio::spawn(server::serve(
             server_listener,
+            state.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        tokio::spawn(server::serve_admin(
+            admin_listener,
             state,
             stopped(stop_rx.clone()),
         ));
@@ -289,6 +294,7 @@ impl Harness {
             vault,
             sandbox_origin,
             server_origin,
+            admin_origin,
             webhook_url,
             tenant,
             events,

@@ -9,7 +9,9 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// A response with a full body.
 pub type Resp = Response<Full<Bytes>>;
@@ -33,10 +35,46 @@ pub fn json(status: StatusCode, v: &serde_json::Value) -> Resp {
     respond(status, "application/json", v.to_string())
 }
 
+/// What the accept loop holds a connection to. The defaults are for a public endpoint
+/// that Meta posts to: Meta sends a whole request at once and retries what is refused,
+/// so a client that dribbles, idles or piles up connections loses them, not us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// From a connection's opening, or the end of its last response, to the end of the
+    /// next request's headers: one timer (hyper's) bounds both a slow header and an idle
+    /// keep-alive connection. Past it the connection is closed.
+    pub header_timeout: Duration,
+    /// To read a request's whole body ([`read_body`]); past it, 408.
+    pub body_timeout: Duration,
+    /// Connections open at once. One more is answered 503 (`Connection: close`) and
+    /// closed at once.
+    pub max_connections: usize,
+    /// How long a shutdown waits for the requests in flight to be answered.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What answers a connection past [`Limits::max_connections`].
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 31\r\nretry-after: 1\r\n\r\ntoo many connections; try again\n";
+
 /// Accept connections on `listener` and answer each request with `handle(state, req)`,
-/// until `shutdown` resolves. A connection's error ends that connection only.
+/// within `limits`, until `shutdown` resolves. A connection's error ends that connection
+/// only. On shutdown the listener closes, every open connection finishes the request
+/// it is in (an idle one closes at once), and this returns when all have, or when
+/// [`Limits::drain_timeout`] has passed.
 pub async fn serve<S, F, Fut>(
     listener: TcpListener,
+    limits: Limits,
     state: Arc<S>,
     handle: F,
     shutdown: impl Future<Output = ()>,
@@ -46,26 +84,112 @@ where
     F: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Resp> + Send + 'static,
 {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
-            r = listener.accept() => r?,
-            () = &mut shutdown => return Ok(()),
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                // Out of file descriptors and the like: wait, do not spin or stop serving.
+                Err(e) if is_transient(&e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
         };
         let state = state.clone();
+        let svc = hyper::service::service_fn(move |req| {
+            let fut = handle(state.clone(), req);
+            async move { Ok::<_, Infallible>(fut.await) }
+        });
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let conn = graceful.watch(http.serve_connection(io, svc));
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let fut = handle(state.clone(), req);
-                async move { Ok::<_, Infallible>(fut.await) }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, svc)
-                .await
-            {
+            if let Err(e) = conn.await {
                 tracing::debug!("connection: {e}");
             }
+            drop(permit);
         });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "shutdown: requests still in flight after {:?}; leaving them",
+            limits.drain_timeout
+        );
+    }
+    Ok(())
+}
+
+fn is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock | OutOfMemory
+    ) || e.raw_os_error().is_some_and(|n| n == 23 || n == 24) // ENFILE, EMFILE
+}
+
+/// Answer a connection past the cap with 503 and close it, without waiting on the
+/// client: one write, bounded in time.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than the limit (bytes).
+    TooLarge(usize),
+    /// Not all there within the body timeout.
+    TimedOut(Duration),
+    /// The connection failed while it was read.
+    Failed(String),
+}
+
+impl BodyError {
+    /// The status that answers it: 413, 408 or 400.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Failed(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooLarge(max) => write!(f, "the body exceeds {max} bytes"),
+            BodyError::TimedOut(t) => write!(f, "the body did not arrive within {t:?}"),
+            BodyError::Failed(e) => write!(f, "the body could not be read: {e}"),
+        }
+    }
+}
+
+/// A request's whole body, at most `max` bytes, read within `within`.
+pub async fn read_body(body: Incoming, max: usize, within: Duration) -> Result<Bytes, BodyError> {
+    use http_body_util::{BodyExt, Limited};
+    match tokio::time::timeout(within, Limited::new(body, max).collect()).await {
+        Err(_) => Err(BodyError::TimedOut(within)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(max)),
+        Ok(Err(e)) => Err(BodyError::Failed(e.to_string())),
     }
 }
 

@@ -212,7 +212,7 @@ pub async fn serve(
     let _ = sandbox
         .origin
         .set(format!("http://{}", listener.local_addr()?));
-    net::serve(listener, sandbox, handle, shutdown).await
+    net::serve(listener, net::Limits::default(), sandbox, handle, shutdown).await
 }
 
 impl Sandbox {

@@ -172,6 +172,7 @@ async fn wait_for_callback(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(net::serve(
         listener,
+        net::Limits::default(),
         tx,
         |tx, req: hyper::Request<hyper::body::Incoming>| async move {
             if req.uri().path() != "/callback" {

@@ -1,11 +1,13 @@
 //! `wa-host serve`: the shared webhook endpoint for every tenant, with forwarding, the
 //! admin API and the OAuth callback when configured, and tenants' expiring tokens
-//! refreshed, until Ctrl-C.
+//! refreshed, until SIGTERM or Ctrl-C; then the requests in flight are answered and
+//! their events committed before it exits.
 
 use crate::{BoxError, Cli, component, data_dir, defaults, egress, secret_env, shutdown_signal};
 use std::sync::Arc;
 use std::time::Duration;
 use whatsapp_host::forward::Forwarder;
+use whatsapp_host::net::Limits;
 use whatsapp_host::server::{self, ServerState};
 
 /// Where to listen and what to do with what arrives.
@@ -14,9 +16,26 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Address of the operator's listener: the admin API (with `WA_ADMIN_TOKEN`),
+    /// /metrics, /readyz and /livez. Loopback unless you mean otherwise.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    admin_listen: String,
     /// Largest body accepted (bytes); larger ones get 413.
     #[arg(long, default_value_t = server::DEFAULT_MAX_BODY)]
     max_body: usize,
+    /// Seconds a connection may take, from opening or from its last response, to send
+    /// a request's headers (so also how long an idle keep-alive connection is kept).
+    #[arg(long, default_value_t = Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds to receive a request's whole body; past it, 408.
+    #[arg(long, default_value_t = Limits::default().body_timeout.as_secs())]
+    body_timeout_secs: u64,
+    /// Connections open at once on each listener; past it, 503 and closed.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a shutdown waits for requests in flight.
+    #[arg(long, default_value_t = Limits::default().drain_timeout.as_secs())]
+    drain_timeout_secs: u64,
     /// Forward every recorded event to this platform URL (http://), signed with
     /// `WA_FORWARD_SECRET` in `X-WA-Signature-256`; retried until acknowledged.
     #[arg(long)]
@@ -39,6 +58,20 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         "wa-host: webhook endpoint at http://{}/webhook",
         listener.local_addr()?
     );
+    let admin_listener = tokio::net::TcpListener::bind(&a.admin_listen)
+        .await
+        .map_err(|e| format!("--admin-listen {}: {e}", a.admin_listen))?;
+    eprintln!(
+        "wa-host: metrics and readiness at http://{}/metrics and /readyz",
+        admin_listener.local_addr()?
+    );
+    let secs = |n: u64| Duration::from_secs(n.max(1));
+    let limits = Limits {
+        header_timeout: secs(a.header_timeout_secs),
+        body_timeout: secs(a.body_timeout_secs),
+        max_connections: a.max_connections.max(1),
+        drain_timeout: secs(a.drain_timeout_secs),
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -72,10 +105,11 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         db: data.db.clone(),
         defaults: defaults(),
         max_body: a.max_body,
+        limits,
         events: None,
         metrics: Default::default(),
         admin: secret_env("WA_ADMIN_TOKEN").map(|token| {
-            eprintln!("wa-host: admin API at /admin (bearer WA_ADMIN_TOKEN)");
+            eprintln!("wa-host: admin API at /admin on the admin listener (bearer WA_ADMIN_TOKEN)");
             whatsapp_host::admin::AdminConfig { token }
         }),
         public_url: a.public_url.clone().inspect(|u| {
@@ -86,8 +120,16 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         }),
         directory: Default::default(),
     });
+    // One signal stops both listeners; each drains what it has in flight.
+    let admin = tokio::spawn(server::serve_admin(
+        admin_listener,
+        state.clone(),
+        stopped(stop_rx.clone()),
+    ));
     let served = server::serve(listener, state, shutdown_signal()).await;
+    eprintln!("wa-host: stopped");
     let _ = stop_tx.send(true);
+    let _ = admin.await;
     for t in tasks {
         let _ = t.await;
     }
