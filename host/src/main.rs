@@ -40,8 +40,47 @@ struct Cli {
         value_delimiter = ','
     )]
     allow_egress: Vec<String>,
+    /// How log lines on stderr are written: `text`, or `json` (one object a line, with
+    /// the spans it happened in: `webhook`, `component`, `graph`) for a log collector.
+    /// What is logged is `WA_LOG` (or `RUST_LOG`), a filter in tracing's syntax:
+    /// `warn` (the default), `info`, `debug`, or per module (`warn,whatsapp_host=debug`).
+    #[arg(long, global = true, env = "WA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Log to stderr as `WA_LOG` (else `RUST_LOG`) filters, `warn` by default. A filter
+/// that does not parse is said once and `warn` is used: a typo never silences errors.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let spec = std::env::var("WA_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let filter = match spec.trim() {
+        "" => EnvFilter::new("warn"),
+        spec => EnvFilter::try_new(spec).unwrap_or_else(|e| {
+            eprintln!("wa-host: the log filter {spec:?} does not parse ({e}); logging warnings");
+            EnvFilter::new("warn")
+        }),
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -212,17 +251,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 }
 
 fn main() -> ExitCode {
-    let level = match std::env::var("WA_LOG").as_deref() {
-        Ok("debug") => tracing::Level::DEBUG,
-        Ok("info") => tracing::Level::INFO,
-        Ok("error") => tracing::Level::ERROR,
-        _ => tracing::Level::WARN,
-    };
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

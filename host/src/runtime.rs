@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tracing::Instrument;
 use wasmtime::component::{
     Component, ComponentExportIndex, InstancePre, Linker, ResourceTable, TypedFunc,
 };
@@ -591,10 +592,24 @@ impl Instance {
         // every instance of this runtime comes from.
         let typed = unsafe { TypedFunc::<P, (Result<R, api::Error>,)>::new_unchecked(func) };
         let data = self.store.data_mut();
-        data.call_deadline = std::time::Instant::now() + data.call_budget;
+        let started = std::time::Instant::now();
+        data.call_deadline = started + data.call_budget;
+        let span = tracing::debug_span!("component", call = name, tenant = %data.tenant);
         // A store used again starts each call a full tick from its deadline.
         self.store.set_epoch_deadline(1);
-        let (r,) = typed.call_async(&mut self.store, args).await?;
+        let called = typed
+            .call_async(&mut self.store, args)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| match &called {
+            Ok((r,)) => tracing::debug!(
+                us = started.elapsed().as_micros() as u64,
+                error = r.as_ref().err().map(|e| tracing::field::debug(e.kind)),
+                "component call returned"
+            ),
+            Err(trap) => tracing::debug!(%trap, "component call trapped"),
+        });
+        let (r,) = called?;
         Ok(r)
     }
 

@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 /// Serve the public endpoint on `listener` until `shutdown` resolves, then drain: what
 /// Meta and the business's browser reach (the webhook, the OAuth callback, `/livez`).
@@ -60,13 +61,26 @@ pub async fn serve_admin(
 pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
     match (req.method().as_str(), req.uri().path()) {
         ("GET", "/webhook") => handshake(state, req.uri().query().unwrap_or("")).await,
-        ("POST", "/webhook") => match receive(state, req).await {
-            Ok(n) => text(StatusCode::OK, format!("recorded {n} events\n")),
-            Err((status, msg)) => {
-                tracing::warn!("webhook refused ({status}): {msg}");
-                text(status, format!("{msg}\n"))
+        ("POST", "/webhook") => {
+            let span = tracing::info_span!("webhook");
+            let started = std::time::Instant::now();
+            let received = receive(state, req).instrument(span.clone()).await;
+            let _in = span.enter();
+            match received {
+                Ok(n) => {
+                    tracing::debug!(
+                        events = n,
+                        us = started.elapsed().as_micros() as u64,
+                        "webhook recorded"
+                    );
+                    text(StatusCode::OK, format!("recorded {n} events\n"))
+                }
+                Err((status, msg)) => {
+                    tracing::warn!("webhook refused ({status}): {msg}");
+                    text(status, format!("{msg}\n"))
+                }
             }
-        },
+        }
         ("GET", "/oauth/callback") if state.public_url.is_some() => {
             crate::admin::oauth_callback(state, req.uri().query().unwrap_or("")).await
         }

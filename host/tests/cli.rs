@@ -256,6 +256,60 @@ fn the_demo_completes_the_round_trip() {
 }
 
 #[test]
+fn json_logs_nest_graph_requests_in_component_calls_in_webhooks_and_hold_no_secret() {
+    let dir = temp_dir("json-logs");
+    let out = Command::new(env!("CARGO_BIN_EXE_wa-host"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["--log-format", "json", "demo", "--timeout-secs", "60"])
+        .env("WA_CACHE_DIR", test_cache())
+        .env("WA_LOG", "warn,whatsapp_host=debug")
+        .env_remove("WA_MASTER_KEY")
+        .env_remove("WA_APP_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("each log line is one JSON object"))
+        .collect();
+    let names = |l: &serde_json::Value| -> Vec<String> {
+        l["spans"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|s| s["name"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // A send: its Graph request inside the component call that made it.
+    assert!(
+        lines.iter().any(|l| names(l) == ["component", "graph"]
+            && l["spans"][0]["call"] == "send"
+            && l["span"]["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/messages"))
+            && l["fields"]["status"] == 200),
+        "{stderr}"
+    );
+    // A webhook: the tenant's ingest inside the POST.
+    assert!(
+        lines.iter().any(|l| names(l) == ["webhook", "component"]
+            && l["span"]["call"] == "ingest"
+            && l["span"]["tenant"] == "demo"),
+        "{stderr}"
+    );
+    for secret in ["EAAS", "sandbox-app-secret", "client_secret", "code="] {
+        assert!(!stderr.contains(secret), "{secret} in the logs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn events_follow_prints_new_events_as_they_are_recorded() {
     use whatsapp_host::storage::{Database, NewEvent};
     let dir = temp_dir("follow");

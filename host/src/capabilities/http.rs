@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use tracing::Instrument;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// Largest request body a guest may send (media uploads included).
@@ -256,6 +257,9 @@ impl WasiHttpHooks for EgressHooks {
         fut: IoFuture,
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), Error>> + Send> {
         drop(fut);
+        // Called from within the component's call: its span is the request's parent,
+        // though the request runs on a task of its own.
+        let parent = tracing::Span::current();
         let policy = self.policy.clone();
         let recorder = self.recorder.clone();
         let pool = self.pool.clone();
@@ -284,7 +288,25 @@ impl WasiHttpHooks for EgressHooks {
             *request.uri_mut() = parts.uri;
             *request.headers_mut() = parts.headers;
             *request.version_mut() = parts.version;
-            let res = pool.send(request, options).await?;
+            // The path names ids, never a secret; the query may (an OAuth code), so it
+            // is left out.
+            let span = tracing::debug_span!(
+                parent: &parent,
+                "graph",
+                method = %request.method(),
+                path = request.uri().path()
+            );
+            let started = std::time::Instant::now();
+            let res = pool.send(request, options).instrument(span.clone()).await;
+            span.in_scope(|| match &res {
+                Ok(r) => tracing::debug!(
+                    status = r.status().as_u16(),
+                    us = started.elapsed().as_micros() as u64,
+                    "graph answered"
+                ),
+                Err(e) => tracing::debug!(error = ?e, "graph request failed"),
+            });
+            let res = res?;
             let done: IoFuture = Box::new(async { Ok(()) });
             let res = res.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync());
             Ok((res, done))
