@@ -7,8 +7,11 @@
 # Installs Debian's `postgresql` package when the server programs are missing, keeps the
 # data under target/pg, listens on 127.0.0.1 only (port $WA_PG_PORT, default 54329, or a
 # free one when another server has that) and
-# asks for a password over TCP. Running it again reuses the server if it runs, starts it if
-# it stopped, and prints the same URL. For tests only: fsync is off.
+# asks for a password over TCP. It serves TLS with a certificate for 127.0.0.1 from a CA
+# made here (openssl, which the package brings), and the URL asks for
+# `sslmode=verify-full` against that CA: every test on it runs over checked TLS. Running
+# it again reuses the server if it runs, starts it if it stopped, and prints the same
+# URL. For tests only: fsync is off.
 set -euo pipefail
 
 role=wa
@@ -77,6 +80,28 @@ if [[ ! -s "$password_file" ]]; then
 fi
 password="$(cat "$password_file")"
 
+# A CA and the server's certificate, made once (P-256 keys). It names 127.0.0.1 only: the
+# storage tests reach the server as `localhost` to see verify-full refuse the name.
+tls="$base/tls"
+if [[ ! -s "$tls/server.crt" ]]; then
+    say "making a test CA and the server's certificate in $tls"
+    mkdir -p "$tls"
+    (
+        cd "$tls"
+        umask 077
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout ca.key -out ca.crt -days 3650 -subj "/CN=whatsapp-host test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -out server.crt -days 3650 -extfile server.ext 2>/dev/null
+        chmod 644 ca.crt server.crt
+    )
+    if [[ "$(id -u)" -eq 0 ]]; then chown postgres:postgres "$tls/server.key" "$tls/server.crt"; fi
+fi
+
 if [[ ! -f "$data/PG_VERSION" ]]; then
     say "creating a cluster in $data"
     "${as[@]}" "$bin/initdb" -D "$data" -U postgres -E UTF8 --no-locale \
@@ -99,7 +124,7 @@ else
     say "starting the server on 127.0.0.1:$port (log: $log)"
     # fsync off: a throwaway server for tests, made faster; nothing here survives a crash.
     "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $sockets -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $sockets -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key" \
         start >&2 || { tail -n 20 "$log" >&2 || true; exit 1; }
 fi
 
@@ -116,4 +141,4 @@ ALTER ROLE $role WITH LOGIN PASSWORD '$password';
 SELECT format('CREATE DATABASE %I OWNER %I', '$db', '$role') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db')\gexec
 SQL
 
-echo "postgres://$role:$password@127.0.0.1:$port/$db"
+echo "postgres://$role:$password@127.0.0.1:$port/$db?sslmode=verify-full&sslrootcert=$tls/ca.crt"

@@ -25,7 +25,8 @@ struct Cli {
     #[arg(long, global = true, env = "WA_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The database: `postgres://USER:PASSWORD@HOST:PORT/DB` for a server several host
-    /// processes share [default: wa-host.sqlite3 in the data directory].
+    /// processes share, TLS as libpq's `sslmode` says (`?sslmode=verify-full&sslrootcert=CA.pem`)
+    /// [default: wa-host.sqlite3 in the data directory].
     #[arg(long, global = true, env = "WA_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// Load this component instead of the one built into the binary.

@@ -41,7 +41,7 @@ struct Schema {
 impl Schema {
     fn create(url: &str) -> (Schema, String) {
         let name = format!("wa_shared_store_{}", std::process::id());
-        let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let mut c = whatsapp_host::storage::postgres::client(url).unwrap();
         c.batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
         ))
@@ -60,7 +60,7 @@ impl Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+        if let Ok(mut c) = whatsapp_host::storage::postgres::client(&self.admin) {
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
         }
     }

@@ -13,6 +13,7 @@
 
 pub mod journal;
 pub mod postgres;
+pub mod postgres_tls;
 pub mod sqlite;
 
 use journal::{Job, Journal, MAX_BATCH, Staged};

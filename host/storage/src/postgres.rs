@@ -1,8 +1,8 @@
 //! The shared backend: a PostgreSQL server several host processes use at once.
 //!
-//! **No TLS.** Connections are plain TCP (or a Unix socket): use it with a server on
-//! loopback or a private network only. The password travels as a SCRAM exchange, but
-//! queries and values (sealed secrets among them) do not travel encrypted.
+//! **TLS** as libpq's `sslmode` and `sslrootcert` in the URL say ([`crate::postgres_tls`]):
+//! `verify-full` for a server across a network (`prefer`, the default, encrypts when the
+//! server can but checks no certificate, as libpq's does).
 //!
 //! **Threads.** The `postgres` client runs a tokio runtime of its own for every call,
 //! which panics inside another runtime, and the host calls a [`Backend`] from its tokio
@@ -30,6 +30,7 @@ use ::postgres::{Client, Config, NoTls, Row, Transaction};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Connections (and their threads) per [`Postgres`].
 pub const POOL: usize = 4;
@@ -141,7 +142,42 @@ type Job = Box<dyn FnOnce(&mut Conn) + Send>;
 /// One connection, owned by its thread; opened on first use and after it broke.
 struct Conn {
     config: Arc<Config>,
+    tls: Option<MakeRustlsConnect>,
     client: Option<Client>,
+}
+
+/// Open a connection with `config` over `tls` (none: plain).
+fn open(
+    config: &Config,
+    tls: &Option<MakeRustlsConnect>,
+) -> std::result::Result<Client, ::postgres::Error> {
+    match tls {
+        Some(tls) => config.connect(tls.clone()),
+        None => config.connect(NoTls),
+    }
+}
+
+/// The URL's connection settings and TLS (`sslmode`, `sslrootcert`).
+fn settings(url: &str) -> Result<(Config, Option<MakeRustlsConnect>)> {
+    let tls = crate::postgres_tls::from_url(url)?;
+    let mut config: Config = tls
+        .url
+        .parse()
+        .map_err(|_| StorageError("postgres: the URL is not a valid connection string".into()))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("whatsapp-host");
+    }
+    Ok((config, tls.connector))
+}
+
+/// A connection of its own to `url`, with the same TLS as the backend's (for tools and
+/// tests that run their own SQL). Call it outside a tokio runtime.
+pub fn client(url: &str) -> Result<Client> {
+    let (config, tls) = settings(url)?;
+    open(&config, &tls).map_err(|e| StorageError(describe(&e)))
 }
 
 impl Conn {
@@ -152,7 +188,7 @@ impl Conn {
         }
         let client = match &mut self.client {
             Some(c) => c,
-            None => match self.config.connect(NoTls) {
+            None => match open(&self.config, &self.tls) {
                 Ok(c) => self.client.insert(c),
                 Err(e) => return (Err(e.into()), false),
             },
@@ -169,9 +205,14 @@ impl Conn {
 
 /// A connection thread: runs the jobs it takes from the shared queue until the
 /// [`Postgres`] is dropped.
-fn serve(config: Arc<Config>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+fn serve(
+    config: Arc<Config>,
+    tls: Option<MakeRustlsConnect>,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+) {
     let mut conn = Conn {
         config,
+        tls,
         client: None,
     };
     loop {
@@ -205,23 +246,15 @@ impl Postgres {
     /// `postgres` crate takes, `?options=-csearch_path%3Dname` for another schema) and
     /// create the tables that are missing. Fails if the server can't be reached.
     pub fn connect(url: &str) -> Result<Self> {
-        let mut config: Config = url.parse().map_err(|_| {
-            StorageError("postgres: the URL is not a valid connection string".into())
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("whatsapp-host");
-        }
+        let (config, tls) = settings(url)?;
         let config = Arc::new(config);
         let (queue, jobs) = mpsc::channel();
         let jobs = Arc::new(Mutex::new(jobs));
         for i in 0..POOL {
-            let (config, jobs) = (config.clone(), jobs.clone());
+            let (config, tls, jobs) = (config.clone(), tls.clone(), jobs.clone());
             std::thread::Builder::new()
                 .name(format!("wa-postgres-{i}"))
-                .spawn(move || serve(config, jobs))
+                .spawn(move || serve(config, tls, jobs))
                 .map_err(|_| {
                     StorageError("postgres: could not start a connection thread".into())
                 })?;
@@ -261,6 +294,17 @@ impl Postgres {
         f: impl Fn(&mut Client) -> Step<T> + Send + 'static,
     ) -> Result<T> {
         self.call(true, f)
+    }
+
+    /// Whether this backend's connections are encrypted (`pg_stat_ssl`, of one of them).
+    pub fn encrypted(&self) -> Result<bool> {
+        self.read(|c| {
+            let row = c.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )?;
+            Ok(row.get::<_, bool>(0))
+        })
     }
 
     /// A write: never retried (it may have committed before the connection broke).

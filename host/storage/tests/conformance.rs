@@ -91,8 +91,7 @@ fn on_postgres() -> Option<Store> {
 fn admin(url: &str, sql: String) -> std::result::Result<Vec<String>, String> {
     let url = url.to_string();
     std::thread::spawn(move || {
-        let mut c =
-            ::postgres::Client::connect(&url, ::postgres::NoTls).map_err(|e| e.to_string())?;
+        let mut c = whatsapp_storage::postgres::client(&url).map_err(|e| e.to_string())?;
         let messages = c.simple_query(&sql).map_err(|e| e.to_string())?;
         Ok(messages
             .iter()
@@ -1226,6 +1225,59 @@ fn postgres_errors_never_show_the_password() {
             }
         }
     }
+}
+
+/// The server's certificate is checked as the URL's `sslmode` says: `.ci/postgres.sh`'s
+/// server serves TLS from a CA of its own and its URL asks for `verify-full` against it.
+#[test]
+fn postgres_connections_are_encrypted_and_their_certificate_checked() {
+    let Some(url) = std::env::var("WA_POSTGRES_URL")
+        .ok()
+        .filter(|u| u.contains("sslrootcert="))
+    else {
+        eprintln!(
+            "skipped: WA_POSTGRES_URL names no sslrootcert (.ci/postgres.sh prints one that does)"
+        );
+        return;
+    };
+    assert!(url.contains("sslmode=verify-full"), "{url}");
+    let pg = Postgres::connect(&url).expect("verify-full against the test CA");
+    assert!(pg.encrypted().unwrap(), "TLS in use");
+    drop(pg);
+    // The same server, checked against the built-in web roots: its CA is not one of them.
+    let (base, query) = url.split_once('?').unwrap();
+    let others: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.starts_with("sslrootcert=") && !p.starts_with("sslmode="))
+        .collect();
+    let with = |extra: &str| {
+        let mut q = others.clone();
+        q.push(extra);
+        format!("{base}?{}", q.join("&"))
+    };
+    let err = Postgres::connect(&with("sslmode=verify-full&sslrootcert=system"))
+        .err()
+        .expect("a certificate from an unknown CA is refused");
+    assert!(err.0.contains("certificate"), "{err}");
+    // The certificate names 127.0.0.1 only: reached as `localhost`, the server is refused
+    // by verify-full and taken by verify-ca, which checks no name.
+    let root = query
+        .split('&')
+        .find(|p| p.starts_with("sslrootcert="))
+        .unwrap();
+    let by_name =
+        |mode: &str| with(&format!("sslmode={mode}&{root}")).replace("@127.0.0.1:", "@localhost:");
+    let err = Postgres::connect(&by_name("verify-full"))
+        .err()
+        .expect("a certificate for another name is refused");
+    assert!(err.0.contains("certificate"), "{err}");
+    assert!(
+        Postgres::connect(&by_name("verify-ca")).is_ok(),
+        "verify-ca checks no name"
+    );
+    // Asked for none, none: the server allows both.
+    let plain = Postgres::connect(&with("sslmode=disable")).unwrap();
+    assert!(!plain.encrypted().unwrap(), "sslmode=disable");
 }
 
 /// `url` with its password replaced.
