@@ -87,6 +87,21 @@ async fn under_a_loop_of_posts_delivered_twice_each_event_is_recorded_exactly_on
         metrics.contains("wa_webhook_duplicates_total{tenant=\"acme\"} 100"),
         "{metrics}"
     );
+    // Latency histograms beside the counters: the POSTs, their ingest calls and commits.
+    for series in [
+        "wa_webhook_request_seconds_bucket{le=\"+Inf\",status=\"200\"}",
+        "wa_component_call_seconds_count{call=\"ingest\"}",
+        "wa_commit_seconds_count ",
+    ] {
+        let count = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        assert!(
+            count.is_some_and(|n| n >= 200),
+            "{series}: {count:?}\n{metrics}"
+        );
+    }
     // A wrong signature is counted, and still nothing is recorded.
     let body = text_from("15551234567", "wamid.forged", "x");
     assert_eq!(post_signed(&h, "not-the-secret", body).await.0, 401);

@@ -4,7 +4,7 @@
 use whatsapp_host::api::outgoing::*;
 use whatsapp_host::api::{Error, ErrorKind};
 use whatsapp_host::tenants::TenantExt;
-use whatsapp_tests::{Harness, Options};
+use whatsapp_tests::{Harness, Options, http};
 
 fn msg(content: Content) -> OutgoingMessage {
     OutgoingMessage {
@@ -481,6 +481,17 @@ async fn every_kind_is_sent_with_context_and_callback_data() {
                 .unwrap_or_else(|e| panic!("{name} with context: {e:?}"));
         }
     }
+    // Each Graph request is timed, by endpoint with its ids taken out.
+    let (_, metrics) = http("GET", &format!("{}/metrics", h.admin_origin), &[], vec![]).await;
+    let series = "wa_graph_request_seconds_count{method=\"POST\",endpoint=\"/{version}/{id}/messages\",status=\"200\"}";
+    let count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    assert!(
+        count.is_some_and(|n| n >= 2 * every_kind().len() - 2),
+        "{series}: {count:?}"
+    );
 }
 
 #[tokio::test]

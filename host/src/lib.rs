@@ -43,6 +43,7 @@ pub mod state;
 pub mod storage;
 /// Staged writes and group commits (from `whatsapp-storage`).
 pub use whatsapp_storage::journal;
+pub mod telemetry;
 pub mod tenants;
 
 /// The HTTP plumbing the webhook server shares with the sandbox.

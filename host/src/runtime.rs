@@ -601,6 +601,7 @@ impl Instance {
             .call_async(&mut self.store, args)
             .instrument(span.clone())
             .await;
+        crate::telemetry::histograms().component_call(name, started.elapsed());
         span.in_scope(|| match &called {
             Ok((r,)) => tracing::debug!(
                 us = started.elapsed().as_micros() as u64,

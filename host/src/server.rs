@@ -66,7 +66,7 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
             let started = std::time::Instant::now();
             let received = receive(state, req).instrument(span.clone()).await;
             let _in = span.enter();
-            match received {
+            let resp = match received {
                 Ok(n) => {
                     tracing::debug!(
                         events = n,
@@ -79,7 +79,9 @@ pub async fn handle(state: &ServerState, req: Request<Incoming>) -> Resp {
                     tracing::warn!("webhook refused ({status}): {msg}");
                     text(status, format!("{msg}\n"))
                 }
-            }
+            };
+            crate::telemetry::histograms().webhook(resp.status().as_u16(), started.elapsed());
+            resp
         }
         ("GET", "/oauth/callback") if state.public_url.is_some() => {
             crate::admin::oauth_callback(state, req.uri().query().unwrap_or("")).await
@@ -102,11 +104,9 @@ pub async fn handle_admin(state: &ServerState, req: Request<Incoming>) -> Resp {
         },
         ("GET", "/metrics") => {
             let backlog = crate::forward::backlog_by_tenant(&state.db);
-            net::respond(
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                state.metrics.render(backlog),
-            )
+            let mut page = state.metrics.render(backlog);
+            page.push_str(&crate::telemetry::histograms().render());
+            net::respond(StatusCode::OK, "text/plain; version=0.0.4", page)
         }
         ("GET", "/readyz") => ready(state),
         ("GET", "/livez") => text(StatusCode::OK, "ok\n"),
@@ -509,7 +509,10 @@ async fn record(
         })
         .collect();
     // Nothing was written yet: if the commit fails, Meta's retry is processed afresh.
-    let inserted = state.db.commit(staged, rows, now_ms()).await.map_err(|e| {
+    let committing = std::time::Instant::now();
+    let committed = state.db.commit(staged, rows, now_ms()).await;
+    crate::telemetry::histograms().commit(committing.elapsed());
+    let inserted = committed.map_err(|e| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("recording failed: {e}"),

@@ -296,8 +296,11 @@ impl WasiHttpHooks for EgressHooks {
                 method = %request.method(),
                 path = request.uri().path()
             );
+            let (method, path) = (request.method().clone(), request.uri().path().to_string());
             let started = std::time::Instant::now();
             let res = pool.send(request, options).instrument(span.clone()).await;
+            let status = res.as_ref().map_or(0, |r| r.status().as_u16());
+            crate::telemetry::histograms().graph(method.as_str(), &path, status, started.elapsed());
             span.in_scope(|| match &res {
                 Ok(r) => tracing::debug!(
                     status = r.status().as_u16(),
