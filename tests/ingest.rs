@@ -363,7 +363,27 @@ async fn platform(p: Arc<Platform>, req: hyper::Request<hyper::body::Incoming>) 
         .to_str()
         .unwrap()
         .to_string();
+    let header = |name: &str| req.headers()[name].to_str().unwrap().to_string();
+    let standard = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+    );
     let body: Bytes = req.into_body().collect().await.unwrap().to_bytes();
+    // Standard Webhooks: the same body signed over `id.timestamp.body`, `v1,<base64>`.
+    let (id, timestamp, signature) = standard;
+    assert_eq!(id, format!("evt_{seq}"));
+    let age = whatsapp_host::app::now_secs() - timestamp.parse::<i64>().unwrap();
+    assert!((0..60).contains(&age), "webhook-timestamp {timestamp}");
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(b"forward-secret").unwrap();
+    hmac::Mac::update(&mut mac, format!("{id}.{timestamp}.").as_bytes());
+    hmac::Mac::update(&mut mac, &body);
+    let expected = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        hmac::Mac::finalize(mac).into_bytes(),
+    );
+    assert_eq!(signature, format!("v1,{expected}"), "webhook-signature");
     let mut fail = p.fail_first.lock().unwrap();
     if *fail {
         *fail = false;

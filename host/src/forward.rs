@@ -1,14 +1,21 @@
 //! Forwarding recorded events to the platform: every event the webhook server committed
-//! is POSTed to `--forward-url`, one at a time in the order recorded (so in order per
-//! contact), signed with `X-WA-Signature-256: sha256=<hex>` (HMAC-SHA256 of the body
-//! under the forwarding secret), retried with exponential backoff until it is answered
-//! 2xx. The position is a durable cursor in the database: after a crash or restart,
+//! is POSTed to `--forward-url` (`https://`, or `http://` on a trusted network), one at a
+//! time in the order recorded (so in order per contact), retried with exponential backoff
+//! and jitter until it is answered 2xx. Each POST is signed twice over the same body:
+//! `X-WA-Signature-256: sha256=<hex>` (HMAC-SHA256 of the body under the forwarding
+//! secret), and the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`), which the Standard Webhooks and Svix libraries verify as they
+//! come. The position is a durable cursor in the database: after a crash or restart,
 //! forwarding resumes with the first event not yet acknowledged (at least once).
 
+use crate::capabilities::pool::Pool;
 use crate::signature::sign;
 use crate::storage::Database;
+use base64::Engine;
 use bytes::Bytes;
+use hmac::{Hmac, Mac};
 use http_body_util::Full;
+use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -19,12 +26,63 @@ pub const CURSOR: &str = "forward";
 pub const SIGNATURE_HEADER: &str = "x-wa-signature-256";
 /// The header carrying the event's sequence number (for the platform's own dedupe).
 pub const SEQ_HEADER: &str = "x-wa-event-seq";
+/// How long one delivery may take: to connect, and to the answer's first byte.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The Standard Webhooks headers of one delivery: `webhook-id` (`evt_<seq>`, the same on
+/// every retry, for the platform's dedupe), `webhook-timestamp` (Unix seconds, now) and
+/// `webhook-signature`: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. The key
+/// is the secret's bytes, or for a secret written `whsec_<base64>` (the Standard
+/// Webhooks form) the bytes it encodes.
+pub fn standard_webhook_headers(
+    secret: &str,
+    seq: i64,
+    timestamp: u64,
+    body: &[u8],
+) -> [(&'static str, String); 3] {
+    let id = format!("evt_{seq}");
+    let key: Zeroizing<Vec<u8>> = Zeroizing::new(
+        secret
+            .strip_prefix("whsec_")
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .unwrap_or_else(|| secret.as_bytes().to_vec()),
+    );
+    let signature = standard_signature(&key, &id, timestamp, body);
+    [
+        ("webhook-id", id),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", format!("v1,{signature}")),
+    ]
+}
+
+fn standard_signature(key: &[u8], id: &str, timestamp: u64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Whether `url` is one forwarding can POST to: `https://`, or `http://`.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("--forward-url {url:?}: {e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https" | "http"), Some(_)) => Ok(()),
+        _ => Err(format!(
+            "--forward-url {url:?}: give an https:// (or http://) URL with a host"
+        )),
+    }
+}
 
 /// Where and how to forward.
 pub struct Forwarder {
     /// The event log.
     pub db: Arc<Database>,
-    /// The platform's URL (`http://`).
+    /// The platform's URL (`https://` or `http://`).
     pub url: String,
     /// The secret the forwarded bodies are signed with.
     pub secret: Zeroizing<String>,
@@ -54,9 +112,13 @@ impl Forwarder {
         if matches!(self.db.cursor(CURSOR), Ok(None)) {
             let _ = self.db.set_cursor(CURSOR, 0);
         }
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<Full<Bytes>>();
+        // The host's keep-alive pool (rustls, the web's roots), with this timeout.
+        let pool = Pool::default();
+        let options = wasmtime_wasi_http::RequestOptions {
+            connect_timeout: Some(TIMEOUT),
+            first_byte_timeout: Some(TIMEOUT),
+            between_bytes_timeout: Some(TIMEOUT),
+        };
         loop {
             let after = match self.db.cursor(CURSOR) {
                 Ok(c) => c.unwrap_or(0),
@@ -80,13 +142,19 @@ impl Forwarder {
                 let signature = sign(self.secret.as_bytes(), &body);
                 let mut delay = Duration::from_millis(100);
                 loop {
-                    let req = hyper::Request::post(&self.url)
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let mut req = hyper::Request::post(&self.url)
                         .header(hyper::header::CONTENT_TYPE, "application/json")
                         .header(SIGNATURE_HEADER, &signature)
-                        .header(SEQ_HEADER, row.seq.to_string())
-                        .body(Full::new(body.clone()));
-                    let ok = match req {
-                        Ok(req) => match client.request(req).await {
+                        .header(SEQ_HEADER, row.seq.to_string());
+                    for (name, value) in standard_webhook_headers(&self.secret, row.seq, now, &body)
+                    {
+                        req = req.header(name, value);
+                    }
+                    let ok = match req.body(Full::new(body.clone())) {
+                        Ok(req) => match pool.send(req, Some(options)).await {
                             Ok(r) if r.status().is_success() => true,
                             Ok(r) => {
                                 tracing::warn!(
@@ -110,7 +178,7 @@ impl Forwarder {
                         break;
                     }
                     tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
+                        () = tokio::time::sleep(jitter(delay)) => {}
                         () = &mut shutdown => return,
                     }
                     delay = (delay * 2).min(self.max_backoff);
@@ -119,6 +187,73 @@ impl Forwarder {
                     tracing::error!("forwarding: cannot move the cursor past {}: {e}", row.seq);
                 }
             }
+        }
+    }
+}
+
+/// `d` scaled by a random factor in [0.5, 1.5): hosts and sinks that failed together do
+/// not retry in step.
+fn jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    let r = match getrandom::fill(&mut b) {
+        Ok(()) => f64::from(u16::from_le_bytes(b)) / 65536.0,
+        Err(_) => 0.5,
+    };
+    d.mul_f64(0.5 + r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of the Standard Webhooks specification (its README), checked here
+    /// against our signing.
+    #[test]
+    fn the_standard_webhooks_example_signs_as_the_specification_says() {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            .unwrap();
+        assert_eq!(
+            standard_signature(
+                &key,
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                br#"{"test": 2432232314}"#
+            ),
+            "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        let [id, ts, sig] = standard_webhook_headers(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            7,
+            1614265330,
+            b"{}",
+        );
+        assert_eq!((id.1.as_str(), ts.1.as_str()), ("evt_7", "1614265330"));
+        assert_eq!(
+            sig.1,
+            format!(
+                "v1,{}",
+                standard_signature(&key, "evt_7", 1614265330, b"{}")
+            )
+        );
+    }
+
+    #[test]
+    fn forward_urls_are_http_or_https() {
+        assert!(check_url("https://platform.example/wa").is_ok());
+        assert!(check_url("http://127.0.0.1:9/events").is_ok());
+        assert!(check_url("ftp://x/y").is_err());
+        assert!(check_url("platform.example").is_err());
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_one_and_a_half() {
+        for _ in 0..100 {
+            let j = jitter(Duration::from_millis(1000));
+            assert!(
+                j >= Duration::from_millis(500) && j < Duration::from_millis(1500),
+                "{j:?}"
+            );
         }
     }
 }

@@ -36,8 +36,10 @@ pub struct ServeArgs {
     /// Seconds a shutdown waits for requests in flight.
     #[arg(long, default_value_t = Limits::default().drain_timeout.as_secs())]
     drain_timeout_secs: u64,
-    /// Forward every recorded event to this platform URL (http://), signed with
-    /// `WA_FORWARD_SECRET` in `X-WA-Signature-256`; retried until acknowledged.
+    /// Forward every recorded event to this platform URL (https://, or http://), signed
+    /// with `WA_FORWARD_SECRET` in `X-WA-Signature-256` and as Standard Webhooks do
+    /// (`webhook-signature`; a `whsec_…` secret is used as they encode it); retried
+    /// with backoff until acknowledged.
     #[arg(long)]
     forward_url: Option<String>,
     /// Where this host is reached from outside (https://wa.example.com): serves
@@ -78,6 +80,7 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
     };
     let mut tasks = Vec::new();
     if let Some(url) = &a.forward_url {
+        whatsapp_host::forward::check_url(url)?;
         let secret = secret_env("WA_FORWARD_SECRET")
             .ok_or("--forward-url needs WA_FORWARD_SECRET to sign with")?;
         eprintln!("wa-host: forwarding recorded events to {url}");
