@@ -55,9 +55,17 @@ pub fn decrypt(
     encrypted_data: &[u8],
 ) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), FlowCryptoError> {
     let key = RsaPrivateKey::from_pkcs8_der(private_key_der).map_err(|_| FlowCryptoError)?;
+    // Blinded (a fresh random factor per decryption): the time the modular
+    // exponentiation takes does not follow the ciphertext an attacker chose. The `rsa`
+    // crate's arithmetic is still not constant-time (RUSTSEC-2023-0071; host/README.md,
+    // "Supply chain").
     let aes_key = Zeroizing::new(
-        key.decrypt(Oaep::new::<Sha256>(), encrypted_aes_key)
-            .map_err(|_| FlowCryptoError)?,
+        key.decrypt_blinded(
+            &mut rand_core::OsRng,
+            Oaep::new::<Sha256>(),
+            encrypted_aes_key,
+        )
+        .map_err(|_| FlowCryptoError)?,
     );
     if aes_key.len() != 16 || iv.len() != 16 {
         return Err(FlowCryptoError);
