@@ -65,7 +65,7 @@ impl Default for Limits {
 }
 
 /// What answers a connection past [`Limits::max_connections`].
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 31\r\nretry-after: 1\r\n\r\ntoo many connections; try again\n";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 32\r\nretry-after: 1\r\n\r\ntoo many connections; try again\n";
 
 /// Accept connections on `listener` and answer each request with `handle(state, req)`,
 /// within `limits`, until `shutdown` resolves. A connection's error ends that connection
@@ -302,6 +302,20 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod form_tests {
     use super::*;
+
+    #[test]
+    fn the_busy_answer_is_well_formed() {
+        let text = std::str::from_utf8(BUSY).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, body.len());
+    }
 
     #[test]
     fn form_components_decode() {
