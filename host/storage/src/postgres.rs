@@ -12,8 +12,9 @@
 //! again on the next job; reads are retried once on a fresh connection, writes are not
 //! (whether a broken write committed is unknown: the caller decides).
 //!
-//! **Several processes.** The schema is created under an advisory lock, so processes
-//! starting together don't trip over each other. Events are written under a transaction
+//! **Several processes.** The schema is migrated under an advisory lock, versions
+//! recorded in `schema_migrations` ([`MIGRATIONS`]), so processes starting together don't
+//! trip over each other. Events are written under a transaction
 //! advisory lock on the events table ([`Backend::write_batch`]): sequence numbers are
 //! taken and committed in the same order, so a reader that follows `seq > cursor` never
 //! skips an event that commits after a later one. Counters are incremented under a row
@@ -85,6 +86,45 @@ CREATE TABLE IF NOT EXISTS cursors (
     seq BIGINT NOT NULL
 );
 "#;
+
+/// The schema's migrations, in order. Each is applied once, in one transaction with its
+/// record in `schema_migrations`, under [`SCHEMA_LOCK`], by whichever process starts
+/// first. Version 1 is the schema as the first releases created it (`IF NOT EXISTS`: a
+/// database they made is taken as it is). Add a version; never edit one that shipped.
+const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA)];
+
+/// Bring the schema to the newest version this build knows; that version. A database
+/// already at a newer one (a newer host's) is refused: this build would not know its
+/// tables.
+fn migrate(c: &mut Client) -> Step<i32> {
+    let mut tx = c.transaction()?;
+    tx.batch_execute(SCHEMA_LOCK)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms BIGINT NOT NULL)",
+    )?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(Fail::Storage(StorageError(format!(
+            "postgres: the database's schema is at version {current}, newer than this host's {newest}: run the newer wa-host"
+        ))));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
+            &[version, &now_ms()],
+        )?;
+        tracing::info!("postgres: schema migrated to version {version}");
+    }
+    tx.commit()?;
+    Ok(newest)
+}
 
 const UPSERT_KV: &str = "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms";
@@ -260,13 +300,7 @@ impl Postgres {
                 })?;
         }
         let pg = Postgres { queue };
-        pg.write(|c| {
-            let mut tx = c.transaction()?;
-            tx.batch_execute(SCHEMA_LOCK)?;
-            tx.batch_execute(SCHEMA)?;
-            tx.commit()?;
-            Ok(())
-        })?;
+        pg.write(migrate)?;
         Ok(pg)
     }
 

@@ -1280,6 +1280,38 @@ fn postgres_connections_are_encrypted_and_their_certificate_checked() {
     assert!(!plain.encrypted().unwrap(), "sslmode=disable");
 }
 
+/// The schema's version is recorded once, however many processes start; a database at a
+/// version newer than this build's is refused, and one made before versions were recorded
+/// is taken as version 1.
+#[test]
+fn postgres_migrations_are_recorded_and_a_newer_schema_refused() {
+    let Some(store) = on_postgres() else { return };
+    let Store::Postgres {
+        url,
+        admin_url,
+        schema,
+    } = &store
+    else {
+        unreachable!()
+    };
+    let versions = |sql: &str| admin(admin_url, format!("SET search_path = {schema}; {sql}"));
+    // A database of before: the tables, no record of versions.
+    drop(Postgres::connect(url).unwrap());
+    versions("DROP TABLE schema_migrations").unwrap();
+    let a = Postgres::connect(url).unwrap();
+    let b = Postgres::connect(url).unwrap();
+    assert_eq!(
+        versions("SELECT string_agg(version::text, ',') FROM schema_migrations").unwrap(),
+        vec!["1".to_string()]
+    );
+    drop((a, b));
+    versions("INSERT INTO schema_migrations VALUES (999, 0)").unwrap();
+    let err = Postgres::connect(url)
+        .err()
+        .expect("a newer schema is refused");
+    assert!(err.0.contains("version 999"), "{err}");
+}
+
 /// `url` with its password replaced.
 fn with_password(url: &str, password: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
