@@ -483,6 +483,92 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
     stop_platform.send(true).unwrap();
 }
 
+/// A platform that refuses (422) every event whose key is `poison` until told to take it.
+#[derive(Default)]
+struct Picky {
+    take_poison: std::sync::atomic::AtomicBool,
+    got: Mutex<Vec<String>>,
+}
+
+async fn picky(p: Arc<Picky>, req: hyper::Request<hyper::body::Incoming>) -> Resp {
+    let body: Bytes = req.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let key = v["key"].as_str().unwrap().to_string();
+    if key == "poison" && !p.take_poison.load(std::sync::atomic::Ordering::SeqCst) {
+        return net::text(hyper::StatusCode::UNPROCESSABLE_ENTITY, "no");
+    }
+    p.got.lock().unwrap().push(key);
+    net::text(hyper::StatusCode::OK, "ok")
+}
+
+#[tokio::test]
+async fn an_event_the_platform_refuses_for_good_is_put_aside_and_replayed_later() {
+    use whatsapp_host::forward::{self, Delivery, Sender};
+    let h = Harness::start(quiet()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let p = Arc::new(Picky::default());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (mut rx1, mut rx2) = (rx.clone(), rx);
+    tokio::spawn(net::serve(
+        listener,
+        net::Limits::default(),
+        p.clone(),
+        picky,
+        async move {
+            let _ = rx1.wait_for(|s| *s).await;
+        },
+    ));
+    let ev = |k: &str| NewEvent {
+        tenant: Some("acme".into()),
+        kind: "message".into(),
+        idempotency_key: k.into(),
+        json: json!({"type": "message", "key": k}).to_string(),
+    };
+    h.db.record_events(&[ev("first"), ev("poison"), ev("after")], 0)
+        .unwrap();
+    let f = Forwarder {
+        db: h.db.clone(),
+        url: url.clone(),
+        secret: zeroize::Zeroizing::new("forward-secret".into()),
+        poll: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+    };
+    let task = tokio::spawn(f.run(async move {
+        let _ = rx2.wait_for(|s| *s).await;
+    }));
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while p.got.lock().unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the events after the refused one are forwarded");
+    assert_eq!(*p.got.lock().unwrap(), ["first", "after"]);
+    let dead = h.db.dead_letters(forward::CURSOR).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].reason.contains("422"), "{dead:?}");
+    let poison_seq = dead[0].seq;
+
+    // Still refused: it stays on the list. Taken: delivered and off the list.
+    let sender = Sender::new(&url, zeroize::Zeroizing::new("forward-secret".into()));
+    let again = forward::replay(&h.db, &sender, None).await.unwrap();
+    assert!(
+        matches!(&again[..], [(s, Delivery::Refused(_))] if *s == poison_seq),
+        "{again:?}"
+    );
+    p.take_poison
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let again = forward::replay(&h.db, &sender, Some(&[poison_seq]))
+        .await
+        .unwrap();
+    assert_eq!(again, [(poison_seq, Delivery::Delivered)]);
+    assert!(h.db.dead_letters(forward::CURSOR).unwrap().is_empty());
+    assert_eq!(*p.got.lock().unwrap(), ["first", "after", "poison"]);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
+
 #[tokio::test]
 async fn a_tenant_with_its_own_app_secret_verifies_under_it_alone() {
     let h = Harness::start(quiet()).await;

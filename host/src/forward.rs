@@ -6,7 +6,10 @@
 //! secret), and the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`), which the Standard Webhooks and Svix libraries verify as they
 //! come. The position is a durable cursor in the database: after a crash or restart,
-//! forwarding resumes with the first event not yet acknowledged (at least once).
+//! forwarding resumes with the first event not yet acknowledged (at least once). An event
+//! the platform refuses for good (a 4xx other than 408 and 429, three times) is put aside
+//! as a dead letter and forwarding goes on; `wa-host events dead-letters` lists and
+//! replays them ([`replay`]).
 
 use crate::capabilities::pool::Pool;
 use crate::signature::sign;
@@ -105,6 +108,83 @@ pub fn backlog_by_tenant(db: &Database) -> Option<Vec<(String, i64)>> {
     db.counts_after(at).ok()
 }
 
+/// What one delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Answered 2xx.
+    Delivered,
+    /// Not now: no answer, 5xx, 408 or 429. Tried again, in order, for as long as it takes.
+    Later(String),
+    /// Refused for good: any other 4xx (the platform says this event is wrong), or a URL
+    /// that is not one.
+    Refused(String),
+}
+
+/// Tries of an event the platform refuses for good before it is put aside as a dead
+/// letter (a deploy's glitch can answer 4xx for a moment).
+pub const REFUSALS_BEFORE_DEAD_LETTER: u32 = 3;
+
+/// POSTs events to one URL, signed.
+pub struct Sender {
+    url: String,
+    secret: Zeroizing<String>,
+    pool: Pool,
+}
+
+impl Sender {
+    /// A sender to `url`, signing with `secret`, over a keep-alive pool of its own.
+    pub fn new(url: &str, secret: Zeroizing<String>) -> Self {
+        Sender {
+            url: url.to_string(),
+            secret,
+            pool: Pool::default(),
+        }
+    }
+
+    /// POST one recorded event: its JSON with its `seq`, signed both ways.
+    pub async fn deliver(&self, row: &crate::storage::EventRow) -> Delivery {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&row.json).unwrap_or(serde_json::Value::Null);
+        v["seq"] = row.seq.into();
+        let body = Bytes::from(v.to_string());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut req = hyper::Request::post(&self.url)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, sign(self.secret.as_bytes(), &body))
+            .header(SEQ_HEADER, row.seq.to_string());
+        for (name, value) in standard_webhook_headers(&self.secret, row.seq, now, &body) {
+            req = req.header(name, value);
+        }
+        let req = match req.body(Full::new(body)) {
+            Ok(req) => req,
+            Err(e) => return Delivery::Refused(format!("bad URL: {e}")),
+        };
+        let options = wasmtime_wasi_http::RequestOptions {
+            connect_timeout: Some(TIMEOUT),
+            first_byte_timeout: Some(TIMEOUT),
+            between_bytes_timeout: Some(TIMEOUT),
+        };
+        match self.pool.send(req, Some(options)).await {
+            Ok(r) if r.status().is_success() => Delivery::Delivered,
+            Ok(r) => {
+                let status = r.status();
+                let why = format!("the platform answered {status}");
+                let transient = status.is_server_error()
+                    || status == hyper::StatusCode::REQUEST_TIMEOUT
+                    || status == hyper::StatusCode::TOO_MANY_REQUESTS;
+                if transient || !status.is_client_error() {
+                    Delivery::Later(why)
+                } else {
+                    Delivery::Refused(why)
+                }
+            }
+            Err(e) => Delivery::Later(e.to_string()),
+        }
+    }
+}
+
 impl Forwarder {
     /// Forward until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
@@ -112,13 +192,7 @@ impl Forwarder {
         if matches!(self.db.cursor(CURSOR), Ok(None)) {
             let _ = self.db.set_cursor(CURSOR, 0);
         }
-        // The host's keep-alive pool (rustls, the web's roots), with this timeout.
-        let pool = Pool::default();
-        let options = wasmtime_wasi_http::RequestOptions {
-            connect_timeout: Some(TIMEOUT),
-            first_byte_timeout: Some(TIMEOUT),
-            between_bytes_timeout: Some(TIMEOUT),
-        };
+        let sender = Sender::new(&self.url, self.secret.clone());
         loop {
             let after = match self.db.cursor(CURSOR) {
                 Ok(c) => c.unwrap_or(0),
@@ -135,47 +209,41 @@ impl Forwarder {
                 }
             }
             for row in rows {
-                let mut v: serde_json::Value =
-                    serde_json::from_str(&row.json).unwrap_or(serde_json::Value::Null);
-                v["seq"] = row.seq.into();
-                let body = Bytes::from(v.to_string());
-                let signature = sign(self.secret.as_bytes(), &body);
                 let mut delay = Duration::from_millis(100);
+                let mut refusals = 0;
                 loop {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs());
-                    let mut req = hyper::Request::post(&self.url)
-                        .header(hyper::header::CONTENT_TYPE, "application/json")
-                        .header(SIGNATURE_HEADER, &signature)
-                        .header(SEQ_HEADER, row.seq.to_string());
-                    for (name, value) in standard_webhook_headers(&self.secret, row.seq, now, &body)
-                    {
-                        req = req.header(name, value);
-                    }
-                    let ok = match req.body(Full::new(body.clone())) {
-                        Ok(req) => match pool.send(req, Some(options)).await {
-                            Ok(r) if r.status().is_success() => true,
-                            Ok(r) => {
-                                tracing::warn!(
-                                    "forwarding event {}: the platform answered {}",
-                                    row.seq,
-                                    r.status()
-                                );
-                                false
-                            }
-                            Err(e) => {
-                                tracing::warn!("forwarding event {}: {e}", row.seq);
-                                false
-                            }
-                        },
-                        Err(e) => {
-                            tracing::error!("forwarding: bad URL: {e}");
-                            false
+                    match sender.deliver(&row).await {
+                        Delivery::Delivered => break,
+                        Delivery::Later(why) => {
+                            tracing::warn!("forwarding event {}: {why}; trying again", row.seq);
                         }
-                    };
-                    if ok {
-                        break;
+                        Delivery::Refused(why) => {
+                            refusals += 1;
+                            tracing::warn!("forwarding event {}: {why}", row.seq);
+                            if refusals >= REFUSALS_BEFORE_DEAD_LETTER {
+                                // Put aside, so that one event the platform will not take
+                                // does not hold back every later one.
+                                let put = self.db.add_dead_letter(
+                                    CURSOR,
+                                    row.seq,
+                                    &why,
+                                    crate::storage::now_ms(),
+                                );
+                                match put {
+                                    Ok(()) => {
+                                        tracing::error!(
+                                            "forwarding event {}: put aside as a dead letter ({why}); `wa-host events dead-letters` lists and replays it",
+                                            row.seq
+                                        );
+                                        break;
+                                    }
+                                    Err(e) => tracing::error!(
+                                        "forwarding event {}: cannot put it aside: {e}",
+                                        row.seq
+                                    ),
+                                }
+                            }
+                        }
                     }
                     tokio::select! {
                         () = tokio::time::sleep(jitter(delay)) => {}
@@ -189,6 +257,34 @@ impl Forwarder {
             }
         }
     }
+}
+
+/// Send the dead letters of forwarding again (`only`: those sequence numbers; none: all)
+/// through `sender`; each one delivered is taken off the list. What each came to, by seq.
+pub async fn replay(
+    db: &Database,
+    sender: &Sender,
+    only: Option<&[i64]>,
+) -> crate::storage::Result<Vec<(i64, Delivery)>> {
+    let mut out = Vec::new();
+    for letter in db.dead_letters(CURSOR)? {
+        if only.is_some_and(|o| !o.contains(&letter.seq)) {
+            continue;
+        }
+        let Some(row) = db
+            .events(None, letter.seq - 1, 1)?
+            .into_iter()
+            .find(|r| r.seq == letter.seq)
+        else {
+            continue;
+        };
+        let outcome = sender.deliver(&row).await;
+        if outcome == Delivery::Delivered {
+            db.remove_dead_letter(CURSOR, letter.seq)?;
+        }
+        out.push((letter.seq, outcome));
+    }
+    Ok(out)
 }
 
 /// `d` scaled by a random factor in [0.5, 1.5): hosts and sinks that failed together do

@@ -310,6 +310,60 @@ fn json_logs_nest_graph_requests_in_component_calls_in_webhooks_and_hold_no_secr
 }
 
 #[test]
+fn events_dead_letters_lists_what_forwarding_put_aside_and_a_failed_replay_keeps_it() {
+    use whatsapp_host::storage::{Database, NewEvent};
+    let dir = temp_dir("dead-letters");
+    std::fs::create_dir_all(&dir).unwrap();
+    {
+        let db = Database::open(&dir.join("wa-host.sqlite3")).unwrap();
+        let ev = NewEvent {
+            tenant: Some("acme".into()),
+            kind: "message".into(),
+            idempotency_key: "k1".into(),
+            json: r#"{"type":"message","key":"k1"}"#.into(),
+        };
+        db.record_events(&[ev], 1).unwrap();
+        let seq = db.last_seq().unwrap();
+        db.add_dead_letter(
+            whatsapp_host::forward::CURSOR,
+            seq,
+            "the platform answered 422",
+            5,
+        )
+        .unwrap();
+    }
+    let out = wa_host(&dir, &["events", "dead-letters"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(line["reason"], "the platform answered 422");
+    assert_eq!(line["event"]["key"], "k1");
+    // Nothing listens on port 1: the replay fails, says so, and the letter stays.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wa-host"));
+    cmd.arg("--data-dir")
+        .arg(&dir)
+        .args([
+            "events",
+            "dead-letters",
+            "--replay",
+            "--forward-url",
+            "http://127.0.0.1:1/x",
+        ])
+        .env("WA_CACHE_DIR", test_cache())
+        .env("WA_FORWARD_SECRET", "s");
+    let out = run(cmd, b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not delivered"));
+    let out = wa_host(&dir, &["events", "dead-letters"], b"");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn events_follow_prints_new_events_as_they_are_recorded() {
     use whatsapp_host::storage::{Database, NewEvent};
     let dir = temp_dir("follow");

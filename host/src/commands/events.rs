@@ -1,9 +1,10 @@
 //! `wa-host events …`: the recorded webhook events, as JSON lines.
 
-use crate::{BoxError, Cli, data_dir, shutdown_signal};
+use crate::{BoxError, Cli, data_dir, secret_env, shutdown_signal};
 use clap::Subcommand;
 use std::io::Write;
 use std::time::Duration;
+use whatsapp_host::forward::Delivery;
 use whatsapp_host::storage::EventRow;
 
 #[derive(Subcommand)]
@@ -17,6 +18,20 @@ pub enum EventsCommand {
         after: i64,
         #[arg(long, default_value_t = 10_000)]
         limit: u32,
+    },
+    /// The events forwarding put aside because the platform refused them for good, as
+    /// JSON lines (seq, reason, when, the event); with --replay, send them again.
+    DeadLetters {
+        /// Send them again to --forward-url (signed with WA_FORWARD_SECRET); each one the
+        /// platform takes is taken off the list.
+        #[arg(long, requires = "forward_url")]
+        replay: bool,
+        /// The platform's URL, as `serve --forward-url`.
+        #[arg(long)]
+        forward_url: Option<String>,
+        /// Only these sequence numbers (repeatable) [default: all].
+        #[arg(long)]
+        seq: Vec<i64>,
     },
     /// Print events as they are recorded, until interrupted.
     Follow {
@@ -48,6 +63,57 @@ pub async fn run(cli: &Cli, command: &EventsCommand) -> Result<(), BoxError> {
             let mut out = std::io::stdout().lock();
             for row in data.db.events(tenant.as_deref(), *after, *limit)? {
                 writeln!(out, "{}", line(&row)?)?;
+            }
+            Ok(())
+        }
+        EventsCommand::DeadLetters {
+            replay,
+            forward_url,
+            seq,
+        } => {
+            let only = (!seq.is_empty()).then_some(seq.as_slice());
+            let mut out = std::io::stdout().lock();
+            if let (true, Some(url)) = (*replay, forward_url) {
+                whatsapp_host::forward::check_url(url)?;
+                let secret = secret_env("WA_FORWARD_SECRET")
+                    .ok_or("--replay needs WA_FORWARD_SECRET to sign with")?;
+                let sender = whatsapp_host::forward::Sender::new(url, secret);
+                let mut left = 0;
+                for (seq, outcome) in
+                    whatsapp_host::forward::replay(&data.db, &sender, only).await?
+                {
+                    let (delivered, why) = match outcome {
+                        Delivery::Delivered => (true, None),
+                        Delivery::Later(why) | Delivery::Refused(why) => (false, Some(why)),
+                    };
+                    left += usize::from(!delivered);
+                    let line =
+                        serde_json::json!({ "seq": seq, "delivered": delivered, "reason": why });
+                    writeln!(out, "{line}")?;
+                }
+                if left > 0 {
+                    return Err(format!("{left} dead letters not delivered; still listed").into());
+                }
+                return Ok(());
+            }
+            for letter in data.db.dead_letters(whatsapp_host::forward::CURSOR)? {
+                if only.is_some_and(|o| !o.contains(&letter.seq)) {
+                    continue;
+                }
+                let event = data
+                    .db
+                    .events(None, letter.seq - 1, 1)?
+                    .into_iter()
+                    .find(|r| r.seq == letter.seq)
+                    .map(|r| line(&r))
+                    .transpose()?;
+                let v = serde_json::json!({
+                    "seq": letter.seq,
+                    "reason": letter.reason,
+                    "dead_at_ms": letter.at_ms,
+                    "event": event,
+                });
+                writeln!(out, "{v}")?;
             }
             Ok(())
         }

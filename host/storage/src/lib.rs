@@ -203,6 +203,25 @@ pub trait Backend: Send + Sync {
     fn cursor(&self, name: &str) -> Result<Option<i64>>;
     /// Move a named cursor.
     fn set_cursor(&self, name: &str, seq: i64) -> Result<()>;
+
+    /// Put event `seq` aside for `sink` (which refused it for good), with why; again
+    /// replaces the reason.
+    fn add_dead_letter(&self, sink: &str, seq: i64, reason: &str, at_ms: i64) -> Result<()>;
+    /// The events put aside for `sink`, oldest first.
+    fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>>;
+    /// Take event `seq` off `sink`'s list (delivered after all); whether it was there.
+    fn remove_dead_letter(&self, sink: &str, seq: i64) -> Result<bool>;
+}
+
+/// An event a sink refused for good, kept aside to be looked at and replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The event's position in the log.
+    pub seq: i64,
+    /// Why: the sink's last answer.
+    pub reason: String,
+    /// Unix milliseconds when it was put aside.
+    pub at_ms: i64,
 }
 
 /// The storage the host uses: a backend, the journal of staged writes, and the group

@@ -25,7 +25,8 @@
 
 use crate::journal::Batch;
 use crate::{
-    Backend, EventRow, NewEvent, Result, StorageError, TenantRecord, now_ms, parse_counter,
+    Backend, DeadLetter, EventRow, NewEvent, Result, StorageError, TenantRecord, now_ms,
+    parse_counter,
 };
 use ::postgres::{Client, Config, NoTls, Row, Transaction};
 use std::panic::AssertUnwindSafe;
@@ -91,7 +92,19 @@ CREATE TABLE IF NOT EXISTS cursors (
 /// record in `schema_migrations`, under [`SCHEMA_LOCK`], by whichever process starts
 /// first. Version 1 is the schema as the first releases created it (`IF NOT EXISTS`: a
 /// database they made is taken as it is). Add a version; never edit one that shipped.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, SCHEMA),
+    (
+        2,
+        r#"CREATE TABLE dead_letters (
+    sink TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (sink, seq)
+);"#,
+    ),
+];
 
 /// Bring the schema to the newest version this build knows; that version. A database
 /// already at a newer one (a newer host's) is refused: this build would not know its
@@ -724,6 +737,48 @@ impl Backend for Postgres {
                 &[&name, &seq],
             )?;
             Ok(())
+        })
+    }
+
+    fn add_dead_letter(&self, sink: &str, seq: i64, reason: &str, at_ms: i64) -> Result<()> {
+        let (sink, reason) = (sink.to_string(), reason.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO dead_letters (sink, seq, reason, at_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (sink, seq) DO UPDATE SET reason = excluded.reason, at_ms = excluded.at_ms",
+                &[&sink, &seq, &reason, &at_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>> {
+        let sink = sink.to_string();
+        self.read(move |c| {
+            c.query(
+                "SELECT seq, reason, at_ms FROM dead_letters WHERE sink = $1 ORDER BY seq",
+                &[&sink],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    seq: r.try_get(0)?,
+                    reason: r.try_get(1)?,
+                    at_ms: r.try_get(2)?,
+                })
+            })
+            .collect::<std::result::Result<_, ::postgres::Error>>()
+            .map_err(Fail::from)
+        })
+    }
+
+    fn remove_dead_letter(&self, sink: &str, seq: i64) -> Result<bool> {
+        let sink = sink.to_string();
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM dead_letters WHERE sink = $1 AND seq = $2",
+                &[&sink, &seq],
+            )? > 0)
         })
     }
 }

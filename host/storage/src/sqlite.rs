@@ -2,7 +2,9 @@
 //! and, for a file, read-only readers that never wait behind the writer's fsync.
 
 use crate::journal::Batch;
-use crate::{Backend, EventRow, Result, StorageError, TenantRecord, now_ms, parse_counter};
+use crate::{
+    Backend, DeadLetter, EventRow, Result, StorageError, TenantRecord, now_ms, parse_counter,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -55,6 +57,13 @@ CREATE TABLE IF NOT EXISTS cursors (
     name TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dead_letters (
+    sink TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (sink, seq)
+) WITHOUT ROWID;
 ";
 
 /// Version 1 kept one number per tenant in `tenants.phone_number_id` (NOT NULL UNIQUE)
@@ -502,6 +511,38 @@ impl Backend for Sqlite {
             params![name, seq],
         )?;
         Ok(())
+    }
+
+    fn add_dead_letter(&self, sink: &str, seq: i64, reason: &str, at_ms: i64) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO dead_letters (sink, seq, reason, at_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sink, seq) DO UPDATE SET reason = excluded.reason, at_ms = excluded.at_ms",
+            params![sink, seq, reason, at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, reason, at_ms FROM dead_letters WHERE sink = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([sink], |r| {
+            Ok(DeadLetter {
+                seq: r.get(0)?,
+                reason: r.get(1)?,
+                at_ms: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn remove_dead_letter(&self, sink: &str, seq: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2",
+            params![sink, seq],
+        )?;
+        Ok(n > 0)
     }
 }
 

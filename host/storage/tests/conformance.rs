@@ -20,8 +20,8 @@ use whatsapp_storage::journal::{Batch, Staged, WriteSet};
 use whatsapp_storage::postgres::Postgres;
 use whatsapp_storage::sqlite::Sqlite;
 use whatsapp_storage::{
-    Backend, Database, EventRow, KvBackend, NewEvent, Result, SECRETS_BUCKET, StorageError,
-    TenantRecord,
+    Backend, Database, DeadLetter, EventRow, KvBackend, NewEvent, Result, SECRETS_BUCKET,
+    StorageError, TenantRecord,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -190,6 +190,7 @@ suite! {
         events_come_in_order_with_their_fields,
         an_event_is_recorded_once_per_tenant_and_key,
         cursors_start_unset_and_move,
+        dead_letters_are_kept_per_sink_in_order_and_taken_off,
         counts_after_counts_per_tenant,
         last_seq_is_zero_then_the_newest,
         staged_writes_are_seen_at_once_and_committed_with_their_events,
@@ -328,6 +329,15 @@ impl Backend for Flaky {
     }
     fn set_cursor(&self, name: &str, seq: i64) -> Result<()> {
         self.inner.set_cursor(name, seq)
+    }
+    fn add_dead_letter(&self, sink: &str, seq: i64, reason: &str, at_ms: i64) -> Result<()> {
+        self.inner.add_dead_letter(sink, seq, reason, at_ms)
+    }
+    fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>> {
+        self.inner.dead_letters(sink)
+    }
+    fn remove_dead_letter(&self, sink: &str, seq: i64) -> Result<bool> {
+        self.inner.remove_dead_letter(sink, seq)
     }
 }
 
@@ -805,6 +815,36 @@ fn an_event_is_recorded_once_per_tenant_and_key(store: &Store) {
         "the first is kept"
     );
     assert_eq!(db.record_events(&[], 5).unwrap(), Vec::<bool>::new());
+}
+
+fn dead_letters_are_kept_per_sink_in_order_and_taken_off(store: &Store) {
+    let db = store.open();
+    assert!(db.dead_letters("forward").unwrap().is_empty());
+    db.add_dead_letter("forward", 9, "422 Unprocessable Entity", 100)
+        .unwrap();
+    db.add_dead_letter("forward", 3, "400 Bad Request", 50)
+        .unwrap();
+    db.add_dead_letter("other", 3, "410 Gone", 60).unwrap();
+    db.add_dead_letter("forward", 9, "400 again", 120).unwrap();
+    assert_eq!(
+        db.dead_letters("forward").unwrap(),
+        vec![
+            DeadLetter {
+                seq: 3,
+                reason: "400 Bad Request".into(),
+                at_ms: 50
+            },
+            DeadLetter {
+                seq: 9,
+                reason: "400 again".into(),
+                at_ms: 120
+            },
+        ]
+    );
+    assert!(db.remove_dead_letter("forward", 3).unwrap());
+    assert!(!db.remove_dead_letter("forward", 3).unwrap());
+    assert_eq!(db.dead_letters("forward").unwrap().len(), 1);
+    assert_eq!(db.dead_letters("other").unwrap()[0].reason, "410 Gone");
 }
 
 fn cursors_start_unset_and_move(store: &Store) {
@@ -1295,14 +1335,15 @@ fn postgres_migrations_are_recorded_and_a_newer_schema_refused() {
         unreachable!()
     };
     let versions = |sql: &str| admin(admin_url, format!("SET search_path = {schema}; {sql}"));
-    // A database of before: the tables, no record of versions.
+    // A database of before: the first tables, no record of versions.
     drop(Postgres::connect(url).unwrap());
-    versions("DROP TABLE schema_migrations").unwrap();
+    versions("DROP TABLE schema_migrations; DROP TABLE dead_letters").unwrap();
     let a = Postgres::connect(url).unwrap();
     let b = Postgres::connect(url).unwrap();
     assert_eq!(
-        versions("SELECT string_agg(version::text, ',') FROM schema_migrations").unwrap(),
-        vec!["1".to_string()]
+        versions("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+            .unwrap(),
+        vec!["1,2".to_string()]
     );
     drop((a, b));
     versions("INSERT INTO schema_migrations VALUES (999, 0)").unwrap();
