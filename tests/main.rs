@@ -4,6 +4,7 @@
 //! `cargo test -p whatsapp-tests -- messages::`.
 
 mod bad_inputs;
+mod broker;
 mod catalog;
 mod connection;
 mod flows;

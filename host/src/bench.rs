@@ -48,6 +48,9 @@ pub struct BenchOptions {
     pub pywa_python: Option<PathBuf>,
     /// The component to measure instead of the one built into the binary.
     pub component: Option<Vec<u8>>,
+    /// A Redis server (`redis://…`): the Redis Streams sink's throughput is measured on
+    /// it (`sink_events_per_s`); without one, not.
+    pub redis_url: Option<String>,
 }
 
 impl Default for BenchOptions {
@@ -60,6 +63,7 @@ impl Default for BenchOptions {
             scratch: std::env::temp_dir(),
             pywa_python: None,
             component: None,
+            redis_url: None,
         }
     }
 }
@@ -71,6 +75,7 @@ pub const TARGETS: &[(&str, f64, bool)] = &[
     ("component_bytes", 1_048_576.0, true),
     ("webhook_server_rps", 10_000.0, false),
     ("send_per_s", 5_000.0, false),
+    ("sink_events_per_s", 20_000.0, false),
     ("rss_per_instance_bytes", 102_400.0, true),
     ("fixtures_speedup_vs_pywa", 5.0, false),
 ];
@@ -446,6 +451,12 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     out.insert("send_count".into(), sends.into());
     out.insert("send_failures".into(), failed.into());
 
+    if let Some(url) = &opts.redis_url {
+        let (per_s, n) = sink_load(url, opts).await?;
+        out.insert("sink_events_per_s".into(), json!(per_s));
+        out.insert("sink_events".into(), n.into());
+    }
+
     let mut meets = serde_json::Map::new();
     for (key, bound, lower) in TARGETS {
         if let Some(v) = out.get(*key).and_then(Value::as_f64) {
@@ -754,6 +765,66 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
     let elapsed = start.elapsed().as_secs_f64();
     let _ = stop.send(());
     Ok((ok as f64 / elapsed, failed, ok + failed))
+}
+
+/// The Redis Streams sink: events recorded in a file database beforehand (32 tenants),
+/// then published from its cursor in batches of 1,000 until none is left, each batch a
+/// pipeline of `XADD`s and a cursor write. Events per second; how many.
+async fn sink_load(url: &str, opts: &BenchOptions) -> Result<(f64, u64), BoxError> {
+    use crate::broker::{BrokerSink, Redis, RedisConfig};
+    let n = opts.load_max.clamp(1_000, 100_000);
+    let dir = opts
+        .scratch
+        .join(format!("wa-bench-sink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = Arc::new(Database::open(&dir.join("sink.sqlite3"))?);
+    let body = String::from_utf8(typical_webhook(0))?;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        batch.push(crate::storage::NewEvent {
+            tenant: Some(format!("t{}", i % 32)),
+            kind: "message".into(),
+            idempotency_key: format!("k{i}"),
+            json: body.clone(),
+        });
+        if batch.len() == 1_000 {
+            db.record_events(&batch, 0)?;
+            batch.clear();
+        }
+    }
+    db.record_events(&batch, 0)?;
+    let prefix = format!("wa-bench-{}:", std::process::id());
+    let sink = BrokerSink {
+        db: db.clone(),
+        config: RedisConfig::from_url(url, &prefix)?,
+        batch: 1_000,
+        poll: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+    };
+    let mut redis = None;
+    let start = Instant::now();
+    let deadline = start + opts.load_duration * 10;
+    let mut sent = 0u64;
+    while Instant::now() < deadline {
+        let moved = sink.step(&mut redis).await?;
+        if moved == 0 {
+            break;
+        }
+        sent += moved as u64;
+    }
+    let per_s = sent as f64 / start.elapsed().as_secs_f64();
+    // Leave nothing behind on the server.
+    let mut r = Redis::connect(&sink.config).await?;
+    for t in 0..32 {
+        r.command(&[
+            b"DEL",
+            sink.config.stream(Some(&format!("t{t}"))).as_bytes(),
+        ])
+        .await?;
+    }
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((per_s, sent))
 }
 
 /// The native baseline the component is measured against: the guest's core compiled

@@ -289,7 +289,7 @@ pub async fn replay(
 
 /// `d` scaled by a random factor in [0.5, 1.5): hosts and sinks that failed together do
 /// not retry in step.
-fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     let mut b = [0u8; 2];
     let r = match getrandom::fill(&mut b) {
         Ok(()) => f64::from(u16::from_le_bytes(b)) / 65536.0,

@@ -29,6 +29,7 @@ pub mod app;
 pub mod bench;
 #[allow(missing_docs)]
 mod bindings;
+pub mod broker;
 pub mod builder;
 pub mod capabilities;
 pub mod connect;

@@ -27,6 +27,10 @@ pub struct BenchArgs {
     /// fixtures is timed in this run and compared (otherwise its quoted 18 µs is).
     #[arg(long, env = "WA_PYWA_PYTHON")]
     pywa_python: Option<PathBuf>,
+    /// A Redis server (`redis://[:password@]host:port`): the Redis Streams sink's
+    /// throughput is measured on it too (`sink_events_per_s`).
+    #[arg(long)]
+    redis_url: Option<String>,
 }
 
 pub async fn run(cli: &Cli, a: &BenchArgs) -> Result<(), BoxError> {
@@ -37,6 +41,7 @@ pub async fn run(cli: &Cli, a: &BenchArgs) -> Result<(), BoxError> {
         connections: a.connections.clamp(1, 1024),
         pywa_python: a.pywa_python.clone(),
         component: component(cli)?,
+        redis_url: a.redis_url.clone(),
         ..Default::default()
     };
     let v = whatsapp_host::bench::run(&opts).await?;

@@ -32,6 +32,10 @@ pub enum EventsCommand {
         /// Only these sequence numbers (repeatable) [default: all].
         #[arg(long)]
         seq: Vec<i64>,
+        /// Whose: `forward` (the platform's URL) or `redis` (the Redis Streams sink;
+        /// listed only: its replay is a restart of the sink from an earlier cursor).
+        #[arg(long, default_value = "forward")]
+        sink: String,
     },
     /// Print events as they are recorded, until interrupted.
     Follow {
@@ -70,7 +74,14 @@ pub async fn run(cli: &Cli, command: &EventsCommand) -> Result<(), BoxError> {
             replay,
             forward_url,
             seq,
+            sink,
         } => {
+            let sink = match sink.as_str() {
+                "forward" => whatsapp_host::forward::CURSOR,
+                "redis" if !replay => whatsapp_host::broker::CURSOR,
+                "redis" => return Err("--replay is for --sink forward only".into()),
+                other => return Err(format!("--sink {other}: forward or redis").into()),
+            };
             let only = (!seq.is_empty()).then_some(seq.as_slice());
             let mut out = std::io::stdout().lock();
             if let (true, Some(url)) = (*replay, forward_url) {
@@ -96,7 +107,7 @@ pub async fn run(cli: &Cli, command: &EventsCommand) -> Result<(), BoxError> {
                 }
                 return Ok(());
             }
-            for letter in data.db.dead_letters(whatsapp_host::forward::CURSOR)? {
+            for letter in data.db.dead_letters(sink)? {
                 if only.is_some_and(|o| !o.contains(&letter.seq)) {
                     continue;
                 }

@@ -42,6 +42,17 @@ pub struct ServeArgs {
     /// with backoff until acknowledged.
     #[arg(long)]
     forward_url: Option<String>,
+    /// Also publish every recorded event to Redis Streams, a stream per tenant
+    /// (`redis://[:password@]host[:port][/db]`): see `--redis-stream-prefix`.
+    #[arg(long, env = "WA_SINK_REDIS_URL", hide_env_values = true)]
+    redis_url: Option<String>,
+    /// The tenant's stream is this followed by its id (`_unroutable` for events no
+    /// tenant owns).
+    #[arg(long, default_value = "wa:events:")]
+    redis_stream_prefix: String,
+    /// Each stream keeps about this many entries (`MAXLEN ~`).
+    #[arg(long, default_value_t = 1_000_000)]
+    redis_max_len: u64,
     /// Where this host is reached from outside (https://wa.example.com): serves
     /// Meta's OAuth redirect at /oauth/callback and uses it as the redirect URI.
     #[arg(long, env = "WA_PUBLIC_URL")]
@@ -92,6 +103,22 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
             max_backoff: Duration::from_secs(30),
         };
         tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
+    }
+    if let Some(url) = &a.redis_url {
+        let mut config = whatsapp_host::broker::RedisConfig::from_url(url, &a.redis_stream_prefix)?;
+        config.max_len = a.redis_max_len;
+        eprintln!(
+            "wa-host: publishing recorded events to Redis Streams at {} ({}<tenant>)",
+            config.addr, config.prefix
+        );
+        let sink = whatsapp_host::broker::BrokerSink {
+            db: data.db.clone(),
+            config,
+            batch: 500,
+            poll: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+        };
+        tasks.push(tokio::spawn(sink.run(stopped(stop_rx.clone()))));
     }
     if a.token_sweep_secs > 0 {
         let keeper = whatsapp_host::connect::TokenKeeper {
