@@ -1,8 +1,10 @@
 //! Several `wa-host` processes on one PostgreSQL database (`--database-url`), as a
 //! platform runs them behind a load balancer: a tenant added by one is served by the
 //! others, a delivery Meta sends twice (once to each) is recorded once, and every
-//! process lists the same events in the same order. Runs when `WA_POSTGRES_URL` names a
-//! server (`.ci/postgres.sh`); `WA_REQUIRE_POSTGRES=1` makes its absence a failure.
+//! process lists the same events in the same order; with a Redis server (`WA_REDIS_URL`),
+//! both also publish to Redis Streams, and the tenant's stream holds each event once.
+//! Runs when `WA_POSTGRES_URL` names a server (`.ci/postgres.sh`, over TLS);
+//! `WA_REQUIRE_POSTGRES=1` makes its absence a failure.
 
 mod support;
 use std::io::{Read, Write};
@@ -106,15 +108,35 @@ impl Drop for Serve {
     }
 }
 
+/// The Redis server for the broker sink, when `WA_REDIS_URL` names one.
+fn redis() -> Option<String> {
+    let url = std::env::var("WA_REDIS_URL").ok().filter(|u| !u.is_empty());
+    assert!(
+        url.is_some() || std::env::var("WA_REQUIRE_REDIS").as_deref() != Ok("1"),
+        "WA_REQUIRE_REDIS=1 but WA_REDIS_URL is not set"
+    );
+    url
+}
+
+/// This test's streams.
+fn stream_prefix() -> String {
+    format!("wa-shared-{}:", std::process::id())
+}
+
 fn serve(data_dir: &Path, database: &str) -> Serve {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = wa_host(data_dir, database)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--admin-listen", "127.0.0.1:0"])
+    let mut cmd = wa_host(data_dir, database);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "127.0.0.1:0"]);
+    if let Some(url) = redis() {
+        cmd.env("WA_SINK_REDIS_URL", url)
+            .args(["--redis-stream-prefix", &stream_prefix()]);
+    }
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -194,7 +216,8 @@ fn hosts_on_one_postgres_database_share_tenants_and_record_each_event_once() {
         ],
         b"EAAG-shared-store-token\n",
     );
-    // …is served by two others.
+    // …is served by two others, each also publishing to Redis Streams when there is a
+    // server.
     let (one, two) = (serve(&a, &db), serve(&b, &db));
     // Meta delivers the same update to both (a retry landing elsewhere): recorded once.
     let twice = inbound("wamid.twice");
@@ -210,6 +233,46 @@ fn hosts_on_one_postgres_database_share_tenants_and_record_each_event_once() {
     for t in threads {
         assert_eq!(t.join().unwrap(), 200);
     }
+    // Both hosts publish the one log: the tenant's stream has each event once, in order.
+    let streamed = redis().map(|url| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use whatsapp_host::broker::{Redis, RedisConfig, Reply};
+            let config = RedisConfig::from_url(&url, &stream_prefix()).unwrap();
+            let stream = config.stream(Some("acme"));
+            let mut r = Redis::connect(&config).await.unwrap();
+            let started = Instant::now();
+            let ids = loop {
+                let Reply::Array(items) = r
+                    .command(&[b"XRANGE", stream.as_bytes(), b"-", b"+"])
+                    .await
+                    .unwrap()
+                else {
+                    panic!("XRANGE answered no list")
+                };
+                if items.len() >= 21 || started.elapsed() > Duration::from_secs(60) {
+                    break items
+                        .into_iter()
+                        .map(|i| match i {
+                            Reply::Array(p) => match &p[0] {
+                                Reply::Text(id) => {
+                                    id.trim_end_matches("-0").parse::<i64>().unwrap()
+                                }
+                                other => panic!("an entry ID {other:?}"),
+                            },
+                            other => panic!("an entry {other:?}"),
+                        })
+                        .collect::<Vec<i64>>();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            r.command(&[b"DEL", stream.as_bytes()]).await.unwrap();
+            ids
+        })
+    });
     drop((one, two));
     let seen = events(&c, &db);
     let ids: Vec<&str> = seen
@@ -226,5 +289,8 @@ fn hosts_on_one_postgres_database_share_tenants_and_record_each_event_once() {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     // Every process sees the same log.
     assert_eq!(events(&a, &db), seen);
+    if let Some(streamed) = streamed {
+        assert_eq!(streamed, seqs, "the stream holds the log once, in order");
+    }
     let _ = std::fs::remove_dir_all(a);
 }
