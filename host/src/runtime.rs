@@ -577,7 +577,7 @@ impl Instance {
     async fn call<P, R>(
         &mut self,
         index: ComponentExportIndex,
-        name: &str,
+        name: &'static str,
         args: P,
     ) -> CallResult<R>
     where
