@@ -259,10 +259,7 @@ impl Redis {
             let stream = config.stream(row.tenant.as_deref());
             let id = format!("{}-0", row.seq);
             let seq = row.seq.to_string();
-            let mut event: serde_json::Value =
-                serde_json::from_str(&row.json).unwrap_or(serde_json::Value::Null);
-            event["seq"] = row.seq.into();
-            let event = event.to_string();
+            let event = crate::forward::outgoing_json(row);
             encode(
                 &mut out,
                 &[

@@ -108,6 +108,25 @@ pub fn backlog_by_tenant(db: &Database) -> Option<Vec<(String, i64)>> {
     db.counts_after(at).ok()
 }
 
+/// An event as it goes onward (forwarded, published): its recorded JSON with its `seq`.
+pub fn outgoing_json(row: &crate::storage::EventRow) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&row.json).unwrap_or(serde_json::Value::Null);
+    v["seq"] = row.seq.into();
+    v.to_string()
+}
+
+/// The recorded event at `seq`, if there is one.
+pub fn recorded(
+    db: &Database,
+    seq: i64,
+) -> crate::storage::Result<Option<crate::storage::EventRow>> {
+    Ok(db
+        .events(None, seq - 1, 1)?
+        .into_iter()
+        .find(|r| r.seq == seq))
+}
+
 /// What one delivery came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -143,10 +162,7 @@ impl Sender {
 
     /// POST one recorded event: its JSON with its `seq`, signed both ways.
     pub async fn deliver(&self, row: &crate::storage::EventRow) -> Delivery {
-        let mut v: serde_json::Value =
-            serde_json::from_str(&row.json).unwrap_or(serde_json::Value::Null);
-        v["seq"] = row.seq.into();
-        let body = Bytes::from(v.to_string());
+        let body = Bytes::from(outgoing_json(row));
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -271,11 +287,7 @@ pub async fn replay(
         if only.is_some_and(|o| !o.contains(&letter.seq)) {
             continue;
         }
-        let Some(row) = db
-            .events(None, letter.seq - 1, 1)?
-            .into_iter()
-            .find(|r| r.seq == letter.seq)
-        else {
+        let Some(row) = recorded(db, letter.seq)? else {
             continue;
         };
         let outcome = sender.deliver(&row).await;

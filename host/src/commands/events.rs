@@ -111,11 +111,7 @@ pub async fn run(cli: &Cli, command: &EventsCommand) -> Result<(), BoxError> {
                 if only.is_some_and(|o| !o.contains(&letter.seq)) {
                     continue;
                 }
-                let event = data
-                    .db
-                    .events(None, letter.seq - 1, 1)?
-                    .into_iter()
-                    .find(|r| r.seq == letter.seq)
+                let event = whatsapp_host::forward::recorded(&data.db, letter.seq)?
                     .map(|r| line(&r))
                     .transpose()?;
                 let v = serde_json::json!({
