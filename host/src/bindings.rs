@@ -4,7 +4,13 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plugin-core",
-    imports: { default: trappable },
+    // The key-value imports are async: on PostgreSQL a query is in flight while the
+    // component waits, and the host's worker serves others meanwhile.
+    imports: {
+        "wasi:keyvalue/store": async | trappable,
+        "wasi:keyvalue/atomics": async | trappable,
+        default: trappable,
+    },
     exports: { default: async },
     additional_derives: [PartialEq, serde::Deserialize, serde::Serialize],
     with: {

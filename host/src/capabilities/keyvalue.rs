@@ -45,22 +45,52 @@ impl KeyValue<'_> {
         Ok(self.table.get(b)?.name.clone())
     }
 
-    fn read(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        if let Some(v) = self.staged.as_ref().and_then(|w| w.get(bucket, key)) {
-            return Ok(v.map(<[u8]>::to_vec));
+    /// What a read needs, apart from the resource table (which is not `Sync`, and a
+    /// read's future may move between threads while it waits).
+    fn reader(&self) -> Reader<'_> {
+        Reader {
+            tenant: self.tenant,
+            backend: self.backend,
+            staged: self.staged.as_deref(),
         }
-        self.backend.get(self.tenant, bucket, key).map_err(other)
     }
 
-    fn write(&mut self, bucket: &str, key: &str, value: Option<&[u8]>) -> Result<(), Error> {
+    async fn write(&mut self, bucket: &str, key: &str, value: Option<&[u8]>) -> Result<(), Error> {
         match (&mut self.staged, value) {
             (Some(w), v) => {
                 w.put(bucket, key, v.map(<[u8]>::to_vec));
                 Ok(())
             }
-            (None, Some(v)) => self.backend.set(self.tenant, bucket, key, v).map_err(other),
-            (None, None) => self.backend.delete(self.tenant, bucket, key).map_err(other),
+            (None, Some(v)) => self
+                .backend
+                .set_async(self.tenant, bucket, key, v)
+                .await
+                .map_err(other),
+            (None, None) => self
+                .backend
+                .delete_async(self.tenant, bucket, key)
+                .await
+                .map_err(other),
         }
+    }
+}
+
+struct Reader<'a> {
+    tenant: &'a str,
+    backend: &'a Arc<dyn KvBackend>,
+    staged: Option<&'a WriteSet>,
+}
+
+impl Reader<'_> {
+    /// The staged value if this instance wrote the key, else the backend's.
+    async fn read(self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(v) = self.staged.and_then(|w| w.get(bucket, key)) {
+            return Ok(v.map(<[u8]>::to_vec));
+        }
+        self.backend
+            .get_async(self.tenant, bucket, key)
+            .await
+            .map_err(other)
     }
 }
 
@@ -74,7 +104,10 @@ fn check_key(key: &str) -> Result<(), Error> {
 }
 
 impl store::Host for KeyValue<'_> {
-    fn open(&mut self, identifier: String) -> wasmtime::Result<Result<Resource<Bucket>, Error>> {
+    async fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<Result<Resource<Bucket>, Error>> {
         let ok = !identifier.is_empty()
             && identifier.len() <= MAX_BUCKET_NAME
             && identifier
@@ -88,16 +121,19 @@ impl store::Host for KeyValue<'_> {
 }
 
 impl store::HostBucket for KeyValue<'_> {
-    fn get(
+    async fn get(
         &mut self,
         b: Resource<Bucket>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.read(&bucket, &key)))
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e));
+        }
+        Ok(self.reader().read(&bucket, &key).await)
     }
 
-    fn set(
+    async fn set(
         &mut self,
         b: Resource<Bucket>,
         key: String,
@@ -109,24 +145,37 @@ impl store::HostBucket for KeyValue<'_> {
                 "values must be at most {MAX_VALUE_BYTES} bytes"
             ))));
         }
-        Ok(check_key(&key).and_then(|()| self.write(&bucket, &key, Some(&value))))
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e));
+        }
+        Ok(self.write(&bucket, &key, Some(&value)).await)
     }
 
-    fn delete(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<(), Error>> {
+    async fn delete(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.write(&bucket, &key, None)))
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e));
+        }
+        Ok(self.write(&bucket, &key, None).await)
     }
 
-    fn exists(
+    async fn exists(
         &mut self,
         b: Resource<Bucket>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
         let bucket = self.bucket(&b)?;
-        Ok(check_key(&key).and_then(|()| self.read(&bucket, &key).map(|v| v.is_some())))
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e));
+        }
+        Ok(self.reader().read(&bucket, &key).await.map(|v| v.is_some()))
     }
 
-    fn list_keys(
+    async fn list_keys(
         &mut self,
         b: Resource<Bucket>,
         cursor: Option<u64>,
@@ -136,7 +185,8 @@ impl store::HostBucket for KeyValue<'_> {
         let offset = cursor.unwrap_or(0);
         Ok(self
             .backend
-            .list_keys(self.tenant, &bucket, offset, LIST_PAGE)
+            .list_keys_async(self.tenant, &bucket, offset, LIST_PAGE)
+            .await
             .map_err(other)
             .map(|keys| {
                 let cursor = (keys.len() as u32 == LIST_PAGE)
@@ -145,14 +195,14 @@ impl store::HostBucket for KeyValue<'_> {
             }))
     }
 
-    fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
+    async fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
         self.table.delete(b)?;
         Ok(())
     }
 }
 
 impl atomics::Host for KeyValue<'_> {
-    fn increment(
+    async fn increment(
         &mut self,
         b: Resource<Bucket>,
         key: String,
@@ -165,11 +215,12 @@ impl atomics::Host for KeyValue<'_> {
         if self.staged.is_none() {
             return Ok(self
                 .backend
-                .increment(self.tenant, &bucket, &key, delta)
+                .increment_async(self.tenant, &bucket, &key, delta)
+                .await
                 .map_err(other));
         }
         // Staged: the same counter encoding as the backend's (decimal text).
-        let current = match self.read(&bucket, &key) {
+        let current = match self.reader().read(&bucket, &key).await {
             Ok(None) => 0,
             Ok(Some(v)) => match crate::storage::parse_counter(&v) {
                 Some(n) => n,
@@ -188,6 +239,7 @@ impl atomics::Host for KeyValue<'_> {
         };
         Ok(self
             .write(&bucket, &key, Some(next.to_string().as_bytes()))
+            .await
             .map(|()| next))
     }
 }
@@ -199,7 +251,7 @@ impl HasData for KeyValueCap {
 }
 
 /// Add `wasi:keyvalue/store` and `wasi:keyvalue/atomics` to a linker.
-pub fn add_to_linker<T: 'static>(
+pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> KeyValue<'_>,
 ) -> wasmtime::Result<()> {
@@ -213,8 +265,8 @@ mod tests {
     use crate::storage::Database;
     use store::{Host, HostBucket};
 
-    #[test]
-    fn two_tenants_cannot_see_each_others_keys() {
+    #[tokio::test]
+    async fn two_tenants_cannot_see_each_others_keys() {
         let backend: Arc<dyn KvBackend> = Arc::new(Database::open_in_memory().unwrap());
         let mut table = ResourceTable::new();
         let mut a = KeyValue {
@@ -223,8 +275,9 @@ mod tests {
             table: &mut table,
             staged: None,
         };
-        let b1 = a.open("secrets".into()).unwrap().unwrap();
+        let b1 = a.open("secrets".into()).await.unwrap().unwrap();
         a.set(b1, "access-token".into(), b"sealed-a".to_vec())
+            .await
             .unwrap()
             .unwrap();
         let mut table_b = ResourceTable::new();
@@ -234,14 +287,24 @@ mod tests {
             table: &mut table_b,
             staged: None,
         };
-        let b2 = b.open("secrets".into()).unwrap().unwrap();
-        assert_eq!(b.get(b2, "access-token".into()).unwrap().unwrap(), None);
-        let b3 = b.open("secrets".into()).unwrap().unwrap();
-        assert!(b.list_keys(b3, None).unwrap().unwrap().keys.is_empty());
+        let b2 = b.open("secrets".into()).await.unwrap().unwrap();
+        assert_eq!(
+            b.get(b2, "access-token".into()).await.unwrap().unwrap(),
+            None
+        );
+        let b3 = b.open("secrets".into()).await.unwrap().unwrap();
+        assert!(
+            b.list_keys(b3, None)
+                .await
+                .unwrap()
+                .unwrap()
+                .keys
+                .is_empty()
+        );
     }
 
-    #[test]
-    fn guest_values_are_bounded() {
+    #[tokio::test]
+    async fn guest_values_are_bounded() {
         let backend: Arc<dyn KvBackend> = Arc::new(Database::open_in_memory().unwrap());
         let mut table = ResourceTable::new();
         let mut kv = KeyValue {
@@ -252,21 +315,28 @@ mod tests {
         };
         for bad in ["", "a/b", &"x".repeat(65)] {
             assert!(
-                matches!(kv.open(bad.into()).unwrap(), Err(Error::NoSuchStore)),
+                matches!(kv.open(bad.into()).await.unwrap(), Err(Error::NoSuchStore)),
                 "{bad:?}"
             );
         }
-        let b = kv.open("b".into()).unwrap().unwrap();
+        let b = kv.open("b".into()).await.unwrap().unwrap();
         assert!(
             kv.set(b, "k".into(), vec![0; MAX_VALUE_BYTES + 1])
+                .await
                 .unwrap()
                 .is_err()
         );
-        let b = kv.open("b".into()).unwrap().unwrap();
-        assert!(kv.get(b, "k".repeat(MAX_KEY_BYTES + 1)).unwrap().is_err());
-        let b = kv.open("b".into()).unwrap().unwrap();
+        let b = kv.open("b".into()).await.unwrap().unwrap();
+        assert!(
+            kv.get(b, "k".repeat(MAX_KEY_BYTES + 1))
+                .await
+                .unwrap()
+                .is_err()
+        );
+        let b = kv.open("b".into()).await.unwrap().unwrap();
         assert_eq!(
             atomics::Host::increment(&mut kv, b, "n".into(), 2)
+                .await
                 .unwrap()
                 .unwrap(),
             2

@@ -17,7 +17,10 @@ pub mod postgres_tls;
 pub mod sqlite;
 
 use journal::{Job, Journal, MAX_BATCH, Staged};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Weak, mpsc};
+use std::task::{Context, Poll};
 
 /// A storage failure, described for a human (never with a value in it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +45,43 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The tenant-namespaced key-value operations `wasi:keyvalue` needs.
+/// An answer that may come later: at once from a local file, or when a server answers a
+/// query in flight (no thread is held meanwhile).
+pub enum KvFuture<'a, T> {
+    /// Answered already (taken on the first poll).
+    Ready(Option<Result<T>>),
+    /// To be awaited.
+    Later(Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>),
+}
+
+impl<'a, T> KvFuture<'a, T> {
+    /// An answer already known.
+    pub fn ready(r: Result<T>) -> Self {
+        KvFuture::Ready(Some(r))
+    }
+
+    /// An answer `f` will give.
+    pub fn later(f: impl Future<Output = Result<T>> + Send + 'a) -> Self {
+        KvFuture::Later(Box::pin(f))
+    }
+}
+
+impl<T: Unpin> Future for KvFuture<'_, T> {
+    type Output = Result<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        match self.get_mut() {
+            KvFuture::Ready(r) => Poll::Ready(
+                r.take()
+                    .unwrap_or_else(|| Err(StorageError("an answer was taken twice".into()))),
+            ),
+            KvFuture::Later(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The tenant-namespaced key-value operations `wasi:keyvalue` needs: each blocking (for
+/// tools and tests) and as a future (for the component's calls, made on the host's async
+/// workers; by default the blocking call, answered at once).
 pub trait KvBackend: Send + Sync {
     /// The value under `key`.
     fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>>;
@@ -57,6 +96,55 @@ pub trait KvBackend: Send + Sync {
     -> Result<Vec<String>>;
     /// Add `delta` to the counter under `key` (absent counts as 0), atomically; the new value.
     fn increment(&self, tenant: &str, bucket: &str, key: &str, delta: u64) -> Result<u64>;
+
+    /// [`KvBackend::get`], as a future.
+    fn get_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> KvFuture<'a, Option<Vec<u8>>> {
+        KvFuture::ready(self.get(tenant, bucket, key))
+    }
+    /// [`KvBackend::set`], as a future.
+    fn set_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        value: &'a [u8],
+    ) -> KvFuture<'a, ()> {
+        KvFuture::ready(self.set(tenant, bucket, key, value))
+    }
+    /// [`KvBackend::delete`], as a future.
+    fn delete_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> KvFuture<'a, ()> {
+        KvFuture::ready(self.delete(tenant, bucket, key))
+    }
+    /// [`KvBackend::list_keys`], as a future.
+    fn list_keys_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        offset: u64,
+        limit: u32,
+    ) -> KvFuture<'a, Vec<String>> {
+        KvFuture::ready(self.list_keys(tenant, bucket, offset, limit))
+    }
+    /// [`KvBackend::increment`], as a future.
+    fn increment_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        delta: u64,
+    ) -> KvFuture<'a, u64> {
+        KvFuture::ready(self.increment(tenant, bucket, key, delta))
+    }
 }
 
 /// The bucket whose values are secrets: replacing or deleting one also scrubs the old
@@ -184,6 +272,55 @@ pub trait Backend: Send + Sync {
     fn kv_scan(&self, bucket: &str) -> Result<Vec<(String, String, Vec<u8>)>>;
     /// Add to a counter atomically (absent counts as 0); the new value.
     fn kv_increment(&self, tenant: &str, bucket: &str, key: &str, delta: u64) -> Result<u64>;
+    /// [`Backend::kv_get`] as a future: a server's backend answers without holding the
+    /// caller's thread; by default the blocking call (a local file), answered at once.
+    fn kv_get_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> KvFuture<'a, Option<Vec<u8>>> {
+        KvFuture::ready(self.kv_get(tenant, bucket, key))
+    }
+    /// [`Backend::kv_set`] as a future (see [`Backend::kv_get_async`]).
+    fn kv_set_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        value: &'a [u8],
+    ) -> KvFuture<'a, ()> {
+        KvFuture::ready(self.kv_set(tenant, bucket, key, value))
+    }
+    /// [`Backend::kv_delete`] as a future (see [`Backend::kv_get_async`]).
+    fn kv_delete_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> KvFuture<'a, ()> {
+        KvFuture::ready(self.kv_delete(tenant, bucket, key))
+    }
+    /// [`Backend::kv_list`] as a future (see [`Backend::kv_get_async`]).
+    fn kv_list_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        offset: u64,
+        limit: u32,
+    ) -> KvFuture<'a, Vec<String>> {
+        KvFuture::ready(self.kv_list(tenant, bucket, offset, limit))
+    }
+    /// [`Backend::kv_increment`] as a future (see [`Backend::kv_get_async`]).
+    fn kv_increment_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        delta: u64,
+    ) -> KvFuture<'a, u64> {
+        KvFuture::ready(self.kv_increment(tenant, bucket, key, delta))
+    }
     /// Delete the keys of `bucket` (in every tenant) not written since `before_ms`.
     fn sweep(&self, bucket: &str, before_ms: i64) -> Result<usize>;
     /// Make replaced and deleted values unrecoverable from the backend's files where it
@@ -424,6 +561,79 @@ impl KvBackend for Database {
 
     fn increment(&self, tenant: &str, bucket: &str, key: &str, delta: u64) -> Result<u64> {
         self.backend.kv_increment(tenant, bucket, key, delta)
+    }
+
+    fn get_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> KvFuture<'a, Option<Vec<u8>>> {
+        match self.journal.get(tenant, bucket, key) {
+            Some(staged) => KvFuture::ready(Ok(staged)),
+            None => self.backend.kv_get_async(tenant, bucket, key),
+        }
+    }
+
+    fn set_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        value: &'a [u8],
+    ) -> KvFuture<'a, ()> {
+        if bucket != SECRETS_BUCKET {
+            return self.backend.kv_set_async(tenant, bucket, key, value);
+        }
+        KvFuture::later(async move {
+            let replaces = self
+                .backend
+                .kv_get_async(tenant, bucket, key)
+                .await?
+                .is_some();
+            self.backend
+                .kv_set_async(tenant, bucket, key, value)
+                .await?;
+            if replaces {
+                self.backend.scrub()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> KvFuture<'a, ()> {
+        if bucket != SECRETS_BUCKET {
+            return self.backend.kv_delete_async(tenant, bucket, key);
+        }
+        KvFuture::later(async move {
+            self.backend.kv_delete_async(tenant, bucket, key).await?;
+            self.backend.scrub()
+        })
+    }
+
+    fn list_keys_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        offset: u64,
+        limit: u32,
+    ) -> KvFuture<'a, Vec<String>> {
+        self.backend.kv_list_async(tenant, bucket, offset, limit)
+    }
+
+    fn increment_async<'a>(
+        &'a self,
+        tenant: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        delta: u64,
+    ) -> KvFuture<'a, u64> {
+        self.backend.kv_increment_async(tenant, bucket, key, delta)
     }
 }
 

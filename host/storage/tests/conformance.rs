@@ -1224,8 +1224,10 @@ fn postgres_broken_connections_are_opened_again() {
             assert!(e.0.starts_with("postgres: "), "{e}");
         }
     }
+    // The pool finds most dead connections closed before it hands them out; one it hands
+    // out fails its write once.
     assert!(
-        (1..=ended).contains(&failed),
+        failed <= ended,
         "{failed} writes failed for {ended} connections ended"
     );
     // Reads: retried at once on a fresh connection.
@@ -1235,6 +1237,117 @@ fn postgres_broken_connections_are_opened_again() {
     }
     db.set_cursor("w", 100).unwrap();
     assert_eq!(db.cursor("w").unwrap(), Some(100));
+}
+
+/// The key-value futures the component awaits hold no thread while the server works: on
+/// a runtime of one thread, an increment that waits for a row another connection has
+/// locked lets the runtime's other task run meanwhile, and completes once the lock goes.
+#[test]
+fn postgres_key_value_futures_do_not_hold_the_thread() {
+    let Some(store) = on_postgres() else { return };
+    let Store::Postgres {
+        admin_url, schema, ..
+    } = &store
+    else {
+        unreachable!()
+    };
+    let db = store.open();
+    db.set("t", "b", "n", b"1").unwrap();
+    // Another connection holds the counter's row for 600 ms.
+    let locker = {
+        let sql = format!(
+            "BEGIN; SELECT 1 FROM {schema}.kv WHERE key = 'n' FOR UPDATE; SELECT pg_sleep(0.6); COMMIT"
+        );
+        let url = admin_url.clone();
+        std::thread::spawn(move || admin(&url, sql))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let (value, ticks) = runtime.block_on(async {
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let value = db.increment_async("t", "b", "n", 2).await.unwrap();
+        ticker.abort();
+        (value, ticks.load(Ordering::SeqCst))
+    });
+    locker.join().unwrap().unwrap();
+    assert_eq!(
+        value, 3,
+        "the increment waited for the lock and then counted"
+    );
+    assert!(
+        ticks >= 10,
+        "the runtime's one thread ran other tasks while the increment waited ({ticks} ticks)"
+    );
+}
+
+/// A host that stopped between committing events and numbering them leaves them without a
+/// place in the log, unseen by readers; the next commit of any process, or the next
+/// start, numbers them after the log's last, in the order they were inserted.
+#[test]
+fn postgres_events_left_unnumbered_are_numbered_by_the_next_commit_or_start() {
+    let Some(store) = on_postgres() else { return };
+    let Store::Postgres {
+        admin_url, schema, ..
+    } = &store
+    else {
+        unreachable!()
+    };
+    let db = store.open();
+    db.record_events(&[event(Some("t"), "first")], 1).unwrap();
+    let orphan = |key: &str| {
+        admin(
+            admin_url,
+            format!(
+                "INSERT INTO {schema}.events (tenant, kind, idempotency_key, received_at_ms, json)
+                 VALUES ('t', 'message', '{key}', 1, '{{}}')"
+            ),
+        )
+        .unwrap();
+    };
+    orphan("orphan-1");
+    orphan("orphan-2");
+    let keys = |db: &Database| -> Vec<(i64, String)> {
+        db.events(None, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.seq, r.idempotency_key))
+            .collect()
+    };
+    assert_eq!(
+        keys(&db),
+        vec![(1, "first".to_string())],
+        "unnumbered: unseen"
+    );
+    assert_eq!(db.last_seq().unwrap(), 1);
+    // The next start numbers them.
+    let restarted = store.open();
+    assert_eq!(
+        keys(&restarted),
+        vec![
+            (1, "first".to_string()),
+            (2, "orphan-1".to_string()),
+            (3, "orphan-2".to_string())
+        ]
+    );
+    // So does the next commit.
+    orphan("orphan-3");
+    db.record_events(&[event(Some("t"), "second")], 2).unwrap();
+    assert_eq!(
+        keys(&db)[3..],
+        [(4, "orphan-3".to_string()), (5, "second".to_string())]
+    );
 }
 
 /// Connection errors name what failed, never the URL's password.
@@ -1343,7 +1456,7 @@ fn postgres_migrations_are_recorded_and_a_newer_schema_refused() {
     assert_eq!(
         versions("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
             .unwrap(),
-        vec!["1,2".to_string()]
+        vec!["1,2,3".to_string()]
     );
     drop((a, b));
     versions("INSERT INTO schema_migrations VALUES (999, 0)").unwrap();
