@@ -348,6 +348,27 @@ pub trait Backend: Send + Sync {
     fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>>;
     /// Take event `seq` off `sink`'s list (delivered after all); whether it was there.
     fn remove_dead_letter(&self, sink: &str, seq: i64) -> Result<bool>;
+
+    /// Take or renew the lease `name` for `holder` until `now_ms + ttl_ms`: whether
+    /// `holder` holds it now (it was free, expired, or already its own). Of several
+    /// processes asking at once, one gets it.
+    fn lease(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool>;
+    /// Give up the lease `name` if `holder` holds it.
+    fn release(&self, name: &str, holder: &str) -> Result<()>;
+    /// Every lease, expired ones included, by name.
+    fn leases(&self) -> Result<Vec<Lease>>;
+}
+
+/// Who holds a named piece of shared work (a sink's partition, a host's membership), and
+/// until when: a holder that stops renewing loses it once it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// What is held.
+    pub name: String,
+    /// Who holds it.
+    pub holder: String,
+    /// Unix milliseconds when it lapses unless renewed.
+    pub expires_at_ms: i64,
 }
 
 /// An event a sink refused for good, kept aside to be looked at and replayed.

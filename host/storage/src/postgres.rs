@@ -30,8 +30,8 @@
 
 use crate::journal::Batch;
 use crate::{
-    Backend, DeadLetter, EventRow, KvFuture, NewEvent, Result, StorageError, TenantRecord, now_ms,
-    parse_counter,
+    Backend, DeadLetter, EventRow, KvFuture, Lease, NewEvent, Result, StorageError, TenantRecord,
+    now_ms, parse_counter,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use std::collections::BTreeMap;
@@ -141,6 +141,14 @@ BEGIN
     END IF;
 END $$;"#,
     ),
+    (
+        4,
+        r#"CREATE TABLE leases (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+);"#,
+    ),
 ];
 
 /// Bring the schema to the newest version this build knows; that version. A database
@@ -200,6 +208,11 @@ const LIST_KV: &str =
 const INSERT_EVENT: &str =
     "INSERT INTO events (tenant, kind, idempotency_key, received_at_ms, json)
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id";
+/// Take a lease that is free, expired or the holder's own (then renewed); one row changed
+/// when taken. Row-locked: two processes taking it at once, one wins.
+const TAKE_LEASE: &str = "INSERT INTO leases (name, holder, expires_at_ms) VALUES ($1, $2, $3)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+    WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= $4";
 const TENANT_COLUMNS: &str =
     "t.id, t.waba_id, t.phone_number_id, t.display_phone_number, t.graph_origin,
     t.app_secret, t.verify_token, t.created_at, t.settings,
@@ -1039,6 +1052,61 @@ impl Backend for Postgres {
                     .await?
                     > 0)
             }
+        })
+    }
+
+    fn lease(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        self.write(move |pool| {
+            let (name, holder) = (name.clone(), holder.clone());
+            async move {
+                let c = pool.get().await?;
+                let take = c.prepare_cached(TAKE_LEASE).await?;
+                Ok(
+                    c.execute(&take, &[&name, &holder, &(now_ms + ttl_ms), &now_ms])
+                        .await?
+                        == 1,
+                )
+            }
+        })
+    }
+
+    fn release(&self, name: &str, holder: &str) -> Result<()> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        self.write(move |pool| {
+            let (name, holder) = (name.clone(), holder.clone());
+            async move {
+                pool.get()
+                    .await?
+                    .execute(
+                        "DELETE FROM leases WHERE name = $1 AND holder = $2",
+                        &[&name, &holder],
+                    )
+                    .await?;
+                Ok(())
+            }
+        })
+    }
+
+    fn leases(&self) -> Result<Vec<Lease>> {
+        self.read(|pool| async move {
+            Ok(pool
+                .get()
+                .await?
+                .query(
+                    "SELECT name, holder, expires_at_ms FROM leases ORDER BY name",
+                    &[],
+                )
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Lease {
+                        name: r.try_get(0)?,
+                        holder: r.try_get(1)?,
+                        expires_at_ms: r.try_get(2)?,
+                    })
+                })
+                .collect::<std::result::Result<_, tokio_postgres::Error>>()?)
         })
     }
 }

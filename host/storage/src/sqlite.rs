@@ -3,7 +3,7 @@
 
 use crate::journal::Batch;
 use crate::{
-    Backend, DeadLetter, EventRow, Result, StorageError, TenantRecord, now_ms, parse_counter,
+    Backend, DeadLetter, EventRow, Lease, Result, StorageError, TenantRecord, now_ms, parse_counter,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason TEXT NOT NULL,
     at_ms INTEGER NOT NULL,
     PRIMARY KEY (sink, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
 
@@ -544,7 +549,42 @@ impl Backend for Sqlite {
         )?;
         Ok(n > 0)
     }
+
+    fn lease(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool> {
+        let n = self
+            .conn()
+            .execute(TAKE_LEASE, params![name, holder, now_ms + ttl_ms, now_ms])?;
+        Ok(n == 1)
+    }
+
+    fn release(&self, name: &str, holder: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+            params![name, holder],
+        )?;
+        Ok(())
+    }
+
+    fn leases(&self) -> Result<Vec<Lease>> {
+        let conn = self.read();
+        let mut stmt =
+            conn.prepare_cached("SELECT name, holder, expires_at_ms FROM leases ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Lease {
+                name: r.get(0)?,
+                holder: r.get(1)?,
+                expires_at_ms: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
+
+/// Take a lease that is free, expired or the holder's own (then renewed); one row changed
+/// when taken.
+const TAKE_LEASE: &str = "INSERT INTO leases (name, holder, expires_at_ms) VALUES (?1, ?2, ?3)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+    WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= ?4";
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ use whatsapp_storage::journal::{Batch, Staged, WriteSet};
 use whatsapp_storage::postgres::Postgres;
 use whatsapp_storage::sqlite::Sqlite;
 use whatsapp_storage::{
-    Backend, Database, DeadLetter, EventRow, KvBackend, NewEvent, Result, SECRETS_BUCKET,
+    Backend, Database, DeadLetter, EventRow, KvBackend, Lease, NewEvent, Result, SECRETS_BUCKET,
     StorageError, TenantRecord,
 };
 
@@ -202,6 +202,7 @@ suite! {
         two_processes_commit_concurrently_and_a_reader_never_skips,
         a_number_is_claimed_by_one_process_only,
         increments_from_two_processes_are_distinct,
+        a_lease_goes_to_one_process_at_a_time,
     ],
 }
 
@@ -338,6 +339,15 @@ impl Backend for Flaky {
     }
     fn remove_dead_letter(&self, sink: &str, seq: i64) -> Result<bool> {
         self.inner.remove_dead_letter(sink, seq)
+    }
+    fn lease(&self, name: &str, holder: &str, ttl_ms: i64, now_ms: i64) -> Result<bool> {
+        self.inner.lease(name, holder, ttl_ms, now_ms)
+    }
+    fn release(&self, name: &str, holder: &str) -> Result<()> {
+        self.inner.release(name, holder)
+    }
+    fn leases(&self) -> Result<Vec<Lease>> {
+        self.inner.leases()
     }
 }
 
@@ -815,6 +825,75 @@ fn an_event_is_recorded_once_per_tenant_and_key(store: &Store) {
         "the first is kept"
     );
     assert_eq!(db.record_events(&[], 5).unwrap(), Vec::<bool>::new());
+}
+
+/// A lease is held by one holder until it lapses or is given up: renewed by its holder,
+/// refused to another while live, taken by another once expired; of many processes
+/// asking at once, exactly one gets it.
+fn a_lease_goes_to_one_process_at_a_time(store: &Store) {
+    let (a, b) = (store.open(), store.open());
+    assert!(a.lease("forward#0", "host-a", 1_000, 10_000).unwrap());
+    assert!(
+        !b.lease("forward#0", "host-b", 1_000, 10_500).unwrap(),
+        "live"
+    );
+    assert!(
+        a.lease("forward#0", "host-a", 1_000, 10_900).unwrap(),
+        "renewed"
+    );
+    assert!(
+        !b.lease("forward#0", "host-b", 1_000, 11_800).unwrap(),
+        "renewed until 11,900"
+    );
+    assert!(
+        b.lease("forward#0", "host-b", 1_000, 11_900).unwrap(),
+        "lapsed"
+    );
+    assert!(
+        !a.lease("forward#0", "host-a", 1_000, 12_000).unwrap(),
+        "b's now"
+    );
+    assert!(a.lease("forward#1", "host-a", 1_000, 12_000).unwrap());
+    assert_eq!(
+        a.leases().unwrap(),
+        vec![
+            Lease {
+                name: "forward#0".into(),
+                holder: "host-b".into(),
+                expires_at_ms: 12_900
+            },
+            Lease {
+                name: "forward#1".into(),
+                holder: "host-a".into(),
+                expires_at_ms: 13_000
+            },
+        ]
+    );
+    a.release("forward#0", "host-a").unwrap();
+    assert_eq!(
+        b.leases().unwrap().len(),
+        2,
+        "only its holder gives a lease up"
+    );
+    b.release("forward#0", "host-b").unwrap();
+    assert!(
+        a.lease("forward#0", "host-a", 1_000, 12_100).unwrap(),
+        "given up: free"
+    );
+    // Sixteen processes' worth of connections race for one lease: one wins.
+    let racers: Vec<Arc<Database>> = (0..4).map(|_| Arc::new(store.open())).collect();
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let db = racers[i % racers.len()].clone();
+            std::thread::spawn(move || db.lease("race", &format!("h{i}"), 60_000, 1).unwrap())
+        })
+        .collect();
+    let won = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|w| *w)
+        .count();
+    assert_eq!(won, 1, "exactly one holder");
 }
 
 fn dead_letters_are_kept_per_sink_in_order_and_taken_off(store: &Store) {
@@ -1450,13 +1529,13 @@ fn postgres_migrations_are_recorded_and_a_newer_schema_refused() {
     let versions = |sql: &str| admin(admin_url, format!("SET search_path = {schema}; {sql}"));
     // A database of before: the first tables, no record of versions.
     drop(Postgres::connect(url).unwrap());
-    versions("DROP TABLE schema_migrations; DROP TABLE dead_letters").unwrap();
+    versions("DROP TABLE schema_migrations; DROP TABLE dead_letters; DROP TABLE leases").unwrap();
     let a = Postgres::connect(url).unwrap();
     let b = Postgres::connect(url).unwrap();
     assert_eq!(
         versions("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
             .unwrap(),
-        vec!["1,2,3".to_string()]
+        vec!["1,2,3,4".to_string()]
     );
     drop((a, b));
     versions("INSERT INTO schema_migrations VALUES (999, 0)").unwrap();
