@@ -438,6 +438,8 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
             secret: zeroize::Zeroizing::new("forward-secret".into()),
             poll: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
+            batch: 1,
+            holder: "host-a".into(),
         };
         let task = tokio::spawn(f.run(async move {
             let _ = srx.wait_for(|s| *s).await;
@@ -480,6 +482,166 @@ async fn forwarding_is_signed_in_order_retried_and_resumes_after_a_restart() {
         })
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    stop_platform.send(true).unwrap();
+}
+
+/// A platform that keeps what each POST carried: the seqs of its events (one object or
+/// an array), by tenant, checking the ids the headers give.
+#[derive(Default)]
+struct Counting {
+    /// (tenant, seq) in the order received.
+    got: Mutex<Vec<(String, i64)>>,
+    /// Events per POST.
+    sizes: Mutex<Vec<usize>>,
+}
+
+async fn counting(p: Arc<Counting>, req: hyper::Request<hyper::body::Incoming>) -> Resp {
+    let listed = req.headers()[SEQ_HEADER].to_str().unwrap().to_string();
+    let id = req.headers()["webhook-id"].to_str().unwrap().to_string();
+    let body: Bytes = req.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let events = match v {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    let joined: Vec<String> = seqs.iter().map(i64::to_string).collect();
+    assert_eq!(listed, joined.join(","), "x-wa-event-seq lists the seqs");
+    let expected = match &seqs[..] {
+        [one] => format!("evt_{one}"),
+        [first, .., last] => format!("evt_{first}-{last}"),
+        [] => panic!("an empty POST"),
+    };
+    assert_eq!(id, expected, "webhook-id");
+    p.sizes.lock().unwrap().push(events.len());
+    p.got.lock().unwrap().extend(events.iter().map(|e| {
+        (
+            e["tenant"].as_str().unwrap().to_string(),
+            e["seq"].as_i64().unwrap(),
+        )
+    }));
+    net::text(hyper::StatusCode::OK, "ok")
+}
+
+/// Two hosts forward from one database: they split the partitions between them, every
+/// event reaches the platform once, each tenant's in order, in batches; when one stops it
+/// gives its partitions back and the other forwards them.
+#[tokio::test]
+async fn two_hosts_share_forwarding_in_batches_and_send_nothing_twice() {
+    let h = Harness::start(quiet()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let p = Arc::new(Counting::default());
+    let (stop_platform, rx) = tokio::sync::watch::channel(false);
+    let mut rx1 = rx.clone();
+    tokio::spawn(net::serve(
+        listener,
+        net::Limits::default(),
+        p.clone(),
+        counting,
+        async move {
+            let _ = rx1.wait_for(|s| *s).await;
+        },
+    ));
+    let host = |holder: &str| {
+        let (stop, mut srx) = tokio::sync::watch::channel(false);
+        let f = Forwarder {
+            db: h.db.clone(),
+            url: url.clone(),
+            secret: zeroize::Zeroizing::new("forward-secret".into()),
+            poll: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            batch: 7,
+            holder: holder.into(),
+        };
+        let task = tokio::spawn(f.run(async move {
+            let _ = srx.wait_for(|s| *s).await;
+        }));
+        (stop, task)
+    };
+    let held = |holder: &str| {
+        h.db.leases()
+            .unwrap()
+            .iter()
+            .filter(|l| l.name.starts_with("forward#") && l.holder == holder)
+            .count()
+    };
+    let (stop_a, task_a) = host("host-a");
+    let (stop_b, task_b) = host("host-b");
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while held("host-a") != 8 || held("host-b") != 8 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the two hosts split the sixteen partitions");
+
+    let record = |from: usize, to: usize| {
+        let events: Vec<NewEvent> = (from..to)
+            .map(|i| {
+                let tenant = format!("t{:02}", i % 20);
+                NewEvent {
+                    tenant: Some(tenant.clone()),
+                    kind: "message".into(),
+                    idempotency_key: format!("k{i}"),
+                    json: json!({"type": "message", "tenant": tenant, "i": i}).to_string(),
+                }
+            })
+            .collect();
+        h.db.record_events(&events, 0).unwrap();
+    };
+    let wait_for = |n: usize| {
+        let p = p.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(30), async {
+                while p.got.lock().unwrap().len() < n {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await
+            .expect("forwarding did not finish");
+        }
+    };
+    for chunk in 0..4 {
+        record(chunk * 50, chunk * 50 + 50);
+    }
+    wait_for(200).await;
+    // Host b stops: its partitions are given back and host a forwards them.
+    stop_b.send(true).unwrap();
+    task_b.await.unwrap();
+    assert_eq!(
+        held("host-b"),
+        0,
+        "a stopped host gives its partitions back"
+    );
+    record(200, 260);
+    wait_for(260).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop_a.send(true).unwrap();
+    task_a.await.unwrap();
+
+    let got = p.got.lock().unwrap().clone();
+    let mut seqs: Vec<i64> = got.iter().map(|(_, s)| *s).collect();
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(got.len(), 260, "nothing sent twice");
+    assert_eq!(seqs.len(), 260, "every event sent");
+    for t in 0..20 {
+        let tenant = format!("t{t:02}");
+        let order: Vec<i64> = got
+            .iter()
+            .filter(|(x, _)| *x == tenant)
+            .map(|(_, s)| *s)
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "{tenant} in order: {order:?}"
+        );
+    }
+    let sizes = p.sizes.lock().unwrap().clone();
+    assert!(sizes.iter().all(|n| (1..=7).contains(n)), "{sizes:?}");
+    assert!(sizes.iter().any(|n| *n > 1), "batched: {sizes:?}");
+    assert_eq!(whatsapp_host::forward::backlog(&h.db), Some(0));
     stop_platform.send(true).unwrap();
 }
 
@@ -533,6 +695,8 @@ async fn an_event_the_platform_refuses_for_good_is_put_aside_and_replayed_later(
         secret: zeroize::Zeroizing::new("forward-secret".into()),
         poll: Duration::from_millis(10),
         max_backoff: Duration::from_millis(20),
+        batch: 1,
+        holder: "host-a".into(),
     };
     let task = tokio::spawn(f.run(async move {
         let _ = rx2.wait_for(|s| *s).await;

@@ -1,15 +1,28 @@
 //! Forwarding recorded events to the platform: every event the webhook server committed
-//! is POSTed to `--forward-url` (`https://`, or `http://` on a trusted network), one at a
-//! time in the order recorded (so in order per contact), retried with exponential backoff
-//! and jitter until it is answered 2xx. Each POST is signed twice over the same body:
-//! `X-WA-Signature-256: sha256=<hex>` (HMAC-SHA256 of the body under the forwarding
-//! secret), and the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature`), which the Standard Webhooks and Svix libraries verify as they
-//! come. The position is a durable cursor in the database: after a crash or restart,
-//! forwarding resumes with the first event not yet acknowledged (at least once). An event
-//! the platform refuses for good (a 4xx other than 408 and 429, three times) is put aside
-//! as a dead letter and forwarding goes on; `wa-host events dead-letters` lists and
-//! replays them ([`replay`]).
+//! is POSTed to `--forward-url` (`https://`, or `http://` on a trusted network), in the
+//! order recorded for each tenant, retried with exponential backoff and jitter until it is
+//! answered 2xx. Each POST is signed twice over the same body: `X-WA-Signature-256:
+//! sha256=<hex>` (HMAC-SHA256 of the body under the forwarding secret), and the Standard
+//! Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`), which the
+//! Standard Webhooks and Svix libraries verify as they come.
+//!
+//! **Partitions and leases.** The log is split into [`PARTITIONS`] by tenant (so one
+//! tenant's events stay in one, in order), each with a durable cursor of its own. A host
+//! forwards a partition only while it holds the partition's lease in the database
+//! ([`crate::storage::Backend::lease`]); the hosts sharing a database keep a membership
+//! lease each and share the partitions evenly, taking over a stopped host's once its
+//! leases lapse ([`LEASE_TTL`]). So several hosts forward together and no event is sent by
+//! two of them, unless a host stalls for longer than a lease in the middle of a delivery
+//! (the platform dedupes by `webhook-id` then). Partitions forward concurrently.
+//!
+//! **Batches.** With `batch` above 1 a POST carries up to that many events of one
+//! partition as a JSON array, in order (`webhook-id` `evt_<first>-<last>`); 1 (the
+//! default) POSTs each event alone, as an object.
+//!
+//! After a crash or restart forwarding resumes with the first event not yet acknowledged
+//! (at least once). An event the platform refuses for good (a 4xx other than 408 and 429,
+//! three times) is put aside as a dead letter and forwarding goes on; `wa-host events
+//! dead-letters` lists and replays them ([`replay`]).
 
 use crate::capabilities::pool::Pool;
 use crate::signature::sign;
@@ -19,12 +32,23 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use sha2::Sha256;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-/// The cursor's name in the database.
+/// The sink's name in the database: its dead letters, and the prefix of its partitions'
+/// cursors and leases.
 pub const CURSOR: &str = "forward";
+/// Partitions of the log (by tenant) that hosts forward concurrently and share.
+pub const PARTITIONS: u32 = 16;
+/// How long a lease lasts unless renewed (renewed every third of it).
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
+/// How often a host renews its membership and takes or gives back partitions.
+const REBALANCE: Duration = Duration::from_secs(1);
+/// Events read from the log at a time.
+const READ: u32 = 500;
 /// The header carrying our signature.
 pub const SIGNATURE_HEADER: &str = "x-wa-signature-256";
 /// The header carrying the event's sequence number (for the platform's own dedupe).
@@ -32,18 +56,17 @@ pub const SEQ_HEADER: &str = "x-wa-event-seq";
 /// How long one delivery may take: to connect, and to the answer's first byte.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The Standard Webhooks headers of one delivery: `webhook-id` (`evt_<seq>`, the same on
-/// every retry, for the platform's dedupe), `webhook-timestamp` (Unix seconds, now) and
+/// The Standard Webhooks headers of one delivery: `webhook-id` (`evt_<seq>`, or
+/// `evt_<first>-<last>` for a batch: the same on every retry, for the platform's dedupe), `webhook-timestamp` (Unix seconds, now) and
 /// `webhook-signature`: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. The key
 /// is the secret's bytes, or for a secret written `whsec_<base64>` (the Standard
 /// Webhooks form) the bytes it encodes.
 pub fn standard_webhook_headers(
     secret: &str,
-    seq: i64,
+    id: String,
     timestamp: u64,
     body: &[u8],
 ) -> [(&'static str, String); 3] {
-    let id = format!("evt_{seq}");
     let key: Zeroizing<Vec<u8>> = Zeroizing::new(
         secret
             .strip_prefix("whsec_")
@@ -93,19 +116,82 @@ pub struct Forwarder {
     pub poll: Duration,
     /// The longest pause between retries.
     pub max_backoff: Duration,
+    /// Events per POST: 1 sends each alone (an object), more sends arrays of up to that.
+    pub batch: usize,
+    /// This host among those sharing the database (its leases' holder): unique per process.
+    pub holder: String,
+}
+
+/// A holder name unique to this process: the host's name, the process id and a random part.
+pub fn holder_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    format!("{host}-{}-{}", std::process::id(), hex::encode(b))
+}
+
+/// The partition an event of `tenant` (none: unroutable) is forwarded in: FNV-1a of the
+/// name, stable across hosts and versions.
+pub fn partition(tenant: Option<&str>) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in tenant.unwrap_or("").bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h % PARTITIONS
+}
+
+/// The name of partition `p`'s cursor and lease.
+pub fn partition_name(p: u32) -> String {
+    format!("{CURSOR}#{p}")
+}
+
+/// The membership lease of `holder`.
+fn member_name(holder: &str) -> String {
+    format!("{MEMBERS}{holder}")
+}
+const MEMBERS: &str = "forward/member/";
+
+/// Where each partition's forwarding is (none: forwarding never ran). A partition not yet
+/// started is where the single cursor of earlier versions was, or at 0.
+fn positions(db: &Database) -> Option<Vec<i64>> {
+    let legacy = db.cursor(CURSOR).ok()?;
+    let at: Vec<Option<i64>> = (0..PARTITIONS)
+        .map(|p| db.cursor(&partition_name(p)).ok().flatten())
+        .collect();
+    if legacy.is_none() && at.iter().all(Option::is_none) {
+        return None;
+    }
+    Some(at.into_iter().map(|c| c.or(legacy).unwrap_or(0)).collect())
 }
 
 /// Events recorded but not yet forwarded, when forwarding has ever run.
 pub fn backlog(db: &Database) -> Option<i64> {
-    let at = db.cursor(CURSOR).ok()??;
-    Some(db.last_seq().unwrap_or(0) - at)
+    Some(backlog_by_tenant(db)?.iter().map(|(_, n)| n).sum())
 }
 
 /// The backlog per tenant (the empty name for unroutable events), when forwarding has
-/// ever run.
+/// ever run: each tenant's events after its partition's cursor.
 pub fn backlog_by_tenant(db: &Database) -> Option<Vec<(String, i64)>> {
-    let at = db.cursor(CURSOR).ok()??;
-    db.counts_after(at).ok()
+    let at = positions(db)?;
+    let mut by_position: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+    for (p, c) in at.iter().enumerate() {
+        by_position.entry(*c).or_default().push(p as u32);
+    }
+    let mut out = Vec::new();
+    for (c, parts) in by_position {
+        for (tenant, n) in db.counts_after(c).ok()? {
+            let t = (!tenant.is_empty()).then_some(tenant.as_str());
+            if parts.contains(&partition(t)) {
+                out.push((tenant, n));
+            }
+        }
+    }
+    out.sort();
+    Some(out)
 }
 
 /// An event as it goes onward (forwarded, published): its recorded JSON with its `seq`.
@@ -162,15 +248,34 @@ impl Sender {
 
     /// POST one recorded event: its JSON with its `seq`, signed both ways.
     pub async fn deliver(&self, row: &crate::storage::EventRow) -> Delivery {
-        let body = Bytes::from(outgoing_json(row));
+        self.deliver_many(std::slice::from_ref(row)).await
+    }
+
+    /// POST recorded events: one alone as its JSON object, several as a JSON array in
+    /// order, each with its `seq`; signed both ways. `x-wa-event-seq` lists the seqs.
+    pub async fn deliver_many(&self, rows: &[crate::storage::EventRow]) -> Delivery {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Delivery::Delivered;
+        };
+        let (body, id) = if rows.len() == 1 {
+            (outgoing_json(first), format!("evt_{}", first.seq))
+        } else {
+            let items: Vec<String> = rows.iter().map(outgoing_json).collect();
+            (
+                format!("[{}]", items.join(",")),
+                format!("evt_{}-{}", first.seq, last.seq),
+            )
+        };
+        let body = Bytes::from(body);
+        let seqs: Vec<String> = rows.iter().map(|r| r.seq.to_string()).collect();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let mut req = hyper::Request::post(&self.url)
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, sign(self.secret.as_bytes(), &body))
-            .header(SEQ_HEADER, row.seq.to_string());
-        for (name, value) in standard_webhook_headers(&self.secret, row.seq, now, &body) {
+            .header(SEQ_HEADER, seqs.join(","));
+        for (name, value) in standard_webhook_headers(&self.secret, id, now, &body) {
             req = req.header(name, value);
         }
         let req = match req.body(Full::new(body)) {
@@ -201,77 +306,275 @@ impl Sender {
     }
 }
 
+/// What a lane shares with the others of its host.
+struct Shared {
+    db: Arc<Database>,
+    sender: Sender,
+    holder: String,
+    poll: Duration,
+    max_backoff: Duration,
+    batch: usize,
+    /// The log's newest seq, as last read (lanes wait on it rather than each polling).
+    last_seq: watch::Receiver<i64>,
+}
+
+/// A partition's lease, renewed when a third of it has passed.
+struct Held<'a> {
+    shared: &'a Shared,
+    name: String,
+    renewed: Option<Instant>,
+}
+
+impl Held<'_> {
+    /// Whether this host still holds the partition (renewing the lease when due).
+    fn still(&mut self) -> bool {
+        if self.renewed.is_some_and(|at| at.elapsed() < LEASE_TTL / 3) {
+            return true;
+        }
+        let ttl = LEASE_TTL.as_millis() as i64;
+        match self.shared.db.lease(
+            &self.name,
+            &self.shared.holder,
+            ttl,
+            crate::storage::now_ms(),
+        ) {
+            Ok(true) => {
+                self.renewed = Some(Instant::now());
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!("forwarding: cannot renew the lease of {}: {e}", self.name);
+                false
+            }
+        }
+    }
+}
+
+/// How a chunk's delivery ended.
+enum Chunk {
+    /// Delivered, or put aside as dead letters.
+    Done,
+    /// Stopped (shutdown, the partition given back or its lease lost): not delivered.
+    Stopped,
+}
+
+/// Forward partition `p` while this host holds it and `stop` is not set.
+async fn lane(shared: Arc<Shared>, p: u32, mut stop: watch::Receiver<bool>) {
+    let name = partition_name(p);
+    let mut held = Held {
+        shared: &shared,
+        name: name.clone(),
+        renewed: Some(Instant::now()),
+    };
+    let mut last_seq = shared.last_seq.clone();
+    let mut after = match shared.db.cursor(&name) {
+        Ok(Some(c)) => c,
+        Ok(None) => shared.db.cursor(CURSOR).ok().flatten().unwrap_or(0),
+        Err(e) => {
+            tracing::error!("forwarding partition {p}: {e}");
+            let _ = shared.db.release(&name, &shared.holder);
+            return;
+        }
+    };
+    'lane: while !*stop.borrow() && held.still() {
+        if *last_seq.borrow_and_update() <= after {
+            tokio::select! {
+                _ = last_seq.changed() => {}
+                _ = stop.changed() => {}
+                () = tokio::time::sleep(LEASE_TTL / 3) => {}
+            }
+            continue;
+        }
+        let rows = match shared.db.events(None, after, READ) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("forwarding partition {p}: {e}");
+                tokio::time::sleep(shared.poll).await;
+                continue;
+            }
+        };
+        let Some(end) = rows.last().map(|r| r.seq) else {
+            tokio::time::sleep(shared.poll).await;
+            continue;
+        };
+        let mine: Vec<_> = rows
+            .into_iter()
+            .filter(|r| partition(r.tenant.as_deref()) == p)
+            .collect();
+        for chunk in mine.chunks(shared.batch.max(1)) {
+            match deliver_chunk(&shared, chunk, &mut stop, &mut held).await {
+                Chunk::Stopped => break 'lane,
+                Chunk::Done => {}
+            }
+            let seq = chunk.last().map_or(after, |r| r.seq);
+            if !held.still() {
+                break 'lane;
+            }
+            if let Err(e) = shared.db.set_cursor(&name, seq) {
+                tracing::error!("forwarding: cannot move {name} past {seq}: {e}");
+            }
+        }
+        if !held.still() {
+            break;
+        }
+        match shared.db.set_cursor(&name, end) {
+            Ok(()) => after = end,
+            Err(e) => tracing::error!("forwarding: cannot move {name} past {end}: {e}"),
+        }
+    }
+    let _ = shared.db.release(&name, &shared.holder);
+}
+
+/// Deliver one chunk, retrying with backoff until delivered or put aside.
+async fn deliver_chunk(
+    shared: &Shared,
+    chunk: &[crate::storage::EventRow],
+    stop: &mut watch::Receiver<bool>,
+    held: &mut Held<'_>,
+) -> Chunk {
+    let mut delay = Duration::from_millis(100);
+    let mut refusals = 0;
+    let seqs = || {
+        let (first, last) = (chunk[0].seq, chunk[chunk.len() - 1].seq);
+        if first == last {
+            format!("event {first}")
+        } else {
+            format!("events {first} to {last}")
+        }
+    };
+    loop {
+        if *stop.borrow() || !held.still() {
+            return Chunk::Stopped;
+        }
+        match shared.sender.deliver_many(chunk).await {
+            Delivery::Delivered => return Chunk::Done,
+            Delivery::Later(why) => {
+                tracing::warn!("forwarding {}: {why}; trying again", seqs());
+            }
+            Delivery::Refused(why) => {
+                refusals += 1;
+                tracing::warn!("forwarding {}: {why}", seqs());
+                if refusals >= REFUSALS_BEFORE_DEAD_LETTER {
+                    // Put aside, so that what the platform will not take does not hold
+                    // back every later event.
+                    let now = crate::storage::now_ms();
+                    let put = chunk
+                        .iter()
+                        .try_for_each(|r| shared.db.add_dead_letter(CURSOR, r.seq, &why, now));
+                    match put {
+                        Ok(()) => {
+                            tracing::error!(
+                                "forwarding {}: put aside as dead letters ({why}); `wa-host events dead-letters` lists and replays them",
+                                seqs()
+                            );
+                            return Chunk::Done;
+                        }
+                        Err(e) => {
+                            tracing::error!("forwarding {}: cannot put aside: {e}", seqs())
+                        }
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(jitter(delay)) => {}
+            _ = stop.changed() => return Chunk::Stopped,
+        }
+        delay = (delay * 2).min(shared.max_backoff);
+    }
+}
+
 impl Forwarder {
-    /// Forward until `shutdown` resolves.
+    /// Forward until `shutdown` resolves: keep this host's membership, hold an even share
+    /// of the partitions, and forward each held partition in a task of its own.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        if matches!(self.db.cursor(CURSOR), Ok(None)) {
+        if positions(&self.db).is_none() {
+            // Forwarding starts here: every event recorded so far is forwarded.
             let _ = self.db.set_cursor(CURSOR, 0);
         }
-        let sender = Sender::new(&self.url, self.secret.clone());
+        let (seen, last_seq) = watch::channel(self.db.last_seq().unwrap_or(0));
+        let shared = Arc::new(Shared {
+            sender: Sender::new(&self.url, self.secret.clone()),
+            db: self.db.clone(),
+            holder: self.holder.clone(),
+            poll: self.poll,
+            max_backoff: self.max_backoff,
+            batch: self.batch,
+            last_seq,
+        });
+        let ttl = LEASE_TTL.as_millis() as i64;
+        let member = member_name(&self.holder);
+        // Start taking partitions at a place of this host's own, so hosts starting
+        // together try different ones first.
+        let offset = partition(Some(&self.holder));
+        let mut lanes: BTreeMap<u32, (watch::Sender<bool>, tokio::task::JoinHandle<()>)> =
+            BTreeMap::new();
+        let mut leaving = Vec::new();
+        let mut rebalanced: Option<Instant> = None;
         loop {
-            let after = match self.db.cursor(CURSOR) {
-                Ok(c) => c.unwrap_or(0),
-                Err(e) => {
-                    tracing::error!("forwarding: {e}");
-                    0
+            if let Ok(n) = self.db.last_seq() {
+                seen.send_if_modified(|s| std::mem::replace(s, n) != n);
+            }
+            if rebalanced.is_none_or(|at| at.elapsed() >= REBALANCE) {
+                rebalanced = Some(Instant::now());
+                lanes.retain(|_, (_, task)| !task.is_finished());
+                let now = crate::storage::now_ms();
+                if let Err(e) = self.db.lease(&member, &self.holder, ttl, now) {
+                    tracing::warn!("forwarding: cannot renew this host's membership: {e}");
                 }
-            };
-            let rows = self.db.events(None, after, 100).unwrap_or_default();
-            if rows.is_empty() {
-                tokio::select! {
-                    () = tokio::time::sleep(self.poll) => continue,
-                    () = &mut shutdown => return,
+                let hosts = self
+                    .db
+                    .leases()
+                    .map(|all| {
+                        all.iter()
+                            .filter(|l| l.name.starts_with(MEMBERS) && l.expires_at_ms > now)
+                            .count()
+                    })
+                    .unwrap_or(1)
+                    .max(1);
+                let share = PARTITIONS.div_ceil(hosts as u32) as usize;
+                // Give back what is above this host's share (the newest taken first)…
+                while lanes.len() > share {
+                    if let Some((_, (stop, task))) = lanes.pop_last() {
+                        let _ = stop.send(true);
+                        leaving.push(task);
+                    }
+                }
+                // …and take free partitions up to it.
+                for i in 0..PARTITIONS {
+                    if lanes.len() >= share {
+                        break;
+                    }
+                    let p = (offset + i) % PARTITIONS;
+                    if lanes.contains_key(&p) {
+                        continue;
+                    }
+                    match self.db.lease(&partition_name(p), &self.holder, ttl, now) {
+                        Ok(true) => {
+                            let (stop, stopped) = watch::channel(false);
+                            let task = tokio::spawn(lane(shared.clone(), p, stopped));
+                            lanes.insert(p, (stop, task));
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!("forwarding: cannot take partition {p}: {e}"),
+                    }
                 }
             }
-            for row in rows {
-                let mut delay = Duration::from_millis(100);
-                let mut refusals = 0;
-                loop {
-                    match sender.deliver(&row).await {
-                        Delivery::Delivered => break,
-                        Delivery::Later(why) => {
-                            tracing::warn!("forwarding event {}: {why}; trying again", row.seq);
-                        }
-                        Delivery::Refused(why) => {
-                            refusals += 1;
-                            tracing::warn!("forwarding event {}: {why}", row.seq);
-                            if refusals >= REFUSALS_BEFORE_DEAD_LETTER {
-                                // Put aside, so that one event the platform will not take
-                                // does not hold back every later one.
-                                let put = self.db.add_dead_letter(
-                                    CURSOR,
-                                    row.seq,
-                                    &why,
-                                    crate::storage::now_ms(),
-                                );
-                                match put {
-                                    Ok(()) => {
-                                        tracing::error!(
-                                            "forwarding event {}: put aside as a dead letter ({why}); `wa-host events dead-letters` lists and replays it",
-                                            row.seq
-                                        );
-                                        break;
-                                    }
-                                    Err(e) => tracing::error!(
-                                        "forwarding event {}: cannot put it aside: {e}",
-                                        row.seq
-                                    ),
-                                }
-                            }
-                        }
-                    }
-                    tokio::select! {
-                        () = tokio::time::sleep(jitter(delay)) => {}
-                        () = &mut shutdown => return,
-                    }
-                    delay = (delay * 2).min(self.max_backoff);
-                }
-                if let Err(e) = self.db.set_cursor(CURSOR, row.seq) {
-                    tracing::error!("forwarding: cannot move the cursor past {}: {e}", row.seq);
-                }
+            tokio::select! {
+                () = tokio::time::sleep(self.poll) => {}
+                () = &mut shutdown => break,
             }
         }
+        for (_, (stop, task)) in lanes {
+            let _ = stop.send(true);
+            leaving.push(task);
+        }
+        for task in leaving {
+            let _ = task.await;
+        }
+        let _ = self.db.release(&member, &self.holder);
     }
 }
 
@@ -332,7 +635,7 @@ mod tests {
         );
         let [id, ts, sig] = standard_webhook_headers(
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            7,
+            "evt_7".into(),
             1614265330,
             b"{}",
         );

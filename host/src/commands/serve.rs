@@ -39,9 +39,14 @@ pub struct ServeArgs {
     /// Forward every recorded event to this platform URL (https://, or http://), signed
     /// with `WA_FORWARD_SECRET` in `X-WA-Signature-256` and as Standard Webhooks do
     /// (`webhook-signature`; a `whsec_…` secret is used as they encode it); retried
-    /// with backoff until acknowledged.
+    /// with backoff until acknowledged. Hosts sharing a database share the forwarding
+    /// (by tenant partitions, under leases): each event is sent by one of them.
     #[arg(long)]
     forward_url: Option<String>,
+    /// Events per forwarded POST: 1 sends each alone (a JSON object); more sends JSON
+    /// arrays of up to that many, in order.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    forward_batch: u16,
     /// Also publish every recorded event to Redis Streams, a stream per tenant
     /// (`redis://[:password@]host[:port][/db]`): see `--redis-stream-prefix`.
     #[arg(long, env = "WA_SINK_REDIS_URL", hide_env_values = true)]
@@ -101,6 +106,8 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
             secret,
             poll: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
+            batch: usize::from(a.forward_batch),
+            holder: whatsapp_host::forward::holder_id(),
         };
         tasks.push(tokio::spawn(f.run(stopped(stop_rx.clone()))));
     }

@@ -529,9 +529,12 @@ async fn write_numbers(tx: &deadpool_postgres::Transaction<'_>, t: &TenantRecord
 /// them in order would leave it) and kept in key order, so that two batches lock rows in
 /// the same order and never wait on each other in a circle.
 struct OwnedBatch {
-    writes: BTreeMap<(String, String, String), (Option<Vec<u8>>, i64)>,
+    writes: BTreeMap<FullKey, (Option<Vec<u8>>, i64)>,
     events: Vec<(Vec<NewEvent>, i64)>,
 }
+
+/// A key with its tenant and bucket.
+type FullKey = (String, String, String);
 
 /// Get a counter's value and add `delta` to it, in one transaction under its row's lock.
 async fn increment(pool: Pool, t: String, b: String, k: String, delta: u64) -> Step<u64> {
