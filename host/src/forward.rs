@@ -377,6 +377,18 @@ async fn lane(shared: Arc<Shared>, p: u32, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
+    // Where the cursor is in the database. Moved when this partition delivered something
+    // (and every 10,000 events read otherwise): a restart re-reads, and skips, at most
+    // those of other partitions.
+    let mut persisted = after;
+    let persist = |seq: i64, held: &mut Held<'_>, persisted: &mut i64| {
+        if seq > *persisted && held.still() {
+            match shared.db.set_cursor(&name, seq) {
+                Ok(()) => *persisted = seq,
+                Err(e) => tracing::error!("forwarding: cannot move {name} past {seq}: {e}"),
+            }
+        }
+    };
     'lane: while !*stop.borrow() && held.still() {
         if *last_seq.borrow_and_update() <= after {
             tokio::select! {
@@ -407,22 +419,17 @@ async fn lane(shared: Arc<Shared>, p: u32, mut stop: watch::Receiver<bool>) {
                 Chunk::Stopped => break 'lane,
                 Chunk::Done => {}
             }
-            let seq = chunk.last().map_or(after, |r| r.seq);
-            if !held.still() {
-                break 'lane;
-            }
-            if let Err(e) = shared.db.set_cursor(&name, seq) {
-                tracing::error!("forwarding: cannot move {name} past {seq}: {e}");
+            if let Some(last) = chunk.last() {
+                after = last.seq;
+                persist(last.seq, &mut held, &mut persisted);
             }
         }
-        if !held.still() {
-            break;
-        }
-        match shared.db.set_cursor(&name, end) {
-            Ok(()) => after = end,
-            Err(e) => tracing::error!("forwarding: cannot move {name} past {end}: {e}"),
+        after = end;
+        if after - persisted >= 10_000 {
+            persist(after, &mut held, &mut persisted);
         }
     }
+    persist(after, &mut held, &mut persisted);
     let _ = shared.db.release(&name, &shared.holder);
 }
 

@@ -9,6 +9,7 @@ use whatsapp_host::tenants::Defaults;
 use zeroize::Zeroizing;
 
 mod commands;
+mod otlp;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -59,8 +60,12 @@ enum LogFormat {
 
 /// Log to stderr as `WA_LOG` (else `RUST_LOG`) filters, `warn` by default. A filter
 /// that does not parse is said once and `warn` is used: a typo never silences errors.
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported too, through a filter of
+/// their own (see `otlp`); the guard returned flushes them when dropped.
+fn init_logging(format: LogFormat) -> Option<otlp::Traces> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let spec = std::env::var("WA_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
@@ -71,17 +76,23 @@ fn init_logging(format: LogFormat) {
             EnvFilter::new("warn")
         }),
     };
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => logs.init(),
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Text => logs.boxed(),
         LogFormat::Json => logs
             .json()
             .with_current_span(true)
             .with_span_list(true)
-            .init(),
-    }
+            .boxed(),
+    };
+    // Each layer filters for itself: the log's filter does not hide spans from the
+    // exporter.
+    let (traces, guard) = otlp::layer().unzip();
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(traces)
+        .init();
+    guard
 }
 
 #[derive(Subcommand)]
@@ -253,7 +264,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // Dropped when `main` returns, after the runtime: the last spans are sent then.
+    let _traces = init_logging(cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
