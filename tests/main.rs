@@ -17,5 +17,6 @@ mod media;
 mod messages;
 mod policy;
 mod roundtrip;
+mod schema;
 mod templates;
 mod webhooks;

@@ -38,6 +38,7 @@ pub mod directory;
 pub mod events;
 pub mod forward;
 pub mod runtime;
+pub mod schema;
 pub mod server;
 pub mod signature;
 pub mod state;

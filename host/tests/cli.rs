@@ -309,6 +309,27 @@ fn json_logs_nest_graph_requests_in_component_calls_in_webhooks_and_hold_no_secr
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `events schema` prints the published JSON Schema, without a data directory to read.
+#[test]
+fn events_schema_prints_the_published_schema() {
+    let dir = temp_dir("schema");
+    let out = wa_host(&dir, &["events", "schema"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = include_str!("../schema/events.schema.json");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), published);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(!dir.join("wa-host.sqlite3").exists(), "no database made");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn events_dead_letters_lists_what_forwarding_put_aside_and_a_failed_replay_keeps_it() {
     use whatsapp_host::storage::{Database, NewEvent};

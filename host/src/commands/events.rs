@@ -37,6 +37,9 @@ pub enum EventsCommand {
         #[arg(long, default_value = "forward")]
         sink: String,
     },
+    /// Print the JSON Schema (draft 2020-12) every event listed, forwarded or published
+    /// follows (host/schema/events.schema.json).
+    Schema,
     /// Print events as they are recorded, until interrupted.
     Follow {
         #[arg(long)]
@@ -57,8 +60,16 @@ fn line(row: &EventRow) -> Result<serde_json::Value, BoxError> {
 }
 
 pub async fn run(cli: &Cli, command: &EventsCommand) -> Result<(), BoxError> {
-    let data = data_dir(cli)?;
+    // Every command but `schema` reads the data directory.
+    let data = match command {
+        EventsCommand::Schema => {
+            std::io::stdout().write_all(whatsapp_host::schema::EVENTS_SCHEMA.as_bytes())?;
+            return Ok(());
+        }
+        _ => data_dir(cli)?,
+    };
     match command {
+        EventsCommand::Schema => Ok(()),
         EventsCommand::List {
             tenant,
             after,

@@ -7,6 +7,10 @@
 //! event, and little code in the component (its size has a budget, `tests/footprint.rs`).
 //! Keys come in a fixed order; raw JSON Meta sent (an account update's value, a flow's
 //! answers, …) is embedded as it came, compacted onto one line.
+//!
+//! The writers write through `Sink`: in the component its one implementation, `Obj`,
+//! writes bytes; natively, `super::schema` runs the same writers over a recorder to make
+//! the events' JSON Schema (`host/schema/events.schema.json`), which so cannot drift.
 
 use super::types::*;
 use crate::core::error::GraphError;
@@ -24,17 +28,27 @@ pub fn to_json(e: &Event, tenant: Option<&str>) -> String {
 /// server records it and the ingress forwards it; both answer Meta 200.
 pub fn rejected(tenant: Option<&str>, reason: &str, body: &[u8]) -> String {
     let mut out = Vec::with_capacity(64 + body.len() * 4 / 3);
-    object(&mut out, |o| {
-        o.str("type", "rejected");
-        o.opt_str("tenant", tenant);
-        o.str("reason", reason);
-        o.str("body_base64", &crate::core::encoding::base64(body));
-    });
+    let body = crate::core::encoding::base64(body);
+    object(&mut out, |o| rejected_members(o, tenant, reason, &body));
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
-    o.str("type", e.body.kind());
+/// The members of a `rejected` event (`body_base64` already encoded).
+pub(super) fn rejected_members<S: Sink>(
+    o: &mut S,
+    tenant: Option<&str>,
+    reason: &str,
+    body_base64: &str,
+) {
+    o.tag("type", "rejected");
+    o.opt_str("tenant", tenant);
+    o.str("reason", reason);
+    o.str("body_base64", body_base64);
+}
+
+/// The members of an event.
+pub(super) fn event<S: Sink>(o: &mut S, e: &Event, tenant: Option<&str>) {
+    o.tag("type", e.body.kind());
     if let Some(t) = tenant {
         o.str("tenant", t);
     }
@@ -42,10 +56,17 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
     o.str("field", &e.field);
     o.str("waba_id", &e.routing.waba_id);
     o.opt_str("phone_number_id", e.routing.phone_number_id.as_deref());
-    o.opt_str(
-        "display_phone_number",
-        e.routing.display_phone_number.as_deref(),
-    );
+    // A `security` change names its number in its value, not in `metadata`: one key
+    // either way (written twice, JSON readers would keep only the last).
+    let display = match &e.body {
+        EventBody::Security(n) => e
+            .routing
+            .display_phone_number
+            .as_ref()
+            .or(n.display_phone_number.as_ref()),
+        _ => e.routing.display_phone_number.as_ref(),
+    };
+    o.opt_str("display_phone_number", display.map(String::as_str));
     o.opt_u64("timestamp", e.timestamp);
     if let Some(c) = &e.contact {
         o.obj("contact", |o| {
@@ -102,7 +123,7 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
         EventBody::Status(s) => {
             o.str("message_id", &s.message_id);
             o.opt_str("recipient_id", s.recipient_id.as_deref());
-            o.str("status", status_str(s.status));
+            o.tag("status", status_str(s.status));
             errors(o, &s.errors);
             if let Some(c) = &s.conversation {
                 o.obj("conversation", |o| {
@@ -113,10 +134,7 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             }
             if let Some(p) = &s.pricing {
                 o.obj("pricing", |o| {
-                    match p.billable {
-                        Some(b) => o.bool("billable", b),
-                        None => o.null("billable"),
-                    }
+                    o.opt_bool("billable", p.billable);
                     o.opt_str("pricing_model", p.pricing_model.as_deref());
                     o.opt_str("category", p.category.as_deref());
                     o.opt_str("type", p.pricing_type.as_deref());
@@ -127,7 +145,7 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             }
         }
         EventBody::Template(t) => {
-            o.str(
+            o.tag(
                 "update",
                 match t.kind {
                     TemplateUpdateKind::Status => "status",
@@ -149,7 +167,7 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             o.raw("raw", &a.raw);
         }
         EventBody::PhoneNumber(p) => {
-            o.str(
+            o.tag(
                 "update",
                 match p.kind {
                     PhoneNumberUpdateKind::Name => "name",
@@ -203,7 +221,6 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
         }
         EventBody::Security(n) => {
             o.str("event", &n.event);
-            o.opt_str("display_phone_number", n.display_phone_number.as_deref());
             o.opt_str("requester", n.requester.as_deref());
         }
         EventBody::Flow(f) => {
@@ -238,7 +255,7 @@ fn event(o: &mut Obj, e: &Event, tenant: Option<&str>) {
             o.opt_str("reason", g.reason.as_deref());
             o.opt_str("initiated_by", g.initiated_by.as_deref());
             o.opt_str("join_request_id", g.join_request_id.as_deref());
-            let participant = |o: &mut Obj, p: &GroupParticipant| {
+            let participant = |o: &mut S, p: &GroupParticipant| {
                 o.opt_str("wa_id", p.wa_id.as_deref());
                 o.opt_str("user_id", p.user_id.as_deref());
                 o.opt_str("input", p.input.as_deref());
@@ -288,7 +305,7 @@ fn status_str(s: DeliveryStatus) -> &'static str {
 }
 
 /// `errors`, when there are any.
-fn errors(o: &mut Obj, es: &[GraphError]) {
+fn errors<S: Sink>(o: &mut S, es: &[GraphError]) {
     if !es.is_empty() {
         o.list("errors", es, |o, e| {
             o.i64("code", e.code.into());
@@ -303,10 +320,11 @@ fn errors(o: &mut Obj, es: &[GraphError]) {
     }
 }
 
-/// A message's content, under the key that names its kind (`text`, `image`, …).
-fn content(o: &mut Obj, c: &MessageContent) {
+/// A message's content, under the key that names its kind (`text`, `image`, …): one
+/// such key of the `message_content` set.
+fn content<S: Sink>(o: &mut S, c: &MessageContent) {
     use MessageContent as C;
-    let media = |o: &mut Obj, k: &'static str, m: &Media| {
+    let media = |o: &mut S, k: &'static str, m: &Media| {
         o.obj(k, |o| {
             o.str("id", &m.id);
             o.opt_str("mime_type", m.mime_type.as_deref());
@@ -318,14 +336,14 @@ fn content(o: &mut Obj, c: &MessageContent) {
             o.bool("animated", m.animated);
         })
     };
-    let choice = |o: &mut Obj, k: &'static str, c: &ReplyChoice| {
+    let choice = |o: &mut S, k: &'static str, c: &ReplyChoice| {
         o.obj(k, |o| {
             o.str("id", &c.id);
             o.str("title", &c.title);
             o.opt_str("description", c.description.as_deref());
         })
     };
-    match c {
+    o.one_of("message_content", |o| match c {
         C::Text(t) => o.str("text", t),
         C::Image(m) => media(o, "image", m),
         C::Video(m) => media(o, "video", m),
@@ -392,17 +410,94 @@ fn content(o: &mut Obj, c: &MessageContent) {
         C::RequestWelcome => o.obj("request_welcome", |_| {}),
         C::Unsupported(t) => o.obj("unsupported", |o| o.opt_str("type", t.as_deref())),
         C::Other(r) => o.raw("content", r),
+    })
+}
+
+/// What the writers above write an object's members into: bytes ([`Obj`], the one
+/// implementation in the component), or natively the shape that `super::schema` makes
+/// the JSON Schema from. Keys are this file's names, which need no escaping.
+pub(super) trait Sink {
+    /// A string.
+    fn str(&mut self, k: &'static str, v: &str);
+    /// A string from a closed set (an event's `type`, a status): written as a string;
+    /// the schema lists the values.
+    fn tag(&mut self, k: &'static str, v: &'static str) {
+        self.str(k, v);
+    }
+    /// `null`.
+    fn null(&mut self, k: &'static str);
+    /// `true` or `false`.
+    fn bool(&mut self, k: &'static str, v: bool);
+    /// An integer of at least 0.
+    fn u64(&mut self, k: &'static str, v: u64);
+    /// An integer.
+    fn i64(&mut self, k: &'static str, v: i64);
+    /// A number (`null` when it is not finite).
+    fn f64(&mut self, k: &'static str, v: f64);
+    /// An array of strings.
+    fn strs(&mut self, k: &'static str, vs: &[String]);
+    /// Raw JSON kept by the parser: any JSON value.
+    fn raw(&mut self, k: &'static str, raw: &str);
+    /// An object, whose members `f` writes.
+    fn obj(&mut self, k: &'static str, f: impl FnOnce(&mut Self));
+    /// An array of objects, each item's members written by `f`.
+    fn list<T>(&mut self, k: &'static str, items: &[T], f: impl Fn(&mut Self, &T));
+    /// Members of which `f` writes one of a set of alternatives (a message's content):
+    /// `name` names the set in the schema.
+    fn one_of(&mut self, name: &'static str, f: impl FnOnce(&mut Self)) {
+        let _ = name;
+        f(self);
+    }
+
+    /// A string or `null`.
+    fn opt_str(&mut self, k: &'static str, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.null(k),
+        }
+    }
+
+    /// A boolean or `null`.
+    fn opt_bool(&mut self, k: &'static str, v: Option<bool>) {
+        match v {
+            Some(v) => self.bool(k, v),
+            None => self.null(k),
+        }
+    }
+
+    /// An integer of at least 0, or `null`.
+    fn opt_u64(&mut self, k: &'static str, v: Option<u64>) {
+        match v {
+            Some(v) => self.u64(k, v),
+            None => self.null(k),
+        }
+    }
+
+    /// An integer or `null`.
+    fn opt_i64(&mut self, k: &'static str, v: Option<i64>) {
+        match v {
+            Some(v) => self.i64(k, v),
+            None => self.null(k),
+        }
+    }
+
+    /// A number or `null`.
+    fn opt_f64(&mut self, k: &'static str, v: Option<f64>) {
+        match v {
+            Some(v) => self.f64(k, v),
+            None => self.null(k),
+        }
     }
 }
 
 /// Write one object into `out`.
-fn object(out: &mut Vec<u8>, f: impl FnOnce(&mut Obj)) {
-    out.push(b'{');
-    f(&mut Obj { out, first: true });
-    out.push(b'}');
+fn object<'a>(out: &'a mut Vec<u8>, f: impl FnOnce(&mut Obj<'a>)) {
+    let mut o = Obj { out, first: true };
+    o.members(f);
 }
 
-/// The members of a JSON object being written.
+/// The members of a JSON object being written, and of the objects nested in it (which
+/// are written through the same `Obj`: one type, so the writers stay monomorphic).
 struct Obj<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
@@ -423,15 +518,20 @@ impl Obj<'_> {
         self.out
     }
 
+    /// `{`, the members `f` writes, `}`; then on with the enclosing object's members
+    /// (none of which is first any more).
+    fn members(&mut self, f: impl FnOnce(&mut Self)) {
+        self.out.push(b'{');
+        self.first = true;
+        f(self);
+        self.first = false;
+        self.out.push(b'}');
+    }
+}
+
+impl Sink for Obj<'_> {
     fn str(&mut self, k: &'static str, v: &str) {
         string(self.key(k), v);
-    }
-
-    fn opt_str(&mut self, k: &'static str, v: Option<&str>) {
-        match v {
-            Some(v) => self.str(k, v),
-            None => self.null(k),
-        }
     }
 
     fn null(&mut self, k: &'static str) {
@@ -447,33 +547,12 @@ impl Obj<'_> {
         decimal(self.key(k), v);
     }
 
-    fn opt_u64(&mut self, k: &'static str, v: Option<u64>) {
-        match v {
-            Some(v) => self.u64(k, v),
-            None => self.null(k),
-        }
-    }
-
     fn i64(&mut self, k: &'static str, v: i64) {
         let out = self.key(k);
         if v < 0 {
             out.push(b'-');
         }
         decimal(out, v.unsigned_abs());
-    }
-
-    fn opt_i64(&mut self, k: &'static str, v: Option<i64>) {
-        match v {
-            Some(v) => self.i64(k, v),
-            None => self.null(k),
-        }
-    }
-
-    fn opt_f64(&mut self, k: &'static str, v: Option<f64>) {
-        match v {
-            Some(v) => self.f64(k, v),
-            None => self.null(k),
-        }
     }
 
     /// A float as `serde_json` writes one; one that is not finite is `null`.
@@ -507,20 +586,20 @@ impl Obj<'_> {
         }
     }
 
-    fn obj(&mut self, k: &'static str, f: impl FnOnce(&mut Obj)) {
-        object(self.key(k), f);
+    fn obj(&mut self, k: &'static str, f: impl FnOnce(&mut Self)) {
+        self.key(k);
+        self.members(f);
     }
 
-    fn list<T>(&mut self, k: &'static str, items: &[T], f: impl Fn(&mut Obj, &T)) {
-        let out = self.key(k);
-        out.push(b'[');
+    fn list<T>(&mut self, k: &'static str, items: &[T], f: impl Fn(&mut Self, &T)) {
+        self.key(k).push(b'[');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                self.out.push(b',');
             }
-            object(out, |o| f(o, item));
+            self.members(|o| f(o, item));
         }
-        out.push(b']');
+        self.out.push(b']');
     }
 }
 
@@ -723,6 +802,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_security_notice_names_its_number_once() {
+        let body = br#"{"entry":[{"id":"W1","changes":[{"field":"security","value":{
+            "display_phone_number":"15550001111","event":"PIN_CHANGED"}}]}]}"#;
+        let events = crate::core::webhook::parse(body).unwrap();
+        let s = to_json(&events[0], None);
+        assert_eq!(s.matches("\"display_phone_number\"").count(), 1, "{s}");
+        assert_eq!(value(&s)["display_phone_number"], "15550001111");
     }
 
     #[test]

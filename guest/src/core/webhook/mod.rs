@@ -3,6 +3,8 @@
 
 pub mod json;
 mod parse;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod schema;
 pub mod state;
 mod tree;
 mod types;
