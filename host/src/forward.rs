@@ -13,7 +13,10 @@
 //! lease each and share the partitions evenly, taking over a stopped host's once its
 //! leases lapse ([`LEASE_TTL`]). So several hosts forward together and no event is sent by
 //! two of them, unless a host stalls for longer than a lease in the middle of a delivery
-//! (the platform dedupes by `webhook-id` then). Partitions forward concurrently.
+//! (the platform dedupes on each event's `seq` then: another host may batch it with
+//! others, under another `webhook-id`). A partition is not taken again by a host until
+//! its lane there has stopped. Lease expiry is judged by each host's clock: keep them
+//! within a few seconds (NTP). Partitions forward concurrently.
 //!
 //! **Batches.** With `batch` above 1 a POST carries up to that many events of one
 //! partition as a JSON array, in order (`webhook-id` `evt_<first>-<last>`); 1 (the
@@ -43,8 +46,12 @@ use zeroize::Zeroizing;
 pub const CURSOR: &str = "forward";
 /// Partitions of the log (by tenant) that hosts forward concurrently and share.
 pub const PARTITIONS: u32 = 16;
-/// How long a lease lasts unless renewed (renewed every third of it).
+/// How long a lease lasts unless renewed. A lane renews its partition's before each
+/// delivery once a sixth of it has passed, and in every pause between tries, so a
+/// delivery (at most 10 s to connect and 10 s to the answer) starts with 25 s left.
 pub const LEASE_TTL: Duration = Duration::from_secs(30);
+/// How long a renewed lease is trusted without renewing it again.
+const RENEW_AFTER: Duration = Duration::from_secs(5);
 /// How often a host renews its membership and takes or gives back partitions.
 const REBALANCE: Duration = Duration::from_secs(1);
 /// Events read from the log at a time.
@@ -157,15 +164,17 @@ const MEMBERS: &str = "forward/member/";
 
 /// Where each partition's forwarding is (none: forwarding never ran). A partition not yet
 /// started is where the single cursor of earlier versions was, or at 0.
-fn positions(db: &Database) -> Option<Vec<i64>> {
-    let legacy = db.cursor(CURSOR).ok()?;
-    let at: Vec<Option<i64>> = (0..PARTITIONS)
-        .map(|p| db.cursor(&partition_name(p)).ok().flatten())
-        .collect();
+fn positions(db: &Database) -> crate::storage::Result<Option<Vec<i64>>> {
+    let legacy = db.cursor(CURSOR)?;
+    let at = (0..PARTITIONS)
+        .map(|p| db.cursor(&partition_name(p)))
+        .collect::<crate::storage::Result<Vec<Option<i64>>>>()?;
     if legacy.is_none() && at.iter().all(Option::is_none) {
-        return None;
+        return Ok(None);
     }
-    Some(at.into_iter().map(|c| c.or(legacy).unwrap_or(0)).collect())
+    Ok(Some(
+        at.into_iter().map(|c| c.or(legacy).unwrap_or(0)).collect(),
+    ))
 }
 
 /// Events recorded but not yet forwarded, when forwarding has ever run.
@@ -176,7 +185,7 @@ pub fn backlog(db: &Database) -> Option<i64> {
 /// The backlog per tenant (the empty name for unroutable events), when forwarding has
 /// ever run: each tenant's events after its partition's cursor.
 pub fn backlog_by_tenant(db: &Database) -> Option<Vec<(String, i64)>> {
-    let at = positions(db)?;
+    let at = positions(db).ok()??;
     let mut by_position: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
     for (p, c) in at.iter().enumerate() {
         by_position.entry(*c).or_default().push(p as u32);
@@ -328,7 +337,7 @@ struct Held<'a> {
 impl Held<'_> {
     /// Whether this host still holds the partition (renewing the lease when due).
     fn still(&mut self) -> bool {
-        if self.renewed.is_some_and(|at| at.elapsed() < LEASE_TTL / 3) {
+        if self.renewed.is_some_and(|at| at.elapsed() < RENEW_AFTER) {
             return true;
         }
         let ttl = LEASE_TTL.as_millis() as i64;
@@ -368,11 +377,17 @@ async fn lane(shared: Arc<Shared>, p: u32, mut stop: watch::Receiver<bool>) {
         renewed: Some(Instant::now()),
     };
     let mut last_seq = shared.last_seq.clone();
-    let mut after = match shared.db.cursor(&name) {
-        Ok(Some(c)) => c,
-        Ok(None) => shared.db.cursor(CURSOR).ok().flatten().unwrap_or(0),
+    // A partition not yet started starts where the single cursor of earlier versions
+    // is, or at 0. A read that fails gives the partition back (taken again later):
+    // never a start at 0 by mistake, which would send its whole history again.
+    let start = match shared.db.cursor(&name) {
+        Ok(None) => shared.db.cursor(CURSOR).map(|c| c.unwrap_or(0)),
+        other => other.map(|c| c.unwrap_or(0)),
+    };
+    let mut after = match start {
+        Ok(c) => c,
         Err(e) => {
-            tracing::error!("forwarding partition {p}: {e}");
+            tracing::error!("forwarding partition {p}: {e}; trying again later");
             let _ = shared.db.release(&name, &shared.holder);
             return;
         }
@@ -391,10 +406,11 @@ async fn lane(shared: Arc<Shared>, p: u32, mut stop: watch::Receiver<bool>) {
     };
     'lane: while !*stop.borrow() && held.still() {
         if *last_seq.borrow_and_update() <= after {
+            // Either sender gone means the host's forwarding is over.
             tokio::select! {
-                _ = last_seq.changed() => {}
-                _ = stop.changed() => {}
-                () = tokio::time::sleep(LEASE_TTL / 3) => {}
+                r = last_seq.changed() => if r.is_err() { break },
+                r = stop.changed() => if r.is_err() { break },
+                () = tokio::time::sleep(RENEW_AFTER) => {}
             }
             continue;
         }
@@ -484,9 +500,16 @@ async fn deliver_chunk(
                 }
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(jitter(delay)) => {}
-            _ = stop.changed() => return Chunk::Stopped,
+        // The pause, in slices that keep the lease renewed.
+        let until = Instant::now() + jitter(delay);
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            tokio::select! {
+                () = tokio::time::sleep(left.min(RENEW_AFTER)) => {}
+                _ = stop.changed() => return Chunk::Stopped,
+            }
+            if *stop.borrow() || !held.still() {
+                return Chunk::Stopped;
+            }
         }
         delay = (delay * 2).min(shared.max_backoff);
     }
@@ -497,7 +520,7 @@ impl Forwarder {
     /// of the partitions, and forward each held partition in a task of its own.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        if positions(&self.db).is_none() {
+        if let Ok(None) = positions(&self.db) {
             // Forwarding starts here: every event recorded so far is forwarded.
             let _ = self.db.set_cursor(CURSOR, 0);
         }
@@ -518,7 +541,10 @@ impl Forwarder {
         let offset = partition(Some(&self.holder));
         let mut lanes: BTreeMap<u32, (watch::Sender<bool>, tokio::task::JoinHandle<()>)> =
             BTreeMap::new();
-        let mut leaving = Vec::new();
+        // Lanes told to stop and not yet stopped: a partition is not taken again before
+        // its old lane is gone (the two would send the same events, and the old one's
+        // release would drop the new one's lease).
+        let mut leaving: Vec<(u32, tokio::task::JoinHandle<()>)> = Vec::new();
         let mut rebalanced: Option<Instant> = None;
         loop {
             if let Ok(n) = self.db.last_seq() {
@@ -542,11 +568,12 @@ impl Forwarder {
                     .unwrap_or(1)
                     .max(1);
                 let share = PARTITIONS.div_ceil(hosts as u32) as usize;
-                // Give back what is above this host's share (the newest taken first)…
+                leaving.retain(|(_, task)| !task.is_finished());
+                // Give back what is above this host's share (the highest partitions)…
                 while lanes.len() > share {
-                    if let Some((_, (stop, task))) = lanes.pop_last() {
+                    if let Some((p, (stop, task))) = lanes.pop_last() {
                         let _ = stop.send(true);
-                        leaving.push(task);
+                        leaving.push((p, task));
                     }
                 }
                 // …and take free partitions up to it.
@@ -555,7 +582,7 @@ impl Forwarder {
                         break;
                     }
                     let p = (offset + i) % PARTITIONS;
-                    if lanes.contains_key(&p) {
+                    if lanes.contains_key(&p) || leaving.iter().any(|(q, _)| *q == p) {
                         continue;
                     }
                     match self.db.lease(&partition_name(p), &self.holder, ttl, now) {
@@ -574,11 +601,11 @@ impl Forwarder {
                 () = &mut shutdown => break,
             }
         }
-        for (_, (stop, task)) in lanes {
+        for (p, (stop, task)) in lanes {
             let _ = stop.send(true);
-            leaving.push(task);
+            leaving.push((p, task));
         }
-        for task in leaving {
+        for (_, task) in leaving {
             let _ = task.await;
         }
         let _ = self.db.release(&member, &self.holder);
