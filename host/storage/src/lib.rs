@@ -81,7 +81,7 @@ impl<T: Unpin> Future for KvFuture<'_, T> {
 
 /// The tenant-namespaced key-value operations `wasi:keyvalue` needs: each blocking (for
 /// tools and tests) and as a future (for the component's calls, made on the host's async
-/// workers; by default the blocking call, answered at once).
+/// workers).
 pub trait KvBackend: Send + Sync {
     /// The value under `key`.
     fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>>;
@@ -103,9 +103,7 @@ pub trait KvBackend: Send + Sync {
         tenant: &'a str,
         bucket: &'a str,
         key: &'a str,
-    ) -> KvFuture<'a, Option<Vec<u8>>> {
-        KvFuture::ready(self.get(tenant, bucket, key))
-    }
+    ) -> KvFuture<'a, Option<Vec<u8>>>;
     /// [`KvBackend::set`], as a future.
     fn set_async<'a>(
         &'a self,
@@ -113,18 +111,14 @@ pub trait KvBackend: Send + Sync {
         bucket: &'a str,
         key: &'a str,
         value: &'a [u8],
-    ) -> KvFuture<'a, ()> {
-        KvFuture::ready(self.set(tenant, bucket, key, value))
-    }
+    ) -> KvFuture<'a, ()>;
     /// [`KvBackend::delete`], as a future.
     fn delete_async<'a>(
         &'a self,
         tenant: &'a str,
         bucket: &'a str,
         key: &'a str,
-    ) -> KvFuture<'a, ()> {
-        KvFuture::ready(self.delete(tenant, bucket, key))
-    }
+    ) -> KvFuture<'a, ()>;
     /// [`KvBackend::list_keys`], as a future.
     fn list_keys_async<'a>(
         &'a self,
@@ -132,9 +126,7 @@ pub trait KvBackend: Send + Sync {
         bucket: &'a str,
         offset: u64,
         limit: u32,
-    ) -> KvFuture<'a, Vec<String>> {
-        KvFuture::ready(self.list_keys(tenant, bucket, offset, limit))
-    }
+    ) -> KvFuture<'a, Vec<String>>;
     /// [`KvBackend::increment`], as a future.
     fn increment_async<'a>(
         &'a self,
@@ -142,9 +134,7 @@ pub trait KvBackend: Send + Sync {
         bucket: &'a str,
         key: &'a str,
         delta: u64,
-    ) -> KvFuture<'a, u64> {
-        KvFuture::ready(self.increment(tenant, bucket, key, delta))
-    }
+    ) -> KvFuture<'a, u64>;
 }
 
 /// The bucket whose values are secrets: replacing or deleting one also scrubs the old
