@@ -290,9 +290,19 @@ impl Fail {
     }
 
     /// The connection it ran on turned out closed (the query never ran, or its outcome is
-    /// unknown).
+    /// unknown): closed under it, or ended by the server, which says so first
+    /// (`57P01` administrator command, `57P02` crash, class `08` connection exceptions).
     fn closed(&self) -> bool {
-        matches!(self, Fail::Pg(e) if e.is_closed())
+        match self {
+            Fail::Pg(e) => {
+                e.is_closed()
+                    || e.code().is_some_and(|c| {
+                        let c = c.code();
+                        c == "57P01" || c == "57P02" || c.starts_with("08")
+                    })
+            }
+            Fail::Storage(_) => false,
+        }
     }
 }
 
