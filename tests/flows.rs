@@ -1,16 +1,20 @@
 //! WhatsApp Flows end to end through component, host and sandbox: a flow's life (DRAFT,
-//! JSON with Meta's validation errors, publish, deprecate, delete a DRAFT, preview) and
+//! JSON with Meta's validation errors, publish, deprecate, delete a DRAFT, preview), its
+//! JSON downloaded back, its endpoint metrics, migration to another WABA, the number's
+//! data-exchange public key registered and read back, and
 //! the data-exchange encryption checked against an independent implementation of the
 //! client's side (`tests/flows_client.py`, Python's `cryptography`, written from Meta's
 //! documentation).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use whatsapp_host::api::flows::{FlowMetric, MetricGranularity, MetricQuery};
 use whatsapp_host::api::{Error, ErrorKind, FlowUpdate, NewFlow};
 use whatsapp_host::capabilities::crypto::FLOW_KEY_PURPOSE;
 use whatsapp_host::capabilities::flows_crypto;
 use whatsapp_host::storage::KvBackend;
-use whatsapp_tests::{APP_SECRET, Harness, quiet, sign};
+use whatsapp_host::tenants::NewTenant;
+use whatsapp_tests::{APP_SECRET, Harness, PHONE_NUMBER_ID, TOKEN, WABA_ID, quiet, sign};
 
 fn new_flow(name: &str, categories: &[&str]) -> NewFlow {
     NewFlow {
@@ -22,6 +26,255 @@ fn new_flow(name: &str, categories: &[&str]) -> NewFlow {
 }
 
 const FLOW_JSON: &str = r#"{"version":"7.1","screens":[{"id":"WELCOME","title":"Welcome","terminal":true,"layout":{"type":"SingleColumnLayout","children":[{"type":"Footer","label":"Done","on-click-action":{"name":"complete","payload":{}}}]}}]}"#;
+
+fn query(metric: FlowMetric, since: Option<&str>, until: Option<&str>) -> MetricQuery {
+    MetricQuery {
+        metric,
+        granularity: MetricGranularity::Day,
+        since: since.map(str::to_string),
+        until: until.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn a_flow_is_downloaded_measured_and_migrated_to_another_waba() {
+    let h = Harness::start(quiet()).await;
+    let mut with_endpoint = new_flow("appointment", &["APPOINTMENT_BOOKING"]);
+    with_endpoint.endpoint_uri = Some("https://shop.example/flows".into());
+    let id = h
+        .instance()
+        .await
+        .create_flow(&with_endpoint)
+        .await
+        .unwrap()
+        .unwrap();
+    // Nothing uploaded yet: nothing to download, said so.
+    let none = h.instance().await.download_flow_json(&id).await.unwrap();
+    assert!(
+        matches!(&none, Err(Error { kind: ErrorKind::Other, message, .. }) if message.contains("no FLOW_JSON")),
+        "{none:?}"
+    );
+    h.instance()
+        .await
+        .upload_flow_json(&id, FLOW_JSON)
+        .await
+        .unwrap()
+        .unwrap();
+    // The download URL takes no token: the sandbox's CDN refuses one that carries it.
+    let text = h
+        .instance()
+        .await
+        .download_flow_json(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        serde_json::from_str::<serde_json::Value>(FLOW_JSON).unwrap()
+    );
+
+    // Metrics: a point a day, in order, keyed as Meta keys each metric.
+    let points = h
+        .instance()
+        .await
+        .flow_metrics(
+            &id,
+            &query(
+                FlowMetric::EndpointRequestCount,
+                Some("2024-01-30"),
+                Some("2024-02-01"),
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let days: Vec<&str> = points.iter().map(|p| &p.timestamp[..10]).collect();
+    assert_eq!(days, ["2024-01-30", "2024-01-31", "2024-02-01"]);
+    assert!(
+        points
+            .iter()
+            .all(|p| p.values.len() == 1 && p.values[0].key == "value" && p.values[0].value >= 1.0)
+    );
+    let availability = h
+        .instance()
+        .await
+        .flow_metrics(&id, &query(FlowMetric::EndpointAvailability, None, None))
+        .await
+        .unwrap()
+        .unwrap();
+    let keys: Vec<&str> = availability[0]
+        .values
+        .iter()
+        .map(|v| v.key.as_str())
+        .collect();
+    assert_eq!(keys, ["succeeded", "failed"]);
+    let bad = h
+        .instance()
+        .await
+        .flow_metrics(
+            &id,
+            &query(FlowMetric::EndpointRequestCount, Some("30/01/2024"), None),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&bad, Err(Error { kind: ErrorKind::InvalidInput, field: Some(f), .. }) if f == "query.since"),
+        "{bad:?}"
+    );
+    // A flow without an endpoint has no metrics: Meta's error, typed.
+    let plain = h
+        .instance()
+        .await
+        .create_flow(&new_flow("leadgen-draft", &["OTHER"]))
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = h
+        .instance()
+        .await
+        .flow_metrics(&plain, &query(FlowMetric::EndpointRequestCount, None, None))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, Err(Error { kind: ErrorKind::Meta, graph: Some(g), .. }) if g.code == 100),
+        "{refused:?}"
+    );
+
+    // Another business's WABA copies the flow by name; a name not there fails alone.
+    let other = h
+        .add_tenant(
+            NewTenant {
+                id: "other-business".into(),
+                phone_number_id: "106540352242999".into(),
+                waba_id: "102290129349999".into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                ..NewTenant::default()
+            },
+            Some(TOKEN),
+        )
+        .await;
+    let own = h
+        .instance()
+        .await
+        .migrate_flows(WABA_ID, None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&own, Err(Error { kind: ErrorKind::InvalidInput, field: Some(f), .. }) if f == "source-waba-id"),
+        "{own:?}"
+    );
+    let names = vec!["appointment".to_string(), "leadgen".to_string()];
+    let m = h
+        .instance_of(&other)
+        .await
+        .migrate_flows(WABA_ID, Some(&names))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.migrated.len(), 1, "{m:?}");
+    assert_eq!(
+        (
+            m.migrated[0].source_name.as_str(),
+            m.migrated[0].source_id.as_str()
+        ),
+        ("appointment", id.as_str())
+    );
+    assert_ne!(m.migrated[0].migrated_id, id);
+    assert_eq!(
+        (
+            m.failed.len(),
+            m.failed[0].source_name.as_str(),
+            m.failed[0].error_code.as_str()
+        ),
+        (1, "leadgen", "4233041")
+    );
+    let copy = h
+        .instance_of(&other)
+        .await
+        .download_flow_json(&m.migrated[0].migrated_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copy, text, "the copy has the same JSON");
+    let theirs = h
+        .instance_of(&other)
+        .await
+        .list_flows(None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        theirs
+            .flows
+            .iter()
+            .map(|f| (f.name.as_str(), f.status.as_str()))
+            .collect::<Vec<_>>(),
+        [("appointment", "DRAFT")]
+    );
+    let ours = h.instance().await.list_flows(None).await.unwrap().unwrap();
+    assert_eq!(ours.flows.len(), 2, "the source keeps its flows");
+}
+
+#[tokio::test]
+async fn the_data_exchange_public_key_is_registered_and_read_back() {
+    let h = Harness::start(quiet()).await;
+    assert_eq!(
+        h.instance()
+            .await
+            .get_flow_public_key(None)
+            .await
+            .unwrap()
+            .unwrap(),
+        None
+    );
+    let (_private, public) = flows_crypto::generate_key().unwrap();
+    h.instance()
+        .await
+        .set_flow_public_key(None, &public)
+        .await
+        .unwrap()
+        .unwrap();
+    let held = h
+        .instance()
+        .await
+        .get_flow_public_key(Some(PHONE_NUMBER_ID))
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the key Meta holds");
+    assert_eq!(
+        (held.pem.as_str(), held.signature_status.as_str()),
+        (public.trim(), "VALID")
+    );
+    // A private key is never sent; a number not the tenant's is refused before sending.
+    let private_pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+    let r = h
+        .instance()
+        .await
+        .set_flow_public_key(None, private_pem)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&r, Err(Error { kind: ErrorKind::InvalidInput, field: Some(f), .. }) if f == "pem"),
+        "{r:?}"
+    );
+    let r = h
+        .instance()
+        .await
+        .set_flow_public_key(Some("999999999999999"), &public)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &r,
+            Err(Error {
+                kind: ErrorKind::InvalidInput,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}
 
 #[tokio::test]
 async fn a_flow_goes_from_draft_to_published_to_deprecated() {

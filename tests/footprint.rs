@@ -28,8 +28,10 @@ const IMAGE_PAGES: usize = 14;
 /// them to 1,138,512 and 1,356,248; its coexistence events (a history message holds a
 /// whole `message-content`, lowered once more in each) to 1,167,339 and 1,392,090; its
 /// `groups` interface (nine exports), `request-sync` and `refresh-token` to 1,240,265 and
-/// 1,479,428. Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_246_000, 1_485_000);
+/// 1,479,428. Issue 21's five `flows` operations (the public key set and read, the JSON
+/// downloaded, metrics, migration; their answers read through `Value`, since a derived
+/// reader apiece had cost 25 KB more) to 1,271,007 and 1,515,758. Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_276_000, 1_521_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

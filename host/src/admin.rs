@@ -17,6 +17,8 @@
 //! | `POST /admin/tenants/{id}/numbers/{number}/register` | register a number: `{"pin"}` |
 //! | `POST /admin/tenants/{id}/subscribe` | subscribe the app to the WABA: `{"override_callback_uri"?, "verify_token"?}` |
 //! | `GET /admin/tenants/{id}/health` | the token's health and the readiness checklist |
+//! | `POST /admin/tenants/{id}/call/{operation}` | any operation of the component (`flows.get`, `messages.send`, …) with its arguments as a JSON object keyed by parameter name (`crate::invoke` says the mapping): 200 with its answer, or its typed error (400 `invalid-input`, 409 `not-configured`, 502 any other) |
+//! | `GET /admin/operations` | every operation with its parameters |
 //! | `GET /oauth/callback?code&state` | Meta's redirect after the dialog (no bearer) |
 
 use crate::api::ErrorKind;
@@ -328,6 +330,20 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
             Ok(v) => net::json(StatusCode::OK, &v),
             Err(e) => failed(e),
         },
+        ("GET", ["operations"]) => net::json(StatusCode::OK, &json!(state.runtime.operations())),
+        ("POST", ["tenants", id, "call", operation]) => {
+            let args: Value = body(state.limits.body_timeout, req).await?;
+            let mut instance = cx.instance(id).await.map_err(failed)?;
+            match instance.invoke(operation, &args).await {
+                Ok(Ok(Ok(answer))) => net::json(StatusCode::OK, &answer),
+                Ok(Ok(Err(e))) => failed(ConnectError::Component(Box::new(e))),
+                Ok(Err(e @ crate::invoke::InvokeError::NoSuchOperation(_))) => {
+                    error(StatusCode::NOT_FOUND, e.to_string())
+                }
+                Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+                Err(e) => failed(ConnectError::Host(format!("the component failed: {e}"))),
+            }
+        }
         _ => error(StatusCode::NOT_FOUND, "no such admin route"),
     })
 }

@@ -37,6 +37,7 @@ pub mod demo;
 pub mod directory;
 pub mod events;
 pub mod forward;
+pub mod invoke;
 pub mod runtime;
 pub mod schema;
 pub mod server;

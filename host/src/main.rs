@@ -172,6 +172,9 @@ enum Command {
         #[command(subcommand)]
         command: commands::templates::TemplatesCommand,
     },
+    /// Call any operation of the component by name with JSON arguments
+    /// (`--list` prints them all with their parameters).
+    Call(commands::call::CallArgs),
     /// Measure: parse natively and through the component, instantiation, memory per
     /// instance, webhook server and send throughput on loopback (build with --release).
     Bench(commands::bench::BenchArgs),
@@ -257,6 +260,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Templates { command } => commands::templates::run(&cli, command).await,
         Command::Media { command } => commands::media::run(&cli, command).await,
         Command::Flows { command } => commands::flows::run(&cli, command).await,
+        Command::Call(args) => commands::call::run(&cli, args).await,
         Command::Catalog { command } => commands::catalog::run(&cli, command).await,
         Command::Groups { command } => commands::groups::run(&cli, command).await,
     }

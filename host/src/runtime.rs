@@ -312,7 +312,7 @@ impl Drop for EpochTicker {
 /// The loaded component, ready to instantiate for any tenant.
 pub struct Runtime {
     engine: Engine,
-    pre: InstancePre<TenantState>,
+    pub(crate) pre: InstancePre<TenantState>,
     exports: Arc<Exports>,
     typechecked: std::sync::OnceLock<()>,
     services: Services,
@@ -493,8 +493,8 @@ fn load_component(
 
 /// One tenant instance: call the component's operations on it.
 pub struct Instance {
-    store: Store<TenantState>,
-    instance: wasmtime::component::Instance,
+    pub(crate) store: Store<TenantState>,
+    pub(crate) instance: wasmtime::component::Instance,
     exports: Arc<Exports>,
 }
 
@@ -532,6 +532,10 @@ pub mod api {
     pub mod groups {
         pub use crate::bindings::exports::whatsapp::cloud_api::groups::*;
     }
+    /// The `flows` interface's records.
+    pub mod flows {
+        pub use crate::bindings::exports::whatsapp::cloud_api::flows::*;
+    }
     /// Everything `templates.create` takes, under the WIT's own names.
     pub mod templates {
         pub use crate::bindings::exports::whatsapp::cloud_api::templates::*;
@@ -556,7 +560,7 @@ impl Instance {
     /// After a call that met a refused token: a `connection` event (the component has
     /// marked the tenant `reauth-required` already), under the credential generation the
     /// component reports.
-    async fn noted(&mut self, error: &api::GraphError) {
+    pub(crate) async fn noted(&mut self, error: &api::GraphError) {
         if self.store.data().events.is_none() {
             return;
         }
@@ -571,6 +575,16 @@ impl Instance {
         if let Some(events) = &data.events {
             events.reauth_required(&data.tenant, generation, error);
         }
+    }
+
+    /// Start a call: its deadline a full budget from now, and its span.
+    pub(crate) fn start_call(&mut self, name: &str) -> tracing::Span {
+        let data = self.store.data_mut();
+        data.call_deadline = std::time::Instant::now() + data.call_budget;
+        let span = tracing::debug_span!("component", call = name, tenant = %data.tenant);
+        // A store used again starts each call a full tick from its deadline.
+        self.store.set_epoch_deadline(1);
+        span
     }
 
     /// Call the export at `index`, whose signature `Exports::typecheck` checked.
@@ -591,12 +605,8 @@ impl Instance {
         // SAFETY: `Exports::typecheck` checked this very signature against the component
         // every instance of this runtime comes from.
         let typed = unsafe { TypedFunc::<P, (Result<R, api::Error>,)>::new_unchecked(func) };
-        let data = self.store.data_mut();
         let started = std::time::Instant::now();
-        data.call_deadline = started + data.call_budget;
-        let span = tracing::debug_span!("component", call = name, tenant = %data.tenant);
-        // A store used again starts each call a full tick from its deadline.
-        self.store.set_epoch_deadline(1);
+        let span = self.start_call(name);
         let called = typed
             .call_async(&mut self.store, args)
             .instrument(span.clone())
@@ -851,6 +861,16 @@ exports! {
     delete_flow(flow_id: &str) -> () = FLOWS, "delete";
     /// `flows.preview`
     preview_flow(flow_id: &str, invalidate: bool) -> api::FlowPreview = FLOWS, "preview";
+    /// `flows.set-public-key`
+    set_flow_public_key(phone_number_id: Option<&str>, pem: &str) -> () = FLOWS, "set-public-key";
+    /// `flows.get-public-key`
+    get_flow_public_key(phone_number_id: Option<&str>) -> Option<api::flows::PublicKey> = FLOWS, "get-public-key";
+    /// `flows.download-json`
+    download_flow_json(flow_id: &str) -> String = FLOWS, "download-json";
+    /// `flows.metrics`
+    flow_metrics(flow_id: &str, query: &api::flows::MetricQuery) -> Vec<api::flows::MetricPoint> = FLOWS, "metrics";
+    /// `flows.migrate`
+    migrate_flows(source_waba_id: &str, flow_names: Option<&[String]>) -> api::flows::Migration = FLOWS, "migrate";
     /// `flows.decrypt-request`
     decrypt_flow_request(body: &[u8], signature: Option<&str>) -> api::FlowExchange = FLOWS, "decrypt-request";
     /// `flows.encrypt-response`

@@ -142,6 +142,100 @@ impl wit::Guest for Component {
         })
     }
 
+    fn set_public_key(phone_number_id: Option<String>, pem: String) -> Result<()> {
+        let tenant = Tenant::on(phone_number_id)?;
+        let req = f::set_public_key_request(&tenant.settings, &pem).map_err(err)?;
+        success(&tenant, req)
+    }
+
+    fn get_public_key(phone_number_id: Option<String>) -> Result<Option<wit::PublicKey>> {
+        let tenant = Tenant::on(phone_number_id)?;
+        let req = f::get_public_key_request(&tenant.settings).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        Ok(f::read_public_key(status, &body)
+            .map_err(err)?
+            .map(|k| wit::PublicKey {
+                pem: k.pem,
+                signature_status: k.signature_status,
+            }))
+    }
+
+    fn download_json(flow_id: String) -> Result<String> {
+        let tenant = Tenant::bind();
+        let req = f::assets_request(&tenant.settings, &flow_id).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let download = f::read_flow_json_asset(&tenant.settings, status, &body).map_err(err)?;
+        let (status, body) = tenant.call(&download)?;
+        f::read_flow_json(status, body).map_err(err)
+    }
+
+    fn metrics(flow_id: String, query: wit::MetricQuery) -> Result<Vec<wit::MetricPoint>> {
+        use wit::{FlowMetric as M, MetricGranularity as G};
+        let tenant = Tenant::bind();
+        let metric = match query.metric {
+            M::EndpointRequestCount => "ENDPOINT_REQUEST_COUNT",
+            M::EndpointRequestError => "ENDPOINT_REQUEST_ERROR",
+            M::EndpointRequestErrorRate => "ENDPOINT_REQUEST_ERROR_RATE",
+            M::EndpointRequestLatencySecondsCeil => "ENDPOINT_REQUEST_LATENCY_SECONDS_CEIL",
+            M::EndpointAvailability => "ENDPOINT_AVAILABILITY",
+        };
+        let granularity = match query.granularity {
+            G::Day => "DAY",
+            G::Hour => "HOUR",
+            G::Lifetime => "LIFETIME",
+        };
+        let req = f::metric_request(
+            &tenant.settings,
+            &flow_id,
+            metric,
+            granularity,
+            query.since.as_deref(),
+            query.until.as_deref(),
+        )
+        .map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        Ok(f::read_metric(status, &body)
+            .map_err(err)?
+            .into_iter()
+            .map(|p| wit::MetricPoint {
+                timestamp: p.timestamp,
+                values: p
+                    .values
+                    .into_iter()
+                    .map(|(key, value)| wit::MetricValue { key, value })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    fn migrate(source_waba_id: String, flow_names: Option<Vec<String>>) -> Result<wit::Migration> {
+        let tenant = Tenant::bind();
+        let req = f::migrate_request(&tenant.settings, &source_waba_id, flow_names.as_deref())
+            .map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let m = f::read_migration(status, &body).map_err(err)?;
+        Ok(wit::Migration {
+            migrated: m
+                .migrated
+                .into_iter()
+                .map(|f| wit::MigratedFlow {
+                    source_name: f.source_name,
+                    source_id: f.source_id,
+                    migrated_id: f.migrated_id,
+                })
+                .collect(),
+            failed: m
+                .failed
+                .into_iter()
+                .map(|f| wit::FailedMigration {
+                    source_name: f.source_name,
+                    error_code: f.error_code,
+                    error_message: f.error_message,
+                })
+                .collect(),
+        })
+    }
+
     fn decrypt_request(
         body: Vec<u8>,
         signature_header: Option<String>,

@@ -10,14 +10,6 @@ use crate::core::groups as g;
 type Result<T> = std::result::Result<T, Error>;
 
 /// The tenant, sending from `phone_number_id` when one is named (one of its own).
-fn on(phone_number_id: Option<String>) -> Result<Tenant> {
-    let tenant = Tenant::bind();
-    match phone_number_id {
-        None => Ok(tenant),
-        Some(n) => Ok(Tenant::with(tenant.settings.sending_from(&n).map_err(err)?)),
-    }
-}
-
 impl wit::Guest for Component {
     fn create(
         phone_number_id: Option<String>,
@@ -25,7 +17,7 @@ impl wit::Guest for Component {
         description: Option<String>,
         approval_required: bool,
     ) -> Result<String> {
-        let tenant = on(phone_number_id)?;
+        let tenant = Tenant::on(phone_number_id)?;
         let req = g::create_request(
             &tenant.settings,
             &subject,
@@ -38,7 +30,7 @@ impl wit::Guest for Component {
     }
 
     fn list(phone_number_id: Option<String>, after: Option<String>) -> Result<wit::GroupPage> {
-        let tenant = on(phone_number_id)?;
+        let tenant = Tenant::on(phone_number_id)?;
         let req = g::list_request(&tenant.settings, after.as_deref()).map_err(err)?;
         let (status, body) = tenant.call(&req)?;
         let (groups, next) = g::read_list(status, &body).map_err(err)?;

@@ -49,6 +49,16 @@ impl Tenant {
         Tenant { settings }
     }
 
+    /// The tenant, sending from `phone_number_id` when one is given (one of its own
+    /// numbers, checked), else from its default number.
+    pub fn on(phone_number_id: Option<String>) -> Result<Self, Error> {
+        let tenant = Tenant::bind();
+        match phone_number_id {
+            None => Ok(tenant),
+            Some(n) => Ok(Tenant::with(tenant.settings.sending_from(&n).map_err(err)?)),
+        }
+    }
+
     /// A tenant with these settings (another sending number's, for one call).
     pub fn with(settings: Settings) -> Self {
         Tenant {

@@ -1,7 +1,9 @@
 //! The sandbox's WhatsApp Flows and their states: created DRAFT, JSON uploaded as an
 //! asset (checked: JSON, a `version`, at least one screen with an `id`; errors come back
 //! as Meta's `validation_errors`), published only without errors, deprecated only when
-//! published, deleted only as a DRAFT, metadata updated unless deprecated, previews.
+//! published, deleted only as a DRAFT, metadata updated unless deprecated, previews;
+//! the JSON downloaded back from a signed URL that takes no token (as Meta's CDN), endpoint
+//! metrics, migration between WABAs, and each number's data-exchange public key.
 
 use crate::net::{self, Resp};
 use crate::{Sandbox, graph_error, invalid, random_bytes};
@@ -12,6 +14,10 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
     id: String,
+    /// The WABA it belongs to.
+    waba: String,
+    /// What the JSON's download URL is signed with (new at each upload).
+    asset_sig: String,
     name: String,
     categories: Vec<String>,
     status: String,
@@ -55,9 +61,10 @@ fn categories(v: &Value) -> Option<Vec<String>> {
 }
 
 /// `GET /{waba-id}/flows`.
-pub(crate) fn list(s: &Sandbox) -> Resp {
+pub(crate) fn list(s: &Sandbox, waba: &str) -> Resp {
     let data: Vec<Value> = store(s)
         .iter()
+        .filter(|f| f.waba == waba)
         .map(|f| json!({ "id": f.id, "name": f.name, "status": f.status, "categories": f.categories, "validation_errors": f.validation_errors }))
         .collect();
     net::json(StatusCode::OK, &json!({ "data": data }))
@@ -85,7 +92,7 @@ fn fields(content_type: Option<&str>, body: &[u8]) -> Option<Value> {
 }
 
 /// `POST /{waba-id}/flows`.
-pub(crate) fn create(s: &Sandbox, content_type: Option<&str>, body: &[u8]) -> Resp {
+pub(crate) fn create(s: &Sandbox, waba: &str, content_type: Option<&str>, body: &[u8]) -> Resp {
     let Some(v) = fields(content_type, body) else {
         return invalid("The request body is not valid form data or JSON");
     };
@@ -108,6 +115,8 @@ pub(crate) fn create(s: &Sandbox, content_type: Option<&str>, body: &[u8]) -> Re
     };
     let f = Stored {
         id: new_id(),
+        waba: waba.into(),
+        asset_sig: hex::encode(random_bytes::<8>()),
         name: name.into(),
         categories: cats,
         status: "DRAFT".into(),
@@ -123,6 +132,9 @@ pub(crate) fn create(s: &Sandbox, content_type: Option<&str>, body: &[u8]) -> Re
 /// `GET /{flow-id}` (with `fields=preview.invalidate(…)` for a preview).
 pub(crate) fn get(s: &Sandbox, id: &str, query: &str) -> Option<Resp> {
     let f = store(s).iter().find(|f| f.id == id).cloned()?;
+    if let Some(field) = query_field(query).filter(|q| q.starts_with("metric.")) {
+        return Some(metric(&f, field));
+    }
     if query.contains("preview") {
         let token = hex::encode(random_bytes::<8>());
         return Some(net::json(
@@ -233,6 +245,7 @@ pub(crate) fn asset(
     }
     let (json, errors) = validate(file.data);
     f.json = json;
+    f.asset_sig = hex::encode(random_bytes::<8>());
     f.validation_errors = errors.clone();
     Some(net::json(
         StatusCode::OK,
@@ -272,4 +285,217 @@ pub(crate) fn delete(s: &Sandbox, id: &str) -> Option<Resp> {
     }
     flows.remove(i);
     Some(net::json(StatusCode::OK, &json!({ "success": true })))
+}
+
+/// The `fields` query parameter (the component writes it unescaped, as Meta's examples do).
+fn query_field(query: &str) -> Option<&str> {
+    crate::query_param(query, "fields")
+}
+
+/// `GET /{flow-id}/assets`: the FLOW_JSON asset with a signed download URL (none before
+/// a JSON was uploaded).
+pub(crate) fn assets(s: &Sandbox, id: &str) -> Option<Resp> {
+    let flows = store(s);
+    let f = flows.iter().find(|f| f.id == id)?;
+    let data: Vec<Value> = f
+        .json
+        .iter()
+        .map(|_| {
+            json!({ "name": "flow.json", "asset_type": "FLOW_JSON",
+                "download_url": format!("{}/sandbox/flow-assets/{}?sig={}", s.origin(), f.id, f.asset_sig) })
+        })
+        .collect();
+    Some(net::json(
+        StatusCode::OK,
+        &json!({ "data": data, "paging": { "cursors": { "before": "QVFIU", "after": "QVFIU" } } }),
+    ))
+}
+
+/// `GET /sandbox/flow-assets/{flow-id}?sig=…`: the JSON, as Meta's CDN serves it: the
+/// signature is the credential, and a request carrying a token is refused (a token must
+/// never leave for a CDN).
+pub(crate) fn download(s: &Sandbox, id: &str, query: &str, carries_token: bool) -> Resp {
+    if carries_token {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            None,
+            "The sandbox's CDN refuses a request carrying an access token: it must not be sent there",
+        );
+    }
+    let flows = store(s);
+    let found = flows
+        .iter()
+        .find(|f| f.id == id && crate::query_param(query, "sig") == Some(f.asset_sig.as_str()));
+    match found.and_then(|f| f.json.as_ref()) {
+        Some(j) => net::json(StatusCode::OK, j),
+        None => net::json(
+            StatusCode::FORBIDDEN,
+            &json!({ "error": "URL signature expired" }),
+        ),
+    }
+}
+
+/// `fields=metric.name(X).granularity(G).since(D).until(D)`: a day's or an hour's
+/// points, made up but steady (the same query gives the same numbers).
+fn metric(f: &Stored, field: &str) -> Resp {
+    let arg = |name: &str| {
+        field
+            .split(&format!("{name}("))
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .map(str::to_string)
+    };
+    const METRICS: [&str; 5] = [
+        "ENDPOINT_REQUEST_COUNT",
+        "ENDPOINT_REQUEST_ERROR",
+        "ENDPOINT_REQUEST_ERROR_RATE",
+        "ENDPOINT_REQUEST_LATENCY_SECONDS_CEIL",
+        "ENDPOINT_AVAILABILITY",
+    ];
+    let (Some(name), Some(granularity)) = (arg("name"), arg("granularity")) else {
+        return invalid("metric needs name() and granularity()");
+    };
+    if !METRICS.contains(&name.as_str())
+        || !["DAY", "HOUR", "LIFETIME"].contains(&granularity.as_str())
+    {
+        return invalid("Param metric has an unknown name or granularity");
+    }
+    if f.endpoint_uri.is_none() {
+        return state_error("Metrics are kept only for flows with a data-exchange endpoint");
+    }
+    let days = match (arg("since"), arg("until")) {
+        (Some(a), Some(b)) => day_number(&b)
+            .zip(day_number(&a))
+            .map_or(1, |(b, a)| (b - a + 1).clamp(1, 90)),
+        _ => 1,
+    };
+    let points = if granularity == "LIFETIME" { 1 } else { days };
+    let start = arg("since").unwrap_or_else(|| "2024-01-28".into());
+    let data_points: Vec<Value> = (0..points)
+        .map(|i| {
+            let n = (f.id.len() as i64 * 37 + i * 11) % 400 + 1;
+            let data = match name.as_str() {
+                "ENDPOINT_AVAILABILITY" => json!([{ "key": "succeeded", "value": n }, { "key": "failed", "value": n % 7 }]),
+                "ENDPOINT_REQUEST_ERROR" => json!([{ "key": "timeout_error", "value": n % 5 }, { "key": "unexpected_http_status_code", "value": n % 3 }]),
+                "ENDPOINT_REQUEST_ERROR_RATE" => json!([{ "key": "value", "value": (n % 10) as f64 / 100.0 }]),
+                "ENDPOINT_REQUEST_LATENCY_SECONDS_CEIL" => json!([{ "key": "p50", "value": 1 }, { "key": "p90", "value": 2 }, { "key": "p99", "value": 3 }]),
+                _ => json!([{ "key": "value", "value": n }]),
+            };
+            json!({ "timestamp": format!("{}T08:00:00+0000", add_days(&start, i)), "data": data })
+        })
+        .collect();
+    net::json(
+        StatusCode::OK,
+        &json!({ "id": f.id, "metric": { "name": name, "granularity": granularity, "data_points": data_points } }),
+    )
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`.
+fn day_number(d: &str) -> Option<i64> {
+    let mut it = d.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (it.next()??, it.next()??, it.next()??);
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+fn add_days(d: &str, n: i64) -> String {
+    let Some(z) = day_number(d).map(|z| z + n + 719_468) else {
+        return d.to_string();
+    };
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// `POST /{waba-id}/migrate_flows`: copy the named flows (or all) of `source_waba_id`
+/// into `waba` as DRAFTs with the same JSON.
+pub(crate) fn migrate(s: &Sandbox, waba: &str, content_type: Option<&str>, body: &[u8]) -> Resp {
+    let Some(v) = fields(content_type, body) else {
+        return invalid("The request body is not valid form data or JSON");
+    };
+    let Some(source) = v["source_waba_id"].as_str() else {
+        return invalid("Param source_waba_id is required");
+    };
+    if source == waba {
+        return invalid("Param source_waba_id must differ from the destination WABA");
+    }
+    let names: Option<Vec<String>> = match &v["source_flow_names"] {
+        Value::Null => None,
+        Value::String(t) => match serde_json::from_str(t) {
+            Ok(n) => Some(n),
+            Err(_) => return invalid("Param source_flow_names must be a JSON list of names"),
+        },
+        _ => return invalid("Param source_flow_names must be a JSON list of names"),
+    };
+    let mut flows = store(s);
+    let in_source: Vec<Stored> = flows.iter().filter(|f| f.waba == source).cloned().collect();
+    let wanted: Vec<String> =
+        names.unwrap_or_else(|| in_source.iter().map(|f| f.name.clone()).collect());
+    let (mut migrated, mut failed) = (Vec::new(), Vec::new());
+    for name in wanted {
+        match in_source.iter().find(|f| f.name == name) {
+            Some(f) => {
+                let copy = Stored {
+                    id: new_id(),
+                    waba: waba.into(),
+                    asset_sig: hex::encode(random_bytes::<8>()),
+                    status: "DRAFT".into(),
+                    ..f.clone()
+                };
+                migrated.push(
+                    json!({ "source_name": name, "source_id": f.id, "migrated_id": copy.id }),
+                );
+                flows.push(copy);
+            }
+            None => failed.push(json!({ "source_name": name, "error_code": "4233041",
+                "error_message": "Flows Migration Error: Flow name not found in source WABA." })),
+        }
+    }
+    net::json(
+        StatusCode::OK,
+        &json!({ "migrated_flows": migrated, "failed_flows": failed }),
+    )
+}
+
+/// `POST /{phone-number-id}/whatsapp_business_encryption`: a number's public key (PEM).
+pub(crate) fn set_key(s: &Sandbox, pnid: &str, content_type: Option<&str>, body: &[u8]) -> Resp {
+    let Some(v) = fields(content_type, body) else {
+        return invalid("The request body is not valid form data or JSON");
+    };
+    let Some(pem) = v["business_public_key"].as_str() else {
+        return invalid("Param business_public_key is required");
+    };
+    let pem = pem.trim();
+    if !pem.starts_with("-----BEGIN PUBLIC KEY-----") || !pem.ends_with("-----END PUBLIC KEY-----")
+    {
+        return invalid("Param business_public_key must be a PEM public key");
+    }
+    s.encryption_keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(pnid.to_string(), pem.to_string());
+    net::json(StatusCode::OK, &json!({ "success": true }))
+}
+
+/// `GET /{phone-number-id}/whatsapp_business_encryption`.
+pub(crate) fn get_key(s: &Sandbox, pnid: &str) -> Resp {
+    let keys = s.encryption_keys.lock().unwrap_or_else(|p| p.into_inner());
+    let data: Vec<Value> = keys
+        .get(pnid)
+        .map(|k| json!({ "business_public_key": k, "business_public_key_signature_status": "VALID" }))
+        .into_iter()
+        .collect();
+    net::json(StatusCode::OK, &json!({ "data": data }))
 }

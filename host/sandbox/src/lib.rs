@@ -129,6 +129,8 @@ pub struct Sandbox {
     templates: std::sync::Mutex<Vec<templates::Stored>>,
     /// WhatsApp Flows.
     flows: std::sync::Mutex<Vec<flows::Stored>>,
+    /// Each phone number id's data-exchange public key (PEM).
+    encryption_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Catalogs, by id.
     catalogs: std::sync::Mutex<std::collections::HashMap<String, catalog::Catalog>>,
     /// Uploaded media, by id.
@@ -231,6 +233,7 @@ impl Sandbox {
             blocked: Default::default(),
             templates: std::sync::Mutex::new(templates::seed()),
             flows: Default::default(),
+            encryption_keys: Default::default(),
             catalogs: Default::default(),
             media: Default::default(),
             uploads: Default::default(),
@@ -347,6 +350,9 @@ impl Sandbox {
         if let (true, ["sandbox", "media", id]) = (method == "GET", segments.as_slice()) {
             return media::download(state, id, query, authorized);
         }
+        if let (true, ["sandbox", "flow-assets", id]) = (method == "GET", segments.as_slice()) {
+            return flows::download(state, id, query, header("authorization").is_some());
+        }
         let Some((version, rest)) = segments.split_first().filter(|(v, _)| is_version(v)) else {
             return graph_error(
                 StatusCode::BAD_REQUEST,
@@ -394,8 +400,18 @@ impl Sandbox {
             ("GET", [_waba, "message_templates"]) => templates::list(state, query),
             ("POST", [_waba, "message_templates"]) => templates::create(state, body),
             ("DELETE", [_waba, "message_templates"]) => templates::delete(state, query),
-            ("GET", [_waba, "flows"]) => flows::list(state),
-            ("POST", [_waba, "flows"]) => flows::create(state, header("content-type"), body),
+            ("GET", [waba, "flows"]) => flows::list(state, waba),
+            ("POST", [waba, "flows"]) => flows::create(state, waba, header("content-type"), body),
+            ("POST", [waba, "migrate_flows"]) => {
+                flows::migrate(state, waba, header("content-type"), body)
+            }
+            ("GET", [id, "assets"]) => {
+                flows::assets(state, id).unwrap_or_else(|| unknown_object("get", id))
+            }
+            ("GET", [pnid, "whatsapp_business_encryption"]) => flows::get_key(state, pnid),
+            ("POST", [pnid, "whatsapp_business_encryption"]) => {
+                flows::set_key(state, pnid, header("content-type"), body)
+            }
             ("POST", [id, "assets"]) => flows::asset(state, id, header("content-type"), body)
                 .unwrap_or_else(|| unknown_object("post", id)),
             ("POST", [id, to @ ("publish" | "deprecate")]) => {
@@ -454,7 +470,7 @@ impl Sandbox {
     }
 }
 
-fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').find_map(|kv| {
         kv.split_once('=')
             .filter(|(k, _)| *k == name)

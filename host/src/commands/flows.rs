@@ -85,17 +85,106 @@ pub enum FlowsCommand {
         #[arg(long)]
         invalidate: bool,
     },
+    /// Print the flow's JSON as last uploaded (downloaded from Meta's CDN).
+    Download {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+    },
+    /// A flow's endpoint metric, one JSON line per point.
+    Metrics {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        /// endpoint-request-count, endpoint-request-error, endpoint-request-error-rate,
+        /// endpoint-request-latency-seconds-ceil or endpoint-availability.
+        #[arg(long, default_value = "endpoint-request-count")]
+        metric: String,
+        /// day, hour or lifetime.
+        #[arg(long, default_value = "day")]
+        granularity: String,
+        /// From this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// To this day (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Copy flows of another WABA into the tenant's, by name (all of them without --name).
+    Migrate {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        source_waba_id: String,
+        #[arg(long = "name", value_delimiter = ',')]
+        names: Vec<String>,
+    },
     /// Make the tenant's data-exchange key pair (RSA-2048): the private key is sealed in
-    /// its storage, the public key printed (PEM) to register with Meta.
+    /// its storage, the public key printed (PEM) and, with --register, registered with
+    /// Meta for the number.
     Keygen {
         #[arg(long)]
         tenant: String,
+        #[command(flatten)]
+        register: Register,
     },
     /// Use an existing private key (PKCS#8 PEM on stdin) for the tenant's data exchange.
     ImportKey {
         #[arg(long)]
         tenant: String,
+        #[command(flatten)]
+        register: Register,
     },
+    /// Register a public key (a PEM file, or - for stdin) with Meta for a number.
+    RegisterKey {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        phone_number_id: Option<String>,
+        file: PathBuf,
+    },
+    /// The data-exchange public key Meta holds for a number.
+    PublicKey {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        phone_number_id: Option<String>,
+    },
+}
+
+/// Whether to register a new key's public half with Meta, and for which number.
+#[derive(clap::Args)]
+pub struct Register {
+    /// Also register the public key with Meta (`whatsapp_business_encryption`).
+    #[arg(long)]
+    register: bool,
+    /// The number to register it for (the tenant's default number when left out).
+    #[arg(long, requires = "register")]
+    phone_number_id: Option<String>,
+}
+
+/// Register `public_pem` for the number, when asked.
+async fn register(
+    cli: &Cli,
+    tenant: &str,
+    how: &Register,
+    public_pem: &str,
+) -> Result<(), BoxError> {
+    if !how.register {
+        return Ok(());
+    }
+    let (_runtime, mut i) = instance(cli, tenant).await?;
+    match i
+        .set_flow_public_key(how.phone_number_id.as_deref(), public_pem)
+        .await
+        .map_err(|e| format!("the component failed: {e}"))?
+    {
+        Ok(()) => {
+            eprintln!("wa-host: the public key is registered with Meta");
+            Ok(())
+        }
+        Err(e) => super::fail(&e),
+    }
 }
 
 fn summary(d: &whatsapp_host::api::FlowDetails) -> serde_json::Value {
@@ -223,15 +312,129 @@ pub async fn run(cli: &Cli, command: &FlowsCommand) -> Result<(), BoxError> {
                 |p| json!({ "url": p.url, "expires_at": p.expires_at }),
             )
         }
-        FlowsCommand::Keygen { tenant } => {
+        FlowsCommand::Keygen {
+            tenant,
+            register: how,
+        } => {
             let (der, public) = flows_crypto::generate_key()?;
-            store_key(cli, tenant, &der, &public)
+            store_key(cli, tenant, &der, &public)?;
+            register(cli, tenant, how, &public).await
         }
-        FlowsCommand::ImportKey { tenant } => {
+        FlowsCommand::ImportKey {
+            tenant,
+            register: how,
+        } => {
             let mut pem = zeroize::Zeroizing::new(Vec::new());
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut pem)?;
             let (der, public) = flows_crypto::import_key(&pem)?;
-            store_key(cli, tenant, &der, &public)
+            store_key(cli, tenant, &der, &public)?;
+            register(cli, tenant, how, &public).await
+        }
+        FlowsCommand::RegisterKey {
+            tenant,
+            phone_number_id,
+            file,
+        } => {
+            let pem = super::read_file(file)?;
+            let (_runtime, mut i) = instance(cli, tenant).await?;
+            print(
+                i.set_flow_public_key(phone_number_id.as_deref(), &pem)
+                    .await,
+                |()| json!({ "registered": true }),
+            )
+        }
+        FlowsCommand::PublicKey {
+            tenant,
+            phone_number_id,
+        } => {
+            let (_runtime, mut i) = instance(cli, tenant).await?;
+            print(
+                i.get_flow_public_key(phone_number_id.as_deref()).await,
+                |k| match k {
+                    Some(k) => {
+                        json!({ "public_key": k.pem, "signature_status": k.signature_status })
+                    }
+                    None => json!({ "public_key": null }),
+                },
+            )
+        }
+        FlowsCommand::Download { tenant, id } => {
+            let (_runtime, mut i) = instance(cli, tenant).await?;
+            match i
+                .download_flow_json(id)
+                .await
+                .map_err(|e| format!("the component failed: {e}"))?
+            {
+                Ok(text) => super::out(text.trim_end()),
+                Err(e) => super::fail(&e),
+            }
+        }
+        FlowsCommand::Metrics {
+            tenant,
+            id,
+            metric,
+            granularity,
+            since,
+            until,
+        } => {
+            use whatsapp_host::api::flows::{FlowMetric as M, MetricGranularity as G, MetricQuery};
+            let metric = match metric.replace('_', "-").to_ascii_lowercase().as_str() {
+                "endpoint-request-count" => M::EndpointRequestCount,
+                "endpoint-request-error" => M::EndpointRequestError,
+                "endpoint-request-error-rate" => M::EndpointRequestErrorRate,
+                "endpoint-request-latency-seconds-ceil" => M::EndpointRequestLatencySecondsCeil,
+                "endpoint-availability" => M::EndpointAvailability,
+                other => return Err(format!("--metric: no metric {other:?}").into()),
+            };
+            let granularity = match granularity.to_ascii_lowercase().as_str() {
+                "day" => G::Day,
+                "hour" => G::Hour,
+                "lifetime" => G::Lifetime,
+                other => {
+                    return Err(
+                        format!("--granularity: {other:?} is not day, hour or lifetime").into(),
+                    );
+                }
+            };
+            let query = MetricQuery {
+                metric,
+                granularity,
+                since: since.clone(),
+                until: until.clone(),
+            };
+            let (_runtime, mut i) = instance(cli, tenant).await?;
+            match i
+                .flow_metrics(id, &query)
+                .await
+                .map_err(|e| format!("the component failed: {e}"))?
+            {
+                Ok(points) => {
+                    for p in points {
+                        let values: serde_json::Map<String, serde_json::Value> = p
+                            .values
+                            .into_iter()
+                            .map(|v| (v.key, json!(v.value)))
+                            .collect();
+                        super::out(json!({ "timestamp": p.timestamp, "values": values }))?;
+                    }
+                    Ok(())
+                }
+                Err(e) => super::fail(&e),
+            }
+        }
+        FlowsCommand::Migrate {
+            tenant,
+            source_waba_id,
+            names,
+        } => {
+            let (_runtime, mut i) = instance(cli, tenant).await?;
+            let names = (!names.is_empty()).then_some(names.as_slice());
+            print(i.migrate_flows(source_waba_id, names).await, |m| {
+                json!({
+                    "migrated": m.migrated.iter().map(|f| json!({ "name": f.source_name, "source_id": f.source_id, "id": f.migrated_id })).collect::<Vec<_>>(),
+                    "failed": m.failed.iter().map(|f| json!({ "name": f.source_name, "code": f.error_code, "message": f.error_message })).collect::<Vec<_>>(),
+                })
+            })
         }
     }
 }

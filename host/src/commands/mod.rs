@@ -3,6 +3,7 @@
 //! component error is printed as JSON (`events::error_json`) and makes the command fail.
 
 pub mod bench;
+pub mod call;
 pub mod catalog;
 pub mod connect;
 pub mod demo;

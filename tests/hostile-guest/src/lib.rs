@@ -322,6 +322,21 @@ impl flows::Guest for Hostile {
     fn preview(_: String, _: bool) -> Result<flows::FlowPreview> {
         refuse()
     }
+    fn set_public_key(_: Option<String>, _: String) -> Result<()> {
+        refuse()
+    }
+    fn get_public_key(_: Option<String>) -> Result<Option<flows::PublicKey>> {
+        refuse()
+    }
+    fn download_json(_: String) -> Result<String> {
+        refuse()
+    }
+    fn metrics(_: String, _: flows::MetricQuery) -> Result<Vec<flows::MetricPoint>> {
+        refuse()
+    }
+    fn migrate(_: String, _: Option<Vec<String>>) -> Result<flows::Migration> {
+        refuse()
+    }
     fn decrypt_request(_: Vec<u8>, _: Option<String>) -> Result<flows::FlowExchange> {
         refuse()
     }
