@@ -20,18 +20,25 @@ pub const MAX_REQUEST_BODY: usize = 128 << 20;
 /// The environment variable naming the request recording file.
 pub const RECORD_ENV: &str = "WA_RECORD_REQUESTS";
 
-/// One allowed destination: scheme, host and port.
+/// One allowed destination: scheme, host and port. A host written `*.example.net` allows
+/// every host under `example.net` (not `example.net` itself): Meta's CDNs name a host per
+/// region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     scheme: String,
     host: String,
     port: u16,
+    subdomains: bool,
 }
 
 impl Origin {
-    /// Parse `https://graph.facebook.com` or `http://127.0.0.1:8080`.
+    /// Parse `https://graph.facebook.com`, `http://127.0.0.1:8080` or `https://*.fbcdn.net`.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let uri: http::Uri = s.parse().map_err(|e| format!("{s}: {e}"))?;
+        let (text, subdomains) = match s.split_once("://*.") {
+            Some((scheme, rest)) => (format!("{scheme}://{rest}"), true),
+            None => (s.to_string(), false),
+        };
+        let uri: http::Uri = text.parse().map_err(|e| format!("{s}: {e}"))?;
         let scheme = uri
             .scheme_str()
             .ok_or_else(|| format!("{s}: an origin needs a scheme"))?
@@ -49,28 +56,47 @@ impl Origin {
         if uri.path() != "/" && !uri.path().is_empty() {
             return Err(format!("{s}: an origin has no path"));
         }
-        Ok(Origin { scheme, host, port })
+        if subdomains && !host.contains('.') {
+            return Err(format!("{s}: a wildcard covers the hosts under a domain"));
+        }
+        Ok(Origin {
+            scheme,
+            host,
+            port,
+            subdomains,
+        })
     }
 
     fn matches(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("https");
         let default_port = if scheme == "http" { 80 } else { 443 };
         scheme == self.scheme
-            && uri
-                .host()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && uri.host().is_some_and(|h| {
+                let h = h.to_ascii_lowercase();
+                if self.subdomains {
+                    h.strip_suffix(&self.host)
+                        .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+                } else {
+                    h == self.host
+                }
+            })
             && uri.port_u16().unwrap_or(default_port) == self.port
     }
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+        let wildcard = if self.subdomains { "*." } else { "" };
+        write!(f, "{}://{wildcard}{}:{}", self.scheme, self.host, self.port)
     }
 }
 
 /// Where Meta serves media files (the URLs `GET /{media-id}` gives).
 pub const MEDIA_ORIGIN: &str = "https://lookaside.fbsbx.com";
+
+/// Where Meta serves a flow's JSON and business profile pictures (signed URLs; no token
+/// goes there).
+pub const CDN_ORIGINS: [&str; 2] = ["https://*.fbcdn.net", "https://pps.whatsapp.net"];
 
 /// Where tenant instances may send requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +105,13 @@ pub struct EgressPolicy {
 }
 
 impl Default for EgressPolicy {
-    /// Only Meta: the Graph API, and the host its media files are downloaded from.
+    /// Only Meta: the Graph API, the host its media files are downloaded from, and its
+    /// CDNs (flow JSON, profile pictures).
     fn default() -> Self {
         EgressPolicy {
             allowed: ["https://graph.facebook.com", MEDIA_ORIGIN]
                 .iter()
+                .chain(CDN_ORIGINS.iter())
                 .map(|o| Origin::parse(o).expect("a valid origin"))
                 .collect(),
         }
@@ -340,6 +368,16 @@ mod tests {
         ] {
             assert!(!p.allows(&denied.parse().unwrap()), "{denied}");
         }
+        assert!(p.allows(&"https://scontent.xx.fbcdn.net/m1/v/t0".parse().unwrap()));
+        for denied in [
+            "https://fbcdn.net/x",
+            "https://evilfbcdn.net/x",
+            "https://fbcdn.net.evil.example/x",
+            "http://scontent.xx.fbcdn.net/x",
+        ] {
+            assert!(!p.allows(&denied.parse().unwrap()), "{denied}");
+        }
+        assert!(p.allow("https://*.net").is_err());
         p.allow("http://127.0.0.1:9").unwrap();
         assert!(p.allows(&"http://127.0.0.1:9/x".parse().unwrap()));
         assert!(!p.allows(&"http://127.0.0.1:10/x".parse().unwrap()));
