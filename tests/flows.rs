@@ -51,7 +51,7 @@ async fn a_flow_is_downloaded_measured_and_migrated_to_another_waba() {
     // Nothing uploaded yet: nothing to download, said so.
     let none = h.instance().await.download_flow_json(&id).await.unwrap();
     assert!(
-        matches!(&none, Err(Error { kind: ErrorKind::Other, message, .. }) if message.contains("no FLOW_JSON")),
+        matches!(&none, Err(Error { kind: ErrorKind::Other, message, .. }) if message.contains("no flow JSON")),
         "{none:?}"
     );
     h.instance()

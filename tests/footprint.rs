@@ -30,8 +30,11 @@ const IMAGE_PAGES: usize = 14;
 /// `groups` interface (nine exports), `request-sync` and `refresh-token` to 1,240,265 and
 /// 1,479,428. Issue 21's five `flows` operations (the public key set and read, the JSON
 /// downloaded, metrics, migration; their answers read through `Value`, since a derived
-/// reader apiece had cost 25 KB more) to 1,271,007 and 1,515,758. Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_276_000, 1_521_000);
+/// reader apiece had cost 25 KB more) to 1,271,007 and 1,515,758; its `business`
+/// interface (13 operations: automation, QR codes, commerce, number settings, the profile
+/// picture, catalogs) and `add-number` to 1,333,771 and 1,591,222, about 4.6 KB of
+/// lifting, lowering and checks an operation. Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_339_000, 1_597_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

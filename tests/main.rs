@@ -5,6 +5,7 @@
 
 mod bad_inputs;
 mod broker;
+mod business;
 mod call;
 mod catalog;
 mod connection;

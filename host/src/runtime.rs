@@ -532,6 +532,10 @@ pub mod api {
     pub mod groups {
         pub use crate::bindings::exports::whatsapp::cloud_api::groups::*;
     }
+    /// The `business` interface's records.
+    pub mod business {
+        pub use crate::bindings::exports::whatsapp::cloud_api::business::*;
+    }
     /// The `flows` interface's records.
     pub mod flows {
         pub use crate::bindings::exports::whatsapp::cloud_api::flows::*;
@@ -695,6 +699,7 @@ const FLOWS: &str = "whatsapp:cloud-api/flows@0.1.0";
 const CATALOG: &str = "whatsapp:cloud-api/catalog@0.1.0";
 const CONNECTION: &str = "whatsapp:cloud-api/connection@0.1.0";
 const GROUPS: &str = "whatsapp:cloud-api/groups@0.1.0";
+const BUSINESS: &str = "whatsapp:cloud-api/business@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -871,6 +876,34 @@ exports! {
     flow_metrics(flow_id: &str, query: &api::flows::MetricQuery) -> Vec<api::flows::MetricPoint> = FLOWS, "metrics";
     /// `flows.migrate`
     migrate_flows(source_waba_id: &str, flow_names: Option<&[String]>) -> api::flows::Migration = FLOWS, "migrate";
+    /// `connection.add-number`
+    add_number(country_code: &str, phone_number: &str, verified_name: &str) -> String = CONNECTION, "add-number";
+    /// `business.get-automation`
+    get_automation(phone_number_id: Option<&str>) -> api::business::Automation = BUSINESS, "get-automation";
+    /// `business.set-automation`
+    set_automation(phone_number_id: Option<&str>, automation: &api::business::Automation) -> () = BUSINESS, "set-automation";
+    /// `business.create-qr-code`
+    create_qr_code(phone_number_id: Option<&str>, prefilled_message: &str, image: Option<api::business::QrImageFormat>) -> api::business::QrCode = BUSINESS, "create-qr-code";
+    /// `business.update-qr-code`
+    update_qr_code(phone_number_id: Option<&str>, code: &str, prefilled_message: &str) -> api::business::QrCode = BUSINESS, "update-qr-code";
+    /// `business.list-qr-codes`
+    list_qr_codes(phone_number_id: Option<&str>, image: Option<api::business::QrImageFormat>, after: Option<&str>) -> api::business::QrPage = BUSINESS, "list-qr-codes";
+    /// `business.delete-qr-code`
+    delete_qr_code(phone_number_id: Option<&str>, code: &str) -> () = BUSINESS, "delete-qr-code";
+    /// `business.get-commerce-settings`
+    get_commerce_settings(phone_number_id: Option<&str>) -> api::business::CommerceSettings = BUSINESS, "get-commerce-settings";
+    /// `business.set-commerce-settings`
+    set_commerce_settings(phone_number_id: Option<&str>, settings: api::business::CommerceSettings) -> () = BUSINESS, "set-commerce-settings";
+    /// `business.get-number-settings`
+    get_number_settings(phone_number_id: Option<&str>) -> api::business::NumberSettings = BUSINESS, "get-number-settings";
+    /// `business.set-calling`
+    set_calling(phone_number_id: Option<&str>, enabled: bool, icon_visible: Option<bool>, callback_permission: Option<bool>) -> () = BUSINESS, "set-calling";
+    /// `business.set-storage`
+    set_storage(phone_number_id: Option<&str>, region: Option<&str>) -> () = BUSINESS, "set-storage";
+    /// `business.profile-picture`
+    profile_picture(phone_number_id: Option<&str>) -> Option<api::business::Picture> = BUSINESS, "profile-picture";
+    /// `business.catalogs`
+    catalogs() -> Vec<api::business::CatalogSummary> = BUSINESS, "catalogs";
     /// `flows.decrypt-request`
     decrypt_flow_request(body: &[u8], signature: Option<&str>) -> api::FlowExchange = FLOWS, "decrypt-request";
     /// `flows.encrypt-response`

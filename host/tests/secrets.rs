@@ -339,9 +339,81 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
         ],
         &["flows", "list", "--tenant", "acme"],
         &["media", "get", "--tenant", "acme", "1234567890"],
+        &["call", "--tenant", "beta", "flows.list"],
     ] {
         env.run(&[&egress[..], args].concat(), "");
     }
+    // Any operation by name: its answer as JSON; arguments that do not fit refused,
+    // naming where, before the component runs; the component's error as JSON.
+    let listed = env.run(&["call", "--list"], "");
+    succeeded(&listed, "call --list");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout)
+            .contains(r#""operation":"business.create-qr-code""#)
+    );
+    let qr = env.run(
+        &[
+            &egress[..],
+            &[
+                "call",
+                "--tenant",
+                "acme",
+                "business.create-qr-code",
+                r#"{"prefilled_message": "Winter sale", "image": "png"}"#,
+            ],
+        ]
+        .concat(),
+        "",
+    );
+    succeeded(&qr, "call business.create-qr-code");
+    let qr: serde_json::Value = serde_json::from_slice(&qr.stdout).unwrap();
+    assert!(
+        qr["deep_link_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://wa.me/message/"),
+        "{qr}"
+    );
+    let bad = env.run(
+        &[
+            &egress[..],
+            &[
+                "call",
+                "--tenant",
+                "acme",
+                "business.create-qr-code",
+                r#"{"prefilled_message": 7}"#,
+            ],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("prefilled_message: expected a string"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let refused = env.run(
+        &[
+            &egress[..],
+            &[
+                "call",
+                "--tenant",
+                "acme",
+                "business.delete-qr-code",
+                r#"{"code": "../x"}"#,
+            ],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(!refused.status.success());
+    let e: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(
+        (e["error"].as_str(), e["field"].as_str()),
+        (Some("invalid-input"), Some("code"))
+    );
     // Denied egress (no allow-list entry).
     env.run(
         &[

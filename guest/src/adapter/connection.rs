@@ -413,6 +413,23 @@ impl wit::Guest for Component {
         )
     }
 
+    fn add_number(
+        country_code: String,
+        phone_number: String,
+        verified_name: String,
+    ) -> Result<String> {
+        let t = Tenant::bind();
+        let req = c::numbers::add_number_request(
+            &t.settings,
+            &country_code,
+            &phone_number,
+            &verified_name,
+        )
+        .map_err(err)?;
+        let (status, body) = t.call(&req)?;
+        c::numbers::read_added(status, &body).map_err(err)
+    }
+
     fn request_code(
         phone_number_id: String,
         method: wit::CodeMethod,

@@ -3,6 +3,7 @@
 
 mod alloc;
 mod buckets;
+mod business;
 mod catalog;
 mod connection;
 mod convert;

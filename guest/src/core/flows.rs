@@ -289,10 +289,7 @@ pub fn set_public_key_request(s: &Settings, pem: &str) -> Result<Request, Error>
             .all(|c| c.is_ascii_alphanumeric() || b"+/=\r\n ".contains(&c))
     };
     if !body.is_some_and(|b| !b.trim().is_empty() && base64_only(b)) {
-        return Err(Error::invalid(
-            "pem",
-            "must be a public key in PEM (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)",
-        ));
+        return Err(Error::invalid("pem", "a PEM public key (BEGIN PUBLIC KEY)"));
     }
     let (content_type, body) = form(&[("business_public_key", pem)]);
     Ok(Request::post(
@@ -357,46 +354,23 @@ pub fn assets_request(s: &Settings, id: &str) -> Result<Request, Error> {
     Ok(Request::get(s.url(&format!("{id}/assets"))))
 }
 
-/// Where Meta serves a flow's files (a signed URL on its CDN; it takes no token).
-pub const ASSET_HOST_SUFFIX: &str = ".fbcdn.net";
-
-/// Read the assets: the `FLOW_JSON` one's download request. The URL is Meta's CDN (or
-/// the tenant's own Graph origin, the sandbox), over https; the request carries no token.
+/// Read the assets: the `FLOW_JSON` one's download request, without the token
+/// ([`super::graph::signed_download`]).
 pub fn read_flow_json_asset(s: &Settings, status: u16, body: &[u8]) -> Result<Request, Error> {
     let url = data(status, body)?
         .iter()
         .find(|a| a["asset_type"] == "FLOW_JSON")
         .map(|a| text(&a["download_url"]))
-        .ok_or_else(|| Error::Other("the flow has no FLOW_JSON asset yet (upload one)".into()))?;
-    let on_cdn = url.strip_prefix("https://").is_some_and(|rest| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        !host.contains(['@', ':']) && host.ends_with(ASSET_HOST_SUFFIX)
-    });
-    let on_graph = url
-        .strip_prefix(s.graph_origin.as_str())
-        .is_some_and(|rest| rest.starts_with('/'));
-    if !(on_cdn || on_graph) {
-        return Err(Error::Other(format!(
-            "the flow JSON's URL is not on Meta's CDN (*{ASSET_HOST_SUFFIX}) or the Graph origin: not fetched ({})",
-            url.split('?').next().unwrap_or("")
-        )));
-    }
-    let mut req = Request::get(url);
-    req.credential = super::graph::Credential::None;
-    Ok(req)
+        .ok_or_else(|| Error::Other("no flow JSON uploaded yet".into()))?;
+    super::graph::signed_download(s, &url, None)
 }
 
 /// Read a downloaded flow JSON: it must be JSON text.
 pub fn read_flow_json(status: u16, body: Vec<u8>) -> Result<String, Error> {
-    if !(200..300).contains(&status) {
-        return Err(Error::Other(format!(
-            "the flow JSON's download answered HTTP {status} (its URL may have expired; try again)"
-        )));
-    }
-    let text = String::from_utf8(body)
-        .map_err(|_| Error::Other("the downloaded flow JSON is not UTF-8".into()))?;
+    super::graph::check_download(status)?;
+    let text = String::from_utf8(body).map_err(|_| Error::Other("flow JSON: not UTF-8".into()))?;
     serde_json::from_str::<serde::de::IgnoredAny>(&text)
-        .map_err(|e| Error::Other(format!("the downloaded flow JSON is not JSON: {e}")))?;
+        .map_err(|e| Error::Other(format!("flow JSON: {e}")))?;
     Ok(text)
 }
 
@@ -501,19 +475,13 @@ pub fn migrate_request(
     let source = check_node_id("source-waba-id", source_waba_id)?;
     let destination = s.waba_id()?;
     if source == destination {
-        return Err(Error::invalid(
-            "source-waba-id",
-            "is the tenant's own WABA: flows migrate from another",
-        ));
+        return Err(Error::invalid("source-waba-id", "is the tenant's own WABA"));
     }
     let names_json;
     let mut fields = vec![("source_waba_id", source)];
     if let Some(names) = names {
         if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
-            return Err(Error::invalid(
-                "flow-names",
-                "names the flows to copy (leave it out to copy all)",
-            ));
+            return Err(Error::invalid("flow-names", "empty (leave it out for all)"));
         }
         names_json = serde_json::to_string(names).unwrap_or_default();
         fields.push(("source_flow_names", names_json.as_str()));

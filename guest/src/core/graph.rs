@@ -169,6 +169,42 @@ impl Paging {
     }
 }
 
+/// Where Meta serves signed files (a flow's JSON, QR images; `*.fbcdn.net`).
+pub const CDN_SUFFIX: &str = ".fbcdn.net";
+
+/// A GET of a signed file URL Meta gave: on its CDN, on `also` (an origin such as the
+/// profile picture host) or the tenant's Graph origin (the sandbox). It carries no token:
+/// the URL is its own credential, and the token goes only to Meta's Graph origin.
+pub fn signed_download(
+    s: &super::settings::Settings,
+    url: &str,
+    also: Option<&str>,
+) -> Result<Request, Error> {
+    let at = |origin: &str| url.strip_prefix(origin).is_some_and(|r| r.starts_with('/'));
+    let on_cdn = url.strip_prefix("https://").is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        !host.contains(['@', ':']) && host.ends_with(CDN_SUFFIX)
+    });
+    if !(on_cdn || also.is_some_and(at) || at(&s.graph_origin)) {
+        return Err(Error::Other(format!(
+            "not fetched: {} is not Meta's",
+            url.split('?').next().unwrap_or("")
+        )));
+    }
+    let mut req = Request::get(url.to_string());
+    req.credential = Credential::None;
+    Ok(req)
+}
+
+/// A signed download's status: an error unless 2xx (the URL may have expired).
+pub fn check_download(status: u16) -> Result<(), Error> {
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(Error::Other(format!("download: HTTP {status} (try again)")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

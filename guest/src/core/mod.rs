@@ -1,6 +1,7 @@
 //! The sans-IO core: no sockets, clocks or globals; values in, values out.
 
 pub mod block_users;
+pub mod business;
 pub mod catalog;
 pub mod connection;
 pub mod encoding;

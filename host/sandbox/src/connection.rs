@@ -601,6 +601,8 @@ pub(crate) fn profile(state: &Sandbox, id: &str) -> Resp {
     };
     let mut p = n.profile.clone();
     p["messaging_product"] = "whatsapp".into();
+    p["profile_picture_url"] =
+        format!("{}/sandbox/profile-picture/{id}?oh=sandbox", state.origin()).into();
     net::json(StatusCode::OK, &json!({ "data": [p] }))
 }
 
@@ -831,4 +833,56 @@ async fn handshake(url: &str, token: &str) -> Result<(), String> {
     } else {
         Err(format!("the URL answered {status} without the challenge"))
     }
+}
+
+/// `POST /{waba-id}/phone_numbers`: a number added to the WABA, pending (not yet verified
+/// or registered), with Meta's checks of the request (`PhoneNumberCreateRequest`).
+pub(crate) fn add_number(state: &Sandbox, waba: &str, body: &[u8]) -> Resp {
+    if waba != state.config.waba_id {
+        return unknown_object("post", waba);
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return invalid("The request body is not JSON");
+    };
+    let digits = |k: &str, lo: usize, hi: usize| {
+        v[k].as_str()
+            .filter(|t| (lo..=hi).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string)
+    };
+    let (Some(cc), Some(number)) = (digits("cc", 1, 3), digits("phone_number", 7, 15)) else {
+        return invalid("Params cc and phone_number must be digits");
+    };
+    let Some(name) = v["verified_name"]
+        .as_str()
+        .filter(|n| (2..=75).contains(&n.chars().count()))
+    else {
+        return invalid("Param verified_name must be 2 to 75 characters");
+    };
+    let display = format!("+{cc}{number}");
+    let mut c = lock(state);
+    if c.numbers.iter().any(|n| n.display == display) {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            Some(2388091),
+            "This phone number is already registered to a WhatsApp Business Account",
+        );
+    }
+    let id = format!(
+        "1{:014}",
+        u64::from_be_bytes(random_bytes::<8>()) % 100_000_000_000_000
+    );
+    let profile = c.numbers[0].profile.clone();
+    c.numbers.push(Number {
+        id: id.clone(),
+        display,
+        verified_name: name.into(),
+        status: "PENDING".into(),
+        platform: "NOT_APPLICABLE".into(),
+        code_verified: false,
+        pin: None,
+        profile,
+        username: None,
+    });
+    net::json(StatusCode::OK, &json!({ "id": id }))
 }

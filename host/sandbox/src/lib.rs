@@ -6,6 +6,7 @@
 //! connect through its OAuth dialog and code exchange ([`connection`]); templates, media,
 //! flows and catalogs keep their state as Meta's do.
 
+pub mod business;
 mod catalog;
 mod coexistence;
 pub mod connection;
@@ -129,6 +130,8 @@ pub struct Sandbox {
     templates: std::sync::Mutex<Vec<templates::Stored>>,
     /// WhatsApp Flows.
     flows: std::sync::Mutex<Vec<flows::Stored>>,
+    /// Each phone number id's automation, QR codes, commerce and other settings.
+    business: std::sync::Mutex<business::Numbers>,
     /// Each phone number id's data-exchange public key (PEM).
     encryption_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Catalogs, by id.
@@ -234,6 +237,7 @@ impl Sandbox {
             templates: std::sync::Mutex::new(templates::seed()),
             flows: Default::default(),
             encryption_keys: Default::default(),
+            business: Default::default(),
             catalogs: Default::default(),
             media: Default::default(),
             uploads: Default::default(),
@@ -350,6 +354,9 @@ impl Sandbox {
         if let (true, ["sandbox", "media", id]) = (method == "GET", segments.as_slice()) {
             return media::download(state, id, query, authorized);
         }
+        if let (true, ["sandbox", "profile-picture", _]) = (method == "GET", segments.as_slice()) {
+            return business::picture(header("authorization").is_some());
+        }
         if let (true, ["sandbox", "flow-assets", id]) = (method == "GET", segments.as_slice()) {
             return flows::download(state, id, query, header("authorization").is_some());
         }
@@ -418,6 +425,20 @@ impl Sandbox {
                 flows::transition(state, id, to).unwrap_or_else(|| unknown_object("post", id))
             }
             ("GET", [waba, "phone_numbers"]) => connection::numbers(state, waba, query),
+            ("POST", [waba, "phone_numbers"]) => connection::add_number(state, waba, body),
+            ("GET", [waba, "product_catalogs"]) => business::catalogs(state, waba),
+            ("POST", [pnid, "conversational_automation"]) => {
+                business::set_automation(state, pnid, body)
+            }
+            ("GET", [pnid, "message_qrdls"]) => business::list_qr(state, pnid, query),
+            ("POST", [pnid, "message_qrdls"]) => business::put_qr(state, pnid, body),
+            ("DELETE", [pnid, "message_qrdls", code]) => business::delete_qr(state, pnid, code),
+            ("GET", [pnid, "whatsapp_commerce_settings"]) => business::get_commerce(state, pnid),
+            ("POST", [pnid, "whatsapp_commerce_settings"]) => {
+                business::set_commerce(state, pnid, query)
+            }
+            ("GET", [pnid, "settings"]) => business::get_settings(state, pnid),
+            ("POST", [pnid, "settings"]) => business::set_settings(state, pnid, body),
             ("POST", [id, "register"]) => connection::register(state, id, body),
             ("POST", [id, "deregister"]) => connection::deregister(state, id),
             ("POST", [id, "request_code"]) => connection::request_code(state, id, body),
@@ -450,7 +471,8 @@ impl Sandbox {
             ("GET", [catalog, "check_batch_request_status"]) => {
                 catalog::batch_status(state, catalog, query)
             }
-            ("GET", [id]) => templates::get(state, id)
+            ("GET", [id]) => business::get_automation(state, id, query)
+                .or_else(|| templates::get(state, id))
                 .or_else(|| media::info(state, id))
                 .or_else(|| flows::get(state, id, query))
                 .or_else(|| groups::get(state, id))

@@ -20,7 +20,7 @@ mod bindings {
 }
 
 use bindings::exports::whatsapp::cloud_api::{
-    catalog, connection, flows, groups, media, messages, templates, webhooks,
+    business, catalog, connection, flows, groups, media, messages, templates, webhooks,
 };
 use bindings::wasi::config::store as config;
 use bindings::wasi::http::types::Fields;
@@ -143,6 +143,9 @@ impl connection::Guest for Hostile {
         refuse()
     }
     fn set_two_step_pin(_: String, _: String) -> Result<()> {
+        refuse()
+    }
+    fn add_number(_: String, _: String, _: String) -> Result<String> {
         refuse()
     }
     fn request_code(_: String, _: connection::CodeMethod, _: String) -> Result<()> {
@@ -375,6 +378,56 @@ impl groups::Guest for Hostile {
         _: Vec<String>,
         _: bool,
     ) -> Result<Vec<groups::JoinOutcome>> {
+        refuse()
+    }
+}
+
+impl business::Guest for Hostile {
+    fn get_automation(_: Option<String>) -> Result<business::Automation> {
+        refuse()
+    }
+    fn set_automation(_: Option<String>, _: business::Automation) -> Result<()> {
+        refuse()
+    }
+    fn create_qr_code(
+        _: Option<String>,
+        _: String,
+        _: Option<business::QrImageFormat>,
+    ) -> Result<business::QrCode> {
+        refuse()
+    }
+    fn update_qr_code(_: Option<String>, _: String, _: String) -> Result<business::QrCode> {
+        refuse()
+    }
+    fn list_qr_codes(
+        _: Option<String>,
+        _: Option<business::QrImageFormat>,
+        _: Option<String>,
+    ) -> Result<business::QrPage> {
+        refuse()
+    }
+    fn delete_qr_code(_: Option<String>, _: String) -> Result<()> {
+        refuse()
+    }
+    fn get_commerce_settings(_: Option<String>) -> Result<business::CommerceSettings> {
+        refuse()
+    }
+    fn set_commerce_settings(_: Option<String>, _: business::CommerceSettings) -> Result<()> {
+        refuse()
+    }
+    fn get_number_settings(_: Option<String>) -> Result<business::NumberSettings> {
+        refuse()
+    }
+    fn set_calling(_: Option<String>, _: bool, _: Option<bool>, _: Option<bool>) -> Result<()> {
+        refuse()
+    }
+    fn set_storage(_: Option<String>, _: Option<String>) -> Result<()> {
+        refuse()
+    }
+    fn profile_picture(_: Option<String>) -> Result<Option<business::Picture>> {
+        refuse()
+    }
+    fn catalogs() -> Result<Vec<business::CatalogSummary>> {
         refuse()
     }
 }

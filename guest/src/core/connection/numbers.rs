@@ -1,5 +1,5 @@
-//! The WABA's phone numbers: listing them, registering and deregistering them, their
-//! two-step verification PIN and their verification code.
+//! The WABA's phone numbers: listing them, adding one, registering and deregistering
+//! them, their two-step verification PIN and their verification code.
 
 use crate::core::error::Error;
 use crate::core::graph::{Paging, Request, encode_query, read_json};
@@ -145,6 +145,54 @@ fn check_language(language: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `POST /{waba-id}/phone_numbers`: add a number to the WABA (the "add sender" step;
+/// then `request-code`, `verify-code` and `register`). `country_code` is the calling code
+/// (`1`, `49`), `number` the rest of the number in digits, `verified_name` the display name
+/// Meta reviews.
+pub fn add_number_request(
+    s: &Settings,
+    country_code: &str,
+    number: &str,
+    verified_name: &str,
+) -> Result<Request, Error> {
+    let digits = |t: &str, lo: usize, hi: usize| {
+        (lo..=hi).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with('0')
+    };
+    if !digits(country_code, 1, 3) {
+        return Err(Error::invalid("country-code", "1 to 3 digits (1, 49)"));
+    }
+    if !digits(number, 7, 15) {
+        return Err(Error::invalid(
+            "phone-number",
+            "7 to 15 digits, no country code",
+        ));
+    }
+    let n = verified_name.trim().chars().count();
+    if !(2..=75).contains(&n) {
+        return Err(Error::invalid(
+            "verified-name",
+            "must be 2 to 75 characters",
+        ));
+    }
+    Ok(Request::post_json(
+        s.url(&format!("{}/phone_numbers", s.waba_id()?)),
+        &json!({ "cc": country_code, "phone_number": number, "verified_name": verified_name.trim() }),
+    ))
+}
+
+/// Read the added number's id.
+pub fn read_added(status: u16, body: &[u8]) -> Result<String, Error> {
+    let v: Value = read_json(status, body)?;
+    match &v["id"] {
+        Value::String(id) if !id.is_empty() => Ok(id.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(Error::Other(format!(
+            "Meta's answer has no id: {}",
+            crate::core::error::excerpt(body)
+        ))),
+    }
+}
+
 /// `POST /{phone-number-id}/request_code`.
 pub fn request_code_request(
     s: &Settings,
@@ -184,6 +232,20 @@ pub fn verify_code_request(
 mod tests {
     use super::super::tests::settings;
     use super::*;
+
+    #[test]
+    fn a_number_to_add_is_checked_before_sending() {
+        let r = add_number_request(&settings(), "1", "6315555555", "Jasper's Market").unwrap();
+        assert!(r.url.ends_with("/phone_numbers"), "{}", r.url);
+        assert!(add_number_request(&settings(), "+1", "6315555555", "Jasper's").is_err());
+        assert!(add_number_request(&settings(), "1", "0631555", "Jasper's").is_err());
+        assert!(add_number_request(&settings(), "1", "6315555555", "J").is_err());
+        assert_eq!(
+            read_added(200, br#"{"id":"1906385232743451"}"#).unwrap(),
+            "1906385232743451"
+        );
+        assert!(read_added(200, br#"{}"#).is_err());
+    }
 
     #[test]
     fn numbers_are_read_with_paging() {
