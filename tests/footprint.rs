@@ -33,8 +33,10 @@ const IMAGE_PAGES: usize = 14;
 /// reader apiece had cost 25 KB more) to 1,271,007 and 1,515,758; its `business`
 /// interface (13 operations: automation, QR codes, commerce, number settings, the profile
 /// picture, catalogs) and `add-number` to 1,333,771 and 1,591,222, about 4.6 KB of
-/// lifting, lowering and checks an operation. Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_339_000, 1_597_000);
+/// lifting, lowering and checks an operation; its `calling` interface (permission,
+/// connect, respond) and the `call-permission-request` content to 1,349,948 and
+/// 1,610,533. Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_355_000, 1_616_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

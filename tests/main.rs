@@ -7,6 +7,7 @@ mod bad_inputs;
 mod broker;
 mod business;
 mod call;
+mod calling;
 mod catalog;
 mod connection;
 mod flows;

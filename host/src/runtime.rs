@@ -536,6 +536,10 @@ pub mod api {
     pub mod business {
         pub use crate::bindings::exports::whatsapp::cloud_api::business::*;
     }
+    /// The `calling` interface's records.
+    pub mod calling {
+        pub use crate::bindings::exports::whatsapp::cloud_api::calling::*;
+    }
     /// The `flows` interface's records.
     pub mod flows {
         pub use crate::bindings::exports::whatsapp::cloud_api::flows::*;
@@ -700,6 +704,7 @@ const CATALOG: &str = "whatsapp:cloud-api/catalog@0.1.0";
 const CONNECTION: &str = "whatsapp:cloud-api/connection@0.1.0";
 const GROUPS: &str = "whatsapp:cloud-api/groups@0.1.0";
 const BUSINESS: &str = "whatsapp:cloud-api/business@0.1.0";
+const CALLING: &str = "whatsapp:cloud-api/calling@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -904,6 +909,12 @@ exports! {
     profile_picture(phone_number_id: Option<&str>) -> Option<api::business::Picture> = BUSINESS, "profile-picture";
     /// `business.catalogs`
     catalogs() -> Vec<api::business::CatalogSummary> = BUSINESS, "catalogs";
+    /// `calling.permission`
+    call_permission(phone_number_id: Option<&str>, user: &str) -> api::calling::CallPermission = CALLING, "permission";
+    /// `calling.connect`
+    connect_call(phone_number_id: Option<&str>, to: &str, sdp_offer: &str, callback_data: Option<&str>) -> String = CALLING, "connect";
+    /// `calling.respond`
+    respond_to_call(phone_number_id: Option<&str>, call_id: &str, action: &api::calling::CallAction) -> () = CALLING, "respond";
     /// `flows.decrypt-request`
     decrypt_flow_request(body: &[u8], signature: Option<&str>) -> api::FlowExchange = FLOWS, "decrypt-request";
     /// `flows.encrypt-response`

@@ -274,6 +274,7 @@ pub fn outgoing(msg: messages::OutgoingMessage) -> m::Outgoing {
             data_json: f.data_json,
         }),
         W::LocationRequest(body) => C::LocationRequest(body),
+        W::CallPermissionRequest(body) => C::CallPermissionRequest(body),
         W::Product(p) => C::Product {
             body: p.body,
             footer: p.footer,

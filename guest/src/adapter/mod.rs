@@ -4,6 +4,7 @@
 mod alloc;
 mod buckets;
 mod business;
+mod calling;
 mod catalog;
 mod connection;
 mod convert;

@@ -289,7 +289,7 @@ pub fn set_public_key_request(s: &Settings, pem: &str) -> Result<Request, Error>
             .all(|c| c.is_ascii_alphanumeric() || b"+/=\r\n ".contains(&c))
     };
     if !body.is_some_and(|b| !b.trim().is_empty() && base64_only(b)) {
-        return Err(Error::invalid("pem", "a PEM public key (BEGIN PUBLIC KEY)"));
+        return Err(Error::invalid("pem", "PEM (BEGIN PUBLIC KEY)"));
     }
     let (content_type, body) = form(&[("business_public_key", pem)]);
     Ok(Request::post(
@@ -361,7 +361,7 @@ pub fn read_flow_json_asset(s: &Settings, status: u16, body: &[u8]) -> Result<Re
         .iter()
         .find(|a| a["asset_type"] == "FLOW_JSON")
         .map(|a| text(&a["download_url"]))
-        .ok_or_else(|| Error::Other("no flow JSON uploaded yet".into()))?;
+        .ok_or_else(|| Error::Other("no flow JSON yet".into()))?;
     super::graph::signed_download(s, &url, None)
 }
 
@@ -398,7 +398,7 @@ fn check_date(field: &str, d: &str) -> Result<(), Error> {
     {
         Ok(())
     } else {
-        Err(Error::invalid(field, "must be a date, YYYY-MM-DD"))
+        Err(Error::invalid(field, "YYYY-MM-DD"))
     }
 }
 
@@ -481,7 +481,7 @@ pub fn migrate_request(
     let mut fields = vec![("source_waba_id", source)];
     if let Some(names) = names {
         if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
-            return Err(Error::invalid("flow-names", "empty (leave it out for all)"));
+            return Err(Error::invalid("flow-names", "empty"));
         }
         names_json = serde_json::to_string(names).unwrap_or_default();
         fields.push(("source_flow_names", names_json.as_str()));

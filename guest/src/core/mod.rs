@@ -2,6 +2,7 @@
 
 pub mod block_users;
 pub mod business;
+pub mod calling;
 pub mod catalog;
 pub mod connection;
 pub mod encoding;

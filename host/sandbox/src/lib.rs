@@ -7,6 +7,7 @@
 //! flows and catalogs keep their state as Meta's do.
 
 pub mod business;
+mod calling;
 mod catalog;
 mod coexistence;
 pub mod connection;
@@ -130,6 +131,8 @@ pub struct Sandbox {
     templates: std::sync::Mutex<Vec<templates::Stored>>,
     /// WhatsApp Flows.
     flows: std::sync::Mutex<Vec<flows::Stored>>,
+    /// Call permissions and calls.
+    calls: std::sync::Mutex<calling::Calls>,
     /// Each phone number id's automation, QR codes, commerce and other settings.
     business: std::sync::Mutex<business::Numbers>,
     /// Each phone number id's data-exchange public key (PEM).
@@ -238,6 +241,7 @@ impl Sandbox {
             flows: Default::default(),
             encryption_keys: Default::default(),
             business: Default::default(),
+            calls: Default::default(),
             catalogs: Default::default(),
             media: Default::default(),
             uploads: Default::default(),
@@ -354,6 +358,9 @@ impl Sandbox {
         if let (true, ["sandbox", "media", id]) = (method == "GET", segments.as_slice()) {
             return media::download(state, id, query, authorized);
         }
+        if method == "POST" && segments == ["sandbox", "incoming-call"] {
+            return calling::incoming(state, body);
+        }
         if let (true, ["sandbox", "profile-picture", _]) = (method == "GET", segments.as_slice()) {
             return business::picture(header("authorization").is_some());
         }
@@ -438,6 +445,8 @@ impl Sandbox {
                 business::set_commerce(state, pnid, query)
             }
             ("GET", [pnid, "settings"]) => business::get_settings(state, pnid),
+            ("GET", [pnid, "call_permissions"]) => calling::permission(state, pnid, query),
+            ("POST", [pnid, "calls"]) => calling::calls(state, pnid, body),
             ("POST", [pnid, "settings"]) => business::set_settings(state, pnid, body),
             ("POST", [id, "register"]) => connection::register(state, id, body),
             ("POST", [id, "deregister"]) => connection::deregister(state, id),
@@ -588,6 +597,9 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
             );
         }
     }
+    if v["interactive"]["type"] == "call_permission_request" {
+        calling::granted(state, pnid, &wa_id);
+    }
     let wamid = new_wamid(&wa_id);
     let outside_window = state.config.enforce_window && v["type"] != "template" && {
         let last = state
@@ -731,6 +743,7 @@ const INTERACTIVE: &[&str] = &[
     "cta_url",
     "flow",
     "location_request_message",
+    "call_permission_request",
     "product",
     "product_list",
     "catalog_message",

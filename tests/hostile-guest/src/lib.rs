@@ -20,7 +20,7 @@ mod bindings {
 }
 
 use bindings::exports::whatsapp::cloud_api::{
-    business, catalog, connection, flows, groups, media, messages, templates, webhooks,
+    business, calling, catalog, connection, flows, groups, media, messages, templates, webhooks,
 };
 use bindings::wasi::config::store as config;
 use bindings::wasi::http::types::Fields;
@@ -428,6 +428,18 @@ impl business::Guest for Hostile {
         refuse()
     }
     fn catalogs() -> Result<Vec<business::CatalogSummary>> {
+        refuse()
+    }
+}
+
+impl calling::Guest for Hostile {
+    fn permission(_: Option<String>, _: String) -> Result<calling::CallPermission> {
+        refuse()
+    }
+    fn connect(_: Option<String>, _: String, _: String, _: Option<String>) -> Result<String> {
+        refuse()
+    }
+    fn respond(_: Option<String>, _: String, _: calling::CallAction) -> Result<()> {
         refuse()
     }
 }

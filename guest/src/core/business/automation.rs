@@ -99,7 +99,7 @@ pub fn set_request(s: &Settings, a: &Automation) -> Result<Request, Error> {
         if n == 0 || n > 256 {
             return Err(Error::invalid(
                 format!("automation.commands[{i}].description"),
-                "must be 1 to 256 characters",
+                format!("must be 1 to {} characters", 256),
             ));
         }
         if a.commands[..i]

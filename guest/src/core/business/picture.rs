@@ -13,12 +13,10 @@ pub const PICTURE_ORIGIN: &str = "https://pps.whatsapp.net";
 /// The largest picture taken (Meta's profile pictures are at most 5 MB).
 pub const MAX_BYTES: usize = 5 << 20;
 
-/// `GET /{phone-number-id}/whatsapp_business_profile?fields=profile_picture_url`.
+/// `GET /{phone-number-id}/whatsapp_business_profile` (the profile's fields, which hold
+/// `profile_picture_url`).
 pub fn url_request(s: &Settings) -> Result<Request, Error> {
-    Ok(Request::get(s.url(&format!(
-        "{}/whatsapp_business_profile?fields=profile_picture_url",
-        s.phone_number_id()?
-    ))))
+    crate::core::connection::profile_request(s, None)
 }
 
 /// Read the picture's URL: its download request (no token), or none without a picture.

@@ -119,7 +119,7 @@ pub fn read_one(status: u16, body: &[u8]) -> Result<QrCode, Error> {
     let c = code_of(&v);
     if c.code.is_empty() {
         return Err(Error::Other(format!(
-            "Meta's answer has no code: {}",
+            "no code: {}",
             crate::core::error::excerpt(body)
         )));
     }

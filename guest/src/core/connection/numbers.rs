@@ -171,7 +171,7 @@ pub fn add_number_request(
     if !(2..=75).contains(&n) {
         return Err(Error::invalid(
             "verified-name",
-            "must be 2 to 75 characters",
+            format!("must be 2 to {} characters", 75),
         ));
     }
     Ok(Request::post_json(
@@ -187,7 +187,7 @@ pub fn read_added(status: u16, body: &[u8]) -> Result<String, Error> {
         Value::String(id) if !id.is_empty() => Ok(id.clone()),
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(Error::Other(format!(
-            "Meta's answer has no id: {}",
+            "no id: {}",
             crate::core::error::excerpt(body)
         ))),
     }

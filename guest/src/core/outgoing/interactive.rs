@@ -252,6 +252,16 @@ pub(super) fn location_request(body: &str) -> Result<Value, Error> {
     ))
 }
 
+/// Meta's `interactive` message of type `call_permission_request`.
+pub(super) fn call_permission_request(body: &str) -> Result<Value, Error> {
+    let o = frame(None, Some(body), limits::INTERACTIVE_BODY_MAX, None)?;
+    Ok(interactive(
+        "call_permission_request",
+        o,
+        json!({ "name": "call_permission_request" }),
+    ))
+}
+
 /// Meta's `interactive` message of type `product` (one product).
 pub(super) fn product(
     body: Option<&str>,

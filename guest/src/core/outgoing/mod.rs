@@ -404,6 +404,8 @@ pub enum Content {
     Flow(Flow),
     /// Location request with this body.
     LocationRequest(String),
+    /// Asks the contact for permission to call them; the body text.
+    CallPermissionRequest(String),
     /// One product.
     Product {
         /// Body.
@@ -459,6 +461,7 @@ impl Content {
             | Content::CtaUrl { .. }
             | Content::Flow(_) => "interactive",
             Content::LocationRequest(_)
+            | Content::CallPermissionRequest(_)
             | Content::Product { .. }
             | Content::ProductList { .. }
             | Content::Catalog { .. } => "interactive",
@@ -502,6 +505,7 @@ pub fn build(content: &Content) -> Result<(&'static str, Value), Error> {
         } => interactive::cta_url(header.as_ref(), body, footer.as_deref(), display_text, url)?,
         Content::Flow(f) => interactive::flow(f)?,
         Content::LocationRequest(body) => interactive::location_request(body)?,
+        Content::CallPermissionRequest(body) => interactive::call_permission_request(body)?,
         Content::Product {
             body,
             footer,
