@@ -6,7 +6,7 @@
 
 use super::encoding::{FilePart, form, from_base64, multipart};
 use super::error::Error;
-use super::graph::{Request, read_json};
+use super::graph::{Request, json_text as text, read_json};
 use super::ids::check_node_id;
 use super::settings::Settings;
 use serde::Deserialize;
@@ -317,14 +317,6 @@ pub struct PublicKey {
     pub pem: String,
     /// `VALID` or `MISMATCH`.
     pub signature_status: String,
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// The `data` list of an answer (read through `Value`: a derived reader per answer

@@ -169,6 +169,20 @@ impl Paging {
     }
 }
 
+/// A JSON value as text (`null` as empty): Meta sends some ids and codes as numbers.
+pub fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The items of an answer's `data` list (none when it has none).
+pub fn data_items(v: &serde_json::Value) -> &[serde_json::Value] {
+    v["data"].as_array().map_or(&[][..], Vec::as_slice)
+}
+
 /// Where Meta serves signed files (a flow's JSON, QR images; `*.fbcdn.net`).
 pub const CDN_SUFFIX: &str = ".fbcdn.net";
 

@@ -10,18 +10,4 @@ pub mod number_settings;
 pub mod picture;
 pub mod qr_codes;
 
-use serde_json::Value;
-
-/// A JSON value as text (`null` as empty): Meta sends some ids and codes as numbers.
-pub(crate) fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// The items of an answer's `data` list.
-pub(crate) fn items(v: &Value) -> &[Value] {
-    v["data"].as_array().map_or(&[][..], Vec::as_slice)
-}
+pub(crate) use crate::core::graph::{data_items as items, json_text as text};
