@@ -40,7 +40,7 @@ fn send(tenant: &Tenant, chunks: &[c::Chunk]) -> Result<(Vec<String>, Vec<wit::I
             Ok(h) => handles.extend(h),
             Err(e) if n == 0 => return Err(e),
             Err(e) => {
-                let reason = format!("the batch call failed: {e:?}");
+                let reason = format!("the batch call failed: {}", e.message);
                 failed.extend(chunk.items.iter().map(|(i, rid)| wit::ItemError {
                     index: Some(*i),
                     retailer_id: Some(rid.clone()),

@@ -17,6 +17,7 @@ use crate::core::connection::{
     self as c, CREDENTIAL_KEY, CredentialRecord, CredentialState, GENERATION_KEY, OAUTH_STATE_KEY,
     PendingState, TEMPLATES_SYNCED_KEY, WEBHOOK_VERIFIED_KEY,
 };
+use crate::core::encoding::json_bytes;
 use crate::core::messages::read_success;
 use crate::core::{GraphError, secret::wipe};
 
@@ -67,7 +68,7 @@ fn store_token(token: &str) -> Result<(bool, u64)> {
     let generation = atomics::increment(&b, GENERATION_KEY, 1).map_err(storage)?;
     b.set(
         CREDENTIAL_KEY,
-        &serde_json::to_vec(&CredentialRecord::connected(now_secs())).expect("a record serializes"),
+        &json_bytes(&CredentialRecord::connected(now_secs())),
     )
     .map_err(storage)?;
     Ok((replaced, generation))
@@ -141,11 +142,8 @@ fn health_of(t: &Tenant) -> Result<c::TokenHealth> {
             {
                 record.expires_at = h.expires_at;
                 record.token_type = h.token_type.clone();
-                b.set(
-                    CREDENTIAL_KEY,
-                    &serde_json::to_vec(&record).expect("a record serializes"),
-                )
-                .map_err(storage)?;
+                b.set(CREDENTIAL_KEY, &json_bytes(&record))
+                    .map_err(storage)?;
             }
         }
     }
@@ -245,10 +243,7 @@ impl wit::Guest for Component {
         let url = c::authorize_url(&tenant.settings, &req, &state).map_err(err)?;
         let pending = PendingState::new(&state, &req.redirect_uri, now_secs());
         bucket()?
-            .set(
-                OAUTH_STATE_KEY,
-                &serde_json::to_vec(&pending).expect("a record serializes"),
-            )
+            .set(OAUTH_STATE_KEY, &json_bytes(&pending))
             .map_err(storage)?;
         Ok(wit::Authorization {
             url,

@@ -254,7 +254,8 @@ impl wit::Guest for Component {
         let opened = crypto::flow_decrypt(&sealed, &e.encrypted_aes_key, &e.iv, &e.encrypted_data)
             .map_err(|e| {
             Error::bad_signature(format!(
-                "the request does not decrypt with this tenant's flow key ({e:?}): answer HTTP 421"
+                "the request does not decrypt with this tenant's flow key ({}): answer HTTP 421",
+                e.name()
             ))
         })?;
         let request_json = String::from_utf8(opened.data)
@@ -276,7 +277,10 @@ impl wit::Guest for Component {
         let sealed =
             crypto::flow_encrypt(&exchange.aes_key, &exchange.iv, response_json.as_bytes())
                 .map_err(|e| {
-                    Error::other(format!("the response could not be encrypted ({e:?})"))
+                    Error::other(format!(
+                        "the response could not be encrypted ({})",
+                        e.name()
+                    ))
                 })?;
         Ok(encoding::base64(&sealed))
     }

@@ -105,7 +105,7 @@ pub fn start(req: &Request, token: &str) -> Result<InFlight, Error> {
     if let Some((_, auth)) = headers.first_mut().filter(|(k, _)| k == "authorization") {
         crate::core::secret::wipe(auth);
     }
-    let fields = fields.map_err(|e| Error::Other(format!("bad header: {e:?}")))?;
+    let fields = fields.map_err(|_| Error::Other("bad header".into()))?;
     let request = OutgoingRequest::new(fields);
     let method = match req.method {
         Method::Get => WasiMethod::Get,
@@ -283,49 +283,54 @@ fn classify(code: &ErrorCode) -> Error {
 
 /// The error code as `wasi:http` names it, with the host's own text for an internal
 /// error. (Not its derived `Debug`: that one's names of every case and payload weigh
-/// 5 KB of the data every instance maps.)
+/// 5 KB of the data every instance maps; the shared prefixes are stored once.)
 fn name(code: &ErrorCode) -> String {
-    let name = match code {
-        ErrorCode::DnsTimeout => "DNS-timeout",
-        ErrorCode::DnsError(_) => "DNS-error",
-        ErrorCode::DestinationNotFound => "destination-not-found",
-        ErrorCode::DestinationUnavailable => "destination-unavailable",
-        ErrorCode::DestinationIpProhibited => "destination-IP-prohibited",
-        ErrorCode::DestinationIpUnroutable => "destination-IP-unroutable",
-        ErrorCode::ConnectionRefused => "connection-refused",
-        ErrorCode::ConnectionTerminated => "connection-terminated",
-        ErrorCode::ConnectionTimeout => "connection-timeout",
-        ErrorCode::ConnectionReadTimeout => "connection-read-timeout",
-        ErrorCode::ConnectionWriteTimeout => "connection-write-timeout",
-        ErrorCode::ConnectionLimitReached => "connection-limit-reached",
-        ErrorCode::TlsProtocolError => "TLS-protocol-error",
-        ErrorCode::TlsCertificateError => "TLS-certificate-error",
-        ErrorCode::TlsAlertReceived(_) => "TLS-alert-received",
-        ErrorCode::HttpRequestDenied => "HTTP-request-denied",
-        ErrorCode::HttpRequestLengthRequired => "HTTP-request-length-required",
-        ErrorCode::HttpRequestBodySize(_) => "HTTP-request-body-size",
-        ErrorCode::HttpRequestMethodInvalid => "HTTP-request-method-invalid",
-        ErrorCode::HttpRequestUriInvalid => "HTTP-request-URI-invalid",
-        ErrorCode::HttpRequestUriTooLong => "HTTP-request-URI-too-long",
-        ErrorCode::HttpRequestHeaderSectionSize(_) => "HTTP-request-header-section-size",
-        ErrorCode::HttpRequestHeaderSize(_) => "HTTP-request-header-size",
-        ErrorCode::HttpRequestTrailerSectionSize(_) => "HTTP-request-trailer-section-size",
-        ErrorCode::HttpRequestTrailerSize(_) => "HTTP-request-trailer-size",
-        ErrorCode::HttpResponseIncomplete => "HTTP-response-incomplete",
-        ErrorCode::HttpResponseHeaderSectionSize(_) => "HTTP-response-header-section-size",
-        ErrorCode::HttpResponseHeaderSize(_) => "HTTP-response-header-size",
-        ErrorCode::HttpResponseBodySize(_) => "HTTP-response-body-size",
-        ErrorCode::HttpResponseTrailerSectionSize(_) => "HTTP-response-trailer-section-size",
-        ErrorCode::HttpResponseTrailerSize(_) => "HTTP-response-trailer-size",
-        ErrorCode::HttpResponseTransferCoding(_) => "HTTP-response-transfer-coding",
-        ErrorCode::HttpResponseContentCoding(_) => "HTTP-response-content-coding",
-        ErrorCode::HttpResponseTimeout => "HTTP-response-timeout",
-        ErrorCode::HttpUpgradeFailed => "HTTP-upgrade-failed",
-        ErrorCode::HttpProtocolError => "HTTP-protocol-error",
-        ErrorCode::LoopDetected => "loop-detected",
-        ErrorCode::ConfigurationError => "configuration-error",
-        ErrorCode::InternalError(Some(text)) => return format!("internal-error: {text}"),
-        ErrorCode::InternalError(None) => "internal-error",
+    use ErrorCode as E;
+    const DEST: &str = "destination-";
+    const CONN: &str = "connection-";
+    const REQ: &str = "HTTP-request-";
+    const RESP: &str = "HTTP-response-";
+    let (prefix, rest) = match code {
+        E::DnsTimeout => ("DNS-", "timeout"),
+        E::DnsError(_) => ("DNS-", "error"),
+        E::DestinationNotFound => (DEST, "not-found"),
+        E::DestinationUnavailable => (DEST, "unavailable"),
+        E::DestinationIpProhibited => (DEST, "IP-prohibited"),
+        E::DestinationIpUnroutable => (DEST, "IP-unroutable"),
+        E::ConnectionRefused => (CONN, "refused"),
+        E::ConnectionTerminated => (CONN, "terminated"),
+        E::ConnectionTimeout => (CONN, "timeout"),
+        E::ConnectionReadTimeout => (CONN, "read-timeout"),
+        E::ConnectionWriteTimeout => (CONN, "write-timeout"),
+        E::ConnectionLimitReached => (CONN, "limit-reached"),
+        E::TlsProtocolError => ("TLS-", "protocol-error"),
+        E::TlsCertificateError => ("TLS-", "certificate-error"),
+        E::TlsAlertReceived(_) => ("TLS-", "alert-received"),
+        E::HttpRequestDenied => (REQ, "denied"),
+        E::HttpRequestLengthRequired => (REQ, "length-required"),
+        E::HttpRequestBodySize(_) => (REQ, "body-size"),
+        E::HttpRequestMethodInvalid => (REQ, "method-invalid"),
+        E::HttpRequestUriInvalid => (REQ, "URI-invalid"),
+        E::HttpRequestUriTooLong => (REQ, "URI-too-long"),
+        E::HttpRequestHeaderSectionSize(_) => (REQ, "header-section-size"),
+        E::HttpRequestHeaderSize(_) => (REQ, "header-size"),
+        E::HttpRequestTrailerSectionSize(_) => (REQ, "trailer-section-size"),
+        E::HttpRequestTrailerSize(_) => (REQ, "trailer-size"),
+        E::HttpResponseIncomplete => (RESP, "incomplete"),
+        E::HttpResponseHeaderSectionSize(_) => (RESP, "header-section-size"),
+        E::HttpResponseHeaderSize(_) => (RESP, "header-size"),
+        E::HttpResponseBodySize(_) => (RESP, "body-size"),
+        E::HttpResponseTrailerSectionSize(_) => (RESP, "trailer-section-size"),
+        E::HttpResponseTrailerSize(_) => (RESP, "trailer-size"),
+        E::HttpResponseTransferCoding(_) => (RESP, "transfer-coding"),
+        E::HttpResponseContentCoding(_) => (RESP, "content-coding"),
+        E::HttpResponseTimeout => (RESP, "timeout"),
+        E::HttpUpgradeFailed => ("HTTP-", "upgrade-failed"),
+        E::HttpProtocolError => ("HTTP-", "protocol-error"),
+        E::LoopDetected => ("loop-", "detected"),
+        E::ConfigurationError => ("configuration-", "error"),
+        E::InternalError(Some(text)) => return format!("internal-error: {text}"),
+        E::InternalError(None) => ("internal-", "error"),
     };
-    name.to_string()
+    format!("{prefix}{rest}")
 }

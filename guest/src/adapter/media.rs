@@ -51,8 +51,9 @@ fn load(id: &str) -> Result<Session> {
 
 fn save(s: &Session) -> Result<()> {
     let bucket = kv::open(UPLOADS_BUCKET).map_err(storage)?;
-    let bytes = serde_json::to_vec(s).map_err(|e| Error::other(e.to_string()))?;
-    bucket.set(&s.id, &bytes).map_err(storage)
+    bucket
+        .set(&s.id, &crate::core::encoding::json_bytes(s))
+        .map_err(storage)
 }
 
 fn info(tenant: &Tenant, media_id: &str) -> Result<listing::MediaInfo> {

@@ -53,9 +53,6 @@ pub fn mark_reauth_required(e: &GraphError) -> Result<()> {
         return Ok(());
     }
     let record = CredentialRecord::reauth_required(e, now_secs());
-    b.set(
-        CREDENTIAL_KEY,
-        &serde_json::to_vec(&record).expect("a record serializes"),
-    )
-    .map_err(storage)
+    b.set(CREDENTIAL_KEY, &crate::core::encoding::json_bytes(&record))
+        .map_err(storage)
 }

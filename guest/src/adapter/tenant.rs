@@ -72,7 +72,8 @@ impl Tenant {
         };
         let mut plain = crypto::open(&sealed).map_err(|e| {
             Error::storage(format!(
-                "the stored {key} does not open ({e:?}); store it again"
+                "the stored {key} does not open ({}); store it again",
+                e.name()
             ))
         })?;
         if std::str::from_utf8(&plain).is_err() {

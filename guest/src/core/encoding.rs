@@ -3,6 +3,17 @@
 
 use sha2::{Digest, Sha256};
 
+/// A value the component defined as JSON bytes. Such values always serialize (no maps
+/// with other than string keys); not `.expect()`: that would keep `serde_json::Error`'s
+/// `Debug`, and with it std's I/O error names, in every instance's data image
+/// (tests/footprint.rs).
+pub fn json_bytes<T: serde::Serialize + ?Sized>(v: &T) -> Vec<u8> {
+    match serde_json::to_vec(v) {
+        Ok(b) => b,
+        Err(_) => unreachable!("the component's own values serialize"),
+    }
+}
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Base64-encode `bytes`.

@@ -156,7 +156,7 @@ pub fn keep<S: Store>(
         EventBody::Status(s) => {
             let current = delivery_state(store, &s.message_id)?;
             if let Some(next) = reduce(current.as_ref(), s.status, &s.errors) {
-                let json = serde_json::to_vec(&next).expect("a delivery state serializes");
+                let json = crate::core::encoding::json_bytes(&next);
                 store.set(STATUS_BUCKET, &status_key(&s.message_id), &json)?;
             }
         }
@@ -175,7 +175,7 @@ pub fn keep<S: Store>(
                     .get(TEMPLATES_BUCKET, &key)?
                     .and_then(|v| serde_json::from_slice(&v).ok());
                 if let Some(next) = apply_template_update(current, t, at) {
-                    let json = serde_json::to_vec(&next).expect("a template serializes");
+                    let json = crate::core::encoding::json_bytes(&next);
                     store.set(TEMPLATES_BUCKET, &key, &json)?;
                 }
             }
