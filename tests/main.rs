@@ -15,6 +15,7 @@ mod footprint;
 mod groups;
 mod hostile;
 mod ingest;
+mod insights;
 mod layout;
 mod media;
 mod messages;

@@ -504,3 +504,209 @@ async fn listed(h: &Harness, q: &ListQuery) -> usize {
         .templates
         .len()
 }
+
+#[tokio::test]
+async fn the_library_comparison_pausing_bulk_upserts_and_migration() {
+    use serde_json::json;
+    use whatsapp_tests::{TOKEN, WABA_ID, quiet};
+    let h = Harness::start(quiet()).await;
+
+    // Meta's library, filtered; a template created from it is approved at once.
+    let page = h
+        .op(
+            "templates.library",
+            json!({ "query": { "search": "order", "industry": "E_COMMERCE" } }),
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = page["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["delivery_update_1"]);
+    let from_library = |buttons: Value| {
+        let h = &h;
+        async move {
+            h.op(
+                "templates.create-from-library",
+                json!({ "template": { "name": "shipping_news", "language": "en_US",
+                    "category": "utility", "library_template_name": "delivery_update_1",
+                    "buttons": buttons } }),
+            )
+            .await
+        }
+    };
+    let missing = from_library(json!([])).await.unwrap_err();
+    assert_eq!(missing.kind, ErrorKind::Meta, "{missing:?}");
+    let no_example =
+        from_library(json!([{ "url": { "base_url": "https://shop.example/t/{{1}}" } }]))
+            .await
+            .unwrap_err();
+    assert_eq!(no_example.field.as_deref(), Some("buttons[0]"));
+    let created = from_library(
+        json!([{ "url": { "base_url": "https://shop.example/t/{{1}}",
+        "url_suffix_example": "https://shop.example/t/42" } }]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created["status"], "APPROVED");
+    let whole = h
+        .instance()
+        .await
+        .get_template(created["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        whole
+            .components_json
+            .contains("https://shop.example/t/{{1}}"),
+        "{}",
+        whole.components_json
+    );
+
+    // Two templates compared over 7 days: the sandbox counts their sends.
+    let hello = "1407680676729941";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let c = h
+        .op(
+            "templates.compare",
+            json!({ "template_id": hello, "other_id": "1192339204654487",
+            "start": now - 6 * 86_400, "end": now + 86_400 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c["sends"], json!([[hello, 0], ["1192339204654487", 0]]));
+    let same = h
+        .op(
+            "templates.compare",
+            json!({ "template_id": hello, "other_id": hello, "start": 1, "end": 2 }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(same.field.as_deref(), Some("other-id"));
+
+    // Meta pauses a template for its quality; it is unpaused once, not twice.
+    h.sandbox("POST", "/sandbox/template-pause", json!({ "id": hello }))
+        .await;
+    let got = h
+        .instance()
+        .await
+        .get_template(hello)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.status, "PAUSED");
+    h.instance()
+        .await
+        .unpause_template(hello)
+        .await
+        .unwrap()
+        .unwrap();
+    let again = h
+        .op("templates.unpause", json!({ "template_id": hello }))
+        .await
+        .unwrap_err();
+    assert!(again.message.contains("not PAUSED"), "{again:?}");
+
+    // An authentication template in two languages at once; again, the same two updated.
+    let auth = json!({ "name": "login_code", "languages": ["en_US", "pt_BR"],
+        "add_security_recommendation": true, "code_expiration_minutes": 10,
+        "otp": { "otp_type": "COPY_CODE", "text": "Copy code", "supported_apps": [] } });
+    let upsert = || {
+        let (h, auth) = (&h, auth.clone());
+        async move {
+            h.op(
+                "templates.upsert-authentication",
+                json!({ "template": auth }),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = upsert().await;
+    let langs: Vec<&str> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(langs, ["en_US", "pt_BR"]);
+    assert_eq!(upsert().await[1]["id"], first[1]["id"]);
+    let mut long = auth.clone();
+    long["code_expiration_minutes"] = 91.into();
+    let refused = h
+        .op(
+            "templates.upsert-authentication",
+            json!({ "template": long }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::InvalidInput, "{refused:?}");
+    let mut none = auth.clone();
+    none["languages"] = json!([]);
+    let refused = h
+        .op(
+            "templates.upsert-authentication",
+            json!({ "template": none }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.field.as_deref(), Some("languages"));
+
+    // Another business copies the approved templates; the rest fail, each with why.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = h
+        .add_tenant(
+            whatsapp_host::tenants::NewTenant {
+                id: "other-business".into(),
+                phone_number_id: "106540352242999".into(),
+                waba_id: "102290129349999".into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                ..Default::default()
+            },
+            Some(TOKEN),
+        )
+        .await;
+    let m = h
+        .op_of(
+            &other,
+            "templates.migrate",
+            json!({ "source_waba_id": WABA_ID, "page": 0 }),
+        )
+        .await
+        .unwrap();
+    // hello_world, order_update, shipping_news and login_code (two languages), approved.
+    assert_eq!(m["migrated"].as_array().unwrap().len(), 5, "{m}");
+    assert_eq!(
+        m["failed"],
+        json!([["956473842910234", "Template is PENDING, not APPROVED"]])
+    );
+    let listed = h
+        .instance_of(&other)
+        .await
+        .list_templates(&query())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed.templates.len(), 5);
+    let again = h
+        .op_of(
+            &other,
+            "templates.migrate",
+            json!({ "source_waba_id": WABA_ID }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again["migrated"], json!([]));
+    let own = h
+        .op("templates.migrate", json!({ "source_waba_id": WABA_ID }))
+        .await
+        .unwrap_err();
+    assert_eq!(own.field.as_deref(), Some("source-waba-id"));
+}

@@ -172,6 +172,9 @@ enum Command {
         #[command(subcommand)]
         command: commands::templates::TemplatesCommand,
     },
+    /// A tenant's template analytics, pricing and conversation analytics: JSON lines, or
+    /// a table on a terminal.
+    Insights(commands::insights::InsightsArgs),
     /// Call any operation of the component by name with JSON arguments
     /// (`--list` prints them all with their parameters).
     Call(commands::call::CallArgs),
@@ -261,6 +264,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Media { command } => commands::media::run(&cli, command).await,
         Command::Flows { command } => commands::flows::run(&cli, command).await,
         Command::Call(args) => commands::call::run(&cli, args).await,
+        Command::Insights(args) => commands::insights::run(&cli, args).await,
         Command::Catalog { command } => commands::catalog::run(&cli, command).await,
         Command::Groups { command } => commands::groups::run(&cli, command).await,
     }

@@ -540,11 +540,15 @@ pub mod api {
     pub mod calling {
         pub use crate::bindings::exports::whatsapp::cloud_api::calling::*;
     }
+    /// The `insights` interface's records.
+    pub mod insights {
+        pub use crate::bindings::exports::whatsapp::cloud_api::insights::*;
+    }
     /// The `flows` interface's records.
     pub mod flows {
         pub use crate::bindings::exports::whatsapp::cloud_api::flows::*;
     }
-    /// Everything `templates.create` takes, under the WIT's own names.
+    /// The `templates` interface's records.
     pub mod templates {
         pub use crate::bindings::exports::whatsapp::cloud_api::templates::*;
     }
@@ -705,6 +709,7 @@ const CONNECTION: &str = "whatsapp:cloud-api/connection@0.1.0";
 const GROUPS: &str = "whatsapp:cloud-api/groups@0.1.0";
 const BUSINESS: &str = "whatsapp:cloud-api/business@0.1.0";
 const CALLING: &str = "whatsapp:cloud-api/calling@0.1.0";
+const INSIGHTS: &str = "whatsapp:cloud-api/insights@0.1.0";
 
 exports! {
     /// `messages.send`
@@ -909,6 +914,28 @@ exports! {
     profile_picture(phone_number_id: Option<&str>) -> Option<api::business::Picture> = BUSINESS, "profile-picture";
     /// `business.catalogs`
     catalogs() -> Vec<api::business::CatalogSummary> = BUSINESS, "catalogs";
+    /// `business.marketing-messages-status`
+    marketing_messages_status() -> String = BUSINESS, "marketing-messages-status";
+    /// `templates.library`
+    template_library(query: &api::templates::LibraryQuery) -> api::templates::LibraryPage = TEMPLATES, "library";
+    /// `templates.create-from-library`
+    create_template_from_library(template: &api::templates::FromLibrary) -> api::CreatedTemplate = TEMPLATES, "create-from-library";
+    /// `templates.compare`
+    compare_templates(template_id: &str, other_id: &str, start: u64, end: u64) -> api::templates::Comparison = TEMPLATES, "compare";
+    /// `templates.unpause`
+    unpause_template(template_id: &str) -> () = TEMPLATES, "unpause";
+    /// `templates.upsert-authentication`
+    upsert_authentication_template(template: &api::templates::AuthenticationTemplate) -> Vec<api::templates::UpsertedTemplate> = TEMPLATES, "upsert-authentication";
+    /// `templates.migrate`
+    migrate_templates(source_waba_id: &str, page: Option<u32>) -> api::templates::TemplateMigration = TEMPLATES, "migrate";
+    /// `insights.enable-template-analytics`
+    enable_template_analytics() -> () = INSIGHTS, "enable-template-analytics";
+    /// `insights.template-analytics`
+    template_analytics(template_ids: &[String], start: u64, end: u64, after: Option<&str>) -> api::insights::TemplateAnalyticsPage = INSIGHTS, "template-analytics";
+    /// `insights.pricing`
+    pricing_analytics(query: &api::insights::UsageQuery) -> Vec<api::insights::Usage> = INSIGHTS, "pricing";
+    /// `insights.conversations`
+    conversation_analytics(query: &api::insights::UsageQuery) -> Vec<api::insights::Usage> = INSIGHTS, "conversations";
     /// `calling.permission`
     call_permission(phone_number_id: Option<&str>, user: &str) -> api::calling::CallPermission = CALLING, "permission";
     /// `calling.connect`

@@ -42,6 +42,7 @@ pub const SETTABLE: &[&str] = &[
     "oauth-dialog-origin",
     "business-app-numbers",
     "token-warning-days",
+    "marketing-messages",
 ];
 
 /// Host-wide defaults a tenant without its own setting falls back to.

@@ -414,6 +414,46 @@ fn no_secret_appears_in_output_logs_recordings_or_the_data_directory() {
         (e["error"].as_str(), e["field"].as_str()),
         (Some("invalid-input"), Some("code"))
     );
+    // Insights: turned on, then pricing as a table (a text sent first: free customer
+    // service) and template analytics as JSON lines.
+    let text = [
+        "send",
+        "--tenant",
+        "acme",
+        "--to",
+        "+15551234567",
+        "--text",
+        "hello",
+    ];
+    succeeded(&env.run(&[&egress[..], &text].concat(), ""), "send");
+    let mut insights = |args: &[&str]| {
+        let out = env.run(
+            &[&egress[..], &["insights", "--tenant", "acme"], args].concat(),
+            "",
+        );
+        succeeded(&out, &format!("insights {args:?}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(insights(&["enable"]).trim(), r#"{"enabled":true}"#);
+    let table = insights(&["--format", "table", "pricing"]);
+    // The header, then the text sent above: free customer service, by day.
+    assert!(
+        table
+            .trim_start()
+            .starts_with("start  phone_number  country"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("FREE_CUSTOMER_SERVICE")),
+        "{table}"
+    );
+    for line in insights(&["templates", "1407680676729941"]).lines() {
+        let day: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(day["template_id"], "1407680676729941");
+    }
     // Denied egress (no allow-list entry).
     env.run(
         &[

@@ -321,6 +321,44 @@ impl Harness {
             .unwrap()
     }
 
+    /// Call `operation` by name with JSON arguments (`Instance::invoke`) on a fresh
+    /// instance of tenant `t`: the component's answer or its typed error.
+    pub async fn op_of(
+        &self,
+        t: &TenantRecord,
+        operation: &str,
+        args: Value,
+    ) -> Result<Value, whatsapp_host::api::Error> {
+        self.instance_of(t)
+            .await
+            .invoke(operation, &args)
+            .await
+            .expect("no trap")
+            .expect("the operation and its arguments fit")
+    }
+
+    /// [`Harness::op_of`] on the harness tenant.
+    pub async fn op(
+        &self,
+        operation: &str,
+        args: Value,
+    ) -> Result<Value, whatsapp_host::api::Error> {
+        self.op_of(&self.tenant, operation, args).await
+    }
+
+    /// A JSON request to the sandbox's own routes (`/sandbox/…`) and its JSON answer.
+    pub async fn sandbox(&self, method: &str, path: &str, body: Value) -> Value {
+        let (status, text) = http(
+            method,
+            &format!("{}{path}", self.sandbox_origin),
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
     /// A fresh instance of the harness tenant.
     pub async fn instance(&self) -> Instance {
         self.instance_of(&self.tenant).await

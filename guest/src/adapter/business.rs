@@ -4,15 +4,55 @@
 use super::Component;
 use super::bindings::exports::whatsapp::cloud_api::business as wit;
 use super::bindings::whatsapp::cloud_api::types::Error;
-use super::convert::err;
+use super::buckets;
+use super::convert::{err, storage};
 use super::tenant::Tenant;
 use crate::core::business::{
     automation as a, catalogs, commerce, number_settings as ns, picture, qr_codes as qr,
 };
+use crate::core::connection::CONNECTION_BUCKET;
 use crate::core::graph::Request;
+use crate::core::marketing as mm;
 use crate::core::messages::read_success;
 
 type Result<T> = std::result::Result<T, Error>;
+
+/// The WABA's Marketing Messages onboarding status: remembered for an hour
+/// (`core::marketing`), or read from Meta (always when `fresh`) and remembered.
+fn marketing_status(t: &Tenant, fresh: bool) -> Result<String> {
+    let now = super::now_secs();
+    let kept = buckets::with(CONNECTION_BUCKET, |b| b.get(mm::STATUS_KEY))?.map_err(storage)?;
+    if !fresh
+        && let Some(status) = kept
+            .as_deref()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| mm::remembered(v, now))
+    {
+        return Ok(status.to_string());
+    }
+    let (status, body) = t.call(&mm::status_request(&t.settings).map_err(err)?)?;
+    let got = mm::read_status(status, &body).map_err(err)?;
+    let value = mm::remember(&got, now);
+    buckets::with(CONNECTION_BUCKET, |b| {
+        b.set(mm::STATUS_KEY, value.as_bytes())
+    })?
+    .map_err(storage)?;
+    Ok(got)
+}
+
+/// A send's request, moved to `/marketing_messages` when `core::marketing` says so. When
+/// the status cannot be read, the send goes through `/messages`, as without MM Lite.
+pub(super) fn route_marketing(t: &Tenant, req: Request, category: Option<&str>) -> Request {
+    if !t.settings.marketing_messages_lite || category != Some("MARKETING") {
+        return req;
+    }
+    let status = marketing_status(t, false).ok();
+    if mm::use_lite(&t.settings, category, status.as_deref()) {
+        mm::to_lite(req)
+    } else {
+        req
+    }
+}
 
 fn success(t: &Tenant, req: Request) -> Result<()> {
     let (status, body) = t.call(&req)?;
@@ -187,5 +227,9 @@ impl wit::Guest for Component {
                 name: c.name,
             })
             .collect())
+    }
+
+    fn marketing_messages_status() -> Result<String> {
+        marketing_status(&Tenant::bind(), true)
     }
 }

@@ -12,6 +12,7 @@ mod flows;
 mod groups;
 mod http;
 mod ingest;
+mod insights;
 mod media;
 mod policy;
 mod readiness;
@@ -50,7 +51,8 @@ fn now_secs() -> u64 {
 fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResult> {
     let msg = convert::outgoing(message);
     let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
-    policy::check(tenant, &msg)?;
+    let category = policy::check(tenant, &msg)?;
+    let req = business::route_marketing(tenant, req, category.as_deref());
     let number = tenant
         .settings
         .phone_number_id
@@ -106,7 +108,8 @@ impl messages::Guest for Component {
         let tenant = Tenant::bind();
         let msg = convert::outgoing(message);
         let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
-        policy::check(&tenant, &msg)?;
+        let category = policy::check(&tenant, &msg)?;
+        let req = business::route_marketing(&tenant, req, category.as_deref());
         Ok(messages::RequestPreview {
             method: req.method.as_str().to_string(),
             url: req.url,

@@ -9,8 +9,9 @@ use crate::core::outgoing::Content;
 use crate::core::policy::{SendContext, check_send};
 use crate::core::webhook::state::{self, CachedTemplate, Store};
 
-/// Refuse locally what Meta would refuse for this recipient and template.
-pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
+/// Refuse locally what Meta would refuse for this recipient and template; the cached
+/// template's category when it is a template send (what `core::marketing` routes by).
+pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<Option<String>, Error> {
     let to = Recipient::parse(&msg.to).map_err(err)?;
     let number = tenant.settings.phone_number_id().map_err(err)?;
     let mut buckets = Buckets::default();
@@ -43,5 +44,6 @@ pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<(), Error> {
             _ => None,
         },
     })
-    .map_err(err)
+    .map_err(err)?;
+    Ok(cached.and_then(|t| t.category))
 }

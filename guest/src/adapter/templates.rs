@@ -8,7 +8,7 @@ use super::convert::err;
 use super::convert::storage;
 use super::tenant::Tenant;
 use super::{Component, now_secs};
-use crate::core::templates::{self as t, Details, NewTemplate};
+use crate::core::templates::{self as t, Details, NewTemplate, library, lifecycle};
 use crate::core::webhook::state::{self, CachedTemplate};
 use crate::core::{listing, preflight};
 
@@ -78,15 +78,19 @@ fn button(b: wit::TemplateButton) -> t::Button {
     }
 }
 
+fn category(c: wit::TemplateCategory) -> t::Category {
+    match c {
+        wit::TemplateCategory::Marketing => t::Category::Marketing,
+        wit::TemplateCategory::Utility => t::Category::Utility,
+        wit::TemplateCategory::Authentication => t::Category::Authentication,
+    }
+}
+
 fn new_template(n: wit::NewTemplate) -> NewTemplate {
     NewTemplate {
         name: n.name,
         language: n.language,
-        category: match n.category {
-            wit::TemplateCategory::Marketing => t::Category::Marketing,
-            wit::TemplateCategory::Utility => t::Category::Utility,
-            wit::TemplateCategory::Authentication => t::Category::Authentication,
-        },
+        category: category(n.category),
         named_parameters: n.named_parameters,
         message_send_ttl_seconds: n.message_send_ttl_seconds,
         header: n.header.map(header),
@@ -142,8 +146,9 @@ fn cached(d: &Details) -> CachedTemplate {
 }
 
 fn put(bucket: &Bucket, key: &str, value: &impl serde::Serialize) -> Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::other(e.to_string()))?;
-    bucket.set(key, &bytes).map_err(storage)
+    bucket
+        .set(key, &crate::core::encoding::json_bytes(value))
+        .map_err(storage)
 }
 
 fn get_details(tenant: &Tenant, id: &str) -> Result<Details> {
@@ -156,21 +161,28 @@ fn create(tenant: &Tenant, n: NewTemplate) -> Result<wit::CreatedTemplate> {
     let req = t::create_request(&tenant.settings, &n).map_err(err)?;
     let (status, body) = tenant.call(&req)?;
     let c = t::read_created(status, &body).map_err(err)?;
-    // Cached at once, so that the pre-flight knows it before any webhook says more.
+    let definition = Some(preflight::definition(&n.to_json()));
+    remember_created(&n.name, &n.language, c, definition)
+}
+
+/// Cache a created template at once, so that the pre-flight (and the send's route) knows
+/// it before any webhook says more.
+fn remember_created(
+    name: &str,
+    language: &str,
+    c: t::Created,
+    definition: Option<preflight::TemplateDefinition>,
+) -> Result<wit::CreatedTemplate> {
     let templates = kv::open(state::TEMPLATES_BUCKET).map_err(storage)?;
     let entry = CachedTemplate {
         id: c.id.clone(),
         status: Some(c.status.clone()).filter(|s| !s.is_empty()),
         category: Some(c.category.clone()).filter(|s| !s.is_empty()),
         quality: None,
-        definition: Some(preflight::definition(&n.to_json())),
+        definition,
         updated_at: 0,
     };
-    put(
-        &templates,
-        &state::template_key(&n.name, &n.language),
-        &entry,
-    )?;
+    put(&templates, &state::template_key(name, language), &entry)?;
     Ok(wit::CreatedTemplate {
         id: c.id,
         status: c.status,
@@ -328,6 +340,144 @@ impl wit::Guest for Component {
         Ok(wit::SyncReport {
             templates: seen.len() as u32,
             removed,
+        })
+    }
+
+    fn library(query: wit::LibraryQuery) -> Result<wit::LibraryPage> {
+        let tenant = Tenant::bind();
+        let q = library::Query {
+            search: query.search,
+            topic: query.topic,
+            usecase: query.usecase,
+            industry: query.industry,
+            language: query.language,
+            after: query.after,
+        };
+        let (status, body) =
+            tenant.call(&library::list_request(&tenant.settings, &q).map_err(err)?)?;
+        let (entries, next) = library::read_page(status, &body).map_err(err)?;
+        Ok(wit::LibraryPage {
+            templates: entries
+                .into_iter()
+                .map(|e| wit::LibraryTemplate {
+                    name: e.name,
+                    language: e.language,
+                    category: e.category,
+                    topic: e.topic,
+                    usecase: e.usecase,
+                    body: e.body,
+                    json: e.json,
+                })
+                .collect(),
+            next,
+        })
+    }
+
+    fn create_from_library(template: wit::FromLibrary) -> Result<wit::CreatedTemplate> {
+        let tenant = Tenant::bind();
+        let wanted = library::FromLibrary {
+            name: template.name,
+            language: template.language,
+            category: category(template.category),
+            library_name: template.library_template_name,
+            buttons: template
+                .buttons
+                .into_iter()
+                .map(|b| match b {
+                    wit::LibraryButton::Url(u) => {
+                        library::ButtonInput::Url(u.base_url, u.url_suffix_example)
+                    }
+                    wit::LibraryButton::PhoneNumber(n) => library::ButtonInput::PhoneNumber(n),
+                    wit::LibraryButton::Otp(o) => {
+                        library::ButtonInput::Otp(button(wit::TemplateButton::Otp(o)))
+                    }
+                })
+                .collect(),
+            body: template.body.map(|b| library::BodyInputs {
+                add_contact_number: b.add_contact_number,
+                add_learn_more_link: b.add_learn_more_link,
+                add_security_recommendation: b.add_security_recommendation,
+                add_track_package_link: b.add_track_package_link,
+                code_expiration_minutes: b.code_expiration_minutes,
+            }),
+        };
+        let req = library::create_request(&tenant.settings, &wanted).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let c = t::read_created(status, &body).map_err(err)?;
+        remember_created(&wanted.name, &wanted.language, c, None)
+    }
+
+    fn compare(
+        template_id: String,
+        other_id: String,
+        start: u64,
+        end: u64,
+    ) -> Result<wit::Comparison> {
+        let tenant = Tenant::bind();
+        let req = lifecycle::compare_request(&tenant.settings, &template_id, &other_id, start, end)
+            .map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let c = lifecycle::read_comparison(status, &body).map_err(err)?;
+        Ok(wit::Comparison {
+            by_block_rate: c.by_block_rate,
+            sends: c.sends,
+            top_block_reasons: c.top_block_reasons,
+        })
+    }
+
+    fn unpause(template_id: String) -> Result<()> {
+        let tenant = Tenant::bind();
+        let req = lifecycle::unpause_request(&tenant.settings, &template_id).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        lifecycle::read_unpause(status, &body).map_err(err)
+    }
+
+    fn upsert_authentication(
+        template: wit::AuthenticationTemplate,
+    ) -> Result<Vec<wit::UpsertedTemplate>> {
+        let tenant = Tenant::bind();
+        let languages = template.languages;
+        let wanted = NewTemplate {
+            name: template.name,
+            language: String::new(),
+            category: t::Category::Authentication,
+            named_parameters: false,
+            message_send_ttl_seconds: template.message_send_ttl_seconds,
+            header: None,
+            limited_time_offer: None,
+            body: Some(t::Body {
+                text: None,
+                add_security_recommendation: Some(template.add_security_recommendation),
+            }),
+            footer: template.code_expiration_minutes.map(|m| t::Footer {
+                text: None,
+                code_expiration_minutes: Some(m),
+            }),
+            buttons: vec![button(wit::TemplateButton::Otp(template.otp))],
+            carousel: Vec::new(),
+        };
+        let req = lifecycle::upsert_request(&tenant.settings, &wanted, &languages).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        Ok(lifecycle::read_upserted(status, &body)
+            .map_err(err)?
+            .into_iter()
+            .map(|(id, language, status)| wit::UpsertedTemplate {
+                id,
+                language,
+                status,
+            })
+            .collect())
+    }
+
+    fn migrate(source_waba_id: String, page: Option<u32>) -> Result<wit::TemplateMigration> {
+        let tenant = Tenant::bind();
+        let req =
+            lifecycle::migrate_request(&tenant.settings, &source_waba_id, page).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let m = lifecycle::read_migration(status, &body).map_err(err)?;
+        Ok(wit::TemplateMigration {
+            migrated: m.migrated,
+            failed: m.failed,
         })
     }
 }

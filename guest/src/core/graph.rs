@@ -94,7 +94,7 @@ impl Request {
 
     /// A POST of a JSON value to `url`.
     pub fn post_json(url: String, body: &serde_json::Value) -> Self {
-        let json = serde_json::to_vec(body).expect("a serde_json::Value always serializes");
+        let json = super::encoding::json_bytes(body);
         Request::post(url, "application/json".into(), json)
     }
 
@@ -181,6 +181,19 @@ pub fn json_text(v: &serde_json::Value) -> String {
 /// The items of an answer's `data` list (none when it has none).
 pub fn data_items(v: &serde_json::Value) -> &[serde_json::Value] {
     v["data"].as_array().map_or(&[][..], Vec::as_slice)
+}
+
+/// The `after` cursor of an answer's next page (none on the last), read through `Value`.
+pub fn next_after(v: &serde_json::Value) -> Option<String> {
+    v["paging"]["next"].as_str()?;
+    v["paging"]["cursors"]["after"].as_str().map(str::to_string)
+}
+
+/// A number in an answer as `u64`, whether Meta wrote it as a number or as text.
+pub fn json_u64(v: &serde_json::Value) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+        .unwrap_or(0)
 }
 
 /// Where Meta serves signed files (a flow's JSON, QR images; `*.fbcdn.net`).

@@ -45,6 +45,9 @@ pub struct Settings {
     /// Days before a token expires that the checklist warns and the host refreshes it
     /// (`token-warning-days`; `connection::token::DEFAULT_WARNING_DAYS` otherwise).
     pub token_warning_days: Option<u64>,
+    /// Marketing templates through Meta's Marketing Messages API when the WABA is
+    /// onboarded (`marketing-messages`: `lite`; `core::marketing`).
+    pub marketing_messages_lite: bool,
 }
 
 fn keywords(v: &str) -> Vec<String> {
@@ -94,6 +97,7 @@ impl Settings {
                 "window-policy" => s.window_policy = super::policy::WindowPolicy::parse(&v),
                 "business-app-numbers" => s.business_app_numbers = keywords(&v),
                 "token-warning-days" => s.token_warning_days = v.trim().parse().ok(),
+                "marketing-messages" => s.marketing_messages_lite = v.trim() == "lite",
                 _ => {}
             }
         }

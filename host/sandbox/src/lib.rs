@@ -13,6 +13,7 @@ mod coexistence;
 pub mod connection;
 mod flows;
 pub mod groups;
+mod insights;
 mod media;
 use whatsapp_net as net;
 mod templates;
@@ -129,6 +130,8 @@ pub struct Sandbox {
         std::sync::Mutex<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
     /// The message templates.
     templates: std::sync::Mutex<Vec<templates::Stored>>,
+    /// Sends counted for analytics; WABAs with analytics on, or onboarded to MM Lite.
+    insights: std::sync::Mutex<insights::Insights>,
     /// WhatsApp Flows.
     flows: std::sync::Mutex<Vec<flows::Stored>>,
     /// Call permissions and calls.
@@ -232,12 +235,13 @@ impl Sandbox {
                 .build_http();
         Arc::new(Sandbox {
             connections: std::sync::Mutex::new(connection::seed(&config.display_phone_number)),
+            templates: std::sync::Mutex::new(templates::seed(&config.waba_id)),
             config,
             client,
             last_inbound: Default::default(),
             throttled: Default::default(),
             blocked: Default::default(),
-            templates: std::sync::Mutex::new(templates::seed()),
+            insights: Default::default(),
             flows: Default::default(),
             encryption_keys: Default::default(),
             business: Default::default(),
@@ -358,6 +362,15 @@ impl Sandbox {
         if let (true, ["sandbox", "media", id]) = (method == "GET", segments.as_slice()) {
             return media::download(state, id, query, authorized);
         }
+        if method == "POST" && segments == ["sandbox", "template-pause"] {
+            return templates::pause(state, body).await;
+        }
+        if method == "POST" && segments == ["sandbox", "mm-lite-terms"] {
+            return insights::sign_terms(state, body).await;
+        }
+        if method == "GET" && segments == ["sandbox", "sends"] {
+            return insights::sends(state);
+        }
         if method == "POST" && segments == ["sandbox", "incoming-call"] {
             return calling::incoming(state, body);
         }
@@ -411,9 +424,24 @@ impl Sandbox {
                 .or_else(|| flows::delete(state, id))
                 .or_else(|| groups::delete(state, id))
                 .unwrap_or_else(|| unknown_object("delete", id)),
-            ("GET", [_waba, "message_templates"]) => templates::list(state, query),
-            ("POST", [_waba, "message_templates"]) => templates::create(state, body),
-            ("DELETE", [_waba, "message_templates"]) => templates::delete(state, query),
+            ("POST", [pnid, "marketing_messages"]) => {
+                insights::marketing_messages(state, pnid, body)
+            }
+            ("GET", ["message_template_library"]) => templates::library(query),
+            ("GET", [waba, "message_templates"]) => templates::list(state, waba, query),
+            ("POST", [waba, "message_templates"]) => templates::create(state, waba, body),
+            ("DELETE", [waba, "message_templates"]) => templates::delete(state, waba, query),
+            ("POST", [waba, "upsert_message_templates"]) => templates::upsert(state, waba, body),
+            ("POST", [waba, "migrate_message_templates"]) => templates::migrate(state, waba, query),
+            ("GET", [waba, "template_analytics"]) => {
+                insights::template_analytics(state, waba, query)
+            }
+            ("GET", [id, "compare"]) => {
+                insights::compare(state, id, query).unwrap_or_else(|| unknown_object("get", id))
+            }
+            ("POST", [id, "unpause"]) => {
+                templates::unpause(state, id).unwrap_or_else(|| unknown_object("post", id))
+            }
             ("GET", [waba, "flows"]) => flows::list(state, waba),
             ("POST", [waba, "flows"]) => flows::create(state, waba, header("content-type"), body),
             ("POST", [waba, "migrate_flows"]) => {
@@ -481,12 +509,14 @@ impl Sandbox {
                 catalog::batch_status(state, catalog, query)
             }
             ("GET", [id]) => business::get_automation(state, id, query)
+                .or_else(|| insights::fields(state, id, query))
                 .or_else(|| templates::get(state, id))
                 .or_else(|| media::info(state, id))
                 .or_else(|| flows::get(state, id, query))
                 .or_else(|| groups::get(state, id))
                 .unwrap_or_else(|| unknown_object("get", id)),
             ("POST", [id]) => connection::set_pin(state, id, body)
+                .or_else(|| insights::enable(state, id, body))
                 .or_else(|| templates::edit(state, id, body))
                 .or_else(|| flows::update(state, id, header("content-type"), body))
                 .or_else(|| groups::update(state, id, body))
@@ -554,6 +584,12 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
             _ => invalid("The parameter message_id is required."),
         };
     }
+    send(state, pnid, &v, false)
+}
+
+/// Accept a message to one user (through `/messages`, or `/marketing_messages` when
+/// `lite`), and count it.
+fn send(state: &Arc<Sandbox>, pnid: &str, v: &Value, lite: bool) -> Resp {
     // `to` names a number, `recipient` a business-scoped user id; `to` wins when both are
     // there (Meta, "Business-scoped user IDs"). `wa_id` is whichever the user is here.
     let (wa_id, contact) = match (v["to"].as_str(), v["recipient"].as_str()) {
@@ -581,7 +617,7 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
         },
         (None, None) => return invalid("The parameter to is required."),
     };
-    if let Some(resp) = rejection(&v) {
+    if let Some(resp) = rejection(v) {
         return resp;
     }
     if wa_id == THROTTLED_TWICE || wa_id == ALWAYS_THROTTLED {
@@ -626,6 +662,7 @@ fn messages(state: &Arc<Sandbox>, pnid: &str, body: &[u8]) -> Resp {
             async move { deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb).await },
         );
     }
+    insights::record(state, v, &wa_id, lite);
     net::json(
         StatusCode::OK,
         &json!({ "messaging_product": "whatsapp", "contacts": [contact], "messages": [{ "id": wamid }] }),

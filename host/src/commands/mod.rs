@@ -10,6 +10,7 @@ pub mod demo;
 pub mod events;
 pub mod flows;
 pub mod groups;
+pub mod insights;
 pub mod keys;
 pub mod media;
 pub mod sandbox;

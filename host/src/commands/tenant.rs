@@ -44,7 +44,9 @@ pub enum TenantCommand {
         /// A component setting, KEY=VALUE (repeatable): window-policy=enforce|off,
         /// opt-out-keywords=STOP,UNSUBSCRIBE, opt-in-keywords=START, api-version=v23.0,
         /// app-id=… (the Meta app it connects through, if not WA_APP_ID),
-        /// business-app-numbers=ID,… (numbers shared with the WhatsApp Business app).
+        /// business-app-numbers=ID,… (numbers shared with the WhatsApp Business app),
+        /// marketing-messages=lite (marketing templates through Meta's Marketing Messages
+        /// API once the WABA is onboarded).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },

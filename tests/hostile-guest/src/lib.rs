@@ -20,7 +20,8 @@ mod bindings {
 }
 
 use bindings::exports::whatsapp::cloud_api::{
-    business, calling, catalog, connection, flows, groups, media, messages, templates, webhooks,
+    business, calling, catalog, connection, flows, groups, insights, media, messages, templates,
+    webhooks,
 };
 use bindings::wasi::config::store as config;
 use bindings::wasi::http::types::Fields;
@@ -235,6 +236,26 @@ impl templates::Guest for Hostile {
     fn sync() -> Result<templates::SyncReport> {
         refuse()
     }
+    fn library(_: templates::LibraryQuery) -> Result<templates::LibraryPage> {
+        refuse()
+    }
+    fn create_from_library(_: templates::FromLibrary) -> Result<templates::CreatedTemplate> {
+        refuse()
+    }
+    fn compare(_: String, _: String, _: u64, _: u64) -> Result<templates::Comparison> {
+        refuse()
+    }
+    fn unpause(_: String) -> Result<()> {
+        refuse()
+    }
+    fn upsert_authentication(
+        _: templates::AuthenticationTemplate,
+    ) -> Result<Vec<templates::UpsertedTemplate>> {
+        refuse()
+    }
+    fn migrate(_: String, _: Option<u32>) -> Result<templates::TemplateMigration> {
+        refuse()
+    }
 }
 
 impl media::Guest for Hostile {
@@ -428,6 +449,29 @@ impl business::Guest for Hostile {
         refuse()
     }
     fn catalogs() -> Result<Vec<business::CatalogSummary>> {
+        refuse()
+    }
+    fn marketing_messages_status() -> Result<String> {
+        refuse()
+    }
+}
+
+impl insights::Guest for Hostile {
+    fn enable_template_analytics() -> Result<()> {
+        refuse()
+    }
+    fn template_analytics(
+        _: Vec<String>,
+        _: u64,
+        _: u64,
+        _: Option<String>,
+    ) -> Result<insights::TemplateAnalyticsPage> {
+        refuse()
+    }
+    fn pricing(_: insights::UsageQuery) -> Result<Vec<insights::Usage>> {
+        refuse()
+    }
+    fn conversations(_: insights::UsageQuery) -> Result<Vec<insights::Usage>> {
         refuse()
     }
 }

@@ -129,10 +129,7 @@ pub fn read_one(status: u16, body: &[u8]) -> Result<QrCode, Error> {
 /// Read a page of codes and the cursor of the next.
 pub fn read_page(status: u16, body: &[u8]) -> Result<(Vec<QrCode>, Option<String>), Error> {
     let v: Value = read_json(status, body)?;
-    let next = v["paging"]["next"]
-        .as_str()
-        .and(v["paging"]["cursors"]["after"].as_str())
-        .map(str::to_string);
+    let next = crate::core::graph::next_after(&v);
     Ok((super::items(&v).iter().map(code_of).collect(), next))
 }
 

@@ -2,7 +2,8 @@
 //! read from and written to Meta's JSON, checked against Meta's structural rules before
 //! it is submitted; the create, get, edit, delete and list-all requests; and the edit
 //! rules (which statuses may be edited, the approved-category lock, and the approved
-//! edit budget: once per 24 hours, 10 times per 30 days).
+//! edit budget: once per 24 hours, 10 times per 30 days). Meta's library in [`library`];
+//! comparing, unpausing, bulk authentication upserts and migration in [`lifecycle`].
 
 use super::error::{Error, GraphError};
 use super::graph::{Request, encode_query, read_json};
@@ -11,6 +12,9 @@ use super::preflight::placeholders;
 use super::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+
+pub mod library;
+pub mod lifecycle;
 
 /// Meta's limits for template definitions (templates guide, "Components" and
 /// "Template limits"), each in one place.
