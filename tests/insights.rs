@@ -7,27 +7,13 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 use whatsapp_host::api::insights::{Granularity, UsageQuery};
-use whatsapp_host::api::outgoing::TemplateMessage;
-use whatsapp_host::api::{Content, ErrorKind, OutgoingMessage};
+use whatsapp_host::api::{ErrorKind, OutgoingMessage};
 use whatsapp_host::storage::TenantRecord;
 use whatsapp_host::tenants::NewTenant;
 use whatsapp_tests::{Harness, TOKEN, WABA_ID, quiet};
 
 fn template(name: &str) -> OutgoingMessage {
-    OutgoingMessage {
-        to: "+15550100777".into(),
-        content: Content::Template(TemplateMessage {
-            name: name.into(),
-            language: "en_US".into(),
-            header: None,
-            body: vec![],
-            buttons: vec![],
-            carousel: vec![],
-            offer_expires_at_ms: None,
-        }),
-        reply_to: None,
-        biz_opaque_callback_data: None,
-    }
+    whatsapp_tests::template("+15550100777", name)
 }
 
 /// A MARKETING template without placeholders, approved by the sandbox's review.

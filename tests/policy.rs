@@ -56,20 +56,7 @@ fn text(body: &str) -> OutgoingMessage {
 }
 
 fn template(name: &str) -> OutgoingMessage {
-    OutgoingMessage {
-        to: format!("+{CUSTOMER}"),
-        content: Content::Template(TemplateMessage {
-            name: name.into(),
-            language: "en_US".into(),
-            header: None,
-            body: vec![],
-            buttons: vec![],
-            carousel: vec![],
-            offer_expires_at_ms: None,
-        }),
-        reply_to: None,
-        biz_opaque_callback_data: None,
-    }
+    whatsapp_tests::template(&format!("+{CUSTOMER}"), name)
 }
 
 async fn send(

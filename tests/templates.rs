@@ -7,11 +7,10 @@
 
 use serde_json::Value;
 use std::time::Duration;
-use whatsapp_host::api::outgoing::TemplateMessage;
 use whatsapp_host::api::templates::{
     NewTemplate, TemplateBody, TemplateButton, TemplateCategory, TextWithExamples, UrlButton,
 };
-use whatsapp_host::api::{Content, Error, ErrorKind, ListQuery, OutgoingMessage};
+use whatsapp_host::api::{Error, ErrorKind, ListQuery};
 use whatsapp_host::tenants::TenantExt;
 
 use whatsapp_tests::{Harness, Options, corpus};
@@ -292,20 +291,7 @@ async fn sync_fills_the_cache_the_send_preflight_reads() {
     let report = h.instance().await.sync_templates().await.unwrap().unwrap();
     assert_eq!((report.templates, report.removed), (3, 0));
     // order_update takes two body parameters: a send without them is refused locally.
-    let send = OutgoingMessage {
-        to: "+15551234567".into(),
-        content: Content::Template(TemplateMessage {
-            name: "order_update".into(),
-            language: "en_US".into(),
-            header: None,
-            body: vec![],
-            buttons: vec![],
-            carousel: vec![],
-            offer_expires_at_ms: None,
-        }),
-        reply_to: None,
-        biz_opaque_callback_data: None,
-    };
+    let send = whatsapp_tests::template("+15551234567", "order_update");
     let r = h.instance().await.send(&send).await.unwrap();
     let Err(Error {
         kind: ErrorKind::TemplateMismatch,

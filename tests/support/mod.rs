@@ -142,6 +142,26 @@ pub fn text(to: &str, body: &str) -> whatsapp_host::api::OutgoingMessage {
     }
 }
 
+/// A template message without parameters, in `en_US`.
+pub fn template(to: &str, name: &str) -> whatsapp_host::api::OutgoingMessage {
+    use whatsapp_host::api::outgoing::TemplateMessage;
+    use whatsapp_host::api::{Content, OutgoingMessage};
+    OutgoingMessage {
+        to: to.into(),
+        content: Content::Template(TemplateMessage {
+            name: name.into(),
+            language: "en_US".into(),
+            header: None,
+            body: vec![],
+            buttons: vec![],
+            carousel: vec![],
+            offer_expires_at_ms: None,
+        }),
+        reply_to: None,
+        biz_opaque_callback_data: None,
+    }
+}
+
 /// Sandbox + webhook server + runtime + one tenant, torn down on drop.
 /// Add a tenant as a platform does (`connect::add_tenant`): its record, then its access
 /// token, when one is given, stored by its component.
