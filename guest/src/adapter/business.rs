@@ -43,7 +43,7 @@ fn marketing_status(t: &Tenant, fresh: bool) -> Result<String> {
 /// A send's request, moved to `/marketing_messages` when `core::marketing` says so. When
 /// the status cannot be read, the send goes through `/messages`, as without MM Lite.
 pub(super) fn route_marketing(t: &Tenant, req: Request, category: Option<&str>) -> Request {
-    if !t.settings.marketing_messages_lite || category != Some("MARKETING") {
+    if !mm::candidate(&t.settings, category) {
         return req;
     }
     let status = marketing_status(t, false).ok();

@@ -47,10 +47,15 @@ pub fn remembered(value: &str, now: u64) -> Option<&str> {
     (now.saturating_sub(at) < STATUS_TTL_SECS).then_some(status)
 }
 
-/// Whether a send goes through MM Lite: the setting on, a MARKETING template, the WABA
-/// onboarded.
+/// Whether the WABA's status decides a send's endpoint: the setting on and a MARKETING
+/// template (for any other send the status need not be read).
+pub fn candidate(s: &Settings, category: Option<&str>) -> bool {
+    s.marketing_messages_lite && category == Some("MARKETING")
+}
+
+/// Whether a send goes through MM Lite: a [`candidate`], the WABA onboarded.
 pub fn use_lite(s: &Settings, category: Option<&str>, status: Option<&str>) -> bool {
-    s.marketing_messages_lite && category == Some("MARKETING") && status == Some(ONBOARDED)
+    candidate(s, category) && status == Some(ONBOARDED)
 }
 
 /// A `/messages` send moved to `/marketing_messages`, its body unchanged.

@@ -239,7 +239,7 @@ pub(crate) fn fields(s: &Sandbox, waba: &str, query: &str) -> Option<Resp> {
         }
         let template = x.template_id.is_some() || x.template.is_some();
         let kind = match (pricing, template) {
-            (true, true) | (false, true) => "REGULAR",
+            (_, true) => "REGULAR",
             (true, false) => "FREE_CUSTOMER_SERVICE",
             (false, false) => "FREE_TIER",
         };

@@ -106,7 +106,7 @@ pub async fn run(cli: &Cli, a: &InsightsArgs) -> Result<(), BoxError> {
             Ok(Err(e)) => fail(&e),
         }
     };
-    let (rows, columns) = match &a.what {
+    let (mut rows, columns) = match &a.what {
         What::Enable => {
             call("insights.enable-template-analytics", json!({})).await?;
             return out(json!({ "enabled": true }));
@@ -120,21 +120,7 @@ pub async fn run(cli: &Cli, a: &InsightsArgs) -> Result<(), BoxError> {
                     json!({ "template_ids": ids, "start": start, "end": end, "after": after }),
                 )
                 .await?;
-                for d in page["days"].as_array().into_iter().flatten() {
-                    let mut row = d.clone();
-                    // Clicks summed for the table; each button's stay in the JSON line.
-                    row["clicks"] = d["clicked"]
-                        .as_array()
-                        .map(|c| c.iter().filter_map(|b| b["count"].as_u64()).sum::<u64>())
-                        .unwrap_or(0)
-                        .into();
-                    row["cost"] = d["cost"]
-                        .as_array()
-                        .and_then(|c| c.iter().find(|p| p[0] == "amount_spent"))
-                        .map_or(Value::Null, |p| p[1].clone());
-                    row["costs"] = d["cost"].clone();
-                    rows.push(row);
-                }
+                rows.extend(page["days"].as_array().into_iter().flatten().cloned());
                 match &page["next"] {
                     Value::String(n) => after = n.as_str().into(),
                     _ => break,
@@ -175,10 +161,29 @@ pub async fn run(cli: &Cli, a: &InsightsArgs) -> Result<(), BoxError> {
         }
         return Ok(());
     }
+    if columns == TEMPLATE_COLUMNS {
+        rows = rows.iter().map(template_row).collect();
+    }
     for line in render(&rows, columns) {
         out(line)?;
     }
     Ok(())
+}
+
+/// A template's day as the table shows it: clicks summed over its buttons, the amount
+/// spent as its cost (the JSON line keeps each button and each cost).
+fn template_row(d: &Value) -> Value {
+    let mut row = d.clone();
+    row["clicks"] = d["clicked"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|b| b["count"].as_u64()).sum::<u64>())
+        .unwrap_or(0)
+        .into();
+    row["cost"] = d["cost"]
+        .as_array()
+        .and_then(|c| c.iter().find(|p| p[0] == "amount_spent"))
+        .map_or(Value::Null, |p| p[1].clone());
+    row
 }
 
 /// Rows under a header, each column as wide as its widest cell; numbers to the right.
@@ -233,6 +238,14 @@ fn render(rows: &[Value], columns: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_day_shows_its_clicks_summed_and_the_amount_spent() {
+        let day = json!({ "template_id": "1", "clicked": [{ "count": 2 }, { "count": 3 }],
+            "cost": [["cost_per_delivered", 0.01], ["amount_spent", 0.25]] });
+        let row = template_row(&day);
+        assert_eq!((&row["clicks"], &row["cost"]), (&json!(5), &json!(0.25)));
+    }
 
     #[test]
     fn a_table_aligns_text_left_and_numbers_right() {
