@@ -1,6 +1,8 @@
 //! The reference host's storage: tenants (and the phone numbers routed to them), the
 //! tenants' key-value namespaces, and the recorded webhook events with their cursors.
 //!
+//! The tenants' outboxes live beside them ([`outbox`]).
+//!
 //! A [`Backend`] keeps them: [`sqlite`] (one file in the data directory, the default)
 //! or [`postgres`] (a server several host processes share). [`Database::open_url`]
 //! picks one from a URL. [`Database`] adds what is the same for every backend: the
@@ -12,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod journal;
+pub mod outbox;
 pub mod postgres;
 pub mod postgres_tls;
 pub mod sqlite;
@@ -227,6 +230,11 @@ pub trait Backend: Send + Sync {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
 
+    /// The tenants' outboxes, when this backend keeps them (both shipped ones do).
+    fn outbox(&self) -> Option<&dyn outbox::OutboxBackend> {
+        None
+    }
+
     /// Insert a tenant with its numbers; its id and numbers must be new.
     fn insert_tenant(&self, t: &TenantRecord) -> Result<()>;
     /// Replace a tenant's fields and numbers (a number another tenant has is refused).
@@ -420,6 +428,16 @@ impl Database {
                 .unwrap_or(url);
             Self::open(std::path::Path::new(path))
         }
+    }
+
+    /// The tenants' outboxes.
+    pub fn outbox(&self) -> Result<&dyn outbox::OutboxBackend> {
+        self.backend.outbox().ok_or_else(|| {
+            StorageError(format!(
+                "the {} backend keeps no outbox",
+                self.backend.kind()
+            ))
+        })
     }
 
     /// Staged writes not yet committed, and the per-tenant ordering of the webhook path.

@@ -40,6 +40,8 @@ use std::time::Duration;
 use tokio_postgres::{Config, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+mod outbox;
+
 /// Connections in a [`Postgres`]'s pool.
 pub const POOL: usize = 8;
 
@@ -149,6 +151,7 @@ END $$;"#,
     expires_at_ms BIGINT NOT NULL
 );"#,
     ),
+    (5, outbox::SCHEMA),
 ];
 
 /// Bring the schema to the newest version this build knows; that version. A database
@@ -691,6 +694,10 @@ fn names(tenant: &str, bucket: &str, key: &str) -> (String, String, String) {
 impl Backend for Postgres {
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn outbox(&self) -> Option<&dyn crate::outbox::OutboxBackend> {
+        Some(self)
     }
 
     fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {

@@ -9,6 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod outbox;
+
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
         StorageError(e.to_string())
@@ -164,6 +166,7 @@ impl Sqlite {
             conn.execute_batch(&format!("BEGIN; {MIGRATE_1_TO_2} COMMIT;"))?;
         }
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(outbox::SCHEMA)?;
         conn.pragma_update(None, "user_version", VERSION)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),
@@ -264,6 +267,10 @@ fn write_numbers(tx: &rusqlite::Transaction<'_>, t: &TenantRecord) -> Result<()>
 impl Backend for Sqlite {
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn outbox(&self) -> Option<&dyn crate::outbox::OutboxBackend> {
+        Some(self)
     }
 
     fn insert_tenant(&self, t: &TenantRecord) -> Result<()> {

@@ -196,6 +196,12 @@ suite! {
         staged_writes_are_seen_at_once_and_committed_with_their_events,
         a_failed_commit_loses_its_marks_and_refuses_what_was_staged_on_them,
         many_concurrent_commits_all_land,
+        outbox_keys_make_one_entry_and_a_batch_is_all_or_none,
+        outbox_claims_go_by_priority_time_and_id_and_skip_holds,
+        outbox_settles_only_its_holders_claims_and_never_moves_back,
+        outbox_statuses_move_entries_forward_only,
+        outbox_entries_of_a_stopped_host_become_unknown,
+        outbox_cancel_and_tally_by_campaign,
     ],
     shared: [
         events_survive_reopening,
@@ -203,6 +209,7 @@ suite! {
         a_number_is_claimed_by_one_process_only,
         increments_from_two_processes_are_distinct,
         a_lease_goes_to_one_process_at_a_time,
+        two_processes_never_claim_one_outbox_entry,
     ],
 }
 
@@ -1550,4 +1557,408 @@ fn with_password(url: &str, password: &str) -> Option<String> {
     let (userinfo, host) = rest.rsplit_once('@')?;
     let user = userinfo.split(':').next()?;
     Some(format!("{scheme}://{user}:{password}@{host}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The outbox.
+
+use whatsapp_storage::outbox::{Hold, NewEntry, Outcome, Progress, state};
+
+fn item(to: &str, key: Option<&str>, priority: u8, not_before_ms: i64) -> NewEntry {
+    NewEntry {
+        key: key.map(str::to_string),
+        campaign: None,
+        number: "111".into(),
+        recipient: to.into(),
+        priority,
+        not_before_ms,
+        item: format!("{{\"to\":\"{to}\"}}"),
+    }
+}
+
+fn in_campaign(mut e: NewEntry, campaign: &str) -> NewEntry {
+    e.campaign = Some(campaign.into());
+    e
+}
+
+fn state_of(db: &Database, tenant: &str, id: i64) -> u8 {
+    db.outbox()
+        .unwrap()
+        .outbox_entry(tenant, id)
+        .unwrap()
+        .unwrap()
+        .state
+}
+
+fn outbox_keys_make_one_entry_and_a_batch_is_all_or_none(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let first = o
+        .outbox_put(
+            "acme",
+            &[item("1", Some("k1"), 0, 0), item("2", None, 0, 0)],
+            5,
+        )
+        .unwrap();
+    assert!(first.iter().all(|(_, new)| *new));
+    let again = o
+        .outbox_put(
+            "acme",
+            &[item("1", Some("k1"), 0, 0), item("3", Some("k3"), 0, 0)],
+            6,
+        )
+        .unwrap();
+    assert_eq!(
+        again[0],
+        (first[0].0, false),
+        "the key names the first entry"
+    );
+    assert!(again[1].1);
+    // The same key in another tenant is another entry.
+    let other = o
+        .outbox_put("globex", &[item("1", Some("k1"), 0, 0)], 7)
+        .unwrap();
+    assert!(other[0].1);
+    assert_ne!(other[0].0, first[0].0);
+    let e = o.outbox_entry("acme", first[0].0).unwrap().unwrap();
+    assert_eq!(
+        (
+            e.tenant.as_str(),
+            e.key.as_deref(),
+            e.recipient.as_str(),
+            e.state,
+            e.created_ms
+        ),
+        ("acme", Some("k1"), "1", state::QUEUED, 5)
+    );
+    assert_eq!(e.item, "{\"to\":\"1\"}");
+    assert!(
+        o.outbox_entry("globex", first[0].0).unwrap().is_none(),
+        "tenants are apart"
+    );
+}
+
+fn outbox_claims_go_by_priority_time_and_id_and_skip_holds(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let ids: Vec<i64> = o
+        .outbox_put(
+            "acme",
+            &[
+                in_campaign(item("c1", None, 2, 0), "spring"),
+                item("later", None, 0, 10_000),
+                item("a1", None, 1, 0),
+                item("r1", None, 0, 50),
+                item("r2", None, 0, 0),
+            ],
+            1,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        o.outbox_due_numbers(100, 10).unwrap(),
+        vec!["111".to_string()]
+    );
+    assert!(o.outbox_claim("222", "h", 100, 10).unwrap().is_empty());
+    o.outbox_hold(
+        "acme",
+        &Hold {
+            campaign: Some("spring".into()),
+            code: "paused".into(),
+            reason: "by hand".into(),
+            at_ms: 2,
+        },
+    )
+    .unwrap();
+    let claimed: Vec<String> = o
+        .outbox_claim("111", "h", 100, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            assert_eq!((e.state, e.attempts), (state::SENDING, 1));
+            e.recipient
+        })
+        .collect();
+    assert_eq!(
+        claimed,
+        ["r2", "r1", "a1"],
+        "not the held campaign, not the later one"
+    );
+    assert!(
+        o.outbox_due_numbers(100, 10).unwrap().is_empty(),
+        "all held or claimed"
+    );
+    assert_eq!(o.outbox_holds("acme").unwrap().len(), 1);
+    assert!(o.outbox_release("acme", Some("spring")).unwrap());
+    assert!(!o.outbox_release("acme", Some("spring")).unwrap());
+    // A hold on the whole tenant keeps every entry back.
+    o.outbox_hold(
+        "acme",
+        &Hold {
+            campaign: None,
+            code: "190".into(),
+            reason: "token".into(),
+            at_ms: 3,
+        },
+    )
+    .unwrap();
+    assert!(o.outbox_claim("111", "h", 20_000, 10).unwrap().is_empty());
+    o.outbox_release("acme", None).unwrap();
+    let rest: Vec<i64> = o
+        .outbox_claim("111", "h", 20_000, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(rest, vec![ids[1], ids[0]], "priority first, then time");
+}
+
+fn outbox_settles_only_its_holders_claims_and_never_moves_back(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let ids: Vec<i64> = o
+        .outbox_put(
+            "acme",
+            &[
+                item("1", None, 0, 0),
+                item("2", None, 0, 0),
+                item("3", None, 0, 0),
+                item("4", None, 0, 0),
+            ],
+            1,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(o.outbox_claim("111", "h", 10, 10).unwrap().len(), 4);
+    // A status of the first message arrives before the host records its send.
+    let news = Progress {
+        id: ids[0],
+        state: state::DELIVERED,
+        wamid: "wamid.1".into(),
+        code: None,
+        reason: None,
+    };
+    assert_eq!(o.outbox_progress("acme", &[news], 11).unwrap(), 1);
+    let sent = |w: &str| Outcome::Sent { wamid: w.into() };
+    assert_eq!(
+        o.outbox_settle("other-host", &[(ids[1], sent("x"))], 12)
+            .unwrap(),
+        vec![false],
+        "another host's claim"
+    );
+    let done = o
+        .outbox_settle(
+            "h",
+            &[
+                (ids[0], sent("wamid.1")),
+                (
+                    ids[1],
+                    Outcome::Wait {
+                        not_before_ms: 5_000,
+                        code: "130429".into(),
+                        reason: "throughput".into(),
+                    },
+                ),
+                (
+                    ids[2],
+                    Outcome::Failed {
+                        code: "131026".into(),
+                        reason: "undeliverable".into(),
+                    },
+                ),
+                (
+                    ids[3],
+                    Outcome::Unknown {
+                        code: "ambiguous".into(),
+                        reason: "reset".into(),
+                    },
+                ),
+            ],
+            13,
+        )
+        .unwrap();
+    assert_eq!(done, vec![true; 4]);
+    let e = |i: usize| o.outbox_entry("acme", ids[i]).unwrap().unwrap();
+    assert_eq!(
+        (e(0).state, e(0).wamid.as_deref()),
+        (state::DELIVERED, Some("wamid.1")),
+        "not back to sent"
+    );
+    assert_eq!(
+        (e(1).state, e(1).not_before_ms, e(1).code.as_deref()),
+        (state::QUEUED, 5_000, Some("130429"))
+    );
+    assert_eq!(
+        (e(2).state, e(2).reason.as_deref()),
+        (state::FAILED, Some("undeliverable"))
+    );
+    assert_eq!(e(3).state, state::UNKNOWN);
+    // Settled once: a second settle of the same claim changes nothing.
+    assert_eq!(
+        o.outbox_settle("h", &[(ids[2], sent("late"))], 14).unwrap(),
+        vec![false]
+    );
+    assert_eq!(e(2).state, state::FAILED);
+    // A claim given back is queued again, its attempt not counted.
+    let again = o.outbox_claim("111", "h", 6_000, 10).unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    o.outbox_unclaim("h", &[ids[1]], 6_001).unwrap();
+    assert_eq!((e(1).state, e(1).attempts), (state::QUEUED, 1));
+}
+
+fn outbox_statuses_move_entries_forward_only(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let id = o.outbox_put("acme", &[item("1", None, 0, 0)], 1).unwrap()[0].0;
+    o.outbox_claim("111", "h", 2, 1).unwrap();
+    o.outbox_settle(
+        "h",
+        &[(
+            id,
+            Outcome::Sent {
+                wamid: "wamid.A".into(),
+            },
+        )],
+        3,
+    )
+    .unwrap();
+    let p = |s: u8| Progress {
+        id,
+        state: s,
+        wamid: "wamid.A".into(),
+        code: None,
+        reason: None,
+    };
+    assert_eq!(o.outbox_progress("acme", &[p(state::READ)], 4).unwrap(), 1);
+    assert_eq!(
+        o.outbox_progress("acme", &[p(state::DELIVERED), p(state::SENT)], 5)
+            .unwrap(),
+        0,
+        "late and twice"
+    );
+    assert_eq!(state_of(&db, "acme", id), state::READ);
+    assert_eq!(
+        o.outbox_progress("globex", &[p(state::FAILED)], 6).unwrap(),
+        0,
+        "another tenant's id"
+    );
+    let failed = Progress {
+        code: Some("131049".into()),
+        reason: Some("limit".into()),
+        ..p(state::FAILED)
+    };
+    assert_eq!(o.outbox_progress("acme", &[failed], 7).unwrap(), 1);
+    let e = o.outbox_entry("acme", id).unwrap().unwrap();
+    assert_eq!(
+        (e.state, e.code.as_deref(), e.updated_ms),
+        (state::FAILED, Some("131049"), 7)
+    );
+    // A cancelled entry stays cancelled.
+    let c = o.outbox_put("acme", &[item("2", None, 0, 0)], 8).unwrap()[0].0;
+    assert!(o.outbox_cancel("acme", c, 9).unwrap());
+    assert_eq!(
+        o.outbox_progress(
+            "acme",
+            &[Progress {
+                id: c,
+                ..p(state::SENT)
+            }],
+            10
+        )
+        .unwrap(),
+        0
+    );
+    assert_eq!(state_of(&db, "acme", c), state::CANCELLED);
+}
+
+fn outbox_entries_of_a_stopped_host_become_unknown(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let ids: Vec<i64> = o
+        .outbox_put("acme", &[item("1", None, 0, 0), item("2", None, 0, 0)], 1)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    o.outbox_claim("111", "dead", 2, 1).unwrap();
+    o.outbox_claim("111", "alive", 2, 1).unwrap();
+    assert_eq!(o.outbox_recover(&["alive".to_string()], 3).unwrap(), 1);
+    let e = o.outbox_entry("acme", ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (e.state, e.code.as_deref()),
+        (state::UNKNOWN, Some("interrupted"))
+    );
+    assert_eq!(state_of(&db, "acme", ids[1]), state::SENDING);
+    // Never claimed again: only a status settles it.
+    assert!(o.outbox_claim("111", "alive", 4, 10).unwrap().is_empty());
+    let p = Progress {
+        id: ids[0],
+        state: state::SENT,
+        wamid: "wamid.D".into(),
+        code: None,
+        reason: None,
+    };
+    o.outbox_progress("acme", &[p], 5).unwrap();
+    assert_eq!(state_of(&db, "acme", ids[0]), state::SENT);
+}
+
+fn outbox_cancel_and_tally_by_campaign(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let ids: Vec<i64> = o
+        .outbox_put(
+            "acme",
+            &[
+                in_campaign(item("1", None, 2, 100), "spring"),
+                in_campaign(item("2", None, 2, 300), "spring"),
+                in_campaign(item("3", None, 2, 0), "spring"),
+                in_campaign(item("4", None, 2, 0), "autumn"),
+            ],
+            1,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let claimed = o.outbox_claim("111", "h", 10, 1).unwrap();
+    assert_eq!(claimed[0].id, ids[2]);
+    let t = o.outbox_tally("acme", "spring").unwrap();
+    assert_eq!((t.by_state[0], t.by_state[1], t.next_ms), (2, 1, Some(100)));
+    assert!(!o.outbox_cancel("acme", ids[2], 11).unwrap(), "being sent");
+    assert_eq!(o.outbox_cancel_campaign("acme", "spring", 12).unwrap(), 2);
+    let t = o.outbox_tally("acme", "spring").unwrap();
+    assert_eq!((t.by_state[0], t.by_state[7], t.next_ms), (0, 2, None));
+    assert_eq!(o.outbox_tally("acme", "autumn").unwrap().by_state[0], 1);
+    assert_eq!(o.outbox_tally("acme", "none").unwrap(), Default::default());
+}
+
+fn two_processes_never_claim_one_outbox_entry(store: &Store) {
+    let (a, b) = (Arc::new(store.open()), Arc::new(store.open()));
+    let items: Vec<NewEntry> = (0..400).map(|i| item(&i.to_string(), None, 0, 0)).collect();
+    a.outbox().unwrap().outbox_put("acme", &items, 1).unwrap();
+    let claim = |db: Arc<Database>, holder: &'static str| {
+        std::thread::spawn(move || {
+            let mut mine = Vec::new();
+            loop {
+                let got = db
+                    .outbox()
+                    .unwrap()
+                    .outbox_claim("111", holder, 2, 7)
+                    .unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|e| e.id));
+            }
+        })
+    };
+    let (ta, tb) = (claim(a, "host-a"), claim(b, "host-b"));
+    let (ma, mb) = (ta.join().unwrap(), tb.join().unwrap());
+    let all: BTreeSet<i64> = ma.iter().chain(&mb).copied().collect();
+    assert_eq!(ma.len() + mb.len(), 400, "every entry claimed once");
+    assert_eq!(all.len(), 400, "none claimed twice");
 }
