@@ -18,7 +18,9 @@ use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 /// (57,343 to 58,975 bytes) were paid for by three: no derived `Debug` of the WIT error,
 /// crypto and header types in messages (their names and docs), no `.expect()` on
 /// `serde_json` results (its error's `Debug` kept std's I/O error names), and the
-/// `wasi:http` error names' shared prefixes stored once; 57,279 bytes.
+/// `wasi:http` error names' shared prefixes stored once; 57,279 bytes. Issue 19's outbox
+/// (57,503) was paid for by its checks reusing the messages other checks have, and four
+/// long messages said shorter: 57,247 bytes.
 const IMAGE_PAGES: usize = 14;
 
 /// Bytes the component may weigh, through binaryen's `wasm-opt` and as rustc builds it.
@@ -42,8 +44,11 @@ const IMAGE_PAGES: usize = 14;
 /// 1,610,533. Issue 21's template library, comparison, unpausing, bulk authentication
 /// upserts and migration (six `templates` operations), the `insights` interface (four)
 /// and the Marketing Messages route with its status to 1,435,202 and 1,711,817: their
-/// answers are lists of records, lowered field by field. Issue 8 asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_440_000, 1_717_000);
+/// answers are lists of records, lowered field by field. Issue 19's outbox
+/// (`messages.enqueue`, lifting a list of whole outgoing messages, `messages.deliver`,
+/// and the `outbox` import with its seven calls) to 1,469,314 and 1,751,547. Issue 8
+/// asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_475_000, 1_757_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

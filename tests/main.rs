@@ -19,6 +19,7 @@ mod insights;
 mod layout;
 mod media;
 mod messages;
+mod outbox;
 mod policy;
 mod roundtrip;
 mod schema;

@@ -133,6 +133,26 @@ const pacing = {
 };
 
 /**
+ * `whatsapp:cloud-api/outbox`: this small host has no dispatcher to send what an outbox
+ * would keep, so every call is refused as `not-configured` (the reference host keeps one).
+ */
+const noOutbox = () => {
+  throw {
+    kind: 'not-configured',
+    message: 'this host keeps no outbox: use the reference host (wa-host)',
+  };
+};
+const outbox = {
+  enqueue: noOutbox,
+  cancel: noOutbox,
+  status: noOutbox,
+  pause: noOutbox,
+  resume: noOutbox,
+  cancelCampaign: noOutbox,
+  progress: noOutbox,
+};
+
+/**
  * A component instance bound to one tenant. `settings` are the wasi:config keys
  * (`phone-number-id`, `graph-origin`, `app-secret`, …); the tenant id is bound here and
  * no operation can name another.
@@ -167,6 +187,7 @@ export async function instantiateTenant({ tenantId, settings = {}, allow = [], v
     'wasi:keyvalue/store': store,
     'wasi:random/random': random.random,
     'whatsapp:cloud-api/pacing': pacing,
+    'whatsapp:cloud-api/outbox': outbox,
     'whatsapp:cloud-api/crypto': {
       seal: (plaintext) => vault.seal(tenantId, plaintext),
       open: (sealed) => vault.open(tenantId, sealed),

@@ -133,6 +133,9 @@ impl HostBuilder {
         };
         let services = Services {
             kv: db.clone(),
+            outbox: Some(Arc::new(crate::capabilities::outbox::OutboxService::new(
+                db.clone(),
+            ))),
             vault: self.vault.unwrap_or_else(|| Arc::new(Vault::ephemeral())),
             egress: Arc::new(self.egress),
             recorder,

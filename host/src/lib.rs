@@ -35,6 +35,7 @@ pub mod capabilities;
 pub mod connect;
 pub mod demo;
 pub mod directory;
+pub mod dispatch;
 pub mod events;
 pub mod forward;
 pub mod invoke;

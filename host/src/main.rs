@@ -175,6 +175,9 @@ enum Command {
     /// A tenant's template analytics, pricing and conversation analytics: JSON lines, or
     /// a table on a terminal.
     Insights(commands::insights::InsightsArgs),
+    /// A tenant's outbox: enqueue messages or a campaign, an entry's status, cancel,
+    /// pause and resume, a campaign's progress (`serve` sends what waits).
+    Outbox(commands::outbox::OutboxArgs),
     /// Call any operation of the component by name with JSON arguments
     /// (`--list` prints them all with their parameters).
     Call(commands::call::CallArgs),
@@ -265,6 +268,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Flows { command } => commands::flows::run(&cli, command).await,
         Command::Call(args) => commands::call::run(&cli, args).await,
         Command::Insights(args) => commands::insights::run(&cli, args).await,
+        Command::Outbox(args) => commands::outbox::run(&cli, args).await,
         Command::Catalog { command } => commands::catalog::run(&cli, command).await,
         Command::Groups { command } => commands::groups::run(&cli, command).await,
     }

@@ -78,6 +78,8 @@ pub struct Services {
     pub recorder: Option<Arc<Recorder>>,
     /// Pacing per number and pair, and throttle retries (`WA_MPS_PER_NUMBER`).
     pub throughput: Arc<crate::capabilities::throughput::Throughput>,
+    /// The tenants' outboxes; none refuses `outbox` calls (`not-configured`).
+    pub outbox: Option<Arc<crate::capabilities::outbox::OutboxService>>,
     /// Where a refused token is noted as a `connection` event; none notes nothing
     /// (the tenant is marked `reauth-required` in its storage either way).
     pub events: Option<Arc<dyn ConnectionEvents>>,
@@ -141,6 +143,16 @@ impl ConnectionEvents for crate::storage::Database {
     }
 
     fn connected(&self, tenant: &str, generation: u64, waba_ids: &[String]) {
+        // A refused token held the tenant's outbox; a new connection lifts that hold.
+        if let Ok(o) = self.outbox()
+            && let Ok(holds) = o.outbox_holds(tenant)
+            && holds
+                .iter()
+                .any(|h| h.campaign.is_none() && h.code != "paused")
+            && let Err(e) = o.outbox_release(tenant, None)
+        {
+            tracing::error!("tenant {tenant}: lifting its outbox's hold: {e}");
+        }
         let json = serde_json::json!({
             "type": "connection",
             "tenant": tenant,
@@ -200,6 +212,7 @@ pub struct TenantState {
     http: WasiHttpCtx,
     hooks: EgressHooks,
     throughput: Arc<crate::capabilities::throughput::Throughput>,
+    outbox: Option<Arc<crate::capabilities::outbox::OutboxService>>,
     kv: Arc<dyn KvBackend>,
     vault: Arc<Vault>,
     events: Option<Arc<dyn ConnectionEvents>>,
@@ -248,6 +261,13 @@ impl TenantState {
 
     fn pacing(&mut self) -> crate::capabilities::throughput::Pacing<'_> {
         crate::capabilities::throughput::Pacing(&self.throughput)
+    }
+
+    fn outbox(&mut self) -> crate::capabilities::outbox::Outbox<'_> {
+        crate::capabilities::outbox::Outbox {
+            tenant: &self.tenant,
+            service: self.outbox.as_ref(),
+        }
     }
 
     fn crypto(&mut self) -> Crypto<'_> {
@@ -333,6 +353,7 @@ impl Runtime {
         crate::capabilities::config::add_to_linker(&mut linker, TenantState::config)?;
         crate::capabilities::crypto::add_to_linker(&mut linker, TenantState::crypto)?;
         crate::capabilities::throughput::add_to_linker(&mut linker, TenantState::pacing)?;
+        crate::capabilities::outbox::add_to_linker(&mut linker, TenantState::outbox)?;
         let exports = Arc::new(Exports::new(&component)?);
         let pre = linker.instantiate_pre(&component)?;
         let ticker = EpochTicker::start(engine.clone());
@@ -382,6 +403,7 @@ impl Runtime {
                 pool: self.pool.clone(),
             },
             throughput: self.services.throughput.clone(),
+            outbox: self.services.outbox.clone(),
             kv: self.services.kv.clone(),
             vault: self.services.vault.clone(),
             events: self.services.events.clone(),
@@ -500,9 +522,17 @@ pub struct Instance {
 
 /// The component's API types, re-exported without the generated module paths.
 pub mod api {
-    /// Everything `messages.send` takes, under the WIT's own names.
+    /// Everything `messages.send` takes, under the WIT's own names, and the other
+    /// records of `messages`.
     pub mod outgoing {
-        pub use crate::bindings::exports::whatsapp::cloud_api::messages::*;
+        pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
+            BlockOutcome, BlockedPage, DeliveryState, RequestPreview,
+        };
+        pub use crate::bindings::whatsapp::cloud_api::outgoing::*;
+    }
+    /// The `outbox` interface's records (the host keeps the outbox).
+    pub mod outbox {
+        pub use crate::bindings::whatsapp::cloud_api::outbox::*;
     }
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{
         BatchResult, BatchStatus, ItemError, Product, ProductInput, ProductPage,
@@ -521,13 +551,11 @@ pub mod api {
         DownloadInfo, DownloadedMedia, MediaInfo, MediaKind, UploadProgress,
     };
     pub use crate::bindings::exports::whatsapp::cloud_api::messages::DeliveryState;
-    pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
-        Content, OutgoingMessage, Text,
-    };
     pub use crate::bindings::exports::whatsapp::cloud_api::templates::{
         CreatedTemplate, ListQuery, NewTemplate, SyncReport, TemplateDetails, TemplatePage,
         TemplateSummary,
     };
+    pub use crate::bindings::whatsapp::cloud_api::outgoing::{Content, OutgoingMessage, Text};
     /// The `groups` interface's records.
     pub mod groups {
         pub use crate::bindings::exports::whatsapp::cloud_api::groups::*;
@@ -636,6 +664,37 @@ impl Instance {
         Ok(r)
     }
 
+    /// `messages.deliver`: send outbox entry `id` now (try `attempt`, from 1); what
+    /// became of it.
+    pub async fn deliver(
+        &mut self,
+        id: &str,
+        entry: &api::outbox::Queued,
+        attempt: u32,
+    ) -> wasmtime::Result<api::outbox::Delivery> {
+        let func = self
+            .instance
+            .get_func(&mut self.store, self.exports.deliver)
+            .ok_or_else(|| wasmtime::format_err!("the component exports no deliver"))?;
+        // SAFETY: `Exports::typecheck` checked this signature against the component.
+        let typed = unsafe {
+            TypedFunc::<(&str, &api::outbox::Queued, u32), (api::outbox::Delivery,)>::new_unchecked(
+                func,
+            )
+        };
+        let started = std::time::Instant::now();
+        let span = self.start_call("deliver");
+        let (delivery,) = typed
+            .call_async(&mut self.store, (id, entry, attempt))
+            .instrument(span)
+            .await?;
+        crate::telemetry::histograms().component_call("deliver", started.elapsed());
+        if let api::outbox::Delivery::HoldTenant(api::Error { graph: Some(e), .. }) = &delivery {
+            self.noted(e).await;
+        }
+        Ok(delivery)
+    }
+
     /// From now on, stage the component's key-value writes instead of writing them
     /// through; reads still see them. [`Instance::take_writes`] hands them over to be
     /// committed (the webhook server commits them with the events, see [`crate::journal`]).
@@ -665,11 +724,16 @@ macro_rules! exports {
     )*) => {
         struct Exports {
             $($name: ComponentExportIndex,)*
+            /// `messages.deliver`, the one operation that returns no `result`.
+            deliver: ComponentExportIndex,
         }
 
         impl Exports {
             fn new(component: &Component) -> wasmtime::Result<Self> {
-                Ok(Exports { $($name: export_index(component, $iface, $func)?,)* })
+                Ok(Exports {
+                    $($name: export_index(component, $iface, $func)?,)*
+                    deliver: export_index(component, MESSAGES, "deliver")?,
+                })
             }
 
             /// Check every signature against the component, once: what lets each call
@@ -680,6 +744,7 @@ macro_rules! exports {
                 instance: &wasmtime::component::Instance,
             ) -> wasmtime::Result<()> {
                 $(instance.get_typed_func::<($($ty,)*), (Result<$ok, api::Error>,)>(&mut *store, self.$name)?;)*
+                instance.get_typed_func::<(&str, &api::outbox::Queued, u32), (api::outbox::Delivery,)>(&mut *store, self.deliver)?;
                 Ok(())
             }
         }
@@ -724,6 +789,8 @@ exports! {
     unblock_users(users: &[String]) -> Vec<api::outgoing::BlockOutcome> = MESSAGES, "unblock-users";
     /// `messages.blocked-users`
     blocked_users(after: Option<&str>) -> api::outgoing::BlockedPage = MESSAGES, "blocked-users";
+    /// `messages.enqueue`
+    enqueue(items: &[api::outbox::OutboxItem]) -> Vec<api::outbox::Enqueued> = MESSAGES, "enqueue";
     /// `messages.preview`
     preview(message: &api::OutgoingMessage) -> api::outgoing::RequestPreview = MESSAGES, "preview";
     /// `messages.status`

@@ -384,6 +384,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     // the events, in the next group commit, before the 200 (see `crate::journal`).
     let journal = state.db.journal();
     let mut rows: Vec<NewEvent> = Vec::new();
+    let mut progress: Vec<(String, crate::storage::outbox::Progress)> = Vec::new();
     let mut staged = Vec::new();
     let warm_limit = state.runtime.max_instances() as usize / 4;
     for known in &verified {
@@ -445,6 +446,9 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             }
         };
         for e in result.events {
+            if let Some(p) = e.outbox {
+                progress.extend(crate::dispatch::progress(p).map(|p| (t.id.clone(), p)));
+            }
             rows.push(NewEvent {
                 tenant: Some(t.id.clone()),
                 kind: e.kind,
@@ -472,7 +476,16 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             });
         }
     }
-    record(state, staged, rows).await
+    let n = record(state, staged, rows).await?;
+    // After the events: a failure here is answered 503 and Meta's retry moves the
+    // entries then (the events are deduplicated; an entry never moves back).
+    crate::dispatch::advance(&state.db, &progress).map_err(|e| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("recording the outbox's progress failed: {e}"),
+        )
+    })?;
+    Ok(n)
 }
 
 /// A `rejected` event: a verified body that could not be read, kept whole (base64) with

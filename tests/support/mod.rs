@@ -289,6 +289,10 @@ impl Harness {
             state.clone(),
             stopped(stop_rx.clone()),
         ));
+        if let Some(d) = whatsapp_host::dispatch::Dispatcher::new(state.clone(), Default::default())
+        {
+            tokio::spawn(d.run(stopped(stop_rx.clone())));
+        }
         tokio::spawn(server::serve_admin(
             admin_listener,
             state,

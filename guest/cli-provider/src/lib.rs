@@ -14,6 +14,10 @@
 //!   share: every slot is granted at once and a throttled send is not tried again (the
 //!   reference host keeps Meta's rates across instances).
 //!
+//! - `whatsapp:cloud-api/outbox`: a process that ends with its one call has no dispatcher
+//!   to send what it would keep, so every call is refused as `not-configured` (the
+//!   reference host keeps the outbox).
+//!
 //! Under the CLI the plugin and this provider share one config store: the component can
 //! read `crypto-key`. The reference host is the place where the key stays out of reach.
 #![cfg(target_arch = "wasm32")]
@@ -28,10 +32,11 @@ mod bindings {
 
 use bindings::exports::wasi::keyvalue::{atomics as x_atomics, store as x_store};
 use bindings::exports::whatsapp::cloud_api::crypto::{self, OpenError};
-use bindings::exports::whatsapp::cloud_api::pacing;
+use bindings::exports::whatsapp::cloud_api::{outbox, pacing};
 use bindings::wasi::config::store as config;
 use bindings::wasi::keyvalue::{atomics, store};
 use bindings::wasi::random::random;
+use bindings::whatsapp::cloud_api::types::{Error, ErrorKind};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
@@ -165,6 +170,47 @@ impl pacing::Guest for Provider {
 
     fn retry(_: u32) -> Option<u64> {
         None
+    }
+}
+
+/// The refusal of every `outbox` call.
+fn no_outbox() -> Error {
+    Error {
+        kind: ErrorKind::NotConfigured,
+        message: "the wasmtime CLI keeps no outbox: use the reference host (wa-host)".into(),
+        field: None,
+        retry_after_seconds: None,
+        graph: None,
+    }
+}
+
+impl outbox::Guest for Provider {
+    fn enqueue(_: Vec<outbox::Queued>) -> Result<Vec<outbox::Enqueued>, Error> {
+        Err(no_outbox())
+    }
+
+    fn cancel(_: String) -> Result<bool, Error> {
+        Err(no_outbox())
+    }
+
+    fn status(_: String) -> Result<Option<outbox::Entry>, Error> {
+        Err(no_outbox())
+    }
+
+    fn pause(_: Option<String>) -> Result<(), Error> {
+        Err(no_outbox())
+    }
+
+    fn resume(_: Option<String>) -> Result<bool, Error> {
+        Err(no_outbox())
+    }
+
+    fn cancel_campaign(_: String) -> Result<u64, Error> {
+        Err(no_outbox())
+    }
+
+    fn progress(_: String) -> Result<outbox::Tally, Error> {
+        Err(no_outbox())
     }
 }
 

@@ -1,7 +1,8 @@
 //! Core values to WIT values and back, in one place.
 
-use super::bindings::exports::whatsapp::cloud_api::{messages, webhooks as wh};
+use super::bindings::exports::whatsapp::cloud_api::webhooks as wh;
 use super::bindings::wasi::keyvalue::store as kv;
+use super::bindings::whatsapp::cloud_api::outgoing as messages;
 use super::bindings::whatsapp::cloud_api::types::{self as wit, DeliveryStatus};
 use crate::core::{self, messages as m, outgoing as o, webhook as w};
 

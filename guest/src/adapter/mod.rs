@@ -14,6 +14,7 @@ mod http;
 mod ingest;
 mod insights;
 mod media;
+mod outbox;
 mod policy;
 mod readiness;
 mod templates;
@@ -52,20 +53,31 @@ fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResul
     let msg = convert::outgoing(message);
     let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
     let category = policy::check(tenant, &msg)?;
-    let req = business::route_marketing(tenant, req, category.as_deref());
+    transmit(tenant, req, &msg.to, category.as_deref())
+}
+
+/// Send a checked message request to `to` (a template of `category`, if any): through
+/// the Marketing Messages API when it applies, paced by the host.
+fn transmit(
+    tenant: &Tenant,
+    req: core::graph::Request,
+    to: &str,
+    category: Option<&str>,
+) -> Result<SendResult> {
+    let req = business::route_marketing(tenant, req, category);
     let number = tenant
         .settings
         .phone_number_id
         .as_deref()
         .unwrap_or_default();
-    let to = core::messages::Recipient::parse(&msg.to).map_err(err)?;
+    let to = core::messages::Recipient::parse(to).map_err(err)?;
     let to = to.id();
     let ceiling = core::connection::coexistence::throughput_ceiling(&tenant.settings, number);
     // The host keeps Meta's throughput across instances: a slot before each try, and
     // another try only for a throttle (nothing was processed) while the host allows one.
     let mut attempt = 0;
     loop {
-        pause(pacing::reserve(number, &to, ceiling));
+        pause(pacing::reserve(number, to, ceiling));
         let (status, body) = tenant.call(&req)?;
         match core::messages::read_send_response(status, &body) {
             Err(e) if e.is_throttle() => {
@@ -102,6 +114,14 @@ impl messages::Guest for Component {
             .sending_from(&phone_number_id)
             .map_err(err)?;
         send(&Tenant::with(settings), message)
+    }
+
+    fn enqueue(items: Vec<messages::OutboxItem>) -> Result<Vec<messages::Enqueued>> {
+        outbox::enqueue(items)
+    }
+
+    fn deliver(id: String, entry: messages::Queued, attempt: u32) -> messages::Delivery {
+        outbox::deliver(&id, entry, attempt)
     }
 
     fn preview(message: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
@@ -225,6 +245,7 @@ impl webhooks::Guest for Component {
                     idempotency_key: e.idempotency_key.clone(),
                     kind: e.body.kind().to_string(),
                     json: webhook::json::to_json(e, id),
+                    outbox: outbox::progress(e),
                 })
                 .collect(),
             not_mine: r.not_mine,

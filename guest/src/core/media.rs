@@ -315,7 +315,7 @@ pub fn chunk_request(
         return Err(Error::invalid(
             "offset",
             format!(
-                "Meta has {} bytes of this file; send from there (upload-status says so after an interruption)",
+                "Meta has {} bytes of this file; send from there",
                 session.offset
             ),
         ));

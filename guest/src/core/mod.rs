@@ -16,6 +16,7 @@ pub mod listing;
 pub mod marketing;
 pub mod media;
 pub mod messages;
+pub mod outbox;
 pub mod outgoing;
 pub mod policy;
 pub mod preflight;

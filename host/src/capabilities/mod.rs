@@ -6,5 +6,6 @@ pub mod crypto;
 pub mod flows_crypto;
 pub mod http;
 pub mod keyvalue;
+pub mod outbox;
 pub mod pool;
 pub mod throughput;

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod insights;
 pub mod keys;
 pub mod media;
+pub mod outbox;
 pub mod sandbox;
 pub mod send;
 pub mod serve;

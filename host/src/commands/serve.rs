@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// within the tenant's `token-warning-days` of expiry, while Meta allows); 0: none.
     #[arg(long, default_value_t = 6 * 3600)]
     token_sweep_secs: u64,
+    /// Keep the outbox but send nothing from it (other hosts sharing the database do).
+    #[arg(long)]
+    no_dispatch: bool,
 }
 
 pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
@@ -157,6 +160,12 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         }),
         directory: Default::default(),
     });
+    if !a.no_dispatch
+        && let Some(d) = whatsapp_host::dispatch::Dispatcher::new(state.clone(), Default::default())
+    {
+        eprintln!("wa-host: dispatching the outbox as {}", d.holder());
+        tasks.push(tokio::spawn(d.run(stopped(stop_rx.clone()))));
+    }
     // One signal stops both listeners; each drains what it has in flight.
     let admin = tokio::spawn(server::serve_admin(
         admin_listener,

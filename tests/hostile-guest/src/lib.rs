@@ -194,6 +194,14 @@ impl messages::Guest for Hostile {
     fn preview(_: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
         refuse()
     }
+    fn enqueue(_: Vec<messages::OutboxItem>) -> Result<Vec<messages::Enqueued>> {
+        refuse()
+    }
+    fn deliver(_: String, _: messages::Queued, _: u32) -> messages::Delivery {
+        messages::Delivery::Failed(not_configured(
+            "the hostile test component does not do this",
+        ))
+    }
     fn status(_: String) -> Result<Option<messages::DeliveryState>> {
         refuse()
     }

@@ -52,7 +52,7 @@ pub fn expiry_warning(expires_at: Option<u64>, now: u64, warning_days: u64) -> O
     let left = at - now;
     (left <= warning_days.saturating_mul(86_400)).then(|| {
         format!(
-            "the token expires at {at} (Unix seconds), in {} days and {} hours: the host refreshes a person's token before then; if it cannot, connect the business again",
+            "the token expires at {at} (Unix seconds), in {} days and {} hours: the host refreshes a person's token before then, or connect the business again",
             left / 86_400,
             left % 86_400 / 3600
         )
@@ -72,7 +72,7 @@ pub fn refresh_due(
             Err("the token does not expire (a system user's, or Meta gives no expiry)".into())
         }
         (Some(at), _) if at <= now => Err(format!(
-            "the token expired at {at} (Unix seconds); Meta exchanges only a valid token: connect the business again"
+            "the token expired at {at} (Unix seconds): connect the business again"
         )),
         (Some(at), _) if at - now > warning_days.saturating_mul(86_400) => Err(format!(
             "the token expires at {at} (Unix seconds); it is refreshed within {warning_days} days of that"

@@ -28,7 +28,7 @@ pub(super) fn optional(field: &str, s: Option<&str>, max: usize) -> Result<(), E
 }
 
 /// A count of 1 to `max` items.
-pub(super) fn count(field: &str, what: &str, n: usize, max: usize) -> Result<(), Error> {
+pub(crate) fn count(field: &str, what: &str, n: usize, max: usize) -> Result<(), Error> {
     if n == 0 || n > max {
         return Err(Error::invalid(
             field,

@@ -4,7 +4,7 @@
 //! `build` hands each kind to its module: `plain` (text, location, contacts, reaction),
 //! `media`, `interactive` and `template`, over the shared checks of `fields`.
 
-mod fields;
+pub(crate) mod fields;
 mod interactive;
 mod media;
 mod plain;

@@ -1,0 +1,337 @@
+//! `whatsapp:cloud-api/outbox`: the tenant's outbox in the host's database. An enqueue
+//! is committed before the component gets its answer; the dispatcher
+//! ([`crate::dispatch`]) is woken to send it.
+//!
+//! The component checked and built each item (`messages.enqueue`); this keeps them as
+//! they are (JSON of the WIT `queued` record, Meta's request body inside), by sending
+//! number, so that entries are claimed per number.
+
+// The component's own error, as every `outbox` call answers it.
+#![allow(clippy::result_large_err)]
+
+use crate::bindings::whatsapp::cloud_api::outbox as wit;
+use crate::bindings::whatsapp::cloud_api::types::{Error, ErrorKind};
+use crate::storage::Database;
+use crate::storage::outbox::{Entry, Hold, NewEntry, OutboxBackend, state};
+use std::sync::Arc;
+
+/// The outbox every instance of a host shares: the database, and the dispatcher's bell.
+pub struct OutboxService {
+    db: Arc<Database>,
+    wake: tokio::sync::Notify,
+}
+
+impl OutboxService {
+    /// An outbox in `db`.
+    pub fn new(db: Arc<Database>) -> Self {
+        OutboxService {
+            db,
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The database's outbox.
+    pub fn store(&self) -> Result<&dyn OutboxBackend, Error> {
+        self.db.outbox().map_err(|e| storage(e.to_string()))
+    }
+
+    /// The database it lives in.
+    pub fn db(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    /// Ring the dispatcher's bell: something is due.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Wait for the bell, at most `timeout`.
+    pub async fn woken(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    /// Commit `items` for `tenant`.
+    pub fn enqueue(
+        &self,
+        tenant: &str,
+        items: &[wit::Queued],
+    ) -> Result<Vec<wit::Enqueued>, Error> {
+        let now = crate::storage::now_ms();
+        let entries = items
+            .iter()
+            .map(|item| {
+                Ok(NewEntry {
+                    key: item.key.clone(),
+                    campaign: item.campaign.clone(),
+                    number: item.phone_number_id.clone(),
+                    recipient: item.to.clone(),
+                    priority: priority(item.priority),
+                    not_before_ms: item
+                        .not_before_ms
+                        .map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
+                    item: serde_json::to_string(item).map_err(|e| storage(e.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let put = self
+            .store()?
+            .outbox_put(tenant, &entries, now)
+            .map_err(|e| storage(e.to_string()))?;
+        self.wake();
+        Ok(put
+            .into_iter()
+            .map(|(id, created)| wit::Enqueued {
+                id: id.to_string(),
+                created,
+            })
+            .collect())
+    }
+
+    /// Cancel a queued entry of `tenant`'s.
+    pub fn cancel(&self, tenant: &str, id: &str) -> Result<bool, Error> {
+        let Some(id) = entry_id(id) else {
+            return Ok(false);
+        };
+        self.store()?
+            .outbox_cancel(tenant, id, crate::storage::now_ms())
+            .map_err(|e| storage(e.to_string()))
+    }
+
+    /// An entry of `tenant`'s.
+    pub fn status(&self, tenant: &str, id: &str) -> Result<Option<wit::Entry>, Error> {
+        let Some(id) = entry_id(id) else {
+            return Ok(None);
+        };
+        let entry = self
+            .store()?
+            .outbox_entry(tenant, id)
+            .map_err(|e| storage(e.to_string()))?;
+        Ok(entry.map(|e| describe(&e)))
+    }
+}
+
+impl OutboxService {
+    /// Hold a campaign of `tenant`'s (none: all its entries) until resumed.
+    pub fn pause(&self, tenant: &str, campaign: Option<&str>) -> Result<(), Error> {
+        let hold = Hold {
+            campaign: campaign.map(str::to_string),
+            code: "paused".into(),
+            reason: match campaign {
+                Some(c) => format!("campaign {c} paused"),
+                None => "the outbox is paused".into(),
+            },
+            at_ms: crate::storage::now_ms(),
+        };
+        self.store()?
+            .outbox_hold(tenant, &hold)
+            .map_err(|e| storage(e.to_string()))
+    }
+
+    /// Lift a hold; whether there was one.
+    pub fn resume(&self, tenant: &str, campaign: Option<&str>) -> Result<bool, Error> {
+        let lifted = self
+            .store()?
+            .outbox_release(tenant, campaign)
+            .map_err(|e| storage(e.to_string()))?;
+        self.wake();
+        Ok(lifted)
+    }
+
+    /// Cancel a campaign's queued entries; how many.
+    pub fn cancel_campaign(&self, tenant: &str, campaign: &str) -> Result<u64, Error> {
+        self.store()?
+            .outbox_cancel_campaign(tenant, campaign, crate::storage::now_ms())
+            .map_err(|e| storage(e.to_string()))
+    }
+
+    /// A campaign's entries by state, and what holds it.
+    pub fn progress(&self, tenant: &str, campaign: &str) -> Result<wit::Tally, Error> {
+        let store = self.store()?;
+        let t = store
+            .outbox_tally(tenant, campaign)
+            .map_err(|e| storage(e.to_string()))?;
+        let holds = store
+            .outbox_holds(tenant)
+            .map_err(|e| storage(e.to_string()))?;
+        let held = holds
+            .iter()
+            .find(|h| h.campaign.as_deref() == Some(campaign))
+            .or_else(|| holds.iter().find(|h| h.campaign.is_none()))
+            .map(|h| wit::Hold {
+                code: h.code.clone(),
+                reason: h.reason.clone(),
+                since_ms: u64::try_from(h.at_ms).unwrap_or(0),
+            });
+        let n = |s: u8| t.by_state[usize::from(s)];
+        let now = crate::storage::now_ms();
+        Ok(wit::Tally {
+            campaign: campaign.to_string(),
+            queued: n(state::QUEUED),
+            sending: n(state::SENDING),
+            unknown: n(state::UNKNOWN),
+            sent: n(state::SENT),
+            delivered: n(state::DELIVERED),
+            read: n(state::READ),
+            failed: n(state::FAILED),
+            cancelled: n(state::CANCELLED),
+            held,
+            next_ms: t
+                .next_ms
+                .filter(|at| *at > now)
+                .and_then(|at| u64::try_from(at).ok()),
+        })
+    }
+}
+
+/// The stored form of a priority: its place in the WIT's order.
+pub fn priority(p: wit::Priority) -> u8 {
+    match p {
+        wit::Priority::Reply => 0,
+        wit::Priority::Automation => 1,
+        wit::Priority::Campaign => 2,
+    }
+}
+
+/// An entry id as the database keeps it (none for a string that names no entry).
+pub fn entry_id(id: &str) -> Option<i64> {
+    id.parse().ok().filter(|n| *n > 0)
+}
+
+/// The WIT's state of a stored one.
+pub fn entry_state(s: u8) -> wit::EntryState {
+    use wit::EntryState as S;
+    match s {
+        state::QUEUED => S::Queued,
+        state::SENDING => S::Sending,
+        state::UNKNOWN => S::Unknown,
+        state::SENT => S::Sent,
+        state::DELIVERED => S::Delivered,
+        state::READ => S::Read,
+        state::FAILED => S::Failed,
+        _ => S::Cancelled,
+    }
+}
+
+/// The stored state of a WIT one.
+pub fn stored_state(s: wit::EntryState) -> u8 {
+    use wit::EntryState as S;
+    match s {
+        S::Queued => state::QUEUED,
+        S::Sending => state::SENDING,
+        S::Unknown => state::UNKNOWN,
+        S::Sent => state::SENT,
+        S::Delivered => state::DELIVERED,
+        S::Read => state::READ,
+        S::Failed => state::FAILED,
+        S::Cancelled => state::CANCELLED,
+    }
+}
+
+/// A stored entry as the WIT describes it.
+pub fn describe(e: &Entry) -> wit::Entry {
+    wit::Entry {
+        id: e.id.to_string(),
+        state: entry_state(e.state),
+        to: e.recipient.clone(),
+        phone_number_id: e.number.clone(),
+        priority: match e.priority {
+            0 => wit::Priority::Reply,
+            1 => wit::Priority::Automation,
+            _ => wit::Priority::Campaign,
+        },
+        campaign: e.campaign.clone(),
+        key: e.key.clone(),
+        attempts: e.attempts,
+        message_id: e.wamid.clone(),
+        code: e.code.clone(),
+        reason: e.reason.clone(),
+        not_before_ms: u64::try_from(e.not_before_ms).unwrap_or(0),
+        created_ms: u64::try_from(e.created_ms).unwrap_or(0),
+        updated_ms: u64::try_from(e.updated_ms).unwrap_or(0),
+    }
+}
+
+fn storage(message: String) -> Error {
+    Error {
+        kind: ErrorKind::Storage,
+        message: format!("outbox: {message}"),
+        field: None,
+        retry_after_seconds: None,
+        graph: None,
+    }
+}
+
+/// A tenant instance's view of the outbox.
+pub struct Outbox<'a> {
+    /// The bound tenant.
+    pub tenant: &'a str,
+    /// The host's outbox, if it keeps one.
+    pub service: Option<&'a Arc<OutboxService>>,
+}
+
+impl Outbox<'_> {
+    fn service(&self) -> Result<&OutboxService, Error> {
+        self.service.map(|s| &**s).ok_or_else(|| Error {
+            kind: ErrorKind::NotConfigured,
+            message: "this host keeps no outbox".into(),
+            field: None,
+            retry_after_seconds: None,
+            graph: None,
+        })
+    }
+}
+
+impl wit::Host for Outbox<'_> {
+    fn enqueue(
+        &mut self,
+        items: Vec<wit::Queued>,
+    ) -> wasmtime::Result<Result<Vec<wit::Enqueued>, Error>> {
+        Ok(self.service().and_then(|s| s.enqueue(self.tenant, &items)))
+    }
+
+    fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, Error>> {
+        Ok(self.service().and_then(|s| s.cancel(self.tenant, &id)))
+    }
+
+    fn status(&mut self, id: String) -> wasmtime::Result<Result<Option<wit::Entry>, Error>> {
+        Ok(self.service().and_then(|s| s.status(self.tenant, &id)))
+    }
+
+    fn pause(&mut self, campaign: Option<String>) -> wasmtime::Result<Result<(), Error>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.pause(self.tenant, campaign.as_deref())))
+    }
+
+    fn resume(&mut self, campaign: Option<String>) -> wasmtime::Result<Result<bool, Error>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.resume(self.tenant, campaign.as_deref())))
+    }
+
+    fn cancel_campaign(&mut self, campaign: String) -> wasmtime::Result<Result<u64, Error>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.cancel_campaign(self.tenant, &campaign)))
+    }
+
+    fn progress(&mut self, campaign: String) -> wasmtime::Result<Result<wit::Tally, Error>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.progress(self.tenant, &campaign)))
+    }
+}
+
+struct OutboxCap;
+
+impl wasmtime::component::HasData for OutboxCap {
+    type Data<'a> = Outbox<'a>;
+}
+
+/// Link `outbox` for instances whose store data `get` views.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Outbox<'_>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, OutboxCap>(linker, get)
+}

@@ -1,0 +1,291 @@
+//! The outbox end to end: `messages.enqueue` through the component into the host's
+//! database, the host's dispatcher sending through `messages.deliver` to the sandbox,
+//! and the sandbox's status webhooks moving each entry on. The sandbox counts what it
+//! accepted, so "sent once" is its count, not ours.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use whatsapp_host::api::ErrorKind;
+use whatsapp_host::api::outbox::{Entry, EntryState};
+use whatsapp_host::capabilities::outbox::OutboxService;
+use whatsapp_tests::{Harness, Options, PHONE_NUMBER_ID, http};
+
+fn with_webhooks() -> Options {
+    Options {
+        webhooks: true,
+        auto_reply: false,
+        enforce_window: false,
+    }
+}
+
+fn outbox(h: &Harness) -> Arc<OutboxService> {
+    h.runtime.services().outbox.clone().expect("an outbox")
+}
+
+/// An outbox item of a text to `to`, in the JSON form `messages.enqueue` takes.
+fn text_item(to: &str, body: &str) -> Value {
+    json!({
+        "message": { "to": to, "content": { "text": { "body": body, "preview_url": false } },
+            "reply_to": null, "biz_opaque_callback_data": null },
+        "phone_number_id": null, "key": null, "not_before_ms": null,
+        "priority": "reply", "campaign": null,
+    })
+}
+
+/// An outbox item of a template without parameters.
+fn template_item(to: &str, name: &str, campaign: Option<&str>) -> Value {
+    json!({
+        "message": { "to": to, "content": { "template": { "name": name, "language": "en_US",
+            "header": null, "body": [], "buttons": [], "carousel": [], "offer_expires_at_ms": null } },
+            "reply_to": null, "biz_opaque_callback_data": null },
+        "phone_number_id": null, "key": null, "not_before_ms": null,
+        "priority": "campaign", "campaign": campaign,
+    })
+}
+
+async fn enqueue(h: &Harness, items: Vec<Value>) -> Vec<(String, bool)> {
+    let out = h
+        .op("messages.enqueue", json!({ "items": items }))
+        .await
+        .unwrap();
+    out.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["created"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn entry(h: &Harness, id: &str) -> Entry {
+    outbox(h)
+        .status(&h.tenant.id, id)
+        .unwrap()
+        .expect("the entry")
+}
+
+/// Wait until every entry in `ids` is in a state `done` accepts; their entries.
+async fn settle(h: &Harness, ids: &[String], done: impl Fn(&Entry) -> bool) -> Vec<Entry> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let entries: Vec<Entry> = ids.iter().map(|id| entry(h, id)).collect();
+        if entries.iter().all(&done) {
+            return entries;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not settled: {entries:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The sandbox's accepted sends to `to`.
+async fn sends_to(h: &Harness, to: &str) -> usize {
+    let sends = h.sandbox("GET", "/sandbox/sends", Value::Null).await;
+    sends["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["to"] == to)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enqueued_message_is_sent_once_and_its_statuses_move_it_to_read() {
+    let h = Harness::start(with_webhooks()).await;
+    let mut keyed = text_item("+15550100701", "Your order shipped");
+    keyed["key"] = json!("order-7-shipped");
+    let got = enqueue(&h, vec![keyed.clone(), text_item("+15550100702", "Hello")]).await;
+    assert!(got.iter().all(|(_, created)| *created));
+    // The same key again is the same entry, whenever it comes.
+    let again = enqueue(&h, vec![keyed]).await;
+    assert_eq!(again, vec![(got[0].0.clone(), false)]);
+    let ids: Vec<String> = got.into_iter().map(|(id, _)| id).collect();
+    let done = settle(&h, &ids, |e| e.state == EntryState::Read).await;
+    for e in &done {
+        assert!(
+            e.message_id.as_deref().unwrap().starts_with("wamid."),
+            "{e:?}"
+        );
+        assert_eq!(e.attempts, 1);
+    }
+    assert_eq!(done[0].key.as_deref(), Some("order-7-shipped"));
+    assert_eq!(sends_to(&h, "15550100701").await, 1, "sent once");
+    assert_eq!(sends_to(&h, "15550100702").await, 1);
+    // Read, it stays read: cancelling it is refused.
+    assert!(!outbox(&h).cancel(&h.tenant.id, &ids[0]).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_item_refuses_the_whole_enqueue_naming_it() {
+    let h = Harness::start(whatsapp_tests::quiet()).await;
+    let long = "x".repeat(4097);
+    let e = h
+        .op(
+            "messages.enqueue",
+            json!({ "items": [text_item("+15550100703", "fine"), text_item("+15550100704", &long)] }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        e.field.as_deref(),
+        Some("items[1].message.content.text.body")
+    );
+    let mut foreign = text_item("+15550100705", "hi");
+    foreign["phone_number_id"] = json!("999999");
+    let e = h
+        .op("messages.enqueue", json!({ "items": [foreign] }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("items[0].phone-number-id"));
+    let e = h
+        .op("messages.enqueue", json!({ "items": [] }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("items"));
+    // Nothing of the refused calls was kept or sent.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(sends_to(&h, "15550100703").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_waits_for_its_time_and_can_be_cancelled_before() {
+    let h = Harness::start(whatsapp_tests::quiet()).await;
+    let later = whatsapp_host::storage::now_ms() as u64 + 60_000;
+    let mut item = text_item("+15550100706", "Reminder");
+    item["not_before_ms"] = json!(later);
+    let soon = text_item("+15550100707", "Now");
+    let ids: Vec<String> = enqueue(&h, vec![item, soon])
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    settle(&h, &ids[1..], |e| e.state == EntryState::Sent).await;
+    let waiting = entry(&h, &ids[0]);
+    assert_eq!(
+        (waiting.state, waiting.not_before_ms),
+        (EntryState::Queued, later)
+    );
+    assert!(outbox(&h).cancel(&h.tenant.id, &ids[0]).unwrap());
+    assert_eq!(entry(&h, &ids[0]).state, EntryState::Cancelled);
+    assert!(!outbox(&h).cancel(&h.tenant.id, &ids[0]).unwrap(), "once");
+    assert_eq!(sends_to(&h, "15550100706").await, 0);
+    // Another tenant's id, or none at all, names nothing.
+    assert!(outbox(&h).status("globex", &ids[0]).unwrap().is_none());
+    assert!(
+        outbox(&h)
+            .status(&h.tenant.id, "not-an-id")
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A MARKETING template without placeholders, approved by the sandbox's review (its
+/// status reaches the template cache through the webhook).
+async fn approved_marketing_template(h: &Harness, name: &str) -> String {
+    let created = h
+        .op(
+            "templates.create-json",
+            json!({ "json": json!({ "name": name, "language": "en_US", "category": "MARKETING",
+                "components": [{ "type": "BODY", "text": "Our autumn sale starts today." }] })
+            .to_string() }),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    created["id"].as_str().unwrap().to_string()
+}
+
+async fn inbound(h: &Harness, from: &str, text: &str) {
+    let (code, body) = http(
+        "POST",
+        &format!("{}/sandbox/inbound", h.sandbox_origin),
+        &[],
+        json!({ "phone_number_id": PHONE_NUMBER_ID, "from": from, "text": text, "reply_to": null })
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_who_stops_marketing_after_the_enqueue_is_not_sent_to() {
+    let h = Harness::start(with_webhooks()).await;
+    approved_marketing_template(&h, "autumn_sale").await;
+    let soon = whatsapp_host::storage::now_ms() as u64 + 1_500;
+    let mut items = Vec::new();
+    for to in ["+15550100711", "+15550100712"] {
+        let mut i = template_item(to, "autumn_sale", Some("autumn"));
+        i["not_before_ms"] = json!(soon);
+        items.push(i);
+    }
+    let ids: Vec<String> = enqueue(&h, items)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    // One of them writes STOP while the entries wait.
+    inbound(&h, "15550100711", "STOP").await;
+    let done = settle(&h, &ids, |e| {
+        matches!(e.state, EntryState::Failed | EntryState::Read)
+    })
+    .await;
+    assert_eq!(done[0].state, EntryState::Failed);
+    assert_eq!(done[0].code.as_deref(), Some("131050"));
+    assert_eq!(done[1].state, EntryState::Read);
+    assert_eq!(sends_to(&h, "15550100711").await, 0, "not sent after STOP");
+    assert_eq!(sends_to(&h, "15550100712").await, 1);
+    let t = outbox(&h).progress(&h.tenant.id, "autumn").unwrap();
+    assert_eq!((t.failed, t.read, t.queued, t.held), (1, 1, 0, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_paused_mid_campaign_holds_it_until_resumed() {
+    let h = Harness::start(with_webhooks()).await;
+    let id = approved_marketing_template(&h, "winter_sale").await;
+    // Meta pauses the template; its webhook reaches the template cache.
+    h.sandbox("POST", "/sandbox/template-pause", json!({ "id": id }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let items = (0..3)
+        .map(|i| template_item(&format!("+1555010072{i}"), "winter_sale", Some("winter")))
+        .collect();
+    let ids: Vec<String> = enqueue(&h, items)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    // Every entry waits behind the campaign's hold, with Meta's reason.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let held = loop {
+        let t = outbox(&h).progress(&h.tenant.id, "winter").unwrap();
+        if let Some(held) = t.held.clone() {
+            break (t, held);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never held: {t:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(held.1.code, "132015", "{held:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t = outbox(&h).progress(&h.tenant.id, "winter").unwrap();
+    assert_eq!(t.queued, 3, "{t:?}");
+    assert_eq!(sends_to(&h, "15550100720").await, 0);
+    // Meta unpauses it; the campaign is resumed and goes.
+    h.op("templates.unpause", json!({ "template_id": id }))
+        .await
+        .unwrap();
+    h.op("templates.sync", json!({})).await.unwrap();
+    assert!(outbox(&h).resume(&h.tenant.id, Some("winter")).unwrap());
+    let done = settle(&h, &ids, |e| e.state == EntryState::Read).await;
+    assert!(done.iter().all(|e| e.message_id.is_some()));
+    for i in 0..3 {
+        assert_eq!(sends_to(&h, &format!("1555010072{i}")).await, 1);
+    }
+}
