@@ -289,3 +289,65 @@ async fn a_template_paused_mid_campaign_holds_it_until_resumed() {
         assert_eq!(sends_to(&h, &format!("1555010072{i}")).await, 1);
     }
 }
+
+/// Recipients of the big campaign: `+1555` and seven digits.
+fn recipient(i: usize) -> String {
+    format!("1555{:07}", 1_000_000 + i)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_of_ten_thousand_ends_final_sent_once_within_meta_limits() {
+    const N: usize = 10_000;
+    const LIMITED_ONE_IN: u64 = 101;
+    let h = Harness::start_with(with_webhooks(), |c| {
+        // Meta's throughput as the host paces it (tests: 1000 a second), statuses late,
+        // twice and out of order, and some users at Meta's per-user marketing limit.
+        c.mps_per_number = Some(1000);
+        c.chaotic_statuses = true;
+        c.status_delay = Duration::from_millis(2);
+        c.marketing_limited_one_in = Some(LIMITED_ONE_IN);
+        c.webhook_retry_for = Duration::from_secs(60);
+    })
+    .await;
+    approved_marketing_template(&h, "big_sale").await;
+    let items: Vec<Value> = (0..N)
+        .map(|i| template_item(&format!("+{}", recipient(i)), "big_sale", Some("spring")))
+        .collect();
+    for chunk in items.chunks(2_500) {
+        let got = enqueue(&h, chunk.to_vec()).await;
+        assert!(got.iter().all(|(_, created)| *created));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let t = loop {
+        let t = outbox(&h).progress(&h.tenant.id, "spring").unwrap();
+        if t.read + t.failed == N as u64 {
+            break t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not final in time: {t:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let limited = (0..N)
+        .filter(|i| recipient(*i).parse::<u64>().unwrap() % LIMITED_ONE_IN == 0)
+        .count() as u64;
+    assert_eq!((t.failed, t.read), (limited, N as u64 - limited), "{t:?}");
+    assert_eq!(
+        (t.queued, t.sending, t.unknown, t.sent, t.delivered, t.held),
+        (0, 0, 0, 0, 0, None)
+    );
+    // The sandbox accepted exactly one message per recipient, and refused none for
+    // throughput or the pair rate.
+    let sends = h.sandbox("GET", "/sandbox/sends", Value::Null).await;
+    let mut per: std::collections::HashMap<String, usize> = Default::default();
+    for s in sends["data"].as_array().unwrap() {
+        *per.entry(s["to"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per.len(), N, "every recipient reached");
+    assert!(per.values().all(|n| *n == 1), "none sent twice");
+    let limits = h.sandbox("GET", "/sandbox/limits", Value::Null).await;
+    assert_eq!(limits["throughput_refusals"], 0, "{limits}");
+    assert_eq!(limits["pair_refusals"], 0, "{limits}");
+}

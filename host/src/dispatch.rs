@@ -425,27 +425,6 @@ pub fn progress(p: api::outbox::EntryUpdate) -> Option<Progress> {
     })
 }
 
-/// Move tenants' entries on by the statuses of one webhook POST.
-pub fn advance(db: &Database, news: &[(String, Progress)]) -> crate::storage::Result<()> {
-    if news.is_empty() {
-        return Ok(());
-    }
-    let store = db.outbox()?;
-    let now = now_ms();
-    let mut i = 0;
-    while i < news.len() {
-        let tenant = &news[i].0;
-        let run: Vec<Progress> = news[i..]
-            .iter()
-            .take_while(|(t, _)| t == tenant)
-            .map(|(_, p)| p.clone())
-            .collect();
-        i += run.len();
-        store.outbox_progress(tenant, &run, now)?;
-    }
-    Ok(())
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

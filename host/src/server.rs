@@ -326,7 +326,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
                 ));
             };
             let row = rejected(tenant.as_deref(), &reason, &body);
-            return record(state, Vec::new(), vec![row]).await;
+            return record(state, Vec::new(), vec![row], Vec::new()).await;
         }
     };
 
@@ -476,16 +476,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
             });
         }
     }
-    let n = record(state, staged, rows).await?;
-    // After the events: a failure here is answered 503 and Meta's retry moves the
-    // entries then (the events are deduplicated; an entry never moves back).
-    crate::dispatch::advance(&state.db, &progress).map_err(|e| {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("recording the outbox's progress failed: {e}"),
-        )
-    })?;
-    Ok(n)
+    record(state, staged, rows, progress).await
 }
 
 /// A `rejected` event: a verified body that could not be read, kept whole (base64) with
@@ -512,6 +503,7 @@ async fn record(
     state: &ServerState,
     staged: Vec<crate::journal::Staged>,
     rows: Vec<NewEvent>,
+    progress: Vec<(String, crate::storage::outbox::Progress)>,
 ) -> Result<usize, Refusal> {
     // What the counters and the in-process listeners (the demo) need after the commit.
     let recorded: Vec<(Option<String>, String, Option<String>)> = rows
@@ -523,7 +515,7 @@ async fn record(
         .collect();
     // Nothing was written yet: if the commit fails, Meta's retry is processed afresh.
     let committing = std::time::Instant::now();
-    let committed = state.db.commit(staged, rows, now_ms()).await;
+    let committed = state.db.commit(staged, rows, progress, now_ms()).await;
     crate::telemetry::histograms().commit(committing.elapsed());
     let inserted = committed.map_err(|e| {
         (

@@ -14,6 +14,7 @@ pub mod connection;
 mod flows;
 pub mod groups;
 mod insights;
+mod limits;
 mod media;
 use whatsapp_net as net;
 mod templates;
@@ -65,6 +66,25 @@ pub struct SandboxConfig {
     /// Check an override callback with Meta's GET handshake before subscribing it (off
     /// only where the sandbox must not make requests, as under a fuzzer).
     pub check_callbacks: bool,
+    /// Meta's throughput per number, messages a second (a second's worth may come at
+    /// once): a send past it is refused with 130429. None: no limit.
+    pub mps_per_number: Option<u32>,
+    /// Meta's pair rate, a burst and then one message per interval to the same user: a
+    /// send past it is refused with 131056. None: no limit.
+    pub pair_limit: Option<(u32, Duration)>,
+    /// One user in this many (by their number's value) has reached Meta's per-user
+    /// marketing limit: a marketing template to them is accepted, then fails with a
+    /// 131049 status webhook. None: nobody.
+    pub marketing_limited_one_in: Option<u64>,
+    /// Meta pauses the named template after this many accepted sends of it (with the
+    /// webhook); later sends of it are refused with 132015.
+    pub pause_template_after: Option<(String, u64)>,
+    /// Statuses arrive late, twice and out of order: each message's in a shuffled order,
+    /// one of them twice, each after up to ten `status_delay`s.
+    pub chaotic_statuses: bool,
+    /// How long a webhook the endpoint refused is tried again (Meta keeps trying for
+    /// days), doubling the pause from 50 ms up to a second; at least five tries.
+    pub webhook_retry_for: Duration,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -92,6 +112,12 @@ impl Default for SandboxConfig {
             media_url_ttl: Duration::from_secs(300),
             catalog_token: None,
             check_callbacks: true,
+            mps_per_number: None,
+            pair_limit: None,
+            marketing_limited_one_in: None,
+            pause_template_after: None,
+            chaotic_statuses: false,
+            webhook_retry_for: Duration::from_millis(1_550),
         }
     }
 }
@@ -125,6 +151,8 @@ pub struct Sandbox {
     throttled: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// When each (phone number id, customer) last wrote, for the 24-hour window.
     last_inbound: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
+    /// Meta's limits as kept here, and each message's history.
+    limits: std::sync::Mutex<limits::Limits>,
     /// The users each phone number id blocked.
     blocked:
         std::sync::Mutex<std::collections::HashMap<String, std::collections::BTreeSet<String>>>,
@@ -241,6 +269,7 @@ impl Sandbox {
             last_inbound: Default::default(),
             throttled: Default::default(),
             blocked: Default::default(),
+            limits: Default::default(),
             insights: Default::default(),
             flows: Default::default(),
             encryption_keys: Default::default(),
@@ -371,6 +400,9 @@ impl Sandbox {
         if method == "GET" && segments == ["sandbox", "sends"] {
             return insights::sends(state);
         }
+        if method == "GET" && segments == ["sandbox", "limits"] {
+            return limits::counts(state);
+        }
         if method == "POST" && segments == ["sandbox", "incoming-call"] {
             return calling::incoming(state, body);
         }
@@ -428,6 +460,7 @@ impl Sandbox {
                 insights::marketing_messages(state, pnid, body)
             }
             ("GET", ["message_template_library"]) => templates::library(query),
+            ("GET", [pnid, "message_history"]) => limits::history(state, pnid, query),
             ("GET", [waba, "message_templates"]) => templates::list(state, waba, query),
             ("POST", [waba, "message_templates"]) => templates::create(state, waba, body),
             ("DELETE", [waba, "message_templates"]) => templates::delete(state, waba, query),
@@ -620,6 +653,9 @@ fn send(state: &Arc<Sandbox>, pnid: &str, v: &Value, lite: bool) -> Resp {
     if let Some(resp) = rejection(v) {
         return resp;
     }
+    if let Some(resp) = limits::check(state, pnid, &wa_id, v) {
+        return resp;
+    }
     if wa_id == THROTTLED_TWICE || wa_id == ALWAYS_THROTTLED {
         let mut seen = state.throttled.lock().unwrap_or_else(|p| p.into_inner());
         let n = seen.entry(wa_id.clone()).or_insert(0);
@@ -658,9 +694,14 @@ fn send(state: &Arc<Sandbox>, pnid: &str, v: &Value, lite: bool) -> Resp {
             wa_id.clone(),
             v["biz_opaque_callback_data"].as_str().map(str::to_string),
         );
-        tokio::spawn(
-            async move { deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb).await },
-        );
+        let limited = limits::marketing_limited(&state, &wa_id, v);
+        tokio::spawn(async move {
+            deliver_statuses(&state, &url, &pnid, &wamid, &wa_id, cb, limited).await
+        });
+    }
+    if let Some(name) = limits::sent_template(state, v) {
+        let state = state.clone();
+        tokio::spawn(async move { templates::pause_named(&state, &name).await });
     }
     insights::record(state, v, &wa_id, lite);
     net::json(
@@ -876,6 +917,8 @@ fn envelope_of(config: &SandboxConfig, pnid: &str, field: &str, value: Value) ->
     json!({ "object": "whatsapp_business_account", "entry": [{ "id": config.waba_id, "changes": [{ "value": value, "field": field }] }] })
 }
 
+/// A message's statuses: sent, delivered and read; or sent, then failed with 131049
+/// when the user reached Meta's per-user marketing limit (`limited`).
 async fn deliver_statuses(
     state: &Sandbox,
     url: &str,
@@ -883,29 +926,42 @@ async fn deliver_statuses(
     wamid: &str,
     wa_id: &str,
     callback: Option<String>,
+    limited: bool,
 ) {
     let conversation = hex::encode(random_bytes::<16>());
-    for status in ["sent", "delivered", "read"] {
-        tokio::time::sleep(state.config.status_delay).await;
+    let statuses: &[&'static str] = if limited {
+        &["sent", "failed"]
+    } else {
+        &["sent", "delivered", "read"]
+    };
+    for (status, pause) in limits::schedule(state, statuses) {
+        tokio::time::sleep(pause).await;
         let mut s = json!({ "id": wamid, "status": status, "timestamp": now_secs().to_string() });
         s.as_object_mut().expect("an object").extend(user_fields(
             wa_id,
             "recipient_id",
             "recipient_user_id",
         ));
-        if status != "read" {
+        if status == "failed" {
+            s["errors"] = json!([{ "code": 131049,
+                "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+                "message": "This message was not delivered to maintain healthy ecosystem engagement.",
+                "error_data": { "details": "In order to maintain a healthy ecosystem engagement, the message failed to be delivered." },
+                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/" }]);
+        } else if status != "read" {
             s["conversation"] = json!({ "id": conversation, "origin": { "type": "service" } });
             s["pricing"] = json!({ "billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service" });
         }
         if let Some(cb) = &callback {
             s["biz_opaque_callback_data"] = cb.as_str().into();
         }
+        limits::record_status(state, pnid, wamid, status);
         let payload = envelope(&state.config, pnid, json!({ "statuses": [s] }));
         if !post_webhook(state, url, &payload).await {
             return;
         }
     }
-    if state.config.auto_reply {
+    if state.config.auto_reply && !limited {
         tokio::time::sleep(state.config.status_delay).await;
         inbound(state, url, pnid, wa_id, "Thanks, got it!", Some(wamid)).await;
     }
@@ -994,7 +1050,11 @@ async fn post_webhook(state: &Sandbox, url: &str, payload: &Value) -> bool {
     let body = Bytes::from(payload.to_string());
     let signature = sign(state.config.app_secret.as_bytes(), &body);
     let mut delay = Duration::from_millis(50);
-    for attempt in 1..=5 {
+    let started = std::time::Instant::now();
+    for attempt in 1.. {
+        if attempt > 5 && started.elapsed() >= state.config.webhook_retry_for {
+            break;
+        }
         let req = Request::post(url)
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, &signature)
@@ -1009,7 +1069,7 @@ async fn post_webhook(state: &Sandbox, url: &str, payload: &Value) -> bool {
             Err(e) => tracing::warn!("sandbox: webhook attempt {attempt} failed: {e}"),
         }
         tokio::time::sleep(delay).await;
-        delay *= 2;
+        delay = (delay * 2).min(Duration::from_secs(1));
     }
     false
 }

@@ -453,12 +453,37 @@ pub(crate) fn find(
         .map(|t| (t.id.clone(), t.category.clone()))
 }
 
+/// The status of a WABA's template, by name and language.
+pub(crate) fn status_of(s: &Sandbox, waba: &str, name: &str, language: &str) -> Option<String> {
+    store(s)
+        .iter()
+        .find(|t| t.waba == waba && t.name == name && t.language == language)
+        .map(|t| t.status.clone())
+}
+
+/// Meta pauses every language of the sandbox WABA's template `name` (its limits said
+/// so: `pause_template_after`), with the webhook.
+pub(crate) async fn pause_named(s: &Arc<Sandbox>, name: &str) {
+    let ids: Vec<String> = store(s)
+        .iter()
+        .filter(|t| t.waba == s.config.waba_id && t.name == name)
+        .map(|t| t.id.clone())
+        .collect();
+    for id in ids {
+        pause_id(s, Some(id)).await;
+    }
+}
+
 /// `POST /sandbox/template-pause {"id"}`: Meta pauses a template for its quality, and
 /// says so with a `message_template_status_update` webhook.
 pub(crate) async fn pause(s: &Arc<Sandbox>, body: &[u8]) -> Resp {
     let id = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v["id"].as_str().map(str::to_string));
+    pause_id(s, id).await
+}
+
+async fn pause_id(s: &Arc<Sandbox>, id: Option<String>) -> Resp {
     let update = {
         let mut templates = store(s);
         let Some(t) = templates.iter_mut().find(|t| Some(&t.id) == id.as_ref()) else {

@@ -27,6 +27,30 @@ pub struct SandboxArgs {
     /// is the app secret, WA_APP_SECRET).
     #[arg(long, env = "WA_SANDBOX_APP_ID", default_value = sandbox::SANDBOX_APP_ID)]
     app_id: String,
+    /// Meta's throughput per number, messages a second: sends past it get 130429.
+    #[arg(long)]
+    mps_per_number: Option<u32>,
+    /// One recipient in N (by number) has reached Meta's per-user marketing limit: their
+    /// marketing templates fail with a 131049 status.
+    #[arg(long)]
+    marketing_limited_one_in: Option<u64>,
+    /// Meta pauses a template after this many sends of it: NAME=COUNT.
+    #[arg(long, value_parser = name_count)]
+    pause_template_after: Option<(String, u64)>,
+    /// Statuses arrive late, twice and out of order.
+    #[arg(long)]
+    chaotic_statuses: bool,
+    /// Seconds a refused webhook is tried again (Meta: days).
+    #[arg(long, default_value_t = 2)]
+    webhook_retry_secs: u64,
+}
+
+fn name_count(s: &str) -> Result<(String, u64), String> {
+    let (name, n) = s.split_once('=').ok_or("expected NAME=COUNT")?;
+    Ok((
+        name.to_string(),
+        n.parse().map_err(|e| format!("{n}: {e}"))?,
+    ))
 }
 
 pub async fn run(a: &SandboxArgs) -> Result<(), BoxError> {
@@ -44,6 +68,11 @@ pub async fn run(a: &SandboxArgs) -> Result<(), BoxError> {
         app_id: a.app_id.clone(),
         webhook_url: a.webhook_url.clone(),
         auto_reply: a.auto_reply,
+        mps_per_number: a.mps_per_number,
+        marketing_limited_one_in: a.marketing_limited_one_in,
+        pause_template_after: a.pause_template_after.clone(),
+        chaotic_statuses: a.chaotic_statuses,
+        webhook_retry_for: std::time::Duration::from_secs(a.webhook_retry_secs),
         ..SandboxConfig::default()
     };
     sandbox::serve(listener, config, shutdown_signal()).await?;

@@ -80,6 +80,7 @@ pub struct Staged {
 pub(crate) struct Job {
     pub(crate) staged: Vec<Staged>,
     pub(crate) events: Vec<NewEvent>,
+    pub(crate) progress: Vec<(String, crate::outbox::Progress)>,
     pub(crate) now_ms: i64,
     pub(crate) done: tokio::sync::oneshot::Sender<Result<Vec<bool>>>,
 }
@@ -89,18 +90,22 @@ impl Job {
         Batch {
             staged: &self.staged,
             events: &self.events,
+            progress: &self.progress,
             now_ms: self.now_ms,
         }
     }
 }
 
 /// One job of a group commit, as a backend writes it: the staged writes (stamped
-/// `now_ms`), then the events.
+/// `now_ms`), then the events, then the outbox entries their statuses move on.
 pub struct Batch<'a> {
     /// Staged key-value writes.
     pub staged: &'a [Staged],
     /// Events to record.
     pub events: &'a [NewEvent],
+    /// Outbox entries moved on by the events' statuses (tenant, news): forward only, so
+    /// an event recorded before moves nothing back.
+    pub progress: &'a [(String, crate::outbox::Progress)],
     /// When, in Unix milliseconds.
     pub now_ms: i64,
 }

@@ -452,6 +452,7 @@ impl Database {
         let batch = journal::Batch {
             staged: &[],
             events,
+            progress: &[],
             now_ms,
         };
         Ok(self
@@ -461,19 +462,23 @@ impl Database {
             .unwrap_or_default())
     }
 
-    /// Make `staged` writes and `events` durable together, in the next group commit (one
-    /// transaction and one fsync for every job waiting then). Per event, whether it was
-    /// new (an event already recorded under the same tenant and key is not recorded again).
+    /// Make `staged` writes, `events` and the outbox `progress` they carry durable
+    /// together, in the next group commit (one transaction and one fsync for every job
+    /// waiting then). Per event, whether it was new (an event already recorded under the
+    /// same tenant and key is not recorded again; its progress is applied all the same,
+    /// and moves nothing back).
     pub async fn commit(
         self: &Arc<Self>,
         staged: Vec<Staged>,
         events: Vec<NewEvent>,
+        progress: Vec<(String, outbox::Progress)>,
         now_ms: i64,
     ) -> Result<Vec<bool>> {
         let (done, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             staged,
             events,
+            progress,
             now_ms,
             done,
         };

@@ -576,6 +576,7 @@ async fn write_numbers(tx: &deadpool_postgres::Transaction<'_>, t: &TenantRecord
 struct OwnedBatch {
     writes: BTreeMap<FullKey, (Option<Vec<u8>>, i64)>,
     events: Vec<(Vec<NewEvent>, i64)>,
+    progress: Vec<(String, crate::outbox::Progress, i64)>,
 }
 
 /// A key with its tenant and bucket.
@@ -608,6 +609,9 @@ async fn write_jobs(pool: &Pool, batch: &OwnedBatch) -> Step<Vec<Vec<bool>>> {
             new.push(row.is_some());
         }
         out.push(new);
+    }
+    for (tenant, p, at) in &batch.progress {
+        outbox::advance(&tx, tenant, std::slice::from_ref(p), *at).await?;
     }
     tx.commit().await?;
     Ok(out)
@@ -954,6 +958,7 @@ impl Backend for Postgres {
         let mut batch = OwnedBatch {
             writes: BTreeMap::new(),
             events: Vec::with_capacity(jobs.len()),
+            progress: Vec::new(),
         };
         for j in jobs {
             for (t, b, k, v) in j.writes() {
@@ -963,6 +968,11 @@ impl Backend for Postgres {
                 );
             }
             batch.events.push((j.events.to_vec(), j.now_ms));
+            batch.progress.extend(
+                j.progress
+                    .iter()
+                    .map(|(t, p)| (t.clone(), p.clone(), j.now_ms)),
+            );
         }
         let batch = std::sync::Arc::new(batch);
         let out = self.write(move |pool| {

@@ -468,6 +468,9 @@ impl Backend for Sqlite {
                     );
                 }
                 out.push(inserted);
+                for (tenant, p) in job.progress {
+                    outbox::advance(&tx, tenant, std::slice::from_ref(p), job.now_ms)?;
+                }
             }
         }
         tx.commit()?;

@@ -202,6 +202,7 @@ suite! {
         outbox_statuses_move_entries_forward_only,
         outbox_entries_of_a_stopped_host_become_unknown,
         outbox_cancel_and_tally_by_campaign,
+        outbox_progress_commits_with_its_events,
     ],
     shared: [
         events_survive_reopening,
@@ -735,7 +736,9 @@ fn sweep_deletes_what_was_not_written_since(store: &Store) {
         b.put("dedupe", "old-b", Some(b"1".to_vec()));
         b.put("other", "old", Some(b"1".to_vec()));
         let staged = stage(&db, vec![writes("a", "old", b"1"), b]);
-        db.commit(vec![staged], vec![], 1_000).await.unwrap();
+        db.commit(vec![staged], vec![], vec![], 1_000)
+            .await
+            .unwrap();
         db.set("a", "dedupe", "new", b"1").unwrap();
 
         assert_eq!(db.sweep("dedupe", 2_000).unwrap(), 2);
@@ -1025,6 +1028,7 @@ fn staged_writes_are_seen_at_once_and_committed_with_their_events(store: &Store)
             .commit(
                 vec![staged],
                 vec![event(Some("a"), "m1"), event(Some("a"), "m1")],
+                vec![],
                 5,
             )
             .await
@@ -1047,7 +1051,7 @@ fn staged_writes_are_seen_at_once_and_committed_with_their_events(store: &Store)
         assert_eq!(db.get("a", "dedupe", "m1").unwrap(), None);
         assert!(!db.exists("a", "dedupe", "m1").unwrap());
         assert_eq!(
-            db.commit(vec![staged], vec![], 6).await.unwrap(),
+            db.commit(vec![staged], vec![], vec![], 6).await.unwrap(),
             Vec::<bool>::new()
         );
         assert_eq!(db.kv_get("a", "dedupe", "m1").unwrap(), None);
@@ -1068,7 +1072,7 @@ fn a_failed_commit_loses_its_marks_and_refuses_what_was_staged_on_them(store: &S
         let second = j.stage(generation, vec![writes("a", "m2", b"1")]).unwrap();
         fail.store(true, Ordering::SeqCst);
         assert!(
-            db.commit(vec![first], vec![event(Some("a"), "m1")], 5)
+            db.commit(vec![first], vec![event(Some("a"), "m1")], vec![], 5)
                 .await
                 .is_err()
         );
@@ -1077,7 +1081,7 @@ fn a_failed_commit_loses_its_marks_and_refuses_what_was_staged_on_them(store: &S
         assert_eq!(db.get("a", "dedupe", "m1").unwrap(), None);
         assert_eq!(db.get("a", "dedupe", "m2").unwrap(), None);
         assert!(
-            db.commit(vec![second], vec![event(Some("a"), "m2")], 5)
+            db.commit(vec![second], vec![event(Some("a"), "m2")], vec![], 5)
                 .await
                 .is_err()
         );
@@ -1087,7 +1091,7 @@ fn a_failed_commit_loses_its_marks_and_refuses_what_was_staged_on_them(store: &S
         // A delivery staged afresh goes through.
         let again = stage(&db, vec![writes("a", "m1", b"1")]);
         assert_eq!(
-            db.commit(vec![again], vec![event(Some("a"), "m1")], 6)
+            db.commit(vec![again], vec![event(Some("a"), "m1")], vec![], 6)
                 .await
                 .unwrap(),
             vec![true]
@@ -1105,7 +1109,7 @@ fn many_concurrent_commits_all_land(store: &Store) {
                 tokio::spawn(async move {
                     let key = format!("m{i:03}");
                     let staged = stage(&db, vec![writes("a", &key, b"1")]);
-                    db.commit(vec![staged], vec![event(Some("a"), &key)], 1)
+                    db.commit(vec![staged], vec![event(Some("a"), &key)], vec![], 1)
                         .await
                         .unwrap()
                 })
@@ -1167,7 +1171,7 @@ fn two_processes_commit_concurrently_and_a_reader_never_skips(store: &Store) {
                 tasks.push(tokio::spawn(async move {
                     let staged = stage(&db, vec![writes("t", &key, b"1")]);
                     let new = db
-                        .commit(vec![staged], vec![event(Some("t"), &key)], 1)
+                        .commit(vec![staged], vec![event(Some("t"), &key)], vec![], 1)
                         .await
                         .unwrap();
                     (key, new)
@@ -1961,4 +1965,59 @@ fn two_processes_never_claim_one_outbox_entry(store: &Store) {
     let all: BTreeSet<i64> = ma.iter().chain(&mb).copied().collect();
     assert_eq!(ma.len() + mb.len(), 400, "every entry claimed once");
     assert_eq!(all.len(), 400, "none claimed twice");
+}
+
+fn outbox_progress_commits_with_its_events(store: &Store) {
+    block_on(async {
+        let db = Arc::new(store.open());
+        let o = db.outbox().unwrap();
+        let id = o.outbox_put("acme", &[item("1", None, 0, 0)], 1).unwrap()[0].0;
+        o.outbox_claim("111", "h", 2, 1).unwrap();
+        o.outbox_settle(
+            "h",
+            &[(
+                id,
+                Outcome::Sent {
+                    wamid: "wamid.C".into(),
+                },
+            )],
+            3,
+        )
+        .unwrap();
+        let news = |s: u8| {
+            vec![(
+                "acme".to_string(),
+                Progress {
+                    id,
+                    state: s,
+                    wamid: "wamid.C".into(),
+                    code: None,
+                    reason: None,
+                },
+            )]
+        };
+        let new = db
+            .commit(
+                vec![],
+                vec![event(Some("acme"), "s1")],
+                news(state::DELIVERED),
+                4,
+            )
+            .await
+            .unwrap();
+        assert_eq!(new, vec![true]);
+        assert_eq!(state_of(&db, "acme", id), state::DELIVERED);
+        // The same delivery again: the event is not new, and the entry stays where it is.
+        let again = db
+            .commit(
+                vec![],
+                vec![event(Some("acme"), "s1")],
+                news(state::SENT),
+                5,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, vec![false]);
+        assert_eq!(state_of(&db, "acme", id), state::DELIVERED);
+    });
 }

@@ -74,6 +74,40 @@ fn entries(rows: &[Row]) -> Step<Vec<Entry>> {
         .collect::<std::result::Result<_, _>>()?)
 }
 
+/// Move `tenant`'s entries on by status news, in `tx`, never back; how many moved.
+pub(super) async fn advance(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &str,
+    news: &[Progress],
+    now_ms: i64,
+) -> Step<u64> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE outbox SET state = $3, wamid = COALESCE(wamid, $4), code = COALESCE($5, code),
+                reason = COALESCE($6, reason), updated_ms = $7
+             WHERE tenant = $1 AND id = $2 AND state < $3 AND state <> 7",
+        )
+        .await?;
+    let mut moved = 0;
+    for p in news {
+        moved += tx
+            .execute(
+                &stmt,
+                &[
+                    &tenant,
+                    &p.id,
+                    &i32::from(p.state),
+                    &p.wamid,
+                    &p.code,
+                    &p.reason,
+                    &now_ms,
+                ],
+            )
+            .await?;
+    }
+    Ok(moved)
+}
+
 impl OutboxBackend for Postgres {
     fn outbox_put(
         &self,
@@ -314,30 +348,7 @@ impl OutboxBackend for Postgres {
             async move {
                 let mut c = pool.get().await?;
                 let tx = c.transaction().await?;
-                let advance = tx
-                    .prepare_cached(
-                        "UPDATE outbox SET state = $3, wamid = COALESCE(wamid, $4), code = COALESCE($5, code),
-                            reason = COALESCE($6, reason), updated_ms = $7
-                         WHERE tenant = $1 AND id = $2 AND state < $3 AND state <> 7",
-                    )
-                    .await?;
-                let mut moved = 0;
-                for p in news.iter() {
-                    moved += tx
-                        .execute(
-                            &advance,
-                            &[
-                                &tenant,
-                                &p.id,
-                                &i32::from(p.state),
-                                &p.wamid,
-                                &p.code,
-                                &p.reason,
-                                &now_ms,
-                            ],
-                        )
-                        .await?;
-                }
+                let moved = advance(&tx, &tenant, &news, now_ms).await?;
                 tx.commit().await?;
                 Ok(moved)
             }

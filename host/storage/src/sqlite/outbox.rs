@@ -65,6 +65,27 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
+/// Move `tenant`'s entries on by status news, in `tx`, never back; how many moved.
+pub(super) fn advance(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    news: &[Progress],
+    now_ms: i64,
+) -> rusqlite::Result<u64> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE outbox SET state = ?3, wamid = COALESCE(wamid, ?4), code = COALESCE(?5, code),
+            reason = COALESCE(?6, reason), updated_ms = ?7
+         WHERE tenant = ?1 AND id = ?2 AND state < ?3 AND state <> 7",
+    )?;
+    let mut moved = 0;
+    for p in news {
+        moved += stmt.execute(params![
+            tenant, p.id, p.state, p.wamid, p.code, p.reason, now_ms
+        ])? as u64;
+    }
+    Ok(moved)
+}
+
 impl OutboxBackend for Sqlite {
     fn outbox_put(
         &self,
@@ -241,19 +262,7 @@ impl OutboxBackend for Sqlite {
     fn outbox_progress(&self, tenant: &str, news: &[Progress], now_ms: i64) -> Result<u64> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let mut moved = 0;
-        {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE outbox SET state = ?3, wamid = COALESCE(wamid, ?4), code = COALESCE(?5, code),
-                    reason = COALESCE(?6, reason), updated_ms = ?7
-                 WHERE tenant = ?1 AND id = ?2 AND state < ?3 AND state <> 7",
-            )?;
-            for p in news {
-                moved += stmt.execute(params![
-                    tenant, p.id, p.state, p.wamid, p.code, p.reason, now_ms
-                ])? as u64;
-            }
-        }
+        let moved = advance(&tx, tenant, news, now_ms)?;
         tx.commit()?;
         Ok(moved)
     }
