@@ -33,6 +33,10 @@ const HOST_LEASE: &str = "outbox-host:";
 const NUMBER_LEASE: &str = "outbox-number:";
 /// How long a stopping dispatcher waits for the sends in flight.
 pub const DRAIN: Duration = Duration::from_secs(30);
+/// How often a number whose sends are in doubt looks again.
+const DOUBT_POLL: Duration = Duration::from_millis(250);
+/// How long a number waits for the status webhooks that settle its entries in doubt.
+pub const DOUBT_WAIT: Duration = Duration::from_secs(600);
 /// How long an entry waits when no instance could be made for it.
 const NO_INSTANCE_WAIT_MS: i64 = 5_000;
 
@@ -208,6 +212,10 @@ impl Dispatcher {
                 }
             }
             let Some(store) = self.store() else { break };
+            if !self.doubts_settled(store, &number).await {
+                tokio::time::sleep(DOUBT_POLL).await;
+                continue;
+            }
             let claimed = match store.outbox_claim(&number, &self.holder, now, self.options.batch) {
                 Ok(c) => c,
                 Err(e) => {
@@ -223,6 +231,77 @@ impl Dispatcher {
         }
         let _ = self.db().release(&lease, &self.holder);
         lock(&self.running).remove(&number);
+    }
+
+    /// Whether `number` may send: no send of it may still be in flight under another
+    /// host's claim (those become `unknown` once that host's lease lapses), and every
+    /// entry whose send may have left (`unknown`, no status named it) has a verdict. The
+    /// component reads the number's message history back to their claims: once every
+    /// status webhook since then was delivered, those no status named were never
+    /// accepted and go back to the queue. While webhooks are still on their way, the
+    /// number waits, for at most [`DOUBT_WAIT`]; then (or when the history cannot be
+    /// read) the entries stay `unknown` for the platform to decide, and the rest go.
+    async fn doubts_settled(&self, store: &dyn OutboxBackend, number: &str) -> bool {
+        let doubts = match store.outbox_doubts(number, &self.holder) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("outbox: number {number}'s doubts: {e}");
+                return false;
+            }
+        };
+        if doubts.others_sending > 0 {
+            return false;
+        }
+        let Some(since) = doubts.unknown.iter().map(|u| u.2).min() else {
+            return true;
+        };
+        let tenant = doubts.unknown[0].1.clone();
+        let s = &self.state;
+        let owners = s.directory.owners(
+            &s.db,
+            &s.runtime.services().vault,
+            &s.defaults,
+            "",
+            Some(number),
+        );
+        let verdict = match owners.iter().find(|k| k.record.id == tenant) {
+            Some(known) => match known.instance(&s.runtime).await {
+                Ok(mut i) => match i.history_clear(number, since.max(0) as u64).await {
+                    Ok(Ok(clear)) => {
+                        known.keep(i, s.runtime.max_instances() as usize / 4);
+                        Ok(clear)
+                    }
+                    Ok(Err(e)) => Err(e.message),
+                    Err(trap) => Err(trap.to_string()),
+                },
+                Err(e) => Err(e),
+            },
+            None => Err(format!(
+                "number {number} no longer belongs to tenant {tenant}"
+            )),
+        };
+        let waited = now_ms() - since >= i64::try_from(DOUBT_WAIT.as_millis()).unwrap_or(i64::MAX);
+        match verdict {
+            Ok(true) => {
+                let ids: Vec<i64> = doubts.unknown.iter().map(|u| u.0).collect();
+                match store.outbox_requeue(&ids, now_ms()) {
+                    Ok(n) if n > 0 => tracing::warn!(
+                        "outbox: number {number}: {n} entries a stopped send left were never accepted; queued again"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!("outbox: requeuing number {number}'s entries: {e}");
+                        return false;
+                    }
+                }
+                true
+            }
+            Ok(false) => waited,
+            Err(e) => {
+                tracing::warn!("outbox: number {number}'s message history: {e}");
+                waited
+            }
+        }
     }
 
     /// Deliver `claimed` with at most `concurrency` in flight, starting them in order.

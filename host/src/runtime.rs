@@ -791,6 +791,8 @@ exports! {
     blocked_users(after: Option<&str>) -> api::outgoing::BlockedPage = MESSAGES, "blocked-users";
     /// `messages.enqueue`
     enqueue(items: &[api::outbox::OutboxItem]) -> Vec<api::outbox::Enqueued> = MESSAGES, "enqueue";
+    /// `messages.history-clear`
+    history_clear(phone_number_id: &str, since_ms: u64) -> bool = MESSAGES, "history-clear";
     /// `messages.preview`
     preview(message: &api::OutgoingMessage) -> api::outgoing::RequestPreview = MESSAGES, "preview";
     /// `messages.status`

@@ -124,6 +124,10 @@ impl messages::Guest for Component {
         outbox::deliver(&id, entry, attempt)
     }
 
+    fn history_clear(phone_number_id: String, since_ms: u64) -> Result<bool> {
+        outbox::history_clear(phone_number_id, since_ms)
+    }
+
     fn preview(message: messages::OutgoingMessage) -> Result<messages::RequestPreview> {
         let tenant = Tenant::bind();
         let msg = convert::outgoing(message);

@@ -8,7 +8,7 @@ use super::bindings::whatsapp::cloud_api::types::{Error, ErrorKind, SendResult};
 use super::convert::{self, err};
 use super::tenant::Tenant;
 use crate::core::error::{Error as E, GraphError};
-use crate::core::outbox::{self as rules, Action};
+use crate::core::outbox::{self as rules, Action, History};
 use crate::core::outgoing::Content;
 
 /// Check and build every item as a send would (the window and consent wait for the
@@ -91,6 +91,22 @@ fn send(id: &str, entry: &Queued) -> Result<SendResult, Error> {
         .map(|t| (t.name.as_str(), t.language.as_str()));
     let category = super::policy::check_to(&tenant, &entry.to, template, None)?;
     super::transmit(&tenant, req, &entry.to, category.as_deref())
+}
+
+/// Whether the number's message history since `since_ms` is clear (see the WIT).
+pub fn history_clear(number: String, since_ms: u64) -> Result<bool, Error> {
+    let tenant = Tenant::on(Some(number))?;
+    let mut after: Option<String> = None;
+    loop {
+        let req = rules::history_request(&tenant.settings, after.as_deref()).map_err(err)?;
+        let (status, body) = tenant.call(&req)?;
+        let page: serde_json::Value = crate::core::graph::read_json(status, &body).map_err(err)?;
+        match rules::read_history(&page, since_ms / 1000) {
+            History::Clear => return Ok(true),
+            History::Pending => return Ok(false),
+            History::More(next) => after = Some(next),
+        }
+    }
 }
 
 /// The core's error for the parts of `e` that decide an entry's fate: its kind, Meta's

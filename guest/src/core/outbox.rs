@@ -78,6 +78,63 @@ pub fn delivery_request(settings: &Settings, body: &str, id: &str) -> Result<Req
     Ok(Request::post_json(url, &v))
 }
 
+/// A page of the number's message history, newest first, with each message's delivery
+/// events and whether their webhooks were delivered (Cloud API, "Message History":
+/// `GET /{phone-number-id}/message_history`).
+pub fn history_request(settings: &Settings, after: Option<&str>) -> Result<Request, Error> {
+    let mut url = settings.url(&format!(
+        "{}/message_history?fields=id,message_id,events%7Bdelivery_status,webhook_update_state,timestamp%7D&limit=100",
+        settings.phone_number_id()?
+    ));
+    if let Some(a) = after {
+        url.push_str(&format!("&after={}", super::graph::encode_query(a)));
+    }
+    Ok(Request::get(url))
+}
+
+/// What a page of message history says of the messages since a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum History {
+    /// A message since then has a status webhook Meta has not delivered yet: an entry
+    /// whose send may have left could still be named by it.
+    Pending,
+    /// Every message since then had its status webhooks delivered: an entry no status
+    /// named was never accepted, and may be sent.
+    Clear,
+    /// Read on from this cursor.
+    More(String),
+}
+
+/// Read a page of message history (newest first) back to `since_secs`. An entry whose
+/// send may have left is settled this way before it is sent again: had Meta accepted
+/// it, its `sent` status (naming the entry) would be among the webhooks delivered.
+pub fn read_history(v: &serde_json::Value, since_secs: u64) -> History {
+    for m in v["data"].as_array().into_iter().flatten() {
+        let events = m["events"]["data"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if !events.is_empty()
+            && events
+                .iter()
+                .all(|e| super::graph::json_u64(&e["timestamp"]) < since_secs)
+        {
+            return History::Clear;
+        }
+        if events.is_empty()
+            || events
+                .iter()
+                .any(|e| e["webhook_update_state"].as_str() != Some("DELIVERED"))
+        {
+            return History::Pending;
+        }
+    }
+    match super::graph::next_after(v) {
+        Some(after) => History::More(after),
+        None => History::Clear,
+    }
+}
+
 /// The entry a status's `biz_opaque_callback_data` names, when the outbox sent it.
 pub fn entry_of(callback: &str) -> Option<&str> {
     let rest = callback.strip_prefix(TAG)?;
@@ -230,6 +287,47 @@ mod tests {
         assert!(matches!(e, Error::InvalidInput { ref field, .. }
             if field == "items[1].message.biz-opaque-callback-data"));
         assert!(check_item("items[1]", None, None, Some(&"x".repeat(484))).is_ok());
+    }
+
+    #[test]
+    fn history_is_clear_only_when_every_recent_webhook_was_delivered() {
+        let page = |msgs: serde_json::Value, next: bool| {
+            let mut v = serde_json::json!({ "data": msgs });
+            if next {
+                v["paging"] =
+                    serde_json::json!({ "cursors": { "after": "C2" }, "next": "https://x" });
+            }
+            v
+        };
+        let msg = |at: u64, state: &str| {
+            serde_json::json!({ "id": "1", "message_id": "wamid.x", "events": { "data": [
+                { "id": "e", "delivery_status": "SENT", "webhook_update_state": state, "timestamp": at }] } })
+        };
+        let delivered = page(
+            serde_json::json!([msg(200, "DELIVERED"), msg(150, "DELIVERED")]),
+            true,
+        );
+        assert_eq!(read_history(&delivered, 100), History::More("C2".into()));
+        assert_eq!(
+            read_history(&delivered, 160),
+            History::Clear,
+            "older than since"
+        );
+        let pending = page(
+            serde_json::json!([msg(200, "DELIVERED"), msg(190, "RETRYING")]),
+            true,
+        );
+        assert_eq!(read_history(&pending, 100), History::Pending);
+        assert_eq!(
+            read_history(&page(serde_json::json!([]), false), 100),
+            History::Clear
+        );
+        let no_events = page(serde_json::json!([{ "id": "1", "message_id": "w" }]), false);
+        assert_eq!(
+            read_history(&no_events, 100),
+            History::Pending,
+            "unknown: wait"
+        );
     }
 
     #[test]

@@ -704,6 +704,7 @@ fn send(state: &Arc<Sandbox>, pnid: &str, v: &Value, lite: bool) -> Resp {
         tokio::spawn(async move { templates::pause_named(&state, &name).await });
     }
     insights::record(state, v, &wa_id, lite);
+    limits::record_message(state, pnid, &wamid);
     net::json(
         StatusCode::OK,
         &json!({ "messaging_product": "whatsapp", "contacts": [contact], "messages": [{ "id": wamid }] }),
@@ -955,9 +956,11 @@ async fn deliver_statuses(
         if let Some(cb) = &callback {
             s["biz_opaque_callback_data"] = cb.as_str().into();
         }
-        limits::record_status(state, pnid, wamid, status);
+        let at = limits::record_status(state, wamid, status);
         let payload = envelope(&state.config, pnid, json!({ "statuses": [s] }));
-        if !post_webhook(state, url, &payload).await {
+        let delivered = post_webhook(state, url, &payload).await;
+        limits::posted(state, wamid, at, delivered);
+        if !delivered {
             return;
         }
     }

@@ -27,8 +27,9 @@ pub(crate) struct Limits {
     throughput_refusals: u64,
     pair_refusals: u64,
     paused_refusals: u64,
-    /// Each message's statuses, by `wamid`: its number and (status, time) in order sent.
-    history: HashMap<String, (String, Vec<(String, u64)>)>,
+    /// Each message's statuses, by `wamid`: its number and (status, time, webhook
+    /// state) in the order they were posted.
+    history: HashMap<String, (String, Vec<(String, u64, &'static str)>)>,
     history_order: std::collections::VecDeque<String>,
 }
 
@@ -155,22 +156,34 @@ pub(crate) fn schedule(s: &Sandbox, statuses: &[&'static str]) -> Vec<(&'static 
         .collect()
 }
 
-/// Keep a status of a message for its history.
-pub(crate) fn record_status(s: &Sandbox, pnid: &str, wamid: &str, status: &str) {
+/// Keep an accepted message for its history (with no events yet: Meta has it, its
+/// statuses are to come).
+pub(crate) fn record_message(s: &Sandbox, pnid: &str, wamid: &str) {
     let mut l = limits(s);
-    if !l.history.contains_key(wamid) {
-        if l.history_order.len() >= HISTORY_KEPT
-            && let Some(old) = l.history_order.pop_front()
-        {
-            l.history.remove(&old);
-        }
-        l.history_order.push_back(wamid.to_string());
+    if l.history_order.len() >= HISTORY_KEPT
+        && let Some(old) = l.history_order.pop_front()
+    {
+        l.history.remove(&old);
     }
+    l.history_order.push_back(wamid.to_string());
     l.history
-        .entry(wamid.to_string())
-        .or_insert_with(|| (pnid.to_string(), Vec::new()))
-        .1
-        .push((status.to_string(), now_secs()));
+        .insert(wamid.to_string(), (pnid.to_string(), Vec::new()));
+}
+
+/// A status of a message about to be posted: its place among the message's events.
+pub(crate) fn record_status(s: &Sandbox, wamid: &str, status: &str) -> Option<usize> {
+    let mut l = limits(s);
+    let events = &mut l.history.get_mut(wamid)?.1;
+    events.push((status.to_string(), now_secs(), "PENDING"));
+    Some(events.len() - 1)
+}
+
+/// Whether the webhook of event `at` of a message was delivered, or given up on.
+pub(crate) fn posted(s: &Sandbox, wamid: &str, at: Option<usize>, delivered: bool) {
+    let mut l = limits(s);
+    if let Some(e) = at.and_then(|i| l.history.get_mut(wamid)?.1.get_mut(i)) {
+        e.2 = if delivered { "DELIVERED" } else { "FAILED" };
+    }
 }
 
 /// `GET /{phone-number-id}/message_history[?message_id=…]`: each message's delivery
@@ -202,9 +215,9 @@ pub(crate) fn history(s: &Sandbox, pnid: &str, query: &str) -> Resp {
             let events: Vec<Value> = events
                 .iter()
                 .enumerate()
-                .map(|(j, (st, at))| {
+                .map(|(j, (st, at, hook))| {
                     json!({ "id": format!("{}{j}", 7000 + i), "delivery_status": st.to_uppercase(),
-                        "webhook_update_state": "DELIVERED", "timestamp": at })
+                        "webhook_update_state": hook, "timestamp": at })
                 })
                 .collect();
             json!({ "id": format!("{}", 9_000_000 + i), "message_id": wamid, "events": { "data": events } })

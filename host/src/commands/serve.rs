@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Keep the outbox but send nothing from it (other hosts sharing the database do).
     #[arg(long)]
     no_dispatch: bool,
+    /// Seconds a dispatching host's leases last unless renewed: a stopped host's numbers
+    /// are taken over, and what it was sending settled, after this.
+    #[arg(long, default_value_t = 10)]
+    outbox_lease_secs: u64,
 }
 
 pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
@@ -161,7 +165,13 @@ pub async fn run(cli: &Cli, a: &ServeArgs) -> Result<(), BoxError> {
         directory: Default::default(),
     });
     if !a.no_dispatch
-        && let Some(d) = whatsapp_host::dispatch::Dispatcher::new(state.clone(), Default::default())
+        && let Some(d) = whatsapp_host::dispatch::Dispatcher::new(
+            state.clone(),
+            whatsapp_host::dispatch::Options {
+                lease: Duration::from_secs(a.outbox_lease_secs.max(1)),
+                ..Default::default()
+            },
+        )
     {
         eprintln!("wa-host: dispatching the outbox as {}", d.holder());
         tasks.push(tokio::spawn(d.run(stopped(stop_rx.clone()))));

@@ -165,6 +165,16 @@ pub struct Tally {
     pub next_ms: Option<i64>,
 }
 
+/// What keeps a number's dispatch waiting: sends another host may still be making, and
+/// entries whose send may have left without a status naming them since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Doubts {
+    /// Entries of the number `sending` under another holder's claim.
+    pub others_sending: u64,
+    /// Entries `unknown` without a `wamid`: (id, tenant, when claimed).
+    pub unknown: Vec<(i64, String, i64)>,
+}
+
 /// The outbox's storage; every method is one transaction.
 pub trait OutboxBackend: Send + Sync {
     /// Add `entries` for `tenant`, all or none. Per entry, its id and whether it is new
@@ -208,6 +218,11 @@ pub trait OutboxBackend: Send + Sync {
     /// Entries left `sending` by holders other than `alive` become `unknown`: their send
     /// may have left. How many.
     fn outbox_recover(&self, alive: &[String], now_ms: i64) -> Result<u64>;
+    /// What keeps `number`'s dispatch by `holder` waiting ([`Doubts`]).
+    fn outbox_doubts(&self, number: &str, holder: &str) -> Result<Doubts>;
+    /// Entries still `unknown` without a `wamid` go back to `queued` (the one move back
+    /// there is): the number's message history showed Meta never accepted them. How many.
+    fn outbox_requeue(&self, ids: &[i64], now_ms: i64) -> Result<u64>;
     /// Hold `tenant`'s outbox, or one campaign of it (again: the reason is replaced).
     fn outbox_hold(&self, tenant: &str, hold: &Hold) -> Result<()>;
     /// Lift a hold; whether there was one.

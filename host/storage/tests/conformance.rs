@@ -1897,8 +1897,16 @@ fn outbox_entries_of_a_stopped_host_become_unknown(store: &Store) {
         (state::UNKNOWN, Some("interrupted"))
     );
     assert_eq!(state_of(&db, "acme", ids[1]), state::SENDING);
-    // Never claimed again: only a status settles it.
+    // Never claimed again: only a status, or the number's history, settles it.
     assert!(o.outbox_claim("111", "alive", 4, 10).unwrap().is_empty());
+    let d = o.outbox_doubts("111", "other").unwrap();
+    assert_eq!(d.others_sending, 1, "alive's claim");
+    assert_eq!(
+        d.unknown,
+        vec![(ids[0], "acme".to_string(), 2)],
+        "claimed at 2"
+    );
+    assert_eq!(o.outbox_doubts("111", "alive").unwrap().others_sending, 0);
     let p = Progress {
         id: ids[0],
         state: state::SENT,
@@ -1908,6 +1916,22 @@ fn outbox_entries_of_a_stopped_host_become_unknown(store: &Store) {
     };
     o.outbox_progress("acme", &[p], 5).unwrap();
     assert_eq!(state_of(&db, "acme", ids[0]), state::SENT);
+    assert!(o.outbox_doubts("111", "other").unwrap().unknown.is_empty());
+    // An unknown entry history shows was never accepted goes back to the queue, once.
+    let third = o.outbox_put("acme", &[item("3", None, 0, 0)], 6).unwrap()[0].0;
+    o.outbox_claim("111", "dead", 7, 1).unwrap();
+    o.outbox_recover(&["alive".to_string()], 8).unwrap();
+    assert_eq!(
+        o.outbox_requeue(&[third, ids[0]], 9).unwrap(),
+        1,
+        "not the sent one"
+    );
+    let e = o.outbox_entry("acme", third).unwrap().unwrap();
+    assert_eq!(
+        (e.state, e.code.as_deref()),
+        (state::QUEUED, Some("requeued"))
+    );
+    assert_eq!(o.outbox_requeue(&[third], 10).unwrap(), 0);
 }
 
 fn outbox_cancel_and_tally_by_campaign(store: &Store) {

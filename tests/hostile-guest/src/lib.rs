@@ -197,6 +197,9 @@ impl messages::Guest for Hostile {
     fn enqueue(_: Vec<messages::OutboxItem>) -> Result<Vec<messages::Enqueued>> {
         refuse()
     }
+    fn history_clear(_: String, _: u64) -> Result<bool> {
+        refuse()
+    }
     fn deliver(_: String, _: messages::Queued, _: u32) -> messages::Delivery {
         messages::Delivery::Failed(not_configured(
             "the hostile test component does not do this",

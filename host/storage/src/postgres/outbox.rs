@@ -4,7 +4,9 @@
 
 use super::{Postgres, Step};
 use crate::Result;
-use crate::outbox::{Entry, Hold, NewEntry, OutboxBackend, Outcome, Progress, Tally, state};
+use crate::outbox::{
+    Doubts, Entry, Hold, NewEntry, OutboxBackend, Outcome, Progress, Tally, state,
+};
 use std::sync::Arc;
 use tokio_postgres::Row;
 
@@ -25,13 +27,15 @@ pub(super) const SCHEMA: &str = r#"CREATE TABLE outbox (
     reason TEXT,
     not_before_ms BIGINT NOT NULL,
     claimed_by TEXT,
+    claimed_ms BIGINT,
     created_ms BIGINT NOT NULL,
     updated_ms BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX outbox_key ON outbox (tenant, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX outbox_due ON outbox (number, priority, not_before_ms, id) WHERE state = 0;
 CREATE INDEX outbox_campaign ON outbox (tenant, campaign, state) WHERE campaign IS NOT NULL;
-CREATE INDEX outbox_claimed ON outbox (claimed_by) WHERE state = 1;
+CREATE INDEX outbox_claimed ON outbox (number, claimed_by) WHERE state = 1;
+CREATE INDEX outbox_unknown ON outbox (number) WHERE state = 2;
 CREATE TABLE outbox_holds (
     tenant TEXT COLLATE "C" NOT NULL,
     campaign TEXT COLLATE "C" NOT NULL,
@@ -251,7 +255,7 @@ impl OutboxBackend for Postgres {
                 let c = pool.get().await?;
                 let claim = c
                     .prepare_cached(&format!(
-                        "UPDATE outbox SET state = 1, claimed_by = $2, attempts = attempts + 1, updated_ms = $3
+                        "UPDATE outbox SET state = 1, claimed_by = $2, claimed_ms = $3, attempts = attempts + 1, updated_ms = $3
                          WHERE id IN (SELECT id FROM outbox o WHERE number = $1 AND state = 0 AND not_before_ms <= $3 AND {NOT_HELD}
                                       ORDER BY priority, not_before_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
                          RETURNING {COLUMNS}"
@@ -368,6 +372,57 @@ impl OutboxBackend for Postgres {
                             reason = 'its host stopped while sending it; a status webhook settles it', updated_ms = $2
                          WHERE state = 1 AND NOT (claimed_by = ANY($1))",
                         &[&alive, &now_ms],
+                    )
+                    .await?)
+            }
+        })
+    }
+
+    fn outbox_doubts(&self, number: &str, holder: &str) -> Result<Doubts> {
+        let (number, holder) = (number.to_string(), holder.to_string());
+        self.read(move |pool| {
+            let (number, holder) = (number.clone(), holder.clone());
+            async move {
+                let c = pool.get().await?;
+                let others: i64 = c
+                    .query_one(
+                        "SELECT COUNT(*) FROM outbox WHERE number = $1 AND state = 1 AND claimed_by <> $2",
+                        &[&number, &holder],
+                    )
+                    .await?
+                    .try_get(0)?;
+                let rows = c
+                    .query(
+                        "SELECT id, tenant, COALESCE(claimed_ms, updated_ms) FROM outbox
+                         WHERE number = $1 AND state = 2 AND wamid IS NULL ORDER BY id",
+                        &[&number],
+                    )
+                    .await?;
+                let unknown = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                    .collect::<std::result::Result<_, tokio_postgres::Error>>()?;
+                Ok(Doubts {
+                    others_sending: others as u64,
+                    unknown,
+                })
+            }
+        })
+    }
+
+    fn outbox_requeue(&self, ids: &[i64], now_ms: i64) -> Result<u64> {
+        let ids = ids.to_vec();
+        self.write(move |pool| {
+            let ids = ids.clone();
+            async move {
+                Ok(pool
+                    .get()
+                    .await?
+                    .execute(
+                        "UPDATE outbox SET state = 0, claimed_by = NULL, code = 'requeued',
+                            reason = 'Meta''s message history shows it was never accepted', updated_ms = $2
+                         WHERE id = ANY($1) AND state = 2 AND wamid IS NULL",
+                        &[&ids, &now_ms],
                     )
                     .await?)
             }

@@ -2,7 +2,9 @@
 
 use super::Sqlite;
 use crate::Result;
-use crate::outbox::{Entry, Hold, NewEntry, OutboxBackend, Outcome, Progress, Tally, state};
+use crate::outbox::{
+    Doubts, Entry, Hold, NewEntry, OutboxBackend, Outcome, Progress, Tally, state,
+};
 use rusqlite::{OptionalExtension, params};
 
 pub(super) const SCHEMA: &str = "
@@ -22,13 +24,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     reason TEXT,
     not_before_ms INTEGER NOT NULL,
     claimed_by TEXT,
+    claimed_ms INTEGER,
     created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS outbox_key ON outbox (tenant, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (number, priority, not_before_ms, id) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS outbox_campaign ON outbox (tenant, campaign, state) WHERE campaign IS NOT NULL;
-CREATE INDEX IF NOT EXISTS outbox_claimed ON outbox (claimed_by) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS outbox_claimed ON outbox (number, claimed_by) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS outbox_unknown ON outbox (number) WHERE state = 2;
 CREATE TABLE IF NOT EXISTS outbox_holds (
     tenant TEXT NOT NULL,
     campaign TEXT NOT NULL,
@@ -38,6 +42,11 @@ CREATE TABLE IF NOT EXISTS outbox_holds (
     PRIMARY KEY (tenant, campaign)
 ) WITHOUT ROWID;
 ";
+
+/// An unknown entry Meta never accepted, queued again.
+const REQUEUE: &str = "UPDATE outbox SET state = 0, claimed_by = NULL, code = 'requeued',
+    reason = 'Meta''s message history shows it was never accepted', updated_ms = ?2
+    WHERE id = ?1 AND state = 2 AND wamid IS NULL";
 
 const COLUMNS: &str = "id, tenant, idem_key, campaign, number, recipient, priority, item, state, attempts, wamid, code, reason, not_before_ms, created_ms, updated_ms";
 
@@ -171,7 +180,7 @@ impl OutboxBackend for Sqlite {
     ) -> Result<Vec<Entry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "UPDATE outbox SET state = 1, claimed_by = ?2, attempts = attempts + 1, updated_ms = ?3
+            "UPDATE outbox SET state = 1, claimed_by = ?2, claimed_ms = ?3, attempts = attempts + 1, updated_ms = ?3
              WHERE id IN (SELECT id FROM outbox o WHERE number = ?1 AND state = 0 AND not_before_ms <= ?3 AND {NOT_HELD}
                           ORDER BY priority, not_before_ms, id LIMIT ?4)
              RETURNING {COLUMNS}"
@@ -276,6 +285,40 @@ impl OutboxBackend for Sqlite {
             params![alive, now_ms],
         )?;
         Ok(n as u64)
+    }
+
+    fn outbox_doubts(&self, number: &str, holder: &str) -> Result<Doubts> {
+        let conn = self.read();
+        let others_sending: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM outbox WHERE number = ?1 AND state = 1 AND claimed_by <> ?2",
+            )?
+            .query_row(params![number, holder], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, tenant, COALESCE(claimed_ms, updated_ms) FROM outbox
+             WHERE number = ?1 AND state = 2 AND wamid IS NULL ORDER BY id",
+        )?;
+        let unknown = stmt
+            .query_map([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Doubts {
+            others_sending: others_sending as u64,
+            unknown,
+        })
+    }
+
+    fn outbox_requeue(&self, ids: &[i64], now_ms: i64) -> Result<u64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(REQUEUE)?;
+            for id in ids {
+                n += stmt.execute(params![id, now_ms])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     fn outbox_hold(&self, tenant: &str, hold: &Hold) -> Result<()> {
