@@ -76,6 +76,8 @@ pub const TARGETS: &[(&str, f64, bool)] = &[
     ("webhook_server_rps", 10_000.0, false),
     ("send_per_s", 5_000.0, false),
     ("sink_events_per_s", 20_000.0, false),
+    ("outbox_enqueue_per_s", 50_000.0, false),
+    ("outbox_dispatch_per_s", 10_000.0, false),
     ("rss_per_instance_bytes", 102_400.0, true),
     ("fixtures_speedup_vs_pywa", 5.0, false),
 ];
@@ -451,6 +453,13 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     out.insert("send_count".into(), sends.into());
     out.insert("send_failures".into(), failed.into());
 
+    let o = outbox_load(opts, scratch, &cache).await?;
+    out.insert("outbox_enqueue_per_s".into(), json!(o.enqueue_per_s));
+    out.insert("outbox_dispatch_per_s".into(), json!(o.dispatch_per_s));
+    out.insert("outbox_entries".into(), o.entries.into());
+    out.insert("outbox_sent".into(), o.sent.into());
+    out.insert("outbox_throughput_refusals".into(), o.refusals.into());
+
     if let Some(url) = &opts.redis_url {
         let (per_s, n) = sink_load(url, opts).await?;
         out.insert("sink_events_per_s".into(), json!(per_s));
@@ -765,6 +774,157 @@ async fn send_load(opts: &BenchOptions, cache: &Path) -> Result<(f64, u64, u64),
     let elapsed = start.elapsed().as_secs_f64();
     let _ = stop.send(());
     Ok((ok as f64 / elapsed, failed, ok + failed))
+}
+
+/// What the outbox load measured.
+struct OutboxLoad {
+    enqueue_per_s: f64,
+    dispatch_per_s: f64,
+    entries: u64,
+    sent: u64,
+    refusals: u64,
+}
+
+/// Numbers the outbox load sends from, and Meta's throughput it keeps on each.
+const OUTBOX_NUMBERS: usize = 16;
+const OUTBOX_MPS: u32 = 1000;
+
+/// The outbox: a campaign enqueued through the component (`messages.enqueue`, batches of
+/// 1,000, committed to a file database), then dispatched from 16 numbers at 1,000 a
+/// second each to the loopback sandbox, which keeps that throughput too; each entry's
+/// state durable as it moves. Entries per second enqueued, and sent.
+async fn outbox_load(
+    opts: &BenchOptions,
+    scratch: &Path,
+    cache: &Path,
+) -> Result<OutboxLoad, BoxError> {
+    use crate::runtime::api::outbox::{OutboxItem, Priority};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let config = SandboxConfig {
+        access_token: TOKEN.into(),
+        mps_per_number: Some(OUTBOX_MPS),
+        enforce_window: false,
+        ..SandboxConfig::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sandbox_state = sandbox::Sandbox::new(config);
+    tokio::spawn(sandbox::serve_state(
+        listener,
+        sandbox_state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let db = Arc::new(Database::open(&scratch.join("outbox.sqlite3"))?);
+    let vault = Arc::new(Vault::ephemeral());
+    let mut egress = EgressPolicy::default();
+    egress.allow(&origin)?;
+    let rt = Arc::new(
+        host(opts, 256, cache)
+            .database(db.clone())
+            .vault(vault.clone())
+            .egress(egress)
+            .build()?,
+    );
+    let numbers: Vec<String> = (0..OUTBOX_NUMBERS)
+        .map(|i| format!("1065403522430{i:02}"))
+        .collect();
+    let cx = crate::connect::Context {
+        runtime: &rt,
+        db: &db,
+        vault: &vault,
+        defaults: &Defaults::default(),
+    };
+    crate::connect::add_tenant(
+        &cx,
+        NewTenant {
+            id: "outbox".into(),
+            phone_number_id: numbers[0].clone(),
+            numbers: numbers[1..].to_vec(),
+            waba_id: "102290129340398".into(),
+            display_phone_number: None,
+            graph_origin: Some(origin.clone()),
+            app_secret: None,
+            verify_token: None,
+            settings: vec![("window-policy".into(), "off".into())],
+        },
+        Some(TOKEN),
+        0,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let record = db.tenant("outbox")?.ok_or("the bench tenant")?;
+    let binding = {
+        use crate::tenants::TenantExt;
+        record.binding(&vault, &Defaults::default())?
+    };
+    // As many entries as the numbers send in the load's duration, at least 16,000.
+    let per_number =
+        (u64::from(OUTBOX_MPS) * opts.load_duration.as_secs().max(1)).clamp(1_000, 5_000);
+    let entries = (per_number * OUTBOX_NUMBERS as u64).min(opts.load_max.max(1_000));
+    let items: Vec<OutboxItem> = (0..entries)
+        .map(|n| OutboxItem {
+            message: OutgoingMessage {
+                to: format!("+4478{:08}", n),
+                content: Content::Text(Text {
+                    body: "Your order has shipped.".into(),
+                    preview_url: false,
+                }),
+                reply_to: None,
+                biz_opaque_callback_data: None,
+            },
+            phone_number_id: Some(numbers[n as usize % OUTBOX_NUMBERS].clone()),
+            key: Some(format!("bench:{n}")),
+            not_before_ms: None,
+            priority: Priority::Campaign,
+            campaign: Some("bench".into()),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut instance = rt.instantiate(&binding).await?;
+    for chunk in items.chunks(1_000) {
+        instance
+            .enqueue(chunk)
+            .await?
+            .map_err(|e| crate::events::describe_error(&e))?;
+    }
+    let enqueue_per_s = entries as f64 / started.elapsed().as_secs_f64();
+    drop(instance);
+
+    let state = Arc::new(ServerState::new(
+        rt.clone(),
+        db.clone(),
+        Defaults::default(),
+    ));
+    let dispatcher =
+        crate::dispatch::Dispatcher::new(state, Default::default()).ok_or("no outbox")?;
+    let (halt, halted) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(dispatcher.run(async {
+        let _ = halted.await;
+    }));
+    let started = Instant::now();
+    let deadline = started + opts.load_duration * 10 + Duration::from_secs(30);
+    let sent = loop {
+        let t = db.outbox()?.outbox_tally("outbox", "bench")?;
+        let done = t.by_state[crate::storage::outbox::state::SENT as usize];
+        if done >= entries || Instant::now() >= deadline {
+            break done;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let dispatch_per_s = sent as f64 / started.elapsed().as_secs_f64();
+    let _ = halt.send(());
+    let _ = running.await;
+    let refusals = sandbox_state.limits_refused();
+    let _ = stop.send(());
+    Ok(OutboxLoad {
+        enqueue_per_s,
+        dispatch_per_s,
+        entries,
+        sent,
+        refusals,
+    })
 }
 
 /// The Redis Streams sink: events recorded in a file database beforehand (32 tenants),

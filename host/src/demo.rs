@@ -5,12 +5,16 @@
 //! callback, syncs its templates and passes the readiness checklist; then a customer
 //! writes, a reply goes out through the component, and the signed `sent`, `delivered`
 //! and `read` statuses and the customer's answer come back through the webhook
-//! endpoint. Each event is printed as one JSON line on stdout (progress goes to stderr).
+//! endpoint; last, a small campaign goes out through the outbox, its progress printed as
+//! its entries move. Each event is printed as one JSON line on stdout (progress goes to
+//! stderr).
 
 use crate::app::{DataDir, now_secs};
 use crate::capabilities::http::EgressPolicy;
 use crate::connect::{self, Context};
 use crate::events;
+use crate::runtime::api::outbox::{OutboxItem, Priority};
+use crate::runtime::api::outgoing::TemplateMessage;
 use crate::runtime::api::{Content, OutgoingMessage, Text};
 use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServerState};
@@ -32,6 +36,8 @@ pub const DEMO_PHONE_NUMBER_ID: &str = crate::sandbox::DEFAULT_PHONE_NUMBER_ID;
 const DEMO_VERIFY_TOKEN: &str = "demo-verify-token";
 /// The demo recipient.
 pub const DEMO_RECIPIENT: &str = "+15551234567";
+/// Customers the demo's campaign goes to.
+const CAMPAIGN_SIZE: u64 = 5;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -105,9 +111,13 @@ async fn run_in(
     });
     let server_task = tokio::spawn(server::serve(
         server_listener,
-        state,
+        state.clone(),
         stopped(stop_rx.clone()),
     ));
+    // The outbox's dispatcher, as `wa-host serve` runs it.
+    let dispatcher = crate::dispatch::Dispatcher::new(state, Default::default())
+        .ok_or("the demo's runtime keeps no outbox")?;
+    let dispatch_task = tokio::spawn(dispatcher.run(stopped(stop_rx.clone())));
     let sandbox_task = tokio::spawn(sandbox::serve(
         sandbox_listener,
         sandbox_config,
@@ -218,12 +228,60 @@ async fn run_in(
             }
             out.flush()?;
         }
+
+        // A small campaign through the outbox: one approved template to five customers,
+        // committed before `enqueue` answers, then sent by the dispatcher within the
+        // number's throughput; its progress as the statuses move each entry on.
+        waiting.insert("campaign");
+        let items: Vec<OutboxItem> = (1..=CAMPAIGN_SIZE)
+            .map(|i| OutboxItem {
+                message: OutgoingMessage {
+                    to: format!("+4477009001{i:02}"),
+                    content: Content::Template(TemplateMessage {
+                        name: "hello_world".into(),
+                        language: "en_US".into(),
+                        header: None,
+                        body: vec![],
+                        buttons: vec![],
+                        carousel: vec![],
+                        offer_expires_at_ms: None,
+                    }),
+                    reply_to: None,
+                    biz_opaque_callback_data: None,
+                },
+                phone_number_id: None,
+                key: Some(format!("demo-campaign:{i}")),
+                not_before_ms: None,
+                priority: Priority::Campaign,
+                campaign: Some("demo-campaign".into()),
+            })
+            .collect();
+        let mut instance = runtime.instantiate(&binding).await?;
+        let enqueued = instance.enqueue(&items).await?.map_err(|e| events::describe_error(&e))?;
+        writeln!(out, "{}", json!({ "type": "enqueued", "campaign": "demo-campaign", "entries": enqueued.len() }))?;
+        let outbox = runtime.services().outbox.clone().ok_or("no outbox")?;
+        let mut last = Value::Null;
+        loop {
+            let t = outbox.progress("demo", "demo-campaign").map_err(|e| events::describe_error(&e))?;
+            let line = crate::capabilities::outbox::tally_json(&t);
+            if line != last {
+                writeln!(out, "{}", json!({ "type": "campaign-progress", "progress": line }))?;
+                out.flush()?;
+                last = line;
+            }
+            if t.read == CAMPAIGN_SIZE {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        waiting.remove("campaign");
         Ok::<_, BoxError>(())
     })
     .await;
 
     let _ = stop_tx.send(true);
     let _ = server_task.await;
+    let _ = dispatch_task.await;
     let _ = sandbox_task.await;
     match outcome {
         Ok(r) => r.map(|()| eprintln!("demo: round trip complete")),

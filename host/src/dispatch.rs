@@ -76,12 +76,16 @@ pub struct Dispatcher {
     running: Mutex<HashSet<String>>,
     /// Set when asked to stop: no more claims; what is in flight finishes.
     stopping: std::sync::atomic::AtomicBool,
+    /// Sends in flight across every number: at most half the instance pool, so that
+    /// the webhook server always finds instances.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Dispatcher {
     /// A dispatcher for the server's tenants, when its runtime keeps an outbox.
     pub fn new(state: Arc<ServerState>, options: Options) -> Option<Arc<Self>> {
         let outbox = state.runtime.services().outbox.clone()?;
+        let in_flight = (state.runtime.max_instances() as usize / 2).max(1);
         let mut nonce = [0u8; 6];
         let _ = getrandom::fill(&mut nonce);
         Some(Arc::new(Dispatcher {
@@ -91,6 +95,7 @@ impl Dispatcher {
             options,
             running: Mutex::new(HashSet::new()),
             stopping: Default::default(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(in_flight)),
         }))
     }
 
@@ -310,13 +315,16 @@ impl Dispatcher {
         let mut tasks = tokio::task::JoinSet::new();
         let mut out = Vec::with_capacity(claimed.len());
         for entry in claimed {
-            let Ok(permit) = gate.clone().acquire_owned().await else {
+            let (Ok(permit), Ok(global)) = (
+                gate.clone().acquire_owned().await,
+                self.in_flight.clone().acquire_owned().await,
+            ) else {
                 break;
             };
             let me = self.clone();
             tasks.spawn(async move {
                 let settled = me.deliver(entry).await;
-                drop(permit);
+                drop((permit, global));
                 settled
             });
         }

@@ -247,7 +247,15 @@ pub async fn serve(
     config: SandboxConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let sandbox = Sandbox::new(config);
+    serve_state(listener, Sandbox::new(config), shutdown).await
+}
+
+/// [`serve`] a sandbox made beforehand (to read its counts while it serves).
+pub async fn serve_state(
+    listener: TcpListener,
+    sandbox: Arc<Sandbox>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let _ = sandbox
         .origin
         .set(format!("http://{}", listener.local_addr()?));
@@ -255,6 +263,11 @@ pub async fn serve(
 }
 
 impl Sandbox {
+    /// Sends refused for Meta's throughput or pair rate so far (`GET /sandbox/limits`).
+    pub fn limits_refused(&self) -> u64 {
+        limits::refused(self)
+    }
+
     /// A sandbox that answers as `config` says (call from within a tokio runtime when
     /// `config.webhook_url` is set: webhooks are sent from spawned tasks).
     pub fn new(config: SandboxConfig) -> Arc<Self> {

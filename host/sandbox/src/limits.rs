@@ -226,6 +226,12 @@ pub(crate) fn history(s: &Sandbox, pnid: &str, query: &str) -> Resp {
     net::json(StatusCode::OK, &json!({ "data": data }))
 }
 
+/// Sends refused for throughput or the pair rate.
+pub(crate) fn refused(s: &Sandbox) -> u64 {
+    let l = limits(s);
+    l.throughput_refusals + l.pair_refusals
+}
+
 /// `GET /sandbox/limits`: what the sandbox refused for Meta's limits.
 pub(crate) fn counts(s: &Sandbox) -> Resp {
     let l = limits(s);

@@ -251,6 +251,43 @@ pub fn describe(e: &Entry) -> wit::Entry {
     }
 }
 
+/// A state's WIT name.
+pub fn state_name(s: wit::EntryState) -> &'static str {
+    match s {
+        wit::EntryState::Queued => "queued",
+        wit::EntryState::Sending => "sending",
+        wit::EntryState::Unknown => "unknown",
+        wit::EntryState::Sent => "sent",
+        wit::EntryState::Delivered => "delivered",
+        wit::EntryState::Read => "read",
+        wit::EntryState::Failed => "failed",
+        wit::EntryState::Cancelled => "cancelled",
+    }
+}
+
+/// An entry as one JSON object (what `wa-host outbox status` prints).
+pub fn entry_json(e: &wit::Entry) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id, "state": state_name(e.state), "to": e.to,
+        "phone_number_id": e.phone_number_id,
+        "priority": match e.priority { wit::Priority::Reply => "reply", wit::Priority::Automation => "automation", wit::Priority::Campaign => "campaign" },
+        "campaign": e.campaign, "key": e.key, "attempts": e.attempts, "message_id": e.message_id,
+        "code": e.code, "reason": e.reason, "not_before_ms": e.not_before_ms,
+        "created_ms": e.created_ms, "updated_ms": e.updated_ms,
+    })
+}
+
+/// A campaign's progress as one JSON object (`wa-host outbox progress`, the demo).
+pub fn tally_json(t: &wit::Tally) -> serde_json::Value {
+    serde_json::json!({
+        "campaign": t.campaign, "queued": t.queued, "sending": t.sending, "unknown": t.unknown,
+        "sent": t.sent, "delivered": t.delivered, "read": t.read, "failed": t.failed,
+        "cancelled": t.cancelled,
+        "held": t.held.as_ref().map(|h| serde_json::json!({ "code": h.code, "reason": h.reason, "since_ms": h.since_ms })),
+        "next_ms": t.next_ms,
+    })
+}
+
 fn storage(message: String) -> Error {
     Error {
         kind: ErrorKind::Storage,

@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
-use whatsapp_host::api::outbox::{Entry, EntryState, Priority, Tally};
+use whatsapp_host::api::outbox::Tally;
 use whatsapp_host::capabilities::outbox::OutboxService;
+use whatsapp_host::capabilities::outbox::{entry_json, tally_json};
 
 #[derive(Args)]
 pub struct OutboxArgs {
@@ -344,40 +345,6 @@ fn campaign_item(
         "priority": "campaign",
         "campaign": campaign,
     }))
-}
-
-fn state_name(s: EntryState) -> &'static str {
-    match s {
-        EntryState::Queued => "queued",
-        EntryState::Sending => "sending",
-        EntryState::Unknown => "unknown",
-        EntryState::Sent => "sent",
-        EntryState::Delivered => "delivered",
-        EntryState::Read => "read",
-        EntryState::Failed => "failed",
-        EntryState::Cancelled => "cancelled",
-    }
-}
-
-fn entry_json(e: &Entry) -> Value {
-    json!({
-        "id": e.id, "state": state_name(e.state), "to": e.to,
-        "phone_number_id": e.phone_number_id,
-        "priority": match e.priority { Priority::Reply => "reply", Priority::Automation => "automation", Priority::Campaign => "campaign" },
-        "campaign": e.campaign, "key": e.key, "attempts": e.attempts, "message_id": e.message_id,
-        "code": e.code, "reason": e.reason, "not_before_ms": e.not_before_ms,
-        "created_ms": e.created_ms, "updated_ms": e.updated_ms,
-    })
-}
-
-fn tally_json(t: &Tally) -> Value {
-    json!({
-        "campaign": t.campaign, "queued": t.queued, "sending": t.sending, "unknown": t.unknown,
-        "sent": t.sent, "delivered": t.delivered, "read": t.read, "failed": t.failed,
-        "cancelled": t.cancelled,
-        "held": t.held.as_ref().map(|h| json!({ "code": h.code, "reason": h.reason, "since_ms": h.since_ms })),
-        "next_ms": t.next_ms,
-    })
 }
 
 /// `[#######.......]  7,000/10,000 sent (3,100 read)  12 failed`.
