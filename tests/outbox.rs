@@ -9,7 +9,8 @@ use std::time::Duration;
 use whatsapp_host::api::ErrorKind;
 use whatsapp_host::api::outbox::{Entry, EntryState};
 use whatsapp_host::capabilities::outbox::OutboxService;
-use whatsapp_tests::{Harness, Options, PHONE_NUMBER_ID, http};
+use whatsapp_host::tenants::NewTenant;
+use whatsapp_tests::{Harness, Options, PHONE_NUMBER_ID, TOKEN, WABA_ID, http};
 
 fn with_webhooks() -> Options {
     Options {
@@ -350,4 +351,171 @@ async fn a_campaign_of_ten_thousand_ends_final_sent_once_within_meta_limits() {
     let limits = h.sandbox("GET", "/sandbox/limits", Value::Null).await;
     assert_eq!(limits["throughput_refusals"], 0, "{limits}");
     assert_eq!(limits["pair_refusals"], 0, "{limits}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marketing_campaign_goes_through_marketing_messages_once_onboarded() {
+    let h = Harness::start(with_webhooks()).await;
+    approved_marketing_template(&h, "lite_sale").await;
+    let lite = h
+        .add_tenant(
+            NewTenant {
+                id: "acme-lite".into(),
+                phone_number_id: "106540352242933".into(),
+                waba_id: WABA_ID.into(),
+                graph_origin: Some(h.sandbox_origin.clone()),
+                settings: vec![
+                    ("window-policy".into(), "off".into()),
+                    ("marketing-messages".into(), "lite".into()),
+                ],
+                ..NewTenant::default()
+            },
+            Some(TOKEN),
+        )
+        .await;
+    h.op_of(&lite, "templates.sync", json!({})).await.unwrap();
+    h.sandbox(
+        "POST",
+        "/sandbox/mm-lite-terms",
+        json!({ "waba_id": WABA_ID }),
+    )
+    .await;
+    let items: Vec<Value> = (0..3)
+        .map(|i| template_item(&format!("+1555010074{i}"), "lite_sale", Some("lite")))
+        .collect();
+    let out = h
+        .op_of(&lite, "messages.enqueue", json!({ "items": items }))
+        .await
+        .unwrap();
+    let ids: Vec<String> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let states: Vec<EntryState> = ids
+            .iter()
+            .map(|id| outbox(&h).status(&lite.id, id).unwrap().unwrap().state)
+            .collect();
+        if states.iter().all(|s| *s == EntryState::Read) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{states:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each went once, through Meta's Marketing Messages API.
+    let sends = h.sandbox("GET", "/sandbox/sends", Value::Null).await;
+    let lite_sends: Vec<&Value> = sends["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["template"] == "lite_sale")
+        .collect();
+    assert_eq!(lite_sends.len(), 3, "{sends}");
+    assert!(
+        lite_sends
+            .iter()
+            .all(|s| s["endpoint"] == "marketing_messages"),
+        "{sends}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_meta_pauses_during_a_campaign_holds_the_rest() {
+    let h = Harness::start_with(with_webhooks(), |c| {
+        // Meta pauses the template once two of its messages went.
+        c.pause_template_after = Some(("flash_sale".into(), 2));
+    })
+    .await;
+    approved_marketing_template(&h, "flash_sale").await;
+    let items = (0..6)
+        .map(|i| {
+            let mut item = template_item(&format!("+1555010075{i}"), "flash_sale", Some("flash"));
+            // One at a time, so that the pause falls between sends.
+            item["not_before_ms"] = json!(whatsapp_host::storage::now_ms() as u64 + 300 * i);
+            item
+        })
+        .collect();
+    enqueue(&h, items).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let t = loop {
+        let t = outbox(&h).progress(&h.tenant.id, "flash").unwrap();
+        if t.held.is_some() && t.sending == 0 && t.read == 2 {
+            break t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{t:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((t.read, t.queued, t.failed), (2, 4, 0), "{t:?}");
+    assert_eq!(t.held.unwrap().code, "132015");
+    let limits = h.sandbox("GET", "/sandbox/limits", Value::Null).await;
+    assert!(limits["paused_refusals"].as_u64().unwrap() <= 1, "{limits}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_enqueues_reads_and_steers_the_outbox() {
+    let h = Harness::start(whatsapp_tests::quiet()).await;
+    let auth = format!("Bearer {}", whatsapp_tests::ADMIN_TOKEN);
+    let admin = |method: &'static str, path: String, body: Value| {
+        let (auth, origin) = (auth.clone(), h.admin_origin.clone());
+        async move {
+            let (code, text) = http(
+                method,
+                &format!("{origin}/admin/tenants/acme{path}"),
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+            (
+                code,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    // Hold the campaign first, so that its entries wait where they can be read.
+    let (code, paused) = admin("POST", "/campaigns/autumn/pause".into(), Value::Null).await;
+    assert_eq!((code, &paused["paused"]), (200, &json!(true)), "{paused}");
+    let items: Vec<Value> = (0..2)
+        .map(|i| template_item(&format!("+1555010076{i}"), "hello_world", Some("autumn")))
+        .collect();
+    let (code, enqueued) = admin(
+        "POST",
+        "/call/messages.enqueue".into(),
+        json!({ "items": items }),
+    )
+    .await;
+    assert_eq!(code, 200, "{enqueued}");
+    let id = enqueued[0]["id"].as_str().unwrap().to_string();
+    let (code, entry) = admin("GET", format!("/outbox/{id}"), Value::Null).await;
+    assert_eq!((code, &entry["state"]), (200, &json!("queued")), "{entry}");
+    let (code, progress) = admin("GET", "/campaigns/autumn".into(), Value::Null).await;
+    assert_eq!((code, &progress["queued"]), (200, &json!(2)), "{progress}");
+    assert_eq!(progress["held"]["code"], "paused");
+    let (_, cancelled) = admin("POST", format!("/outbox/{id}/cancel"), Value::Null).await;
+    assert_eq!(cancelled["cancelled"], true);
+    let (_, resumed) = admin("POST", "/campaigns/autumn/resume".into(), Value::Null).await;
+    assert_eq!(resumed["resumed"], true);
+    let other = enqueued[1]["id"].as_str().unwrap().to_string();
+    settle(&h, &[other], |e| e.state == EntryState::Sent).await;
+    let (_, progress) = admin("GET", "/campaigns/autumn".into(), Value::Null).await;
+    assert_eq!(
+        (&progress["cancelled"], &progress["sent"]),
+        (&json!(1), &json!(1))
+    );
+    // Another tenant, or an entry that is not there: 404.
+    let (code, _) = admin("GET", "/outbox/999999".into(), Value::Null).await;
+    assert_eq!(code, 404);
+    let (code, _) = http(
+        "GET",
+        &format!("{}/admin/tenants/nobody/campaigns/autumn", h.admin_origin),
+        &[("authorization", &auth)],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(code, 404);
 }

@@ -330,6 +330,49 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
             Ok(v) => net::json(StatusCode::OK, &v),
             Err(e) => failed(e),
         },
+        ("GET", ["tenants", id, "outbox", entry]) => {
+            let outbox = outbox_of(state, id)?;
+            match outbox.status(id, entry) {
+                Ok(Some(e)) => {
+                    net::json(StatusCode::OK, &crate::capabilities::outbox::entry_json(&e))
+                }
+                Ok(None) => error(
+                    StatusCode::NOT_FOUND,
+                    format!("tenant {id} has no outbox entry {entry}"),
+                ),
+                Err(e) => failed(ConnectError::Component(Box::new(e))),
+            }
+        }
+        ("POST", ["tenants", id, "outbox", entry, "cancel"]) => {
+            let outbox = outbox_of(state, id)?;
+            match outbox.cancel(id, entry) {
+                Ok(cancelled) => net::json(
+                    StatusCode::OK,
+                    &json!({ "id": entry, "cancelled": cancelled }),
+                ),
+                Err(e) => failed(ConnectError::Component(Box::new(e))),
+            }
+        }
+        ("POST", ["tenants", id, "outbox", action @ ("pause" | "resume")]) => {
+            campaign_action(state, id, None, action)?
+        }
+        ("GET", ["tenants", id, "campaigns", campaign]) => {
+            let outbox = outbox_of(state, id)?;
+            match outbox.progress(id, campaign) {
+                Ok(t) => net::json(StatusCode::OK, &crate::capabilities::outbox::tally_json(&t)),
+                Err(e) => failed(ConnectError::Component(Box::new(e))),
+            }
+        }
+        (
+            "POST",
+            [
+                "tenants",
+                id,
+                "campaigns",
+                campaign,
+                action @ ("pause" | "resume" | "cancel"),
+            ],
+        ) => campaign_action(state, id, Some(campaign), action)?,
         ("GET", ["operations"]) => net::json(StatusCode::OK, &json!(state.runtime.operations())),
         ("POST", ["tenants", id, "call", operation]) => {
             let args: Value = body(state.limits.body_timeout, req).await?;
@@ -345,6 +388,48 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
             }
         }
         _ => error(StatusCode::NOT_FOUND, "no such admin route"),
+    })
+}
+
+/// The host's outbox, for an existing tenant.
+fn outbox_of(
+    state: &ServerState,
+    id: &str,
+) -> Result<std::sync::Arc<crate::capabilities::outbox::OutboxService>, Resp> {
+    tenants::get(&state.db, id).map_err(tenant_failed)?;
+    state
+        .runtime
+        .services()
+        .outbox
+        .clone()
+        .ok_or_else(|| error(StatusCode::CONFLICT, "this host keeps no outbox"))
+}
+
+/// Pause, resume or cancel a campaign (none: pause or resume the whole outbox).
+fn campaign_action(
+    state: &ServerState,
+    id: &str,
+    campaign: Option<&str>,
+    action: &str,
+) -> Result<Resp, Resp> {
+    let outbox = outbox_of(state, id)?;
+    let done = match action {
+        "pause" => outbox
+            .pause(id, campaign)
+            .map(|()| json!({ "paused": true })),
+        "resume" => outbox
+            .resume(id, campaign)
+            .map(|lifted| json!({ "resumed": lifted })),
+        _ => outbox
+            .cancel_campaign(id, campaign.unwrap_or_default())
+            .map(|n| json!({ "cancelled": n })),
+    };
+    Ok(match done {
+        Ok(mut v) => {
+            v["campaign"] = json!(campaign);
+            net::json(StatusCode::OK, &v)
+        }
+        Err(e) => failed(ConnectError::Component(Box::new(e))),
     })
 }
 

@@ -58,8 +58,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            batch: 64,
-            concurrency: 16,
+            batch: 256,
+            concurrency: 32,
             lease: Duration::from_secs(10),
             poll: Duration::from_millis(200),
         }
@@ -203,17 +203,31 @@ impl Dispatcher {
         }
     }
 
-    /// Send a number's due entries, batch by batch, while this host holds its lease.
+    /// Send a number's due entries, batch by batch, while this host holds its lease
+    /// (renewed every third of its life; a batch is at most what the number's pacing
+    /// sends in that time, so the lease never lapses under it).
     async fn number(self: Arc<Self>, number: String) {
         let lease = format!("{NUMBER_LEASE}{number}");
+        let renew_every = self.options.lease / 3;
+        let paced = u64::from(self.state.runtime.services().throughput.mps())
+            .saturating_mul(renew_every.as_secs().max(1));
+        let batch = u32::try_from(paced)
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.options.batch.max(1));
+        // Taken by `work` just before this task started.
+        let mut renewed = std::time::Instant::now();
+        // The previous batch's outcomes, being recorded while the next batch goes.
+        let mut recording: Option<tokio::task::JoinHandle<()>> = None;
         while !self.stopping.load(std::sync::atomic::Ordering::Acquire) {
             let now = now_ms();
-            match self.db().lease(&lease, &self.holder, self.lease_ms(), now) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    tracing::error!("outbox: renewing number {number}'s lease: {e}");
-                    break;
+            if renewed.elapsed() >= renew_every {
+                match self.db().lease(&lease, &self.holder, self.lease_ms(), now) {
+                    Ok(true) => renewed = std::time::Instant::now(),
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::error!("outbox: renewing number {number}'s lease: {e}");
+                        break;
+                    }
                 }
             }
             let Some(store) = self.store() else { break };
@@ -221,8 +235,22 @@ impl Dispatcher {
                 tokio::time::sleep(DOUBT_POLL).await;
                 continue;
             }
-            let claimed = match store.outbox_claim(&number, &self.holder, now, self.options.batch) {
-                Ok(c) => c,
+            // The database's calls block (a file's fsync, a server's answer): off the
+            // workers that run the sends.
+            let me = self.clone();
+            let n = number.clone();
+            let claimed = tokio::task::spawn_blocking(move || {
+                me.db()
+                    .outbox()
+                    .and_then(|s| s.outbox_claim(&n, &me.holder, now, batch))
+            })
+            .await;
+            let claimed = match claimed {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    tracing::error!("outbox: claiming number {number}'s entries: {e}");
+                    break;
+                }
                 Err(e) => {
                     tracing::error!("outbox: claiming number {number}'s entries: {e}");
                     break;
@@ -232,7 +260,14 @@ impl Dispatcher {
                 break;
             }
             let outcomes = self.clone().deliver_all(claimed).await;
-            self.record(outcomes);
+            if let Some(r) = recording.take() {
+                let _ = r.await;
+            }
+            let me = self.clone();
+            recording = Some(tokio::task::spawn_blocking(move || me.record(outcomes)));
+        }
+        if let Some(r) = recording.take() {
+            let _ = r.await;
         }
         let _ = self.db().release(&lease, &self.holder);
         lock(&self.running).remove(&number);
@@ -243,9 +278,10 @@ impl Dispatcher {
     /// entry whose send may have left (`unknown`, no status named it) has a verdict. The
     /// component reads the number's message history back to their claims: once every
     /// status webhook since then was delivered, those no status named were never
-    /// accepted and go back to the queue. While webhooks are still on their way, the
-    /// number waits, for at most [`DOUBT_WAIT`]; then (or when the history cannot be
-    /// read) the entries stay `unknown` for the platform to decide, and the rest go.
+    /// accepted and go back to the queue. While webhooks are still on their way (or the
+    /// history cannot be read), the number waits, for at most [`DOUBT_WAIT`]; then the
+    /// entries stay `unknown`, marked `unconfirmed` for the platform to decide, and the
+    /// rest go.
     async fn doubts_settled(&self, store: &dyn OutboxBackend, number: &str) -> bool {
         let doubts = match store.outbox_doubts(number, &self.holder) {
             Ok(d) => d,
@@ -286,9 +322,19 @@ impl Dispatcher {
             )),
         };
         let waited = now_ms() - since >= i64::try_from(DOUBT_WAIT.as_millis()).unwrap_or(i64::MAX);
+        let ids: Vec<i64> = doubts.unknown.iter().map(|u| u.0).collect();
+        let give_up = || {
+            if let Err(e) = store.outbox_unconfirmed(&ids, now_ms()) {
+                tracing::error!("outbox: number {number}'s unconfirmed entries: {e}");
+            }
+            tracing::warn!(
+                "outbox: number {number}: {} entries stay unknown: no status named them and its history could not settle them",
+                ids.len()
+            );
+            true
+        };
         match verdict {
             Ok(true) => {
-                let ids: Vec<i64> = doubts.unknown.iter().map(|u| u.0).collect();
                 match store.outbox_requeue(&ids, now_ms()) {
                     Ok(n) if n > 0 => tracing::warn!(
                         "outbox: number {number}: {n} entries a stopped send left were never accepted; queued again"
@@ -301,10 +347,11 @@ impl Dispatcher {
                 }
                 true
             }
-            Ok(false) => waited,
+            Ok(false) if waited => give_up(),
+            Ok(false) => false,
             Err(e) => {
                 tracing::warn!("outbox: number {number}'s message history: {e}");
-                waited
+                waited && give_up()
             }
         }
     }

@@ -171,7 +171,8 @@ pub struct Tally {
 pub struct Doubts {
     /// Entries of the number `sending` under another holder's claim.
     pub others_sending: u64,
-    /// Entries `unknown` without a `wamid`: (id, tenant, when claimed).
+    /// Entries `unknown` without a `wamid`, not yet marked `unconfirmed`: (id, tenant,
+    /// when claimed).
     pub unknown: Vec<(i64, String, i64)>,
 }
 
@@ -223,6 +224,10 @@ pub trait OutboxBackend: Send + Sync {
     /// Entries still `unknown` without a `wamid` go back to `queued` (the one move back
     /// there is): the number's message history showed Meta never accepted them. How many.
     fn outbox_requeue(&self, ids: &[i64], now_ms: i64) -> Result<u64>;
+    /// Entries still `unknown` without a `wamid` that neither a status nor the number's
+    /// history could settle in time stay `unknown`, marked `unconfirmed` for the platform
+    /// to decide: no longer in doubt for dispatch. How many.
+    fn outbox_unconfirmed(&self, ids: &[i64], now_ms: i64) -> Result<u64>;
     /// Hold `tenant`'s outbox, or one campaign of it (again: the reason is replaced).
     fn outbox_hold(&self, tenant: &str, hold: &Hold) -> Result<()>;
     /// Lift a hold; whether there was one.

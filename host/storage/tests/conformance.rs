@@ -1932,6 +1932,22 @@ fn outbox_entries_of_a_stopped_host_become_unknown(store: &Store) {
         (state::QUEUED, Some("requeued"))
     );
     assert_eq!(o.outbox_requeue(&[third], 10).unwrap(), 0);
+    // An entry in doubt makes its number due even with nothing queued, until it is
+    // settled, or marked unconfirmed for the platform to decide.
+    o.outbox_claim("111", "dead", 11, 1).unwrap();
+    o.outbox_recover(&["alive".to_string()], 12).unwrap();
+    assert_eq!(
+        o.outbox_due_numbers(0, 10).unwrap(),
+        vec!["111".to_string()]
+    );
+    assert_eq!(o.outbox_unconfirmed(&[third], 13).unwrap(), 1);
+    assert!(o.outbox_due_numbers(0, 10).unwrap().is_empty());
+    assert!(o.outbox_doubts("111", "other").unwrap().unknown.is_empty());
+    let e = o.outbox_entry("acme", third).unwrap().unwrap();
+    assert_eq!(
+        (e.state, e.code.as_deref()),
+        (state::UNKNOWN, Some("unconfirmed"))
+    );
 }
 
 fn outbox_cancel_and_tally_by_campaign(store: &Store) {

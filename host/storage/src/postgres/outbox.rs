@@ -228,7 +228,8 @@ impl OutboxBackend for Postgres {
                 .await?
                 .query(
                     &format!(
-                        "SELECT DISTINCT number FROM outbox o WHERE state = 0 AND not_before_ms <= $1 AND {NOT_HELD} LIMIT $2"
+                        "SELECT number FROM outbox o WHERE state = 0 AND not_before_ms <= $1 AND {NOT_HELD}
+             UNION SELECT number FROM outbox WHERE state = 2 AND wamid IS NULL AND COALESCE(code, '') <> 'unconfirmed' LIMIT $2"
                     ),
                     &[&now_ms, &limit],
                 )
@@ -394,7 +395,7 @@ impl OutboxBackend for Postgres {
                 let rows = c
                     .query(
                         "SELECT id, tenant, COALESCE(claimed_ms, updated_ms) FROM outbox
-                         WHERE number = $1 AND state = 2 AND wamid IS NULL ORDER BY id",
+                         WHERE number = $1 AND state = 2 AND wamid IS NULL AND COALESCE(code, '') <> 'unconfirmed' ORDER BY id",
                         &[&number],
                     )
                     .await?;
@@ -421,6 +422,25 @@ impl OutboxBackend for Postgres {
                     .execute(
                         "UPDATE outbox SET state = 0, claimed_by = NULL, code = 'requeued',
                             reason = 'Meta''s message history shows it was never accepted', updated_ms = $2
+                         WHERE id = ANY($1) AND state = 2 AND wamid IS NULL",
+                        &[&ids, &now_ms],
+                    )
+                    .await?)
+            }
+        })
+    }
+
+    fn outbox_unconfirmed(&self, ids: &[i64], now_ms: i64) -> Result<u64> {
+        let ids = ids.to_vec();
+        self.write(move |pool| {
+            let ids = ids.clone();
+            async move {
+                Ok(pool
+                    .get()
+                    .await?
+                    .execute(
+                        "UPDATE outbox SET code = 'unconfirmed',
+                            reason = 'no status named it, and Meta''s message history could not say in time whether it was accepted', updated_ms = $2
                          WHERE id = ANY($1) AND state = 2 AND wamid IS NULL",
                         &[&ids, &now_ms],
                     )

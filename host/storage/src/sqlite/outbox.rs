@@ -48,6 +48,11 @@ const REQUEUE: &str = "UPDATE outbox SET state = 0, claimed_by = NULL, code = 'r
     reason = 'Meta''s message history shows it was never accepted', updated_ms = ?2
     WHERE id = ?1 AND state = 2 AND wamid IS NULL";
 
+/// An unknown entry nothing could settle, left for the platform.
+const UNCONFIRMED: &str = "UPDATE outbox SET code = 'unconfirmed',
+    reason = 'no status named it, and Meta''s message history could not say in time whether it was accepted', updated_ms = ?2
+    WHERE id = ?1 AND state = 2 AND wamid IS NULL";
+
 const COLUMNS: &str = "id, tenant, idem_key, campaign, number, recipient, priority, item, state, attempts, wamid, code, reason, not_before_ms, created_ms, updated_ms";
 
 /// Entries no hold keeps back (`o` is the entry).
@@ -165,7 +170,8 @@ impl OutboxBackend for Sqlite {
     fn outbox_due_numbers(&self, now_ms: i64, limit: u32) -> Result<Vec<String>> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT DISTINCT number FROM outbox o WHERE state = 0 AND not_before_ms <= ?1 AND {NOT_HELD} LIMIT ?2"
+            "SELECT number FROM outbox o WHERE state = 0 AND not_before_ms <= ?1 AND {NOT_HELD}
+             UNION SELECT number FROM outbox WHERE state = 2 AND wamid IS NULL AND COALESCE(code, '') <> 'unconfirmed' LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![now_ms, limit], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -296,7 +302,7 @@ impl OutboxBackend for Sqlite {
             .query_row(params![number, holder], |r| r.get(0))?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, tenant, COALESCE(claimed_ms, updated_ms) FROM outbox
-             WHERE number = ?1 AND state = 2 AND wamid IS NULL ORDER BY id",
+             WHERE number = ?1 AND state = 2 AND wamid IS NULL AND COALESCE(code, '') <> 'unconfirmed' ORDER BY id",
         )?;
         let unknown = stmt
             .query_map([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -313,6 +319,20 @@ impl OutboxBackend for Sqlite {
         let mut n = 0;
         {
             let mut stmt = tx.prepare_cached(REQUEUE)?;
+            for id in ids {
+                n += stmt.execute(params![id, now_ms])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn outbox_unconfirmed(&self, ids: &[i64], now_ms: i64) -> Result<u64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(UNCONFIRMED)?;
             for id in ids {
                 n += stmt.execute(params![id, now_ms])? as u64;
             }
