@@ -78,12 +78,12 @@ pub fn delivery_request(settings: &Settings, body: &str, id: &str) -> Result<Req
     Ok(Request::post_json(url, &v))
 }
 
-/// A page of the number's message history, newest first, with each message's delivery
-/// events and whether their webhooks were delivered (Cloud API, "Message History":
+/// A page of the number's message history, newest first: each message's delivery events,
+/// when each was, and whether its webhook was delivered (Cloud API, "Message History":
 /// `GET /{phone-number-id}/message_history`).
 pub fn history_request(settings: &Settings, after: Option<&str>) -> Result<Request, Error> {
     let mut url = settings.url(&format!(
-        "{}/message_history?fields=id,message_id,events%7Bdelivery_status,webhook_update_state,timestamp%7D&limit=100",
+        "{}/message_history?fields=events%7Bwebhook_update_state,timestamp%7D&limit=100",
         settings.phone_number_id()?
     ));
     if let Some(a) = after {

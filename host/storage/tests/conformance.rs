@@ -1545,7 +1545,7 @@ fn postgres_migrations_are_recorded_and_a_newer_schema_refused() {
     assert_eq!(
         versions("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
             .unwrap(),
-        vec!["1,2,3,4".to_string()]
+        vec!["1,2,3,4,5".to_string()]
     );
     drop((a, b));
     versions("INSERT INTO schema_migrations VALUES (999, 0)").unwrap();

@@ -10,8 +10,9 @@ use crate::outbox::{
 use std::sync::Arc;
 use tokio_postgres::Row;
 
-/// Migration 5: the outbox and its holds.
-pub(super) const SCHEMA: &str = r#"CREATE TABLE outbox (
+/// Migration 5: the outbox and its holds (written to be applied again harmlessly, as
+/// migration 3 is).
+pub(super) const SCHEMA: &str = r#"CREATE TABLE IF NOT EXISTS outbox (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant TEXT COLLATE "C" NOT NULL,
     idem_key TEXT COLLATE "C",
@@ -31,12 +32,12 @@ pub(super) const SCHEMA: &str = r#"CREATE TABLE outbox (
     created_ms BIGINT NOT NULL,
     updated_ms BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX outbox_key ON outbox (tenant, idem_key) WHERE idem_key IS NOT NULL;
-CREATE INDEX outbox_due ON outbox (number, priority, not_before_ms, id) WHERE state = 0;
-CREATE INDEX outbox_campaign ON outbox (tenant, campaign, state) WHERE campaign IS NOT NULL;
-CREATE INDEX outbox_claimed ON outbox (number, claimed_by) WHERE state = 1;
-CREATE INDEX outbox_unknown ON outbox (number) WHERE state = 2;
-CREATE TABLE outbox_holds (
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_key ON outbox (tenant, idem_key) WHERE idem_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (number, priority, not_before_ms, id) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS outbox_campaign ON outbox (tenant, campaign, state) WHERE campaign IS NOT NULL;
+CREATE INDEX IF NOT EXISTS outbox_claimed ON outbox (number, claimed_by) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS outbox_unknown ON outbox (number) WHERE state = 2;
+CREATE TABLE IF NOT EXISTS outbox_holds (
     tenant TEXT COLLATE "C" NOT NULL,
     campaign TEXT COLLATE "C" NOT NULL,
     code TEXT NOT NULL,
