@@ -9,8 +9,9 @@
 //! throughput for it is kept exactly. A host that stops renewing loses both within
 //! [`Options::lease`]: another takes the number over, and the entries it left `sending`
 //! become `unknown` ([`OutboxBackend::outbox_recover`]): their send may have left, so
-//! they wait for the status webhook that names them instead of going again. On
-//! PostgreSQL the claims themselves skip each other's rows (`SKIP LOCKED`).
+//! they wait for the status webhook that names them, or, before the number sends again,
+//! for its message history to show that Meta never accepted them (then they go again).
+//! On PostgreSQL the claims themselves skip each other's rows (`SKIP LOCKED`).
 //!
 //! **Order.** A number's entries go by priority (replies, then automations, then
 //! campaigns), then time, then the order they were enqueued; up to
