@@ -63,6 +63,14 @@ pub fn to_lite(mut req: Request) -> Request {
     if let Some(base) = req.url.strip_suffix("/messages") {
         req.url = format!("{base}/marketing_messages");
     }
+    // Meta's Marketing Messages request takes no `biz_opaque_callback_data`
+    // (`MarketingMessageRequestPayload` allows no other property): it is left out.
+    if let Some(body) = &req.body
+        && let Ok(serde_json::Value::Object(mut o)) = serde_json::from_slice(body)
+        && o.remove("biz_opaque_callback_data").is_some()
+    {
+        req.body = Some(super::encoding::json_bytes(&o));
+    }
     req
 }
 
@@ -84,6 +92,14 @@ mod tests {
             to_lite(req).url,
             "https://graph.facebook.com/v23.0/1/marketing_messages"
         );
+        let req = Request::post_json(
+            "https://graph.facebook.com/v23.0/1/messages".into(),
+            &serde_json::json!({ "to": "1", "biz_opaque_callback_data": "outbox:7" }),
+        );
+        let lite = to_lite(req);
+        let body: serde_json::Value =
+            serde_json::from_slice(lite.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({ "to": "1" }));
     }
 
     #[test]
