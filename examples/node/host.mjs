@@ -137,10 +137,7 @@ const pacing = {
  * would keep, so every call is refused as `not-configured` (the reference host keeps one).
  */
 const noOutbox = () => {
-  throw {
-    kind: 'not-configured',
-    message: 'this host keeps no outbox: use the reference host (wa-host)',
-  };
+  throw { tag: 'not-configured', val: 'this host keeps no outbox: use the reference host (wa-host)' };
 };
 const outbox = {
   enqueue: noOutbox,

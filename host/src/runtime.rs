@@ -530,9 +530,16 @@ pub mod api {
         };
         pub use crate::bindings::whatsapp::cloud_api::outgoing::*;
     }
-    /// The `outbox` interface's records (the host keeps the outbox).
+    /// The `outbox` interface's records (the host keeps the outbox), and those of
+    /// `messages` that its operations take and give.
     pub mod outbox {
+        pub use crate::bindings::exports::whatsapp::cloud_api::messages::{
+            Delivery, OutboxItem, Retry,
+        };
         pub use crate::bindings::whatsapp::cloud_api::outbox::*;
+        pub use crate::bindings::whatsapp::cloud_api::types::{
+            Enqueued, EntryState, EntryUpdate, Priority, Queued, TemplateRef,
+        };
     }
     pub use crate::bindings::exports::whatsapp::cloud_api::catalog::{
         BatchResult, BatchStatus, ItemError, Product, ProductInput, ProductPage,

@@ -36,7 +36,6 @@ use bindings::exports::whatsapp::cloud_api::{outbox, pacing};
 use bindings::wasi::config::store as config;
 use bindings::wasi::keyvalue::{atomics, store};
 use bindings::wasi::random::random;
-use bindings::whatsapp::cloud_api::types::{Error, ErrorKind};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
@@ -174,42 +173,38 @@ impl pacing::Guest for Provider {
 }
 
 /// The refusal of every `outbox` call.
-fn no_outbox() -> Error {
-    Error {
-        kind: ErrorKind::NotConfigured,
-        message: "the wasmtime CLI keeps no outbox: use the reference host (wa-host)".into(),
-        field: None,
-        retry_after_seconds: None,
-        graph: None,
-    }
+fn no_outbox() -> outbox::OutboxError {
+    outbox::OutboxError::NotConfigured(
+        "the wasmtime CLI keeps no outbox: use the reference host (wa-host)".into(),
+    )
 }
 
 impl outbox::Guest for Provider {
-    fn enqueue(_: Vec<outbox::Queued>) -> Result<Vec<outbox::Enqueued>, Error> {
+    fn enqueue(_: Vec<outbox::Queued>) -> Result<Vec<outbox::Enqueued>, outbox::OutboxError> {
         Err(no_outbox())
     }
 
-    fn cancel(_: String) -> Result<bool, Error> {
+    fn cancel(_: String) -> Result<bool, outbox::OutboxError> {
         Err(no_outbox())
     }
 
-    fn status(_: String) -> Result<Option<outbox::Entry>, Error> {
+    fn status(_: String) -> Result<Option<outbox::Entry>, outbox::OutboxError> {
         Err(no_outbox())
     }
 
-    fn pause(_: Option<String>) -> Result<(), Error> {
+    fn pause(_: Option<String>) -> Result<(), outbox::OutboxError> {
         Err(no_outbox())
     }
 
-    fn resume(_: Option<String>) -> Result<bool, Error> {
+    fn resume(_: Option<String>) -> Result<bool, outbox::OutboxError> {
         Err(no_outbox())
     }
 
-    fn cancel_campaign(_: String) -> Result<u64, Error> {
+    fn cancel_campaign(_: String) -> Result<u64, outbox::OutboxError> {
         Err(no_outbox())
     }
 
-    fn progress(_: String) -> Result<outbox::Tally, Error> {
+    fn progress(_: String) -> Result<outbox::Tally, outbox::OutboxError> {
         Err(no_outbox())
     }
 }

@@ -1,10 +1,9 @@
 //! `messages.enqueue` and `messages.deliver`: the outbox's checks and sends. The host's
 //! `outbox` import keeps the entries; `core::outbox` says what becomes of each.
 
-use super::bindings::whatsapp::cloud_api::outbox::{
-    self as wit, Delivery, OutboxItem, Queued, Retry,
-};
-use super::bindings::whatsapp::cloud_api::types::{Error, ErrorKind, SendResult};
+use super::bindings::exports::whatsapp::cloud_api::messages::{Delivery, OutboxItem, Retry};
+use super::bindings::whatsapp::cloud_api::outbox::{self as wit, OutboxError, Queued};
+use super::bindings::whatsapp::cloud_api::types::{self, Error, ErrorKind, SendResult};
 use super::convert::{self, err};
 use super::tenant::Tenant;
 use crate::core::error::{Error as E, GraphError};
@@ -46,7 +45,7 @@ pub fn enqueue(items: Vec<OutboxItem>) -> Result<Vec<wit::Enqueued>, Error> {
             crate::core::messages::send_request(&settings, &msg).map_err(|e| within(err(e)))?;
         super::policy::check_template(&msg).map_err(within)?;
         let template = match &msg.content {
-            Content::Template(t) => Some(wit::TemplateRef {
+            Content::Template(t) => Some(types::TemplateRef {
                 name: t.name.clone(),
                 language: t.language.clone(),
             }),
@@ -63,7 +62,15 @@ pub fn enqueue(items: Vec<OutboxItem>) -> Result<Vec<wit::Enqueued>, Error> {
             campaign: item.campaign,
         });
     }
-    wit::enqueue(&queued)
+    wit::enqueue(&queued).map_err(host_error)
+}
+
+/// The host's outbox refusal as the component's error of the same kind.
+fn host_error(e: OutboxError) -> Error {
+    match e {
+        OutboxError::NotConfigured(m) => err(E::NotConfigured(m)),
+        OutboxError::Storage(m) => err(E::Storage(m)),
+    }
 }
 
 /// Send entry `id` now and say what became of it.
@@ -134,18 +141,18 @@ fn core_error(e: &Error) -> E {
 }
 
 /// A status's news for the outbox entry it names, if the outbox sent its message.
-pub fn progress(e: &crate::core::webhook::Event) -> Option<wit::EntryUpdate> {
+pub fn progress(e: &crate::core::webhook::Event) -> Option<types::EntryUpdate> {
     let crate::core::webhook::EventBody::Status(s) = &e.body else {
         return None;
     };
     let p = rules::progress(s)?;
-    Some(wit::EntryUpdate {
+    Some(types::EntryUpdate {
         id: p.id.to_string(),
         state: match p.stage {
-            rules::Stage::Sent => wit::EntryState::Sent,
-            rules::Stage::Delivered => wit::EntryState::Delivered,
-            rules::Stage::Read => wit::EntryState::Read,
-            rules::Stage::Failed => wit::EntryState::Failed,
+            rules::Stage::Sent => types::EntryState::Sent,
+            rules::Stage::Delivered => types::EntryState::Delivered,
+            rules::Stage::Read => types::EntryState::Read,
+            rules::Stage::Failed => types::EntryState::Failed,
         },
         message_id: s.message_id.clone(),
         code: p.failure.map(|g| g.code.to_string()),

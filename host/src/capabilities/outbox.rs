@@ -318,44 +318,81 @@ impl Outbox<'_> {
     }
 }
 
+/// A refusal of the host's API as the import answers it (the component reports it as its
+/// own error of the same kind).
+fn refused(e: Error) -> wit::OutboxError {
+    match e.kind {
+        ErrorKind::NotConfigured => wit::OutboxError::NotConfigured(e.message),
+        _ => wit::OutboxError::Storage(e.message),
+    }
+}
+
 impl wit::Host for Outbox<'_> {
     fn enqueue(
         &mut self,
         items: Vec<wit::Queued>,
-    ) -> wasmtime::Result<Result<Vec<wit::Enqueued>, Error>> {
-        Ok(self.service().and_then(|s| s.enqueue(self.tenant, &items)))
-    }
-
-    fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, Error>> {
-        Ok(self.service().and_then(|s| s.cancel(self.tenant, &id)))
-    }
-
-    fn status(&mut self, id: String) -> wasmtime::Result<Result<Option<wit::Entry>, Error>> {
-        Ok(self.service().and_then(|s| s.status(self.tenant, &id)))
-    }
-
-    fn pause(&mut self, campaign: Option<String>) -> wasmtime::Result<Result<(), Error>> {
+    ) -> wasmtime::Result<Result<Vec<wit::Enqueued>, wit::OutboxError>> {
         Ok(self
             .service()
-            .and_then(|s| s.pause(self.tenant, campaign.as_deref())))
+            .and_then(|s| s.enqueue(self.tenant, &items))
+            .map_err(refused))
     }
 
-    fn resume(&mut self, campaign: Option<String>) -> wasmtime::Result<Result<bool, Error>> {
+    fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, wit::OutboxError>> {
         Ok(self
             .service()
-            .and_then(|s| s.resume(self.tenant, campaign.as_deref())))
+            .and_then(|s| s.cancel(self.tenant, &id))
+            .map_err(refused))
     }
 
-    fn cancel_campaign(&mut self, campaign: String) -> wasmtime::Result<Result<u64, Error>> {
+    fn status(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<Option<wit::Entry>, wit::OutboxError>> {
         Ok(self
             .service()
-            .and_then(|s| s.cancel_campaign(self.tenant, &campaign)))
+            .and_then(|s| s.status(self.tenant, &id))
+            .map_err(refused))
     }
 
-    fn progress(&mut self, campaign: String) -> wasmtime::Result<Result<wit::Tally, Error>> {
+    fn pause(
+        &mut self,
+        campaign: Option<String>,
+    ) -> wasmtime::Result<Result<(), wit::OutboxError>> {
         Ok(self
             .service()
-            .and_then(|s| s.progress(self.tenant, &campaign)))
+            .and_then(|s| s.pause(self.tenant, campaign.as_deref()))
+            .map_err(refused))
+    }
+
+    fn resume(
+        &mut self,
+        campaign: Option<String>,
+    ) -> wasmtime::Result<Result<bool, wit::OutboxError>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.resume(self.tenant, campaign.as_deref()))
+            .map_err(refused))
+    }
+
+    fn cancel_campaign(
+        &mut self,
+        campaign: String,
+    ) -> wasmtime::Result<Result<u64, wit::OutboxError>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.cancel_campaign(self.tenant, &campaign))
+            .map_err(refused))
+    }
+
+    fn progress(
+        &mut self,
+        campaign: String,
+    ) -> wasmtime::Result<Result<wit::Tally, wit::OutboxError>> {
+        Ok(self
+            .service()
+            .and_then(|s| s.progress(self.tenant, &campaign))
+            .map_err(refused))
     }
 }
 
