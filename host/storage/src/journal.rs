@@ -80,7 +80,7 @@ pub struct Staged {
 pub(crate) struct Job {
     pub(crate) staged: Vec<Staged>,
     pub(crate) events: Vec<NewEvent>,
-    pub(crate) progress: Vec<(String, crate::outbox::Progress)>,
+    pub(crate) progress: Vec<(String, crate::outbox::News)>,
     pub(crate) now_ms: i64,
     pub(crate) done: tokio::sync::oneshot::Sender<Result<Vec<bool>>>,
 }
@@ -105,7 +105,7 @@ pub struct Batch<'a> {
     pub events: &'a [NewEvent],
     /// Outbox entries moved on by the events' statuses (tenant, news): forward only, so
     /// an event recorded before moves nothing back.
-    pub progress: &'a [(String, crate::outbox::Progress)],
+    pub progress: &'a [(String, crate::outbox::News)],
     /// When, in Unix milliseconds.
     pub now_ms: i64,
 }

@@ -462,7 +462,7 @@ impl Database {
             .unwrap_or_default())
     }
 
-    /// Make `staged` writes, `events` and the outbox `progress` they carry durable
+    /// Make `staged` writes, `events` and the outbox news they carry (statuses, replies) durable
     /// together, in the next group commit (one transaction and one fsync for every job
     /// waiting then). Per event, whether it was new (an event already recorded under the
     /// same tenant and key is not recorded again; its progress is applied all the same,
@@ -471,7 +471,7 @@ impl Database {
         self: &Arc<Self>,
         staged: Vec<Staged>,
         events: Vec<NewEvent>,
-        progress: Vec<(String, outbox::Progress)>,
+        progress: Vec<(String, outbox::News)>,
         now_ms: i64,
     ) -> Result<Vec<bool>> {
         let (done, answer) = tokio::sync::oneshot::channel();

@@ -142,6 +142,16 @@ pub struct Progress {
     pub reason: Option<String>,
 }
 
+/// What a webhook says of a tenant's outbox, applied in the transaction that records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum News {
+    /// A status named an entry: it moves on.
+    Status(Progress),
+    /// A contact wrote, under these ids (its `wa_id`, its BSUID): the reply is the
+    /// campaign's whose entry reached the contact last (each entry counts one reply).
+    Reply(Vec<String>),
+}
+
 /// A hold on a tenant's outbox, or on one of its campaigns: their entries are not
 /// claimed while it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +173,8 @@ pub struct Tally {
     pub by_state: [u64; 8],
     /// The earliest time a waiting entry may go (Unix milliseconds).
     pub next_ms: Option<i64>,
+    /// Entries whose contact wrote back after this campaign reached it last.
+    pub replied: u64,
 }
 
 /// What keeps a number's dispatch waiting: sends another host may still be making, and
@@ -214,8 +226,9 @@ pub trait OutboxBackend: Send + Sync {
     /// Give claimed entries back to wait (their tenant or campaign was just held):
     /// `queued` again at once, the claim not counted.
     fn outbox_unclaim(&self, holder: &str, ids: &[i64], now_ms: i64) -> Result<()>;
-    /// Move `tenant`'s entries on by status webhooks, never back; how many moved.
-    fn outbox_progress(&self, tenant: &str, news: &[Progress], now_ms: i64) -> Result<u64>;
+    /// Move `tenant`'s entries on by status webhooks (never back), and count replies;
+    /// how many entries changed.
+    fn outbox_progress(&self, tenant: &str, news: &[News], now_ms: i64) -> Result<u64>;
     /// Entries left `sending` by holders other than `alive` become `unknown`: their send
     /// may have left. How many.
     fn outbox_recover(&self, alive: &[String], now_ms: i64) -> Result<u64>;
@@ -236,4 +249,24 @@ pub trait OutboxBackend: Send + Sync {
     fn outbox_holds(&self, tenant: &str) -> Result<Vec<Hold>>;
     /// A campaign's entries counted by state.
     fn outbox_tally(&self, tenant: &str, campaign: &str) -> Result<Tally>;
+    /// Call `wake` whenever another process makes outbox work due (an enqueue, a hold
+    /// lifted), for as long as the backend lives; whether this backend can (PostgreSQL,
+    /// by `LISTEN`/`NOTIFY`). Without it, a dispatcher polls.
+    fn outbox_listen(&self, wake: std::sync::Arc<dyn Fn() + Send + Sync>) -> bool {
+        let _ = wake;
+        false
+    }
+    /// Count `member` among those `scope` reached in the moving window of `window_ms`
+    /// before `now_ms` (a member reached again is counted once, from its latest reach),
+    /// unless `limit` are counted already and it is not one of them: then nothing
+    /// changes, and the answer is when the earliest of them leaves the window (Unix
+    /// milliseconds). One at a time per scope, across every host of the database.
+    fn outbox_reach(
+        &self,
+        scope: &str,
+        member: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>>;
 }

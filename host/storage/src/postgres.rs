@@ -152,6 +152,7 @@ END $$;"#,
 );"#,
     ),
     (5, outbox::SCHEMA),
+    (6, outbox::REACH),
 ];
 
 /// Bring the schema to the newest version this build knows; that version. A database
@@ -364,6 +365,8 @@ fn gone() -> StorageError {
 /// vault; retire an old master key with that in mind.
 pub struct Postgres {
     pool: Pool,
+    /// How to open a connection of its own (a `LISTEN`er).
+    dial: (Config, Option<MakeRustlsConnect>),
     /// Where the connections' tasks and every query run; shut down when dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
@@ -386,6 +389,7 @@ impl Postgres {
     /// the server can't be reached.
     pub fn connect(url: &str) -> Result<Self> {
         let (config, tls) = settings(url)?;
+        let dial = (config.clone(), tls.clone());
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -412,6 +416,7 @@ impl Postgres {
         };
         let pg = Postgres {
             pool,
+            dial,
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
         };
@@ -419,6 +424,32 @@ impl Postgres {
         pg.wait(false, |pool| async move { sequence(&pool).await })?;
         pg.handle.spawn(number_what_waits(pg.pool.clone()));
         Ok(pg)
+    }
+
+    /// Call `wake` for every notification on `channel`, on a connection of its own, for
+    /// as long as the backend lives. A lost connection is made again after a second (and
+    /// `wake` called then: a notification may have been missed meanwhile).
+    fn listen(&self, channel: &'static str, wake: std::sync::Arc<dyn Fn() + Send + Sync>) {
+        let (config, tls) = self.dial.clone();
+        self.handle.spawn(async move {
+            loop {
+                let ended = match tls.clone() {
+                    Some(tls) => match config.connect(tls).await {
+                        Ok((client, conn)) => listening(channel, client, conn, &*wake).await,
+                        Err(e) => Err(e),
+                    },
+                    None => match config.connect(NoTls).await {
+                        Ok((client, conn)) => listening(channel, client, conn, &*wake).await,
+                        Err(e) => Err(e),
+                    },
+                };
+                if let Err(e) = ended {
+                    tracing::warn!("postgres: listening on {channel}: {}", describe(&e));
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                wake();
+            }
+        });
     }
 
     /// Run `op` with the pool on the backend's runtime and hand its result to `reply`. A
@@ -569,6 +600,45 @@ async fn write_numbers(tx: &deadpool_postgres::Transaction<'_>, t: &TenantRecord
     Ok(())
 }
 
+/// `LISTEN` on `channel`, in the connection's schema (`{channel}:{digest}`), and call
+/// `wake` for each notification, until the connection ends.
+async fn listening<S, T>(
+    channel: &str,
+    client: tokio_postgres::Client,
+    mut conn: tokio_postgres::Connection<S, T>,
+    wake: &(dyn Fn() + Send + Sync),
+) -> std::result::Result<(), tokio_postgres::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let listen = async {
+        let digest: String = client
+            .query_one("SELECT left(md5(current_schema()), 16)", &[])
+            .await?
+            .try_get(0)?;
+        client
+            .batch_execute(&format!("LISTEN \"{channel}:{digest}\""))
+            .await
+    };
+    tokio::pin!(listen);
+    let mut listened = false;
+    loop {
+        tokio::select! {
+            r = &mut listen, if !listened => {
+                r?;
+                listened = true;
+            }
+            m = std::future::poll_fn(|cx| conn.poll_message(cx)) => match m {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => wake(),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
 /// A batch's writes and events, owned (they cross to the backend's runtime). The
 /// key-value writes are merged across its jobs (the last write of a key wins, as applying
 /// them in order would leave it) and kept in key order, so that two batches lock rows in
@@ -576,7 +646,7 @@ async fn write_numbers(tx: &deadpool_postgres::Transaction<'_>, t: &TenantRecord
 struct OwnedBatch {
     writes: BTreeMap<FullKey, (Option<Vec<u8>>, i64)>,
     events: Vec<(Vec<NewEvent>, i64)>,
-    progress: Vec<(String, crate::outbox::Progress, i64)>,
+    progress: Vec<(String, crate::outbox::News, i64)>,
 }
 
 /// A key with its tenant and bucket.

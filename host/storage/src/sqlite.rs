@@ -167,6 +167,7 @@ impl Sqlite {
         }
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(outbox::SCHEMA)?;
+        outbox::upgrade(&conn)?;
         conn.pragma_update(None, "user_version", VERSION)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),

@@ -203,6 +203,8 @@ suite! {
         outbox_entries_of_a_stopped_host_become_unknown,
         outbox_cancel_and_tally_by_campaign,
         outbox_progress_commits_with_its_events,
+        outbox_replies_go_to_the_campaign_that_reached_the_contact_last,
+        reach_counts_members_once_within_the_window_up_to_the_limit,
     ],
     shared: [
         events_survive_reopening,
@@ -1545,7 +1547,7 @@ fn postgres_migrations_are_recorded_and_a_newer_schema_refused() {
     assert_eq!(
         versions("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
             .unwrap(),
-        vec!["1,2,3,4,5".to_string()]
+        vec!["1,2,3,4,5,6".to_string()]
     );
     drop((a, b));
     versions("INSERT INTO schema_migrations VALUES (999, 0)").unwrap();
@@ -1566,7 +1568,7 @@ fn with_password(url: &str, password: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // The outbox.
 
-use whatsapp_storage::outbox::{Hold, NewEntry, Outcome, Progress, state};
+use whatsapp_storage::outbox::{Hold, NewEntry, News, Outcome, Progress, state};
 
 fn item(to: &str, key: Option<&str>, priority: u8, not_before_ms: i64) -> NewEntry {
     NewEntry {
@@ -1746,7 +1748,11 @@ fn outbox_settles_only_its_holders_claims_and_never_moves_back(store: &Store) {
         code: None,
         reason: None,
     };
-    assert_eq!(o.outbox_progress("acme", &[news], 11).unwrap(), 1);
+    assert_eq!(
+        o.outbox_progress("acme", &[News::Status(news)], 11)
+            .unwrap(),
+        1
+    );
     let sent = |w: &str| Outcome::Sent { wamid: w.into() };
     assert_eq!(
         o.outbox_settle("other-host", &[(ids[1], sent("x"))], 12)
@@ -1837,16 +1843,28 @@ fn outbox_statuses_move_entries_forward_only(store: &Store) {
         code: None,
         reason: None,
     };
-    assert_eq!(o.outbox_progress("acme", &[p(state::READ)], 4).unwrap(), 1);
     assert_eq!(
-        o.outbox_progress("acme", &[p(state::DELIVERED), p(state::SENT)], 5)
+        o.outbox_progress("acme", &[News::Status(p(state::READ))], 4)
             .unwrap(),
+        1
+    );
+    assert_eq!(
+        o.outbox_progress(
+            "acme",
+            &[
+                News::Status(p(state::DELIVERED)),
+                News::Status(p(state::SENT))
+            ],
+            5
+        )
+        .unwrap(),
         0,
         "late and twice"
     );
     assert_eq!(state_of(&db, "acme", id), state::READ);
     assert_eq!(
-        o.outbox_progress("globex", &[p(state::FAILED)], 6).unwrap(),
+        o.outbox_progress("globex", &[News::Status(p(state::FAILED))], 6)
+            .unwrap(),
         0,
         "another tenant's id"
     );
@@ -1855,7 +1873,11 @@ fn outbox_statuses_move_entries_forward_only(store: &Store) {
         reason: Some("limit".into()),
         ..p(state::FAILED)
     };
-    assert_eq!(o.outbox_progress("acme", &[failed], 7).unwrap(), 1);
+    assert_eq!(
+        o.outbox_progress("acme", &[News::Status(failed)], 7)
+            .unwrap(),
+        1
+    );
     let e = o.outbox_entry("acme", id).unwrap().unwrap();
     assert_eq!(
         (e.state, e.code.as_deref(), e.updated_ms),
@@ -1867,10 +1889,10 @@ fn outbox_statuses_move_entries_forward_only(store: &Store) {
     assert_eq!(
         o.outbox_progress(
             "acme",
-            &[Progress {
+            &[News::Status(Progress {
                 id: c,
                 ..p(state::SENT)
-            }],
+            })],
             10
         )
         .unwrap(),
@@ -1914,7 +1936,7 @@ fn outbox_entries_of_a_stopped_host_become_unknown(store: &Store) {
         code: None,
         reason: None,
     };
-    o.outbox_progress("acme", &[p], 5).unwrap();
+    o.outbox_progress("acme", &[News::Status(p)], 5).unwrap();
     assert_eq!(state_of(&db, "acme", ids[0]), state::SENT);
     assert!(o.outbox_doubts("111", "other").unwrap().unknown.is_empty());
     // An unknown entry history shows was never accepted goes back to the queue, once.
@@ -2027,13 +2049,13 @@ fn outbox_progress_commits_with_its_events(store: &Store) {
         let news = |s: u8| {
             vec![(
                 "acme".to_string(),
-                Progress {
+                News::Status(Progress {
                     id,
                     state: s,
                     wamid: "wamid.C".into(),
                     code: None,
                     reason: None,
-                },
+                }),
             )]
         };
         let new = db
@@ -2059,5 +2081,149 @@ fn outbox_progress_commits_with_its_events(store: &Store) {
             .unwrap();
         assert_eq!(again, vec![false]);
         assert_eq!(state_of(&db, "acme", id), state::DELIVERED);
+    });
+}
+
+fn outbox_replies_go_to_the_campaign_that_reached_the_contact_last(store: &Store) {
+    block_on(async {
+        let db = Arc::new(store.open());
+        let o = db.outbox().unwrap();
+        let put = |campaign: &str, to: &str, at: i64| {
+            o.outbox_put("acme", &[in_campaign(item(to, None, 2, 0), campaign)], at)
+                .unwrap()[0]
+                .0
+        };
+        let sent = |id: i64, at: i64| {
+            o.outbox_claim("111", "h", at, 10).unwrap();
+            o.outbox_settle(
+                "h",
+                &[(
+                    id,
+                    Outcome::Sent {
+                        wamid: format!("wamid.{id}"),
+                    },
+                )],
+                at,
+            )
+            .unwrap();
+        };
+        let spring = put("spring", "15550001", 1);
+        sent(spring, 2);
+        let summer = put("summer", "15550001", 3);
+        sent(summer, 4);
+        // Queued, never sent: it reached no one.
+        put("autumn", "15550001", 5);
+        let other = put("spring", "15550002", 6);
+        sent(other, 7);
+        let reply = |ids: &[&str], at: i64| {
+            vec![(
+                "acme".to_string(),
+                News::Reply(ids.iter().map(|s| s.to_string()).collect()),
+            )]
+            .into_iter()
+            .map(|n| {
+                db.commit(
+                    vec![],
+                    vec![event(Some("acme"), &format!("r{at}"))],
+                    vec![n],
+                    at,
+                )
+            })
+            .next()
+            .unwrap()
+        };
+        reply(&["15550001", "US.1"], 8).await.unwrap();
+        let replied = |c: &str| o.outbox_tally("acme", c).unwrap().replied;
+        assert_eq!(
+            (replied("spring"), replied("summer"), replied("autumn")),
+            (0, 1, 0)
+        );
+        // The same contact again: one reply per entry.
+        reply(&["15550001"], 9).await.unwrap();
+        assert_eq!(replied("summer"), 1);
+        // Another tenant's contact of the same id is not ours.
+        db.commit(
+            vec![],
+            vec![event(Some("globex"), "g")],
+            vec![("globex".to_string(), News::Reply(vec!["15550002".into()]))],
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(replied("spring"), 0);
+        // The other contact: its own entry, of the same campaign.
+        reply(&["15550002"], 11).await.unwrap();
+        assert_eq!(replied("spring"), 1);
+    });
+}
+
+fn reach_counts_members_once_within_the_window_up_to_the_limit(store: &Store) {
+    let db = store.open();
+    let o = db.outbox().unwrap();
+    let day = 86_400_000;
+    assert_eq!(o.outbox_reach("p1", "a", 2, day, 1_000).unwrap(), None);
+    assert_eq!(o.outbox_reach("p1", "b", 2, day, 2_000).unwrap(), None);
+    // Full: a third member waits until the earliest leaves the window.
+    assert_eq!(
+        o.outbox_reach("p1", "c", 2, day, 3_000).unwrap(),
+        Some(1_000 + day)
+    );
+    // A member already counted is reached again, and counted from then.
+    assert_eq!(o.outbox_reach("p1", "a", 2, day, 4_000).unwrap(), None);
+    assert_eq!(
+        o.outbox_reach("p1", "c", 2, day, 5_000).unwrap(),
+        Some(2_000 + day)
+    );
+    // Another scope has its own count.
+    assert_eq!(o.outbox_reach("p2", "c", 2, day, 5_000).unwrap(), None);
+    // Once b leaves the window, c takes its place.
+    assert_eq!(
+        o.outbox_reach("p1", "c", 2, day, 2_000 + day).unwrap(),
+        None
+    );
+    assert_eq!(
+        o.outbox_reach("p1", "d", 2, day, 2_001 + day).unwrap(),
+        Some(4_000 + day)
+    );
+}
+
+#[test]
+fn postgres_wakes_the_listeners_of_other_processes_on_enqueue_and_resume() {
+    let Some(store) = on_postgres() else { return };
+    let (a, b) = (store.open(), store.open());
+    let woken = Arc::new(AtomicUsize::new(0));
+    let w = woken.clone();
+    assert!(a.outbox().unwrap().outbox_listen(Arc::new(move || {
+        w.fetch_add(1, Ordering::SeqCst);
+    })));
+    // Nothing happens: no wake-up (other tests' schemas have channels of their own).
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert_eq!(woken.load(Ordering::SeqCst), 0, "woken for nothing");
+    // Another process enqueues: woken (enqueued until the listener has taken hold).
+    let o = b.outbox().unwrap();
+    let wait_for = |n: usize, again: &dyn Fn()| {
+        for _ in 0..100 {
+            again();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if woken.load(Ordering::SeqCst) >= n {
+                return;
+            }
+        }
+        panic!("not woken");
+    };
+    wait_for(1, &|| {
+        o.outbox_put("acme", &[item("1", None, 0, 0)], 1).unwrap();
+    });
+    // Another process lifts a hold: woken again.
+    let n = woken.load(Ordering::SeqCst);
+    wait_for(n + 1, &|| {
+        let hold = Hold {
+            campaign: Some("spring".into()),
+            code: "paused".into(),
+            reason: "by hand".into(),
+            at_ms: 2,
+        };
+        o.outbox_hold("acme", &hold).unwrap();
+        assert!(o.outbox_release("acme", Some("spring")).unwrap());
     });
 }

@@ -4,9 +4,7 @@
 
 use super::{Postgres, Step};
 use crate::Result;
-use crate::outbox::{
-    Doubts, Entry, Hold, NewEntry, OutboxBackend, Outcome, Progress, Tally, state,
-};
+use crate::outbox::{Doubts, Entry, Hold, NewEntry, News, OutboxBackend, Outcome, Tally, state};
 use std::sync::Arc;
 use tokio_postgres::Row;
 
@@ -46,6 +44,33 @@ CREATE TABLE IF NOT EXISTS outbox_holds (
     PRIMARY KEY (tenant, campaign)
 );"#;
 
+/// Migration 6: replies counted per entry, and the reach of each scope (the messaging
+/// limit's moving window). Written to be applied again harmlessly.
+pub(super) const REACH: &str = r#"ALTER TABLE outbox ADD COLUMN IF NOT EXISTS replied_ms BIGINT;
+CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (tenant, recipient, claimed_ms) WHERE campaign IS NOT NULL;
+CREATE TABLE IF NOT EXISTS reach (
+    scope TEXT COLLATE "C" NOT NULL,
+    member TEXT COLLATE "C" NOT NULL,
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (scope, member)
+);
+CREATE INDEX IF NOT EXISTS reach_at ON reach (scope, at_ms);"#;
+
+/// The channel a host listens on for work another host made due (an enqueue, a hold
+/// lifted), followed by `:` and a digest of the schema's name (a channel's name is at most
+/// 63 bytes): databases shared by several deployments (one schema each) wake only their
+/// own.
+pub(super) const CHANNEL: &str = "wa_outbox";
+
+/// Tell every listening host (delivered when the transaction commits).
+const NOTIFY: &str = "SELECT pg_notify('wa_outbox:' || left(md5(current_schema()), 16), '')";
+
+/// A reply counted for the campaign entry, sent or later, that reached the contact last.
+const REPLY: &str = "UPDATE outbox SET replied_ms = $3 WHERE id = (
+    SELECT id FROM outbox WHERE tenant = $1 AND campaign IS NOT NULL
+        AND recipient = ANY($2) AND state BETWEEN 3 AND 5
+    ORDER BY claimed_ms DESC NULLS LAST, id DESC LIMIT 1) AND replied_ms IS NULL";
+
 const COLUMNS: &str = "id, tenant, idem_key, campaign, number, recipient, priority, item, state, attempts, wamid, code, reason, not_before_ms, created_ms, updated_ms";
 
 /// Entries no hold keeps back (`o` is the entry).
@@ -83,32 +108,39 @@ fn entries(rows: &[Row]) -> Step<Vec<Entry>> {
 pub(super) async fn advance(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant: &str,
-    news: &[Progress],
+    news: &[News],
     now_ms: i64,
 ) -> Step<u64> {
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE outbox SET state = $3, wamid = COALESCE(wamid, $4), code = COALESCE($5, code),
-                reason = COALESCE($6, reason), updated_ms = $7
-             WHERE tenant = $1 AND id = $2 AND state < $3 AND state <> 7",
-        )
-        .await?;
     let mut moved = 0;
-    for p in news {
-        moved += tx
-            .execute(
-                &stmt,
-                &[
-                    &tenant,
-                    &p.id,
-                    &i32::from(p.state),
-                    &p.wamid,
-                    &p.code,
-                    &p.reason,
-                    &now_ms,
-                ],
-            )
-            .await?;
+    for n in news {
+        moved += match n {
+            News::Status(p) => {
+                let stmt = tx
+                    .prepare_cached(
+                        "UPDATE outbox SET state = $3, wamid = COALESCE(wamid, $4), code = COALESCE($5, code),
+                            reason = COALESCE($6, reason), updated_ms = $7
+                         WHERE tenant = $1 AND id = $2 AND state < $3 AND state <> 7",
+                    )
+                    .await?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        &tenant,
+                        &p.id,
+                        &i32::from(p.state),
+                        &p.wamid,
+                        &p.code,
+                        &p.reason,
+                        &now_ms,
+                    ],
+                )
+                .await?
+            }
+            News::Reply(contacts) => {
+                let stmt = tx.prepare_cached(REPLY).await?;
+                tx.execute(&stmt, &[&tenant, contacts, &now_ms]).await?
+            }
+        };
     }
     Ok(moved)
 }
@@ -163,6 +195,8 @@ impl OutboxBackend for Postgres {
                         }
                     }
                 }
+                // Every listening host wakes when this commits (`outbox_listen`).
+                tx.execute(NOTIFY, &[]).await?;
                 tx.commit().await?;
                 Ok(out)
             }
@@ -346,7 +380,7 @@ impl OutboxBackend for Postgres {
         })
     }
 
-    fn outbox_progress(&self, tenant: &str, news: &[Progress], now_ms: i64) -> Result<u64> {
+    fn outbox_progress(&self, tenant: &str, news: &[News], now_ms: i64) -> Result<u64> {
         let tenant = tenant.to_string();
         let news = Arc::new(news.to_vec());
         self.write(move |pool| {
@@ -480,14 +514,16 @@ impl OutboxBackend for Postgres {
         self.write(move |pool| {
             let (tenant, campaign) = (tenant.clone(), campaign.clone());
             async move {
-                let n = pool
-                    .get()
-                    .await?
+                let c = pool.get().await?;
+                let n = c
                     .execute(
                         "DELETE FROM outbox_holds WHERE tenant = $1 AND campaign = $2",
                         &[&tenant, &campaign],
                     )
                     .await?;
+                if n == 1 {
+                    c.execute(NOTIFY, &[]).await?;
+                }
                 Ok(n == 1)
             }
         })
@@ -546,7 +582,80 @@ impl OutboxBackend for Postgres {
                         tally.next_ms = r.try_get(2)?;
                     }
                 }
+                let replied: i64 = pool
+                    .get()
+                    .await?
+                    .query_one(
+                        "SELECT COUNT(*) FROM outbox WHERE tenant = $1 AND campaign = $2 AND replied_ms IS NOT NULL",
+                        &[&tenant, &campaign],
+                    )
+                    .await?
+                    .try_get(0)?;
+                tally.replied = replied as u64;
                 Ok(tally)
+            }
+        })
+    }
+
+    fn outbox_listen(&self, wake: Arc<dyn Fn() + Send + Sync>) -> bool {
+        self.listen(CHANNEL, wake);
+        true
+    }
+
+    fn outbox_reach(
+        &self,
+        scope: &str,
+        member: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        let (scope, member) = (scope.to_string(), member.to_string());
+        self.write(move |pool| {
+            let (scope, member) = (scope.clone(), member.clone());
+            async move {
+                let mut c = pool.get().await?;
+                let tx = c.transaction().await?;
+                // One reach at a time per scope, whichever host asks.
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('reach:' || $1, 0))",
+                    &[&scope],
+                )
+                .await?;
+                tx.execute(
+                    "DELETE FROM reach WHERE scope = $1 AND at_ms <= $2",
+                    &[&scope, &now_ms.saturating_sub(window_ms)],
+                )
+                .await?;
+                let again = tx
+                    .execute(
+                        "UPDATE reach SET at_ms = GREATEST(at_ms, $3) WHERE scope = $1 AND member = $2",
+                        &[&scope, &member, &now_ms],
+                    )
+                    .await?;
+                let answer = if again == 1 {
+                    None
+                } else {
+                    let row = tx
+                        .query_one(
+                            "SELECT COUNT(*), MIN(at_ms) FROM reach WHERE scope = $1",
+                            &[&scope],
+                        )
+                        .await?;
+                    let (count, earliest): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+                    if count >= i64::from(limit) {
+                        Some(earliest.unwrap_or(now_ms).saturating_add(window_ms))
+                    } else {
+                        tx.execute(
+                            "INSERT INTO reach (scope, member, at_ms) VALUES ($1, $2, $3)",
+                            &[&scope, &member, &now_ms],
+                        )
+                        .await?;
+                        None
+                    }
+                };
+                tx.commit().await?;
+                Ok(answer)
             }
         })
     }

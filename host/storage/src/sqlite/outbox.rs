@@ -2,9 +2,7 @@
 
 use super::Sqlite;
 use crate::Result;
-use crate::outbox::{
-    Doubts, Entry, Hold, NewEntry, OutboxBackend, Outcome, Progress, Tally, state,
-};
+use crate::outbox::{Doubts, Entry, Hold, NewEntry, News, OutboxBackend, Outcome, Tally, state};
 use rusqlite::{OptionalExtension, params};
 
 pub(super) const SCHEMA: &str = "
@@ -41,7 +39,31 @@ CREATE TABLE IF NOT EXISTS outbox_holds (
     at_ms INTEGER NOT NULL,
     PRIMARY KEY (tenant, campaign)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reach (
+    scope TEXT NOT NULL,
+    member TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, member)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reach_at ON reach (scope, at_ms);
 ";
+
+/// What a file made before replies were counted gains (see [`upgrade`]).
+const REPLIES: &str = "
+CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (tenant, recipient, claimed_ms) WHERE campaign IS NOT NULL;
+";
+
+/// Bring an outbox made by an earlier version up to this one's: the `replied_ms` column
+/// and its index.
+pub(super) fn upgrade(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'replied_ms'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE outbox ADD COLUMN replied_ms INTEGER")?;
+    }
+    conn.execute_batch(REPLIES)
+}
 
 /// An unknown entry Meta never accepted, queued again.
 const REQUEUE: &str = "UPDATE outbox SET state = 0, claimed_by = NULL, code = 'requeued',
@@ -83,22 +105,37 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
 pub(super) fn advance(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
-    news: &[Progress],
+    news: &[News],
     now_ms: i64,
 ) -> rusqlite::Result<u64> {
-    let mut stmt = tx.prepare_cached(
-        "UPDATE outbox SET state = ?3, wamid = COALESCE(wamid, ?4), code = COALESCE(?5, code),
-            reason = COALESCE(?6, reason), updated_ms = ?7
-         WHERE tenant = ?1 AND id = ?2 AND state < ?3 AND state <> 7",
-    )?;
     let mut moved = 0;
-    for p in news {
-        moved += stmt.execute(params![
-            tenant, p.id, p.state, p.wamid, p.code, p.reason, now_ms
-        ])? as u64;
+    for n in news {
+        moved += match n {
+            News::Status(p) => tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = ?3, wamid = COALESCE(wamid, ?4), code = COALESCE(?5, code),
+                        reason = COALESCE(?6, reason), updated_ms = ?7
+                     WHERE tenant = ?1 AND id = ?2 AND state < ?3 AND state <> 7",
+                )?
+                .execute(params![
+                    tenant, p.id, p.state, p.wamid, p.code, p.reason, now_ms
+                ])?,
+            News::Reply(contacts) => {
+                let contacts = serde_json::to_string(contacts).unwrap_or_else(|_| "[]".into());
+                tx.prepare_cached(REPLY)?
+                    .execute(params![tenant, contacts, now_ms])?
+            }
+        } as u64;
     }
     Ok(moved)
 }
+
+/// A reply counted for the campaign entry, sent or later, that reached the contact last
+/// (`?2`: its ids, as a JSON array).
+const REPLY: &str = "UPDATE outbox SET replied_ms = ?3 WHERE id = (
+    SELECT id FROM outbox WHERE tenant = ?1 AND campaign IS NOT NULL
+        AND recipient IN (SELECT value FROM json_each(?2)) AND state BETWEEN 3 AND 5
+    ORDER BY claimed_ms DESC, id DESC LIMIT 1) AND replied_ms IS NULL";
 
 impl OutboxBackend for Sqlite {
     fn outbox_put(
@@ -274,7 +311,7 @@ impl OutboxBackend for Sqlite {
         Ok(())
     }
 
-    fn outbox_progress(&self, tenant: &str, news: &[Progress], now_ms: i64) -> Result<u64> {
+    fn outbox_progress(&self, tenant: &str, news: &[News], now_ms: i64) -> Result<u64> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let moved = advance(&tx, tenant, news, now_ms)?;
@@ -399,6 +436,47 @@ impl OutboxBackend for Sqlite {
                 tally.next_ms = Some(next);
             }
         }
+        tally.replied = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM outbox WHERE tenant = ?1 AND campaign = ?2 AND replied_ms IS NOT NULL",
+            )?
+            .query_row(params![tenant, campaign], |r| r.get::<_, i64>(0))? as u64;
         Ok(tally)
+    }
+
+    fn outbox_reach(
+        &self,
+        scope: &str,
+        member: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let since = now_ms.saturating_sub(window_ms);
+        tx.prepare_cached("DELETE FROM reach WHERE scope = ?1 AND at_ms <= ?2")?
+            .execute(params![scope, since])?;
+        let again = tx
+            .prepare_cached(
+                "UPDATE reach SET at_ms = MAX(at_ms, ?3) WHERE scope = ?1 AND member = ?2",
+            )?
+            .execute(params![scope, member, now_ms])?;
+        let answer = if again == 1 {
+            None
+        } else {
+            let (count, earliest): (i64, Option<i64>) = tx
+                .prepare_cached("SELECT COUNT(*), MIN(at_ms) FROM reach WHERE scope = ?1")?
+                .query_row([scope], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if count >= i64::from(limit) {
+                Some(earliest.unwrap_or(now_ms).saturating_add(window_ms))
+            } else {
+                tx.prepare_cached("INSERT INTO reach (scope, member, at_ms) VALUES (?1, ?2, ?3)")?
+                    .execute(params![scope, member, now_ms])?;
+                None
+            }
+        };
+        tx.commit()?;
+        Ok(answer)
     }
 }
