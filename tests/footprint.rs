@@ -21,7 +21,10 @@ use whatsapp_host::{COMPONENT, COMPONENT_WASM_OPT};
 /// `wasi:http` error names' shared prefixes stored once; 57,279 bytes. Issue 19's outbox
 /// (57,503) was paid for by its checks reusing the messages other checks have, and four
 /// long messages said shorter: 57,247 bytes; its message-history check (which asks Meta
-/// only for the fields it reads) then took it to 57,343, one byte under the limit.
+/// only for the fields it reads) then took it to 57,343, one byte under the limit. Its
+/// messaging limit (57,455) was paid for by the limit's field name kept once for the
+/// request and the read, one writer for stamped values, and four messages said shorter:
+/// 57,335.
 const IMAGE_PAGES: usize = 14;
 
 /// Bytes the component may weigh, through binaryen's `wasm-opt` and as rustc builds it.
@@ -47,9 +50,10 @@ const IMAGE_PAGES: usize = 14;
 /// and the Marketing Messages route with its status to 1,435,202 and 1,711,817: their
 /// answers are lists of records, lowered field by field. Issue 19's outbox
 /// (`messages.enqueue`, lifting a list of whole outgoing messages, `messages.deliver`,
-/// and the `outbox` import with its seven calls) to 1,469,314 and 1,751,547. Issue 8
-/// asks for 1 MiB.
-const COMPONENT_BYTES: (usize, usize) = (1_475_000, 1_757_000);
+/// and the `outbox` import with its seven calls) to 1,469,314 and 1,751,547; its messaging
+/// limit (`pacing.reach`, the limit read and kept) and replies counted per campaign to
+/// 1,478,218 and 1,762,084. Issue 8 asks for 1 MiB.
+const COMPONENT_BYTES: (usize, usize) = (1_483_000, 1_767_000);
 
 // Shared with the build script, which also reads where a section's header starts.
 #[allow(dead_code)]

@@ -130,7 +130,23 @@ const pacing = {
     return BigInt(Math.round((at - now) * 1e6));
   },
   retry: (attempt) => (attempt >= 1 && attempt <= 3 ? BigInt(5e8 * 2 ** (attempt - 1)) : undefined),
+  // The messaging limit's count, in this process's memory (the reference host keeps it
+  // in its database, shared by its hosts): `member` counted in `scope` (a WABA's id) for
+  // `windowMs`, unless `limit` are counted; then when the earliest leaves (Unix ms).
+  reach(scope, member, limit, windowMs) {
+    const now = Date.now();
+    const window = Number(windowMs);
+    const reached = reachedBy.get(scope) ?? new Map();
+    reachedBy.set(scope, reached);
+    for (const [m, at] of reached) if (at <= now - window) reached.delete(m);
+    if (reached.has(member) || reached.size < limit) {
+      reached.set(member, now);
+      return undefined;
+    }
+    return BigInt(Math.min(...reached.values()) + window);
+  },
 };
+const reachedBy = new Map();
 
 /**
  * `whatsapp:cloud-api/outbox`: this small host has no dispatcher to send what an outbox

@@ -11,8 +11,9 @@
 //!   instance, so what the plugin writes stays for the instance's life.
 //!
 //! - `whatsapp:cloud-api/pacing`: one process serves one instance, so there is nothing to
-//!   share: every slot is granted at once and a throttled send is not tried again (the
-//!   reference host keeps Meta's rates across instances).
+//!   share: every slot is granted at once, a throttled send is not tried again, and no
+//!   reach is counted toward the messaging limit (Meta keeps it; the reference host
+//!   keeps Meta's rates and the limit across instances).
 //!
 //! - `whatsapp:cloud-api/outbox`: a process that ends with its one call has no dispatcher
 //!   to send what it would keep, so every call is refused as `not-configured` (the
@@ -169,6 +170,10 @@ impl pacing::Guest for Provider {
 
     fn retry(_: u32) -> Option<u64> {
         None
+    }
+
+    fn reach(_: String, _: String, _: u32, _: u64) -> Result<Option<u64>, String> {
+        Ok(None)
     }
 }
 

@@ -52,8 +52,8 @@ fn now_secs() -> u64 {
 fn send(tenant: &Tenant, message: messages::OutgoingMessage) -> Result<SendResult> {
     let msg = convert::outgoing(message);
     let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
-    let category = policy::check(tenant, &msg)?;
-    transmit(tenant, req, &msg.to, category.as_deref())
+    let checked = policy::check(tenant, &msg)?;
+    transmit(tenant, req, &msg.to, &checked)
 }
 
 /// Send a checked message request to `to` (a template of `category`, if any): through
@@ -62,9 +62,12 @@ fn transmit(
     tenant: &Tenant,
     req: core::graph::Request,
     to: &str,
-    category: Option<&str>,
+    checked: &policy::Checked,
 ) -> Result<SendResult> {
-    let req = business::route_marketing(tenant, req, category);
+    if let Some(user) = &checked.reaches {
+        policy::reach(tenant, user)?;
+    }
+    let req = business::route_marketing(tenant, req, checked.category.as_deref());
     let number = tenant
         .settings
         .phone_number_id
@@ -132,8 +135,8 @@ impl messages::Guest for Component {
         let tenant = Tenant::bind();
         let msg = convert::outgoing(message);
         let req = core::messages::send_request(&tenant.settings, &msg).map_err(err)?;
-        let category = policy::check(&tenant, &msg)?;
-        let req = business::route_marketing(&tenant, req, category.as_deref());
+        let checked = policy::check(&tenant, &msg)?;
+        let req = business::route_marketing(&tenant, req, checked.category.as_deref());
         Ok(messages::RequestPreview {
             method: req.method.as_str().to_string(),
             url: req.url,
@@ -250,6 +253,7 @@ impl webhooks::Guest for Component {
                     kind: e.body.kind().to_string(),
                     json: webhook::json::to_json(e, id),
                     outbox: outbox::progress(e),
+                    reply_from: core::outbox::reply_from(e),
                 })
                 .collect(),
             not_mine: r.not_mine,

@@ -54,7 +54,12 @@ pub fn enqueue(items: Vec<OutboxItem>) -> Result<Vec<wit::Enqueued>, Error> {
         queued.push(wit::Queued {
             phone_number_id: settings.phone_number_id().map_err(err)?.to_string(),
             body: String::from_utf8(req.body.unwrap_or_default()).unwrap_or_default(),
-            to: msg.to,
+            // As Meta names the user (a leading `+` dropped), which is what a reply
+            // names it by.
+            to: match msg.to.strip_prefix('+') {
+                Some(digits) => digits.to_string(),
+                None => msg.to,
+            },
             template,
             key: item.key,
             not_before_ms: item.not_before_ms,
@@ -96,8 +101,8 @@ fn send(id: &str, entry: &Queued) -> Result<SendResult, Error> {
         .template
         .as_ref()
         .map(|t| (t.name.as_str(), t.language.as_str()));
-    let category = super::policy::check_to(&tenant, &entry.to, template, None)?;
-    super::transmit(&tenant, req, &entry.to, category.as_deref())
+    let checked = super::policy::check_to(&tenant, &entry.to, template, None)?;
+    super::transmit(&tenant, req, &entry.to, &checked)
 }
 
 /// Whether the number's message history since `since_ms` is clear (see the WIT).

@@ -1,17 +1,26 @@
 //! Gathers what `core::policy::check_send` needs from the tenant's buckets.
 
+use super::bindings::whatsapp::cloud_api::pacing;
 use super::bindings::whatsapp::cloud_api::types::Error;
 use super::buckets::Buckets;
 use super::convert::err;
 use super::tenant::Tenant;
+use crate::core::connection::numbers;
 use crate::core::messages::{Outgoing, Recipient};
 use crate::core::outgoing::Content;
-use crate::core::policy::{SendContext, check_send};
+use crate::core::policy::{self, SendContext, check_send};
 use crate::core::webhook::state::{self, CachedTemplate, Store};
 
-/// Refuse locally what Meta would refuse for this recipient and template; the cached
-/// template's category when it is a template send (what `core::marketing` routes by).
-pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<Option<String>, Error> {
+/// What a send's checks found: the cached template's category when it is a template send
+/// (what `core::marketing` routes by), and the user it reaches outside the window (what
+/// the messaging limit counts), if any.
+pub struct Checked {
+    pub category: Option<String>,
+    pub reaches: Option<String>,
+}
+
+/// Refuse locally what Meta would refuse for this recipient and template.
+pub fn check(tenant: &Tenant, msg: &Outgoing) -> Result<Checked, Error> {
     let template = match &msg.content {
         Content::Template(t) => Some(t),
         _ => None,
@@ -31,7 +40,7 @@ pub fn check_to(
     to: &str,
     template: Option<(&str, &str)>,
     message: Option<&crate::core::outgoing::Template>,
-) -> Result<Option<String>, Error> {
+) -> Result<Checked, Error> {
     let to = Recipient::parse(to).map_err(err)?;
     let number = tenant.settings.phone_number_id().map_err(err)?;
     let mut buckets = Buckets::default();
@@ -62,7 +71,63 @@ pub fn check_to(
         message,
     })
     .map_err(err)?;
-    Ok(cached.and_then(|t| t.category))
+    Ok(Checked {
+        category: cached.and_then(|t| t.category),
+        reaches: policy::counts_toward_limit(group, contact.last_inbound, now)
+            .then(|| to.id().to_string()),
+    })
+}
+
+/// Count `user` toward the portfolio's messaging limit, with the host
+/// (`pacing.reach`), before a message reaches it outside the window: refused,
+/// throttled until room opens, when the limit is full.
+pub fn reach(tenant: &Tenant, user: &str) -> Result<(), Error> {
+    let mut buckets = Buckets::default();
+    let Some(limit) = messaging_limit(tenant, &mut buckets)? else {
+        return Ok(());
+    };
+    let scope = tenant.settings.waba_id.as_deref().unwrap_or_default();
+    match pacing::reach(scope, user, limit, policy::LIMIT_WINDOW_MS) {
+        Ok(None) => Ok(()),
+        Ok(Some(until)) => Err(err(policy::limit_reached(super::now_secs() * 1000, until))),
+        Err(e) => Err(err(crate::core::error::Error::Storage(e))),
+    }
+}
+
+/// The portfolio's messaging limit in users; none when unlimited or not known. As the
+/// last webhook or read left it while fresh, else read again from the WABA's numbers (a
+/// read that fails keeps what was known).
+fn messaging_limit(tenant: &Tenant, buckets: &mut Buckets) -> Result<Option<u32>, Error> {
+    let now = super::now_secs();
+    let stored = buckets.get(state::CONTACTS_BUCKET, state::LIMIT_KEY)?;
+    let stored = stored.as_deref().and_then(|v| std::str::from_utf8(v).ok());
+    let (mut limit, at) = stored.map_or((None, 0), |v| {
+        let (n, at) = state::read_consent(v);
+        (n.parse::<i64>().ok(), at)
+    });
+    if now >= at.saturating_add(policy::LIMIT_FRESH_SECS) {
+        let read = numbers::numbers_request(&tenant.settings, None)
+            .map_err(err)
+            .and_then(|r| tenant.call(&r))
+            .and_then(|(status, body)| numbers::read_numbers(status, &body).map_err(err));
+        if let Ok((numbers, _)) = read {
+            let n = numbers
+                .iter()
+                .find_map(|n| {
+                    n.messaging_limit_tier
+                        .as_deref()
+                        .and_then(policy::tier_limit)
+                })
+                .unwrap_or(-1);
+            buckets.set(
+                state::CONTACTS_BUCKET,
+                state::LIMIT_KEY,
+                state::stamped(n, now).as_bytes(),
+            )?;
+            limit = Some(n);
+        }
+    }
+    Ok(limit.and_then(|n| u32::try_from(n).ok()))
 }
 
 /// A template message checked against the cached template's definition (its parameters

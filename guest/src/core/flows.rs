@@ -240,7 +240,7 @@ pub fn delete_request(s: &Settings, current: &Details) -> Result<Request, Error>
         return Err(Error::invalid(
             "flow-id",
             format!(
-                "only DRAFT flows can be deleted; this one is {} (deprecate it instead)",
+                "only DRAFT flows can be deleted (deprecate a {} one)",
                 current.status
             ),
         ));

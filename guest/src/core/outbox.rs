@@ -184,6 +184,28 @@ pub fn progress(s: &StatusUpdate) -> Option<Progress<'_>> {
     })
 }
 
+/// A message a contact wrote: the ids the contact goes by (its `wa_id`, its BSUID), by
+/// which the reply is counted for the campaign that reached it last. Empty for any
+/// other event.
+pub fn reply_from(e: &crate::core::webhook::Event) -> Vec<String> {
+    let crate::core::webhook::EventBody::Message(m) = &e.body else {
+        return Vec::new();
+    };
+    let c = e.contact.as_ref();
+    let ids = [
+        c.and_then(|c| c.wa_id.as_deref()).or(Some(&m.from)),
+        c.and_then(|c| c.user_id.as_deref())
+            .or(m.from_user_id.as_deref()),
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for id in ids.into_iter().flatten().filter(|i| !i.is_empty()) {
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
 /// What becomes of an entry whose send failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

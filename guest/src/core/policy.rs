@@ -33,6 +33,53 @@ pub fn window_open(last_inbound: Option<u64>, now: u64) -> bool {
     last_inbound.is_some_and(|t| now < t.saturating_add(WINDOW_SECS))
 }
 
+/// Meta's messaging limit: how many unique users a business portfolio's numbers may reach
+/// outside a customer-service window in a moving 24 hours, one count shared by every
+/// number of the portfolio; a user reached again within it counts once.
+///
+/// Source: Meta, "Messaging limits" (developers.facebook.com/docs/whatsapp/messaging-limits):
+/// 250 for a new portfolio, then 2,000, 10,000, 100,000 or unlimited; the number's
+/// `whatsapp_business_manager_messaging_limit` says it (`messaging_limit_tier` is
+/// deprecated), and `business_capability_update` announces a change
+/// (`max_daily_conversations_per_business`).
+pub const LIMIT_WINDOW_MS: u64 = WINDOW_SECS * 1000;
+
+/// How long a limit read from Graph is trusted before it is read again (a webhook's
+/// replaces it at once; Meta raises a limit within 6 hours).
+pub const LIMIT_FRESH_SECS: u64 = 3600;
+
+/// Whether a message to a contact counts toward the messaging limit: it reaches a user
+/// (a group is none) outside the window.
+pub fn counts_toward_limit(group: bool, last_inbound: Option<u64>, now: u64) -> bool {
+    !group && !window_open(last_inbound, now)
+}
+
+/// A messaging-limit tier (`TIER_250`, `TIER_2K`, `TIER_UNLIMITED`) as the number of users
+/// it allows; -1 is unlimited.
+pub fn tier_limit(tier: &str) -> Option<i64> {
+    match tier.strip_prefix("TIER_")? {
+        "UNLIMITED" => Some(-1),
+        n => {
+            let (digits, scale) = match n.strip_suffix('K') {
+                Some(d) => (d, 1000),
+                None => (n, 1),
+            };
+            digits.parse::<i64>().ok()?.checked_mul(scale)
+        }
+    }
+}
+
+/// A send refused because the limit is full until `until_ms` (Unix milliseconds): it is
+/// throttled, to try again then.
+pub fn limit_reached(now_ms: u64, until_ms: u64) -> Error {
+    Error::RateLimited {
+        retry_after_seconds: Some(
+            u32::try_from(until_ms.saturating_sub(now_ms).div_ceil(1000)).unwrap_or(u32::MAX),
+        ),
+        error: local(0, "messaging limit reached"),
+    }
+}
+
 fn local(code: i32, message: &str) -> GraphError {
     GraphError {
         code,
@@ -111,6 +158,24 @@ pub fn check_send(c: &SendContext<'_>) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_counts_users_outside_the_window_by_tier() {
+        assert!(counts_toward_limit(false, None, 5));
+        assert!(!counts_toward_limit(false, Some(5), 6));
+        assert!(!counts_toward_limit(true, None, 5));
+        assert_eq!(tier_limit("TIER_250"), Some(250));
+        assert_eq!(tier_limit("TIER_2K"), Some(2000));
+        assert_eq!(tier_limit("TIER_UNLIMITED"), Some(-1));
+        assert_eq!(tier_limit("2K"), None);
+        match limit_reached(1_000, 62_001) {
+            Error::RateLimited {
+                retry_after_seconds,
+                ..
+            } => assert_eq!(retry_after_seconds, Some(62)),
+            e => panic!("{e:?}"),
+        }
+    }
 
     #[test]
     fn the_window_is_24_hours_from_the_last_inbound_message() {

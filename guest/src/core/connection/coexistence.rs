@@ -89,7 +89,7 @@ pub fn check_sync(
         return Err(Error::invalid(
             "kind",
             format!(
-                "the business onboarded at {at} (Unix seconds), over 24 hours ago; Meta allows a {} sync only within 24 hours of onboarding",
+                "the business onboarded at {at} (Unix seconds); Meta allows a {} sync only within 24 hours of onboarding",
                 kind.noun()
             ),
         ));

@@ -8,8 +8,12 @@ use crate::core::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// The fields asked for when listing numbers.
-pub const NUMBER_FIELDS: &str = "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier,throughput,status,code_verification_status,name_status,platform_type";
+/// The fields asked for when listing numbers, then [`LIMIT_FIELD`].
+pub const NUMBER_FIELDS: &str = "id,display_phone_number,verified_name,quality_rating,throughput,status,code_verification_status,name_status,platform_type,";
+
+/// The business portfolio's messaging limit, as a number reads it (`TIER_2K`); once in
+/// the image, for the request and the read.
+pub const LIMIT_FIELD: &str = "whatsapp_business_manager_messaging_limit";
 
 /// One phone number of the WABA.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,9 +43,8 @@ pub struct PhoneNumber {
 /// `GET /{waba-id}/phone_numbers`, from `after` when given.
 pub fn numbers_request(s: &Settings, after: Option<&str>) -> Result<Request, Error> {
     let mut path = format!(
-        "{}/phone_numbers?fields={}&limit=100",
+        "{}/phone_numbers?fields={NUMBER_FIELDS}{LIMIT_FIELD}&limit=100",
         s.waba_id()?,
-        NUMBER_FIELDS
     );
     if let Some(a) = after {
         path.push_str(&format!("&after={}", encode_query(a)));
@@ -74,7 +77,7 @@ pub fn read_numbers(status: u16, body: &[u8]) -> Result<(Vec<PhoneNumber>, Optio
             display_phone_number: text(v, "display_phone_number").unwrap_or_default(),
             verified_name: text(v, "verified_name"),
             quality_rating: text(v, "quality_rating"),
-            messaging_limit_tier: text(v, "messaging_limit_tier"),
+            messaging_limit_tier: text(v, LIMIT_FIELD),
             // `throughput` is an object: `{"level": "STANDARD"}`.
             throughput: v["throughput"]["level"]
                 .as_str()
@@ -249,7 +252,7 @@ mod tests {
 
     #[test]
     fn numbers_are_read_with_paging() {
-        let body = br#"{"data":[{"verified_name":"Acme","code_verification_status":"VERIFIED","display_phone_number":"+1 555-078-3881","quality_rating":"GREEN","platform_type":"CLOUD_API","throughput":{"level":"STANDARD"},"messaging_limit_tier":"TIER_1K","status":"CONNECTED","id":"777"},{"display_phone_number":"x"}],"paging":{"cursors":{"before":"b","after":"a"},"next":"https://n"}}"#;
+        let body = br#"{"data":[{"verified_name":"Acme","code_verification_status":"VERIFIED","display_phone_number":"+1 555-078-3881","quality_rating":"GREEN","platform_type":"CLOUD_API","throughput":{"level":"STANDARD"},"whatsapp_business_manager_messaging_limit":"TIER_1K","status":"CONNECTED","id":"777"},{"display_phone_number":"x"}],"paging":{"cursors":{"before":"b","after":"a"},"next":"https://n"}}"#;
         let (n, next) = read_numbers(200, body).unwrap();
         assert_eq!(n.len(), 1, "an entry without an id is skipped");
         assert_eq!(n[0].throughput.as_deref(), Some("STANDARD"));

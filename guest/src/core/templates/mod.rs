@@ -961,7 +961,7 @@ fn check_buttons(field: &str, buttons: &[Button], category: Category) -> Result<
     {
         return Err(invalid(
             field,
-            "quick-reply buttons must be grouped together, not mixed between other buttons",
+            "quick-reply buttons must be grouped together",
         ));
     }
     let otp = count(|b| matches!(b, Button::Otp { .. }));

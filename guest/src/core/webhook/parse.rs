@@ -535,7 +535,7 @@ fn single(field: &str, v: &J, raw_value: &str) -> Option<EventBody> {
             let tier = limit.and_then(J::as_str).map(str::to_string);
             let c = BusinessCapability {
                 messaging_limit: limit.and_then(|l| match l {
-                    J::Str(t) => tier_limit(t),
+                    J::Str(t) => crate::core::policy::tier_limit(t),
                     n => n.as_i64(),
                 }),
                 messaging_limit_tier: tier,
@@ -577,24 +577,6 @@ fn single(field: &str, v: &J, raw_value: &str) -> Option<EventBody> {
         "phone_number_name_update" => phone(PhoneNumberUpdateKind::Name, ne(v, "decision")),
         "phone_number_quality_update" => phone(PhoneNumberUpdateKind::Quality, ne(v, "event")),
         _ => None,
-    }
-}
-
-/// A messaging-limit tier as the number of users it allows; -1 is unlimited.
-///
-/// Source: Meta, "business_capability_update" webhook reference
-/// (`max_daily_conversations_per_business`: `TIER_250`, `TIER_2K`, `TIER_10K`,
-/// `TIER_100K`, `TIER_UNLIMITED`; the same page's example sends the number itself).
-fn tier_limit(tier: &str) -> Option<i64> {
-    match tier.strip_prefix("TIER_")? {
-        "UNLIMITED" => Some(-1),
-        n => {
-            let (digits, scale) = match n.strip_suffix('K') {
-                Some(d) => (d, 1000),
-                None => (n, 1),
-            };
-            digits.parse::<i64>().ok()?.checked_mul(scale)
-        }
     }
 }
 

@@ -53,6 +53,11 @@ pub fn consent_key(contact: &str) -> String {
     concat(&["consent:", &bounded(contact)])
 }
 
+/// The key of the portfolio's messaging limit in [`CONTACTS_BUCKET`] (every contact key has
+/// a `:`, this one none): the number of users (-1 unlimited) and when it was learned, `{n}@{unix
+/// seconds}`, as a consent is kept ([`read_consent`] reads it).
+pub const LIMIT_KEY: &str = "limit";
+
 /// The key under which a BSUID names the `wa_id` a webhook revealed for it.
 pub fn bsuid_key(user_id: &str) -> String {
     concat(&["bsuid:", &bounded(user_id)])
@@ -61,7 +66,13 @@ pub fn bsuid_key(user_id: &str) -> String {
 /// A consent as stored: `stopped@<unix seconds>` or `ok@<unix seconds>`, the time of the
 /// message or preference that gave it.
 pub fn consent_value(c: Consent, at: u64) -> String {
-    format!("{}@{at}", c.as_str())
+    stamped(c.as_str(), at)
+}
+
+/// A value and when it was given, `{value}@{unix seconds}`, as consents and the
+/// messaging limit are kept ([`read_consent`] reads it back).
+pub fn stamped(value: impl std::fmt::Display, at: u64) -> String {
+    format!("{value}@{at}")
 }
 
 /// A stored consent read back: `stopped` or `ok`, and when it was given (0 for a value
@@ -166,6 +177,14 @@ pub fn keep<S: Store>(
                 contact_id(p.wa_id.as_deref(), p.user_id.as_deref()),
             ) {
                 set_consent(store, id, c, at)?;
+            }
+        }
+        EventBody::Capability(c) => {
+            if let Some(n) = c.messaging_limit {
+                let stored = text(store.get(CONTACTS_BUCKET, LIMIT_KEY)?);
+                if consent_applies(stored.as_deref(), at) {
+                    store.set(CONTACTS_BUCKET, LIMIT_KEY, stamped(n, at).as_bytes())?;
+                }
             }
         }
         EventBody::Template(t) => {
