@@ -431,7 +431,8 @@ pub(crate) fn numbers(state: &Sandbox, waba: &str, query: &str) -> Resp {
         return unknown_object("get", waba);
     }
     if let Some(f) = param(query, "fields") {
-        const KNOWN: [&str; 12] = [
+        const KNOWN: [&str; 13] = [
+            "whatsapp_business_manager_messaging_limit",
             "id",
             "display_phone_number",
             "verified_name",
@@ -451,8 +452,17 @@ pub(crate) fn numbers(state: &Sandbox, waba: &str, query: &str) -> Resp {
             ));
         }
     }
+    let tier = crate::limits::tier(state);
     let c = lock(state);
-    let data: Vec<Value> = c.numbers.iter().map(Number::json).collect();
+    let data: Vec<Value> = c
+        .numbers
+        .iter()
+        .map(|n| {
+            let mut j = n.json();
+            j["whatsapp_business_manager_messaging_limit"] = tier.clone().into();
+            j
+        })
+        .collect();
     net::json(
         StatusCode::OK,
         &json!({ "data": data, "paging": { "cursors": { "before": "QVFI", "after": "QVFJ" } } }),

@@ -76,6 +76,11 @@ pub struct SandboxConfig {
     /// marketing limit: a marketing template to them is accepted, then fails with a
     /// 131049 status webhook. None: nobody.
     pub marketing_limited_one_in: Option<u64>,
+    /// The business portfolio's messaging limit: unique users its numbers may reach
+    /// outside a customer-service window in a moving 24 hours (the numbers'
+    /// `whatsapp_business_manager_messaging_limit`). A send past it is refused (the
+    /// sandbox's own error, counted in `GET /sandbox/limits`). None: unlimited.
+    pub messaging_limit: Option<u32>,
     /// Meta pauses the named template after this many accepted sends of it (with the
     /// webhook); later sends of it are refused with 132015.
     pub pause_template_after: Option<(String, u64)>,
@@ -115,6 +120,7 @@ impl Default for SandboxConfig {
             mps_per_number: None,
             pair_limit: None,
             marketing_limited_one_in: None,
+            messaging_limit: None,
             pause_template_after: None,
             chaotic_statuses: false,
             webhook_retry_for: Duration::from_millis(1_550),
@@ -681,6 +687,15 @@ fn send(state: &Arc<Sandbox>, pnid: &str, v: &Value, lite: bool) -> Resp {
                 "(#130429) Rate limit hit",
             );
         }
+    }
+    let window_open = state
+        .last_inbound
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&(pnid.to_string(), wa_id.clone()))
+        .is_some_and(|t| now_secs() < t + WINDOW_SECS);
+    if let Some(resp) = limits::reach(state, &wa_id, window_open) {
+        return resp;
     }
     if v["interactive"]["type"] == "call_permission_request" {
         calling::granted(state, pnid, &wa_id);

@@ -1,7 +1,8 @@
 //! Meta's sending limits, as the sandbox keeps them when asked ([`crate::SandboxConfig`]):
 //! throughput per number (130429), the pair rate (131056), a template Meta pauses after
 //! some sends (then 132015), the per-user marketing limit (a 131049 `failed` status),
-//! statuses that arrive late, twice and out of order, and each message's history
+//! the business portfolio's messaging limit (users reached outside the window in 24
+//! hours), statuses that arrive late, twice and out of order, and each message's history
 //! (`GET /{phone-number-id}/message_history`). `GET /sandbox/limits` counts what it
 //! refused, so a test can hold a sender to zero.
 
@@ -31,6 +32,13 @@ pub(crate) struct Limits {
     /// state) in the order they were posted.
     history: HashMap<String, (String, Vec<(String, u64, &'static str)>)>,
     history_order: std::collections::VecDeque<String>,
+    /// The portfolio's reach: each user reached outside the window, by when it was last
+    /// reached (Unix seconds).
+    reached: HashMap<String, u64>,
+    /// Sends refused for passing the messaging limit.
+    messaging_limit_refusals: u64,
+    /// The most users reached in any 24 hours so far.
+    reached_peak: usize,
 }
 
 pub(crate) fn limits(s: &Sandbox) -> std::sync::MutexGuard<'_, Limits> {
@@ -105,6 +113,41 @@ pub(crate) fn check(s: &Sandbox, pnid: &str, wa_id: &str, v: &Value) -> Option<R
         }
     }
     None
+}
+
+/// Count a send that reaches `wa_id` outside the window toward the portfolio's messaging
+/// limit, or refuse it when the limit is full (Meta documents no error of its own for
+/// this: the sandbox's is 131000 with its reason). None lets it through.
+pub(crate) fn reach(s: &Sandbox, wa_id: &str, window_open: bool) -> Option<Resp> {
+    let limit = s.config.messaging_limit?;
+    if window_open {
+        return None;
+    }
+    let now = now_secs();
+    let mut l = limits(s);
+    l.reached.retain(|_, at| now < *at + crate::WINDOW_SECS);
+    if !l.reached.contains_key(wa_id) && l.reached.len() >= limit as usize {
+        l.messaging_limit_refusals += 1;
+        return Some(graph_error(
+            StatusCode::BAD_REQUEST,
+            131000,
+            None,
+            "(#131000) Something went wrong: the business portfolio's messaging limit is reached (sandbox)",
+        ));
+    }
+    l.reached.insert(wa_id.to_string(), now);
+    l.reached_peak = l.reached_peak.max(l.reached.len());
+    None
+}
+
+/// The portfolio's messaging limit as Meta names it (`TIER_250`, `TIER_2K`,
+/// `TIER_UNLIMITED`).
+pub(crate) fn tier(s: &Sandbox) -> String {
+    match s.config.messaging_limit {
+        None => "TIER_UNLIMITED".into(),
+        Some(n) if n >= 1000 && n % 1000 == 0 => format!("TIER_{}K", n / 1000),
+        Some(n) => format!("TIER_{n}"),
+    }
 }
 
 /// After an accepted send: the template's count, and whether Meta pauses it now.
@@ -238,7 +281,9 @@ pub(crate) fn counts(s: &Sandbox) -> Resp {
     net::json(
         StatusCode::OK,
         &json!({ "throughput_refusals": l.throughput_refusals, "pair_refusals": l.pair_refusals,
-            "paused_refusals": l.paused_refusals }),
+            "paused_refusals": l.paused_refusals,
+            "messaging_limit": s.config.messaging_limit, "messaging_limit_refusals": l.messaging_limit_refusals,
+            "reached_24h": l.reached.len(), "reached_peak": l.reached_peak }),
     )
 }
 

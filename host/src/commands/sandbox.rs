@@ -34,6 +34,10 @@ pub struct SandboxArgs {
     /// marketing templates fail with a 131049 status.
     #[arg(long)]
     marketing_limited_one_in: Option<u64>,
+    /// The business portfolio's messaging limit: unique users reached outside the window
+    /// in 24 hours (250, 2000, 10000, 100000); unlimited when not given.
+    #[arg(long)]
+    messaging_limit: Option<u32>,
     /// Meta pauses a template after this many sends of it: NAME=COUNT.
     #[arg(long, value_parser = name_count)]
     pause_template_after: Option<(String, u64)>,
@@ -70,6 +74,7 @@ pub async fn run(a: &SandboxArgs) -> Result<(), BoxError> {
         auto_reply: a.auto_reply,
         mps_per_number: a.mps_per_number,
         marketing_limited_one_in: a.marketing_limited_one_in,
+        messaging_limit: a.messaging_limit,
         pause_template_after: a.pause_template_after.clone(),
         chaotic_statuses: a.chaotic_statuses,
         webhook_retry_for: std::time::Duration::from_secs(a.webhook_retry_secs),
