@@ -530,3 +530,93 @@ async fn the_admin_api_enqueues_reads_and_steers_the_outbox() {
     .await;
     assert_eq!(code, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messaging_limit_is_shared_by_the_numbers_and_a_campaign_past_it_waits() {
+    use whatsapp_host::sandbox::connection::SECOND_PHONE_NUMBER_ID;
+    const LIMIT: usize = 5;
+    let h = Harness::start_with(with_webhooks(), |c| c.messaging_limit = Some(LIMIT as u32)).await;
+    let both = whatsapp_host::tenants::select_numbers(
+        &h.db,
+        &h.tenant.id,
+        &[PHONE_NUMBER_ID.into(), SECOND_PHONE_NUMBER_ID.into()],
+    )
+    .unwrap();
+    approved_marketing_template(&h, "capped_sale").await;
+    // This contact wrote to the first number: a message to it from there is inside the
+    // window and does not count.
+    let writer = "15550100790";
+    inbound(&h, writer, "hello").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut items: Vec<Value> = (0..8)
+        .map(|i| {
+            let mut item = template_item(&format!("+1555010080{i}"), "capped_sale", Some("capped"));
+            // Half from each number: the limit is the portfolio's, shared by both.
+            if i % 2 == 1 {
+                item["phone_number_id"] = json!(SECOND_PHONE_NUMBER_ID);
+            }
+            item
+        })
+        .collect();
+    items.push(template_item(
+        &format!("+{writer}"),
+        "capped_sale",
+        Some("capped"),
+    ));
+    let ids: Vec<String> = h
+        .op_of(&both, "messages.enqueue", json!({ "items": items }))
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let t = loop {
+        let t = outbox(&h).progress(&h.tenant.id, "capped").unwrap();
+        if t.read == LIMIT as u64 + 1 && t.queued == 3 && t.sending == 0 {
+            break t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{t:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // The rest wait for the first reach to leave the moving 24 hours (to the second),
+    // and say so.
+    let now = whatsapp_host::storage::now_ms() as u64;
+    let next = t.next_ms.expect("a wait");
+    assert!(
+        next > now + 23 * 3_600_000 && next <= now + 24 * 3_600_000 + 1_000,
+        "{next} against {now}"
+    );
+    assert_eq!((t.failed, &t.held), (0, &None), "{t:?}");
+    let limits = h.sandbox("GET", "/sandbox/limits", Value::Null).await;
+    assert_eq!(limits["messaging_limit_refusals"], 0, "{limits}");
+    assert_eq!(limits["reached_peak"], LIMIT, "{limits}");
+    assert_eq!(sends_to(&h, writer).await, 1);
+    // A send outside the outbox is held to the same limit: throttled until room opens.
+    let e = h
+        .op(
+            "messages.send",
+            json!({ "message": template_item("+15550100899", "capped_sale", None)["message"] }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited, "{e:?}");
+    assert!(e.retry_after_seconds.unwrap() > 23 * 3600, "{e:?}");
+    // A reached contact answers: the reply is the campaign's.
+    let reached = ids
+        .iter()
+        .map(|id| entry(&h, id))
+        .find(|e| e.state == EntryState::Read && e.to != writer)
+        .unwrap();
+    inbound(&h, &reached.to, "Tell me more").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while outbox(&h).progress(&h.tenant.id, "capped").unwrap().replied != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reply was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

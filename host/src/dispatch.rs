@@ -11,7 +11,8 @@
 //! become `unknown` ([`OutboxBackend::outbox_recover`]): their send may have left, so
 //! they wait for the status webhook that names them, or, before the number sends again,
 //! for its message history to show that Meta never accepted them (then they go again).
-//! On PostgreSQL the claims themselves skip each other's rows (`SKIP LOCKED`).
+//! On PostgreSQL the claims themselves skip each other's rows (`SKIP LOCKED`), and an
+//! enqueue or a hold lifted in any process wakes every dispatcher (`LISTEN`/`NOTIFY`).
 //!
 //! **Order.** A number's entries go by priority (replies, then automations, then
 //! campaigns), then time, then the order they were enqueued; up to
@@ -38,6 +39,9 @@ pub const DRAIN: Duration = Duration::from_secs(30);
 const DOUBT_POLL: Duration = Duration::from_millis(250);
 /// How long a number waits for the status webhooks that settle its entries in doubt.
 pub const DOUBT_WAIT: Duration = Duration::from_secs(600);
+/// How often an idle dispatcher looks for due entries when the database wakes it for
+/// other hosts' enqueues (`LISTEN`/`NOTIFY`): only waits that end are left to find.
+const LISTENING_POLL: Duration = Duration::from_secs(1);
 /// How long an entry waits when no instance could be made for it.
 const NO_INSTANCE_WAIT_MS: i64 = 5_000;
 
@@ -52,7 +56,8 @@ pub struct Options {
     /// after it).
     pub lease: Duration,
     /// How often an idle dispatcher looks for due entries (an enqueue in this process
-    /// wakes it at once).
+    /// wakes it at once, and on PostgreSQL one in any process; then it looks at least
+    /// every second).
     pub poll: Duration,
 }
 
@@ -143,6 +148,15 @@ impl Dispatcher {
     }
 
     async fn work(self: Arc<Self>) {
+        let outbox = self.outbox.clone();
+        let listening = self
+            .store()
+            .is_some_and(|s| s.outbox_listen(Arc::new(move || outbox.wake())));
+        let poll = if listening {
+            self.options.poll.max(LISTENING_POLL)
+        } else {
+            self.options.poll
+        };
         let mut beat: Option<std::time::Instant> = None;
         loop {
             let now = now_ms();
@@ -173,7 +187,7 @@ impl Dispatcher {
                     Err(e) => tracing::error!("outbox: leasing number {number}: {e}"),
                 }
             }
-            self.outbox.woken(self.options.poll).await;
+            self.outbox.woken(poll).await;
         }
     }
 

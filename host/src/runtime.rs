@@ -260,7 +260,11 @@ impl TenantState {
     }
 
     fn pacing(&mut self) -> crate::capabilities::throughput::Pacing<'_> {
-        crate::capabilities::throughput::Pacing(&self.throughput)
+        crate::capabilities::throughput::Pacing {
+            throughput: &self.throughput,
+            tenant: &self.tenant,
+            outbox: self.outbox.as_deref(),
+        }
     }
 
     fn outbox(&mut self) -> crate::capabilities::outbox::Outbox<'_> {

@@ -10,6 +10,7 @@ use crate::runtime::api::ErrorKind;
 use crate::signature;
 pub use crate::state::{Counters, DEFAULT_MAX_BODY, Metrics, ServerState};
 use crate::storage::NewEvent;
+use crate::storage::outbox::News;
 use crate::tenants::{Defaults, TenantExt};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -384,7 +385,7 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
     // the events, in the next group commit, before the 200 (see `crate::journal`).
     let journal = state.db.journal();
     let mut rows: Vec<NewEvent> = Vec::new();
-    let mut progress: Vec<(String, crate::storage::outbox::Progress)> = Vec::new();
+    let mut progress: Vec<(String, News)> = Vec::new();
     let mut staged = Vec::new();
     let warm_limit = state.runtime.max_instances() as usize / 4;
     for known in &verified {
@@ -447,7 +448,11 @@ async fn receive(state: &ServerState, req: Request<Incoming>) -> Result<usize, R
         };
         for e in result.events {
             if let Some(p) = e.outbox {
-                progress.extend(crate::dispatch::progress(p).map(|p| (t.id.clone(), p)));
+                progress
+                    .extend(crate::dispatch::progress(p).map(|p| (t.id.clone(), News::Status(p))));
+            }
+            if !e.reply_from.is_empty() {
+                progress.push((t.id.clone(), News::Reply(e.reply_from)));
             }
             rows.push(NewEvent {
                 tenant: Some(t.id.clone()),
@@ -503,7 +508,7 @@ async fn record(
     state: &ServerState,
     staged: Vec<crate::journal::Staged>,
     rows: Vec<NewEvent>,
-    progress: Vec<(String, crate::storage::outbox::Progress)>,
+    progress: Vec<(String, News)>,
 ) -> Result<usize, Refusal> {
     // What the counters and the in-process listeners (the demo) need after the commit.
     let recorded: Vec<(Option<String>, String, Option<String>)> = rows

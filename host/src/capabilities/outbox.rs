@@ -174,6 +174,7 @@ impl OutboxService {
             read: n(state::READ),
             failed: n(state::FAILED),
             cancelled: n(state::CANCELLED),
+            replied: t.replied,
             held,
             next_ms: t
                 .next_ms
@@ -282,7 +283,7 @@ pub fn tally_json(t: &wit::Tally) -> serde_json::Value {
     serde_json::json!({
         "campaign": t.campaign, "queued": t.queued, "sending": t.sending, "unknown": t.unknown,
         "sent": t.sent, "delivered": t.delivered, "read": t.read, "failed": t.failed,
-        "cancelled": t.cancelled,
+        "cancelled": t.cancelled, "replied": t.replied,
         "held": t.held.as_ref().map(|h| serde_json::json!({ "code": h.code, "reason": h.reason, "since_ms": h.since_ms })),
         "next_ms": t.next_ms,
     })

@@ -22,8 +22,9 @@ pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
 pub const PAIR_BURST: f64 = 45.0;
 /// Buckets kept (numbers, pairs) before idle ones are dropped.
 const MAX_BUCKETS: usize = 100_000;
-/// The longest number or recipient an instance may name (longer ones trap it).
-const MAX_KEY: usize = 64;
+/// The longest number, recipient or scope an instance may name (longer ones trap it): a
+/// BSUID is up to 131 bytes.
+const MAX_KEY: usize = 256;
 
 /// A token bucket: `capacity` tokens, refilled at `rate` per second.
 #[derive(Debug, Clone)]
@@ -86,6 +87,9 @@ pub struct Throughput {
     pub base_backoff: Duration,
     numbers: Mutex<HashMap<String, Bucket>>,
     pairs: Mutex<HashMap<(String, String), Bucket>>,
+    /// The reach of each scope, for a host that keeps no outbox database: member →
+    /// latest reach (Unix milliseconds), per scope.
+    reached: Mutex<HashMap<String, HashMap<String, i64>>>,
 }
 
 impl Default for Throughput {
@@ -104,7 +108,32 @@ impl Throughput {
             base_backoff: Duration::from_millis(500),
             numbers: Mutex::default(),
             pairs: Mutex::default(),
+            reached: Mutex::default(),
         }
+    }
+
+    /// [`OutboxBackend::outbox_reach`](crate::storage::outbox::OutboxBackend::outbox_reach)
+    /// in this process's memory, for a host without an outbox database.
+    pub fn reach(
+        &self,
+        scope: &str,
+        member: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Option<i64> {
+        let mut all = self.reached.lock().unwrap_or_else(|p| p.into_inner());
+        let reached = all.entry(scope.to_string()).or_default();
+        reached.retain(|_, at| *at > now_ms.saturating_sub(window_ms));
+        if let Some(at) = reached.get_mut(member) {
+            *at = now_ms.max(*at);
+            return None;
+        }
+        if reached.len() >= limit as usize {
+            return reached.values().min().map(|t| t.saturating_add(window_ms));
+        }
+        reached.insert(member.to_string(), now_ms);
+        None
     }
 
     /// From `WA_MPS_PER_NUMBER`, else the default.
@@ -182,8 +211,16 @@ impl Throughput {
     }
 }
 
-/// The pacing one instance sees: the host's shared [`Throughput`].
-pub struct Pacing<'a>(pub &'a Throughput);
+/// The pacing one instance sees: the host's shared [`Throughput`], and for the messaging
+/// limit its tenant and the outbox's database (none: this process's memory).
+pub struct Pacing<'a> {
+    /// The host's pacing.
+    pub throughput: &'a Throughput,
+    /// The instance's tenant: its scopes are its own.
+    pub tenant: &'a str,
+    /// Where the reach of a scope is counted across hosts.
+    pub outbox: Option<&'a crate::capabilities::outbox::OutboxService>,
+}
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -199,7 +236,7 @@ impl wit::Host for Pacing<'_> {
         if number.len() > MAX_KEY || recipient.len() > MAX_KEY {
             wasmtime::bail!("pacing.reserve: a number or recipient longer than {MAX_KEY} bytes");
         }
-        Ok(nanos(self.0.reserve(
+        Ok(nanos(self.throughput.reserve(
             &number,
             Some(&recipient),
             ceiling,
@@ -208,14 +245,44 @@ impl wit::Host for Pacing<'_> {
     }
 
     fn retry(&mut self, attempt: u32) -> wasmtime::Result<Option<u64>> {
-        if attempt == 0 || attempt > self.0.max_retries {
+        if attempt == 0 || attempt > self.throughput.max_retries {
             return Ok(None);
         }
         tracing::info!(
             "throttled by Meta; retry {attempt} of {}",
-            self.0.max_retries
+            self.throughput.max_retries
         );
-        Ok(Some(nanos(self.0.backoff(attempt))))
+        Ok(Some(nanos(self.throughput.backoff(attempt))))
+    }
+
+    fn reach(
+        &mut self,
+        scope: String,
+        member: String,
+        limit: u32,
+        window_ms: u64,
+    ) -> wasmtime::Result<Result<Option<u64>, String>> {
+        if scope.len() > MAX_KEY || member.len() > MAX_KEY {
+            wasmtime::bail!("pacing.reach: a scope or member longer than {MAX_KEY} bytes");
+        }
+        // Each tenant's scopes are its own.
+        let scope = format!("{}/{scope}", self.tenant);
+        let window = i64::try_from(window_ms).unwrap_or(i64::MAX);
+        let now = crate::storage::now_ms();
+        let until = match self.outbox {
+            Some(o) => match o.store().map_err(|e| e.message).and_then(|s| {
+                s.outbox_reach(&scope, &member, limit, window, now)
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok(u) => u,
+                Err(e) => {
+                    tracing::error!("tenant {}: the messaging limit's count: {e}", self.tenant);
+                    return Ok(Err(format!("the messaging limit's count: {e}")));
+                }
+            },
+            None => self.throughput.reach(&scope, &member, limit, window, now),
+        };
+        Ok(Ok(until.map(|t| u64::try_from(t).unwrap_or(0))))
     }
 }
 
@@ -304,7 +371,11 @@ mod tests {
     #[test]
     fn retries_pause_longer_each_time_up_to_the_hosts_limit() {
         let t = Throughput::new(80);
-        let mut p = Pacing(&t);
+        let mut p = Pacing {
+            throughput: &t,
+            tenant: "acme",
+            outbox: None,
+        };
         let b1 = wit::Host::retry(&mut p, 1).unwrap().unwrap();
         let base = nanos(t.base_backoff);
         assert!(b1 >= base && b1 <= 2 * base, "{b1}");
@@ -315,6 +386,27 @@ mod tests {
             wit::Host::reserve(&mut p, "P".into(), "A".into(), 0).unwrap(),
             0
         );
-        assert!(wit::Host::reserve(&mut p, "P".repeat(65), "A".into(), 0).is_err());
+        assert!(wit::Host::reserve(&mut p, "P".repeat(MAX_KEY + 1), "A".into(), 0).is_err());
+    }
+
+    #[test]
+    fn without_a_database_reach_is_counted_in_memory_per_tenant() {
+        let t = Throughput::new(80);
+        let reach = |tenant: &str, member: &str| {
+            let mut p = Pacing {
+                throughput: &t,
+                tenant,
+                outbox: None,
+            };
+            wit::Host::reach(&mut p, "waba".into(), member.into(), 1, 60_000)
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(reach("acme", "a"), None);
+        assert_eq!(reach("acme", "a"), None, "counted once");
+        let until = reach("acme", "b").expect("full");
+        let now = crate::storage::now_ms() as u64;
+        assert!(until > now && until <= now + 60_000, "{until}");
+        assert_eq!(reach("globex", "b"), None, "another tenant's count");
     }
 }

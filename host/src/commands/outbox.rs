@@ -357,8 +357,8 @@ fn bar(t: &Tally, width: usize) -> String {
     } else {
         (done as usize * width) / total as usize
     };
-    format!(
-        "[{}{}] {done}/{total} done: {} sent, {} delivered, {} read, {} failed, {} cancelled, {} unknown",
+    let mut line = format!(
+        "[{}{}] {done}/{total} done: {} sent, {} delivered, {} read, {} failed, {} cancelled, {} unknown, {} replied",
         "#".repeat(filled),
         ".".repeat(width - filled),
         t.sent,
@@ -366,8 +366,19 @@ fn bar(t: &Tally, width: usize) -> String {
         t.read,
         t.failed,
         t.cancelled,
-        t.unknown
-    )
+        t.unknown,
+        t.replied
+    );
+    // A wait of Meta's limits (the messaging limit's lasts up to a day): until when.
+    if let Some(next) = t.next_ms.filter(|_| t.queued > 0) {
+        let secs = next.saturating_sub(whatsapp_host::storage::now_ms() as u64) / 1000;
+        line.push_str(&format!(
+            ", waiting {}h{:02}m",
+            secs / 3600,
+            secs % 3600 / 60
+        ));
+    }
+    line
 }
 
 #[cfg(test)]
