@@ -620,3 +620,81 @@ async fn the_messaging_limit_is_shared_by_the_numbers_and_a_campaign_past_it_wai
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_creates_a_campaign_from_a_template_and_its_recipients() {
+    let h = Harness::start(whatsapp_tests::quiet()).await;
+    let auth = format!("Bearer {}", whatsapp_tests::ADMIN_TOKEN);
+    let create = |campaign: &'static str, body: Value| {
+        let (auth, origin) = (auth.clone(), h.admin_origin.clone());
+        async move {
+            let (code, text) = http(
+                "POST",
+                &format!("{origin}/admin/tenants/acme/campaigns/{campaign}"),
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+            (
+                code,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    // Held first, so that its entries wait where they can be counted.
+    outbox(&h).pause(&h.tenant.id, Some("summer")).unwrap();
+    let csv = "to,1\n+15550100770,Ann\n+15550100771,\"Bo, Jr.\"\n";
+    let body = json!({ "template": "hello_world", "recipients": csv });
+    let (code, made) = create("summer", body.clone()).await;
+    assert_eq!(code, 200, "{made}");
+    assert_eq!((&made["entries"], &made["created"]), (&json!(2), &json!(2)));
+    // The same list again adds nothing; objects work as CSV rows do.
+    let (_, again) = create("summer", body).await;
+    assert_eq!(
+        (&again["entries"], &again["created"]),
+        (&json!(2), &json!(0))
+    );
+    let rows = json!([{ "to": "+15550100772", "1": "Cy" }]);
+    let (_, more) = create(
+        "summer",
+        json!({ "template": "hello_world", "recipients": rows }),
+    )
+    .await;
+    assert_eq!(more["created"], 1, "{more}");
+    let t = outbox(&h).progress(&h.tenant.id, "summer").unwrap();
+    assert_eq!(t.queued, 3, "{t:?}");
+    // A row without `to`, an invalid recipient, nothing: 400, naming what.
+    let (code, bad) = create(
+        "summer",
+        json!({ "template": "hello_world", "recipients": "to,1\n,x\n" }),
+    )
+    .await;
+    assert_eq!(code, 400, "{bad}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("recipient 0 has no `to`"),
+        "{bad}"
+    );
+    let rows = json!([{ "to": "+15550100773" }, { "to": "not a number" }]);
+    let (code, bad) = create(
+        "summer",
+        json!({ "template": "hello_world", "recipients": rows }),
+    )
+    .await;
+    assert_eq!(
+        (code, &bad["field"]),
+        (400, &json!("items[1].message.to")),
+        "{bad}"
+    );
+    let (code, _) = create(
+        "summer",
+        json!({ "template": "hello_world", "recipients": [] }),
+    )
+    .await;
+    assert_eq!(code, 400);
+}

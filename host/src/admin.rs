@@ -18,6 +18,9 @@
 //! | `POST /admin/tenants/{id}/subscribe` | subscribe the app to the WABA: `{"override_callback_uri"?, "verify_token"?}` |
 //! | `GET /admin/tenants/{id}/health` | the token's health and the readiness checklist |
 //! | `POST /admin/tenants/{id}/call/{operation}` | any operation of the component (`flows.get`, `messages.send`, …) with its arguments as a JSON object keyed by parameter name (`crate::invoke` says the mapping): 200 with its answer, or its typed error (400 `invalid-input`, 409 `not-configured`, 502 any other) |
+//! | `GET /admin/tenants/{id}/outbox/{entry}` | an outbox entry; `POST …/outbox/{entry}/cancel` cancels it, `POST …/outbox/pause` and `…/resume` hold and release the whole outbox |
+//! | `POST /admin/tenants/{id}/campaigns/{campaign}` | a campaign: `{"template", "language"?, "not_before_ms"?, "recipients"}`, the recipients objects (`to`, then `1`, `2`, … or named parameters) or CSV text with a header; each entry keyed by campaign and recipient (the same list again adds nothing): `{"campaign", "entries", "created"}` |
+//! | `GET /admin/tenants/{id}/campaigns/{campaign}` | its progress; `POST …/{campaign}/pause`, `…/resume`, `…/cancel` steer it |
 //! | `GET /admin/operations` | every operation with its parameters |
 //! | `GET /oauth/callback?code&state` | Meta's redirect after the dialog (no bearer) |
 
@@ -36,6 +39,8 @@ use zeroize::Zeroizing;
 
 /// Largest admin request body.
 const MAX_BODY: usize = 64 << 10;
+/// Largest campaign: its recipient list (100,000 rows of a number and a few parameters).
+const MAX_CAMPAIGN_BODY: usize = 16 << 20;
 
 /// Where Meta sends the browser back, on the host at `public_url`.
 pub fn callback_url(public_url: &str) -> String {
@@ -85,7 +90,16 @@ async fn body<T: for<'de> Deserialize<'de>>(
     within: std::time::Duration,
     req: Request<Incoming>,
 ) -> Result<T, Resp> {
-    let bytes = net::read_body(req.into_body(), MAX_BODY, within)
+    body_of(MAX_BODY, within, req).await
+}
+
+/// [`body`], up to `max` bytes.
+async fn body_of<T: for<'de> Deserialize<'de>>(
+    max: usize,
+    within: std::time::Duration,
+    req: Request<Incoming>,
+) -> Result<T, Resp> {
+    let bytes = net::read_body(req.into_body(), max, within)
         .await
         .map_err(|e| error(e.status(), e.to_string()))?;
     let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
@@ -96,6 +110,23 @@ async fn body<T: for<'de> Deserialize<'de>>(
             format!("not the expected JSON: {e}"),
         )
     })
+}
+
+/// `POST /admin/tenants/{id}/campaigns/{campaign}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCampaign {
+    template: String,
+    #[serde(default = "en_us")]
+    language: String,
+    #[serde(default)]
+    not_before_ms: Option<u64>,
+    /// Objects (`to`, then `1`, `2`, … or named parameters), or CSV text with a header.
+    recipients: Value,
+}
+
+fn en_us() -> String {
+    "en_US".into()
 }
 
 #[derive(Deserialize)]
@@ -373,6 +404,43 @@ async fn route(state: &ServerState, req: Request<Incoming>) -> Result<Resp, Resp
                 action @ ("pause" | "resume" | "cancel"),
             ],
         ) => campaign_action(state, id, Some(campaign), action)?,
+        ("POST", ["tenants", id, "campaigns", campaign]) => {
+            let (id, campaign) = (id.to_string(), campaign.to_string());
+            outbox_of(state, &id)?;
+            let c: NewCampaign = body_of(MAX_CAMPAIGN_BODY, state.limits.body_timeout, req).await?;
+            let rows = match &c.recipients {
+                Value::String(csv) => crate::campaign::csv_objects(csv),
+                Value::Array(rows) if rows.iter().all(Value::is_object) => Ok(rows.clone()),
+                _ => Err("recipients: objects, or CSV text with a header".to_string()),
+            };
+            let items = rows
+                .and_then(|rows| {
+                    crate::campaign::Campaign {
+                        name: &campaign,
+                        template: &c.template,
+                        language: &c.language,
+                        not_before_ms: c.not_before_ms,
+                    }
+                    .items(&rows)
+                })
+                .map_err(|e| error(StatusCode::BAD_REQUEST, e))?;
+            if items.is_empty() {
+                return Err(error(StatusCode::BAD_REQUEST, "recipients: none"));
+            }
+            let r = async {
+                let mut i = cx.instance(&id).await?;
+                crate::campaign::enqueue(&mut i, &items).await
+            }
+            .await;
+            match r {
+                Ok(entries) => net::json(
+                    StatusCode::OK,
+                    &json!({ "campaign": campaign, "entries": entries.len(),
+                        "created": entries.iter().filter(|e| e["created"] == true).count() }),
+                ),
+                Err(e) => failed(e),
+            }
+        }
         ("GET", ["operations"]) => net::json(StatusCode::OK, &json!(state.runtime.operations())),
         ("POST", ["tenants", id, "call", operation]) => {
             let args: Value = body(state.limits.body_timeout, req).await?;

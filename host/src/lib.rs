@@ -31,6 +31,7 @@ pub mod bench;
 mod bindings;
 pub mod broker;
 pub mod builder;
+pub mod campaign;
 pub mod capabilities;
 pub mod connect;
 pub mod demo;
