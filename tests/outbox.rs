@@ -308,6 +308,9 @@ async fn a_campaign_of_ten_thousand_ends_final_sent_once_within_meta_limits() {
         c.status_delay = Duration::from_millis(2);
         c.marketing_limited_one_in = Some(LIMITED_ONE_IN);
         c.webhook_retry_for = Duration::from_secs(60);
+        // A portfolio's messaging limit of exactly the campaign's size: every user
+        // counted once, and none past it.
+        c.messaging_limit = Some(N as u32);
     })
     .await;
     approved_marketing_template(&h, "big_sale").await;
@@ -351,6 +354,8 @@ async fn a_campaign_of_ten_thousand_ends_final_sent_once_within_meta_limits() {
     let limits = h.sandbox("GET", "/sandbox/limits", Value::Null).await;
     assert_eq!(limits["throughput_refusals"], 0, "{limits}");
     assert_eq!(limits["pair_refusals"], 0, "{limits}");
+    assert_eq!(limits["messaging_limit_refusals"], 0, "{limits}");
+    assert_eq!(limits["reached_peak"], N, "{limits}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
