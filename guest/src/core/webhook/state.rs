@@ -691,6 +691,57 @@ mod tests {
         }
     }
 
+    /// A `business_capability_update` at `at` announcing `limit`.
+    fn capability(limit: &str, at: u64) -> Event {
+        let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "time": at, "changes": [{"field": "business_capability_update", "value": {
+            "max_daily_conversations_per_business": limit, "max_phone_numbers_per_business": 2}}]}]});
+        let mut events = crate::core::webhook::parse(body.to_string().as_bytes()).unwrap();
+        let mut e = events.pop().unwrap();
+        e.timestamp = Some(at);
+        e
+    }
+
+    #[test]
+    fn the_messaging_limit_a_webhook_announces_is_kept_never_moved_back() {
+        let mut store = Mem::default();
+        keep_all(&mut store, &[capability("TIER_2K", 100)]);
+        assert_eq!(store.text(LIMIT_KEY).as_deref(), Some("2000@100"));
+        // A later raise replaces it; a late or repeated older one does not.
+        keep_all(
+            &mut store,
+            &[capability("TIER_10K", 300), capability("TIER_250", 200)],
+        );
+        assert_eq!(store.text(LIMIT_KEY).as_deref(), Some("10000@300"));
+        keep_all(&mut store, &[capability("TIER_UNLIMITED", 400)]);
+        assert_eq!(read_consent(&store.text(LIMIT_KEY).unwrap()), ("-1", 400));
+    }
+
+    #[test]
+    fn a_message_names_its_contact_by_each_id_for_replies() {
+        let both = text(
+            serde_json::json!({"wa_id": "15551234567", "user_id": "US.1349"}),
+            Some("15551234567"),
+            Some("US.1349"),
+            "wamid.r1",
+            5,
+            "hi",
+        );
+        assert_eq!(
+            crate::core::outbox::reply_from(&both),
+            ["15551234567", "US.1349"]
+        );
+        let bsuid_only = text(
+            serde_json::json!({"user_id": "US.1349"}),
+            None,
+            Some("US.1349"),
+            "wamid.r2",
+            5,
+            "hi",
+        );
+        assert_eq!(crate::core::outbox::reply_from(&bsuid_only), ["US.1349"]);
+        assert!(crate::core::outbox::reply_from(&capability("TIER_2K", 1)).is_empty());
+    }
+
     #[test]
     fn contacts_known_only_by_bsuid_keep_their_own_window_and_consent() {
         // Two users with usernames: Meta gives each a BSUID and a username, no number.
