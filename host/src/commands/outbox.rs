@@ -217,3 +217,40 @@ fn bar(t: &Tally, width: usize) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_counts_by_state_with_replies_and_how_long_it_waits() {
+        let in_3h = whatsapp_host::storage::now_ms() as u64 + 3 * 3_600_000 + 30_000;
+        let t = Tally {
+            campaign: "spring".into(),
+            queued: 2,
+            sending: 0,
+            unknown: 0,
+            sent: 1,
+            delivered: 1,
+            read: 0,
+            failed: 0,
+            cancelled: 0,
+            replied: 1,
+            held: None,
+            next_ms: Some(in_3h),
+        };
+        let line = bar(&t, 10);
+        assert!(
+            line.starts_with("[#####.....] 2/4 done: 1 sent, 1 delivered"),
+            "{line}"
+        );
+        assert!(line.contains(", 1 replied, waiting 3h00m"), "{line}");
+        // Nothing waiting: no wait shown.
+        let done = Tally {
+            queued: 0,
+            read: 2,
+            ..t
+        };
+        assert!(!bar(&done, 10).contains("waiting"));
+    }
+}
