@@ -56,8 +56,8 @@ pub struct Options {
     /// after it).
     pub lease: Duration,
     /// How often an idle dispatcher looks for due entries (an enqueue in this process
-    /// wakes it at once, and on PostgreSQL one in any process; then it looks at least
-    /// every second).
+    /// wakes it at once; on PostgreSQL one in any process does, and it then looks only
+    /// once a second).
     pub poll: Duration,
 }
 
