@@ -470,61 +470,63 @@ async fn a_template_meta_pauses_during_a_campaign_holds_the_rest() {
     assert!(limits["paused_refusals"].as_u64().unwrap() <= 1, "{limits}");
 }
 
+/// An admin API request about tenant `acme` (`path` after `/admin/tenants/acme`): its
+/// status and JSON answer.
+async fn admin(h: &Harness, method: &'static str, path: &str, body: Value) -> (u16, Value) {
+    let auth = format!("Bearer {}", whatsapp_tests::ADMIN_TOKEN);
+    let (code, text) = http(
+        method,
+        &format!("{}/admin/tenants/acme{path}", h.admin_origin),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    (
+        code,
+        serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_enqueues_reads_and_steers_the_outbox() {
     let h = Harness::start(whatsapp_tests::quiet()).await;
     let auth = format!("Bearer {}", whatsapp_tests::ADMIN_TOKEN);
-    let admin = |method: &'static str, path: String, body: Value| {
-        let (auth, origin) = (auth.clone(), h.admin_origin.clone());
-        async move {
-            let (code, text) = http(
-                method,
-                &format!("{origin}/admin/tenants/acme{path}"),
-                &[
-                    ("authorization", &auth),
-                    ("content-type", "application/json"),
-                ],
-                serde_json::to_vec(&body).unwrap(),
-            )
-            .await;
-            (
-                code,
-                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
-            )
-        }
-    };
     // Hold the campaign first, so that its entries wait where they can be read.
-    let (code, paused) = admin("POST", "/campaigns/autumn/pause".into(), Value::Null).await;
+    let (code, paused) = admin(&h, "POST", "/campaigns/autumn/pause", Value::Null).await;
     assert_eq!((code, &paused["paused"]), (200, &json!(true)), "{paused}");
     let items: Vec<Value> = (0..2)
         .map(|i| template_item(&format!("+1555010076{i}"), "hello_world", Some("autumn")))
         .collect();
     let (code, enqueued) = admin(
+        &h,
         "POST",
-        "/call/messages.enqueue".into(),
+        "/call/messages.enqueue",
         json!({ "items": items }),
     )
     .await;
     assert_eq!(code, 200, "{enqueued}");
     let id = enqueued[0]["id"].as_str().unwrap().to_string();
-    let (code, entry) = admin("GET", format!("/outbox/{id}"), Value::Null).await;
+    let (code, entry) = admin(&h, "GET", &format!("/outbox/{id}"), Value::Null).await;
     assert_eq!((code, &entry["state"]), (200, &json!("queued")), "{entry}");
-    let (code, progress) = admin("GET", "/campaigns/autumn".into(), Value::Null).await;
+    let (code, progress) = admin(&h, "GET", "/campaigns/autumn", Value::Null).await;
     assert_eq!((code, &progress["queued"]), (200, &json!(2)), "{progress}");
     assert_eq!(progress["held"]["code"], "paused");
-    let (_, cancelled) = admin("POST", format!("/outbox/{id}/cancel"), Value::Null).await;
+    let (_, cancelled) = admin(&h, "POST", &format!("/outbox/{id}/cancel"), Value::Null).await;
     assert_eq!(cancelled["cancelled"], true);
-    let (_, resumed) = admin("POST", "/campaigns/autumn/resume".into(), Value::Null).await;
+    let (_, resumed) = admin(&h, "POST", "/campaigns/autumn/resume", Value::Null).await;
     assert_eq!(resumed["resumed"], true);
     let other = enqueued[1]["id"].as_str().unwrap().to_string();
     settle(&h, &[other], |e| e.state == EntryState::Sent).await;
-    let (_, progress) = admin("GET", "/campaigns/autumn".into(), Value::Null).await;
+    let (_, progress) = admin(&h, "GET", "/campaigns/autumn", Value::Null).await;
     assert_eq!(
         (&progress["cancelled"], &progress["sent"]),
         (&json!(1), &json!(1))
     );
     // Another tenant, or an entry that is not there: 404.
-    let (code, _) = admin("GET", "/outbox/999999".into(), Value::Null).await;
+    let (code, _) = admin(&h, "GET", "/outbox/999999", Value::Null).await;
     assert_eq!(code, 404);
     let (code, _) = http(
         "GET",
@@ -629,25 +631,9 @@ async fn the_messaging_limit_is_shared_by_the_numbers_and_a_campaign_past_it_wai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_creates_a_campaign_from_a_template_and_its_recipients() {
     let h = Harness::start(whatsapp_tests::quiet()).await;
-    let auth = format!("Bearer {}", whatsapp_tests::ADMIN_TOKEN);
     let create = |campaign: &'static str, body: Value| {
-        let (auth, origin) = (auth.clone(), h.admin_origin.clone());
-        async move {
-            let (code, text) = http(
-                "POST",
-                &format!("{origin}/admin/tenants/acme/campaigns/{campaign}"),
-                &[
-                    ("authorization", &auth),
-                    ("content-type", "application/json"),
-                ],
-                serde_json::to_vec(&body).unwrap(),
-            )
-            .await;
-            (
-                code,
-                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
-            )
-        }
+        let h = &h;
+        async move { admin(h, "POST", &format!("/campaigns/{campaign}"), body).await }
     };
     // Held first, so that its entries wait where they can be counted.
     outbox(&h).pause(&h.tenant.id, Some("summer")).unwrap();
