@@ -1077,11 +1077,20 @@ impl Backend for Postgres {
             let tenant = tenant.clone();
             async move {
                 let c = pool.get().await?;
+                // One statement each: a prepared statement's plan must serve every value,
+                // and `($2 IS NULL OR tenant = $2)` would keep a tenant's listing off
+                // `events_tenant`.
                 let select = c
-                    .prepare_cached(
-                        "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
-                         WHERE seq > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY seq LIMIT $3",
-                    )
+                    .prepare_cached(match tenant {
+                        Some(_) => {
+                            "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
+                             WHERE tenant = $2 AND seq > $1 ORDER BY seq LIMIT $3"
+                        }
+                        None => {
+                            "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
+                             WHERE seq > $1 AND $2::text IS NULL ORDER BY seq LIMIT $3"
+                        }
+                    })
                     .await?;
                 let rows = c.query(&select, &[&after_seq, &tenant, &limit]).await?;
                 Ok(rows

@@ -90,6 +90,19 @@ DROP TABLE tenants;
 ALTER TABLE tenants_v2 RENAME TO tenants;
 ";
 
+/// Events after a cursor. Listing one tenant's is a statement of its own, so that it
+/// walks `events_tenant` rather than every event after the cursor.
+const EVENTS_AFTER: &str = "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json
+    FROM events WHERE seq > ?1 AND ?2 IS NULL ORDER BY seq LIMIT ?3";
+const EVENTS_OF_TENANT: &str = "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json
+    FROM events WHERE tenant = ?2 AND seq > ?1 ORDER BY seq LIMIT ?3";
+
+/// Events after a cursor, counted by tenant. NOT INDEXED: it reads the events after the
+/// cursor, by their seq, rather than the whole `events_once` index (which the grouping
+/// would otherwise pick: a walk of every event ever recorded, on each metrics scrape).
+const COUNTS_AFTER: &str = "SELECT COALESCE(tenant, ''), COUNT(*) FROM events NOT INDEXED
+    WHERE seq > ?1 GROUP BY 1 ORDER BY 1";
+
 /// Store a key's value (and when it was written).
 const UPSERT_KV: &str = "INSERT INTO kv (tenant, bucket, key, value, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
     ON CONFLICT (tenant, bucket, key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms";
@@ -480,10 +493,10 @@ impl Backend for Sqlite {
 
     fn events(&self, tenant: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<EventRow>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, tenant, kind, idempotency_key, received_at_ms, json FROM events
-             WHERE seq > ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY seq LIMIT ?3",
-        )?;
+        let mut stmt = conn.prepare_cached(match tenant {
+            Some(_) => EVENTS_OF_TENANT,
+            None => EVENTS_AFTER,
+        })?;
         let rows = stmt.query_map(params![after_seq, tenant, limit], |r| {
             Ok(EventRow {
                 seq: r.get(0)?,
@@ -505,9 +518,7 @@ impl Backend for Sqlite {
 
     fn counts_after(&self, after_seq: i64) -> Result<Vec<(String, i64)>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached(
-            "SELECT COALESCE(tenant, ''), COUNT(*) FROM events WHERE seq > ?1 GROUP BY 1 ORDER BY 1",
-        )?;
+        let mut stmt = conn.prepare_cached(COUNTS_AFTER)?;
         let rows = stmt.query_map([after_seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -600,6 +611,33 @@ const TAKE_LEASE: &str = "INSERT INTO leases (name, holder, expires_at_ms) VALUE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_reads_take_the_index_their_cursor_needs() {
+        let db = Sqlite::open_in_memory().unwrap();
+        let conn = db.conn();
+        let plan = |sql: &str| {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let params = (0..stmt.parameter_count()).map(|_| 7);
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap();
+            rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+        };
+        for (sql, uses) in [
+            (
+                EVENTS_OF_TENANT,
+                "USING INDEX events_tenant (tenant=? AND seq>?)",
+            ),
+            (EVENTS_AFTER, "USING INTEGER PRIMARY KEY (rowid>?)"),
+            (COUNTS_AFTER, "USING INTEGER PRIMARY KEY (rowid>?)"),
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains(uses), "{sql}: {plan}");
+        }
+    }
 
     #[test]
     fn a_version_1_database_is_migrated_with_its_tenants_and_numbers() {
