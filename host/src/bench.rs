@@ -124,6 +124,33 @@ const PHONE_NUMBER_ID: u64 = 106540352242922;
 /// Tenants the second webhook load is spread over.
 const SPREAD_TENANTS: usize = 16;
 
+/// How a webhook load numbers its messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    /// Counting up: each tenant's new keys (events, statuses) land on the same few
+    /// B-tree pages, which flatters one tenant over many.
+    InOrder,
+    /// Scattered, as Meta's ids are: the count through a bijection, never repeated.
+    Scattered,
+}
+
+impl Ids {
+    /// The 16 characters that stand for message `n` in `typical_webhook`'s ids.
+    fn of(self, n: u64) -> String {
+        match self {
+            Ids::InOrder => format!("{n:016}"),
+            Ids::Scattered => {
+                // SplitMix64's finalizer: each step is invertible, so distinct counts
+                // give distinct ids.
+                let mut z = n;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                format!("{:016x}", z ^ (z >> 31))
+            }
+        }
+    }
+}
+
 /// Nanoseconds per call over `batch` component calls of verify + parse of `body`.
 async fn receive_ns(
     inst: &mut Instance,
@@ -426,12 +453,19 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     // All of one tenant's POSTs (`webhook_server_*`): that tenant's calls run one at a
     // time, since their state changes depend on each other. Then the same load spread
     // over SPREAD_TENANTS tenants (`webhook_server_spread_*`), as a platform's endpoint
-    // takes every tenant's webhooks (one app secret, as under one Meta app).
-    for (tenants, prefix) in [
-        (1, "webhook_server"),
-        (SPREAD_TENANTS, "webhook_server_spread"),
+    // takes every tenant's webhooks (one app secret, as under one Meta app). Then both
+    // again with message ids scattered as Meta's are (`webhook_server_random_ids*`).
+    for (tenants, ids, prefix) in [
+        (1, Ids::InOrder, "webhook_server"),
+        (SPREAD_TENANTS, Ids::InOrder, "webhook_server_spread"),
+        (1, Ids::Scattered, "webhook_server_random_ids"),
+        (
+            SPREAD_TENANTS,
+            Ids::Scattered,
+            "webhook_server_random_ids_spread",
+        ),
     ] {
-        let load = webhook_load(opts, scratch, &cache, tenants).await?;
+        let load = webhook_load(opts, scratch, &cache, tenants, ids).await?;
         out.insert(format!("{prefix}_tenants"), tenants.into());
         out.insert(format!("{prefix}_rps"), json!(load.rps));
         out.insert(format!("{prefix}_p99_ms"), json!(load.p99_ms));
@@ -540,8 +574,14 @@ async fn webhook_load(
     scratch: &Path,
     cache: &Path,
     tenant_count: usize,
+    ids: Ids,
 ) -> Result<WebhookLoad, BoxError> {
-    let path = scratch.join(format!("webhooks-{tenant_count}.db"));
+    let order = if ids == Ids::InOrder {
+        ""
+    } else {
+        "-scattered"
+    };
+    let path = scratch.join(format!("webhooks-{tenant_count}{order}.db"));
     let db = Arc::new(Database::open(&path)?);
     let vault = Arc::new(Vault::ephemeral());
     // Tenant i owns the number `phone_number_id(i)`; tenant 0 the one of `typical_webhook`.
@@ -601,12 +641,10 @@ async fn webhook_load(
                 if n >= max {
                     break;
                 }
-                let body = template
-                    .replace("0000000000000000", &format!("{n:016}"))
-                    .replace(
-                        &phone_number_id(0),
-                        &phone_number_id(n as usize % tenant_count),
-                    );
+                let body = template.replace("0000000000000000", &ids.of(n)).replace(
+                    &phone_number_id(0),
+                    &phone_number_id(n as usize % tenant_count),
+                );
                 let sig = sign(APP_SECRET.as_bytes(), body.as_bytes());
                 let req = hyper::Request::post("/webhook")
                     .header(hyper::header::HOST, "127.0.0.1")
@@ -1044,5 +1082,26 @@ mod native {
             written += webhook::json::to_json(&e, Some("bench")).len();
         }
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scattered_ids_are_distinct_and_fill_the_template_slot() {
+        let template = String::from_utf8(typical_webhook(0)).unwrap();
+        assert_eq!(template.matches("0000000000000000").count(), 2);
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..200_000 {
+            let id = Ids::Scattered.of(n);
+            assert_eq!(id.len(), 16);
+            assert!(seen.insert(id), "message {n}'s id came before");
+        }
+        // Not in order: the point of them.
+        let ids: Vec<String> = (0..1000).map(|n| Ids::Scattered.of(n)).collect();
+        assert!(ids.windows(2).filter(|w| w[0] < w[1]).count() < 700);
+        assert_eq!(Ids::InOrder.of(42), "0000000000000042");
     }
 }
