@@ -1,5 +1,6 @@
-//! The repository's shape, checked: the top level is the product's design card, and no
-//! two modules of a crate import each other, directly or in a ring.
+//! The repository's shape, checked: the top level is the product's design card, the
+//! host's code never names the guest's crate, and no two modules of a crate import each
+//! other, directly or in a ring.
 //!
 //! The import check reads the sources, not the compiler: every `crate::…`, `super::…`
 //! and `self::…` path (and each item of a `use …::{…}` group) is resolved to the longest
@@ -42,6 +43,38 @@ fn the_top_level_is_the_design_cards() {
         }
     }
     assert!(extra.is_empty(), "not on the design card: {extra:?}");
+}
+
+/// The WIT is the only contract between the host and the component: the host's code
+/// never names the guest's crate (the bench's native baseline is a crate of its own,
+/// `host/bench/native`). `grep -rn whatsapp_guest host/src` says the same.
+#[test]
+fn the_host_does_not_link_the_guests_core() {
+    let mut found = Vec::new();
+    let mut stack = vec![root().join("host/src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read_to_string(&p).is_ok_and(|t| t.contains("whatsapp_guest")) {
+                found.push(p.strip_prefix(root()).unwrap().display().to_string());
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "host/src names whatsapp_guest in {found:?}"
+    );
+    let manifest = std::fs::read_to_string(root().join("host/Cargo.toml")).unwrap();
+    let deps = manifest
+        .split("\n[")
+        .find(|s| s.starts_with("dependencies]"))
+        .unwrap();
+    assert!(
+        !deps.contains("whatsapp-guest"),
+        "the host library depends on the guest's crate"
+    );
 }
 
 type Module = Vec<String>;

@@ -14,7 +14,7 @@ use crate::runtime::api::{Content, OutgoingMessage, Text};
 use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServerState};
 use crate::signature::{self, sign};
-use crate::storage::Database;
+use crate::storage::{Database, KvBackend};
 use crate::tenants::{self, Defaults, NewTenant};
 use crate::{COMPONENT, Runtime, RuntimeConfig, TenantBinding};
 use bytes::Bytes;
@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use whatsapp_bench_native as native;
 use zeroize::Zeroizing;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -317,7 +318,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     for _ in 0..61 {
         let start = Instant::now();
         for _ in 0..500 {
-            black_box(native::receive(APP_SECRET, &body, &sig)?);
+            black_box(native::receive(APP_SECRET.as_bytes(), &body, &sig)?);
         }
         let n = start.elapsed().as_nanos() as f64 / 500.0;
         let c = receive_ns(&mut inst, &body, &sig, 500).await?;
@@ -348,7 +349,7 @@ async fn measure(opts: &BenchOptions, scratch: &Path) -> Result<Value, BoxError>
     for _ in 0..61 {
         let start = Instant::now();
         for _ in 0..500 {
-            let mut store = native::Staged {
+            let mut store = Staged {
                 db: &db,
                 tenant: "bench",
                 writes: &mut writes,
@@ -559,7 +560,7 @@ async fn fixtures(
         component.push(start.elapsed().as_nanos() as f64 / payloads.len() as f64);
         let start = Instant::now();
         for (body, sig) in &payloads {
-            black_box(native::receive(APP_SECRET, body, sig)?);
+            black_box(native::receive(APP_SECRET.as_bytes(), body, sig)?);
         }
         native.push(start.elapsed().as_nanos() as f64 / payloads.len() as f64);
     }
@@ -1027,61 +1028,28 @@ async fn sink_load(url: &str, opts: &BenchOptions) -> Result<(f64, u64), BoxErro
     Ok((per_s, sent))
 }
 
-/// The native baseline the component is measured against: the guest's core compiled
-/// into this binary. The only place in the host that links the core, and only to time
-/// it; everything else uses the component.
-mod native {
-    use crate::journal::WriteSet;
-    use crate::storage::KvBackend;
-    use whatsapp_guest::core::webhook::{self, state};
+/// The native baseline's key-value store: what the component's import does, natively.
+/// Reads see the staged writes, then the database; writes are staged
+/// (`runtime::Instance::defer_writes`). The baseline itself, the guest's core compiled
+/// natively, is the `whatsapp-bench-native` crate (host/bench/native): the host's own code
+/// does not link the core.
+struct Staged<'a> {
+    db: &'a dyn KvBackend,
+    tenant: &'a str,
+    writes: &'a mut WriteSet,
+}
 
-    /// Verify and parse, as the typed `receive` does: the number of events.
-    pub fn receive(secret: &str, body: &[u8], signature: &str) -> Result<usize, String> {
-        webhook::verify_signature(secret.as_bytes(), body, Some(signature))
-            .and_then(|()| webhook::parse(body))
-            .map(|events| events.len())
-            .map_err(|e| e.to_string())
-    }
-
-    /// What the component's key-value import does, natively: reads see the staged writes,
-    /// then the database; writes are staged (`runtime::Instance::defer_writes`).
-    pub struct Staged<'a> {
-        pub db: &'a dyn KvBackend,
-        pub tenant: &'a str,
-        pub writes: &'a mut WriteSet,
-    }
-
-    impl state::Store for Staged<'_> {
-        type Error = String;
-
-        fn get(&mut self, bucket: &'static str, key: &str) -> Result<Option<Vec<u8>>, String> {
-            match self.writes.get(bucket, key) {
-                Some(v) => Ok(v.map(<[u8]>::to_vec)),
-                None => self.db.get(self.tenant, bucket, key).map_err(|e| e.0),
-            }
-        }
-
-        fn set(&mut self, bucket: &'static str, key: &str, value: &[u8]) -> Result<(), String> {
-            self.writes.put(bucket, key, Some(value.to_vec()));
-            Ok(())
+impl native::Kv for Staged<'_> {
+    fn get(&mut self, bucket: &'static str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.writes.get(bucket, key) {
+            Some(v) => Ok(v.map(<[u8]>::to_vec)),
+            None => self.db.get(self.tenant, bucket, key).map_err(|e| e.0),
         }
     }
 
-    /// What `ingest` does: parse, keep each event's state in `store`, and write each
-    /// event's JSON; the bytes written.
-    pub fn ingest(body: &[u8], store: &mut Staged) -> Result<usize, String> {
-        let keywords: [Vec<String>; 2] = [state::DEFAULT_OPT_OUT, state::DEFAULT_OPT_IN]
-            .map(|k| k.iter().map(|w| w.to_string()).collect());
-        let keywords = state::Keywords {
-            opt_out: &keywords[0],
-            opt_in: &keywords[1],
-        };
-        let mut written = 0;
-        for e in webhook::parse(body).map_err(|e| format!("{e:?}"))? {
-            state::keep(store, keywords, &e, || 0)?;
-            written += webhook::json::to_json(&e, Some("bench")).len();
-        }
-        Ok(written)
+    fn set(&mut self, bucket: &'static str, key: &str, value: &[u8]) -> Result<(), String> {
+        self.writes.put(bucket, key, Some(value.to_vec()));
+        Ok(())
     }
 }
 
